@@ -1,0 +1,76 @@
+# rust-concurrency — every target is a thin wrapper over cargo; `make` alone prints this help.
+#
+#   make run/phase1/exercise1            run an exercise (all sections)
+#   make run/phase1/exercise2 ARGS='select --quick'
+#   make list                            the catalog: phase, exercise, topic, sections, built or not
+#   make test                            every test that needs no external service
+#   make loom                            the loom models (RUSTFLAGS=--cfg loom, release, own target dir)
+#   make smoke                           every exercise binary with --quick
+#   make bench                           every criterion bench (long: minutes per phase)
+#   make bench-report                    ours vs best peer ratio table from criterion's estimates -> BENCHMARKS.md
+#   make lint                            rustfmt check + clippy -D warnings
+#   make ci                              what .ci/run calls: lint, test, loom, smoke, bench --no-run
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+CARGO ?= cargo
+ARGS ?=
+PHASES := phase1 phase2 phase3 phase4 phase5
+# Loom's own target directory: --cfg loom changes every crate's flags, sharing one dir would rebuild
+# the whole workspace back and forth.
+LOOM_TARGET ?= target/loom
+LOOM_MAX_PREEMPTIONS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help list test loom smoke bench bench-report lint fmt ci
+
+help:
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+
+run/%:
+	@phase=$$(echo '$*' | cut -d/ -f1); ex=$$(echo '$*' | cut -d/ -f2); \
+	if [ ! -f "$$phase/src/bin/$$ex.rs" ]; then \
+	  echo "error: no exercise '$*' (built so far: $$(ls phase*/src/bin/*.rs 2>/dev/null | sed -E 's#/src/bin/#/#; s#\.rs$$##' | tr '\n' ' '))" >&2; \
+	  echo "       'make list' prints the whole catalog." >&2; exit 2; fi; \
+	$(CARGO) run --quiet -p $$phase --bin $$ex -- $(ARGS)
+
+list:
+	@printf '%-7s %-10s %-8s %-48s %s\n' PHASE EXERCISE STATUS TOPIC SECTIONS
+	@tail -n +2 catalog.tsv | while IFS=$$'\t' read -r phase ex topic sections; do \
+	  if [ -f "$$phase/src/bin/$$ex.rs" ]; then status=built; else status=planned; fi; \
+	  printf '%-7s %-10s %-8s %-48s %s\n' "$$phase" "$$ex" "$$status" "$$topic" "$$sections"; done
+
+test:
+	$(CARGO) test --workspace --all-targets
+	$(CARGO) test --workspace --doc
+
+loom:
+	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) CARGO_TARGET_DIR=$(LOOM_TARGET) \
+	  $(CARGO) test --release -p phase1 --test 'loom_*'
+
+smoke:
+	$(CARGO) build --workspace --bins
+	@for f in phase*/src/bin/*.rs; do \
+	  phase=$${f%%/*}; ex=$$(basename $$f .rs); \
+	  echo "== $$phase/$$ex --quick"; \
+	  start=$$(date +%s); \
+	  timeout 60 $(CARGO) run --quiet -p $$phase --bin $$ex -- --quick > target/smoke-$$phase-$$ex.log 2>&1 \
+	    || { echo "FAILED: $$phase/$$ex --quick (log below)"; cat target/smoke-$$phase-$$ex.log; exit 1; }; \
+	  echo "   ok in $$(( $$(date +%s) - start )) s"; \
+	done
+
+bench:
+	$(CARGO) bench --workspace
+
+bench-report:
+	$(CARGO) run --quiet --release -p benchkit --bin bench-report -- --criterion-dir target/criterion --out BENCHMARKS.md
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+ci: lint test loom smoke
+	$(CARGO) bench --workspace --no-run

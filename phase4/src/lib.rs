@@ -1,0 +1,9 @@
+//! # Phase 4 — expert level (coming next)
+//!
+//! Go hides its runtime; in Rust the runtime is a library you can write. This crate will hold:
+//!
+//! - exercise1 — the runtime (`syscalls`, `work-stealing`, `preemption`, `stacks`);
+//! - exercise2 — high-performance concurrency (`lock-free`, `false-sharing`, `bench`, `contention`);
+//! - exercise3 — distributed consumers on an embedded log and Redis Streams (`consumer-group`,
+//!   `backpressure`, `idempotency`, `dlq`).
+#![warn(missing_docs)]

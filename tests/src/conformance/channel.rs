@@ -1,0 +1,1 @@
+//! The channel conformance suite (filled in by the channels work).

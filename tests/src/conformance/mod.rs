@@ -1,0 +1,5 @@
+//! Conformance suites, written once against a contract and run against ours **and** the ecosystem's
+//! implementations. The peers passing is what proves a suite honest: if crossbeam fails it, the suite
+//! is wrong, not crossbeam.
+pub mod channel;
+pub mod lock;

@@ -1,0 +1,1 @@
+//! The channel contract (filled in by the channels work).

@@ -1,0 +1,1 @@
+//! The lock contract (filled in by the sync-toolbox work).

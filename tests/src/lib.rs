@@ -1,0 +1,24 @@
+//! # The shared harness of rust-concurrency
+//!
+//! One crate that every phase depends on, so that the machinery around the lessons is written once:
+//!
+//! - [`exercise`] — the exercise-binary contract: sections, `--help`, `--quick`, `--json`, tables,
+//!   takeaways and ✓/✗ self-checks, and the exit code that follows from them.
+//! - [`watchdog`] — run a closure with a deadline; a deadlocked experiment is reported, never hung on.
+//! - [`leaks`] — live threads of this process and alive tokio tasks: a leak is a number, not a hunch.
+//! - [`clock`] — a `Clock` trait with a real and a virtual implementation, so time-based logic is tested
+//!   exactly instead of with sleeps.
+//! - [`contracts`] — the traits (`Channel`, `Lock`, …) that our from-scratch types and the ecosystem's
+//!   implement alike, so one conformance suite and one bench workload serve both.
+//! - [`conformance`] — those suites. If crossbeam fails one of them, the suite is wrong.
+#![warn(missing_docs)]
+
+pub mod clock;
+pub mod conformance;
+pub mod contracts;
+pub mod exercise;
+pub mod leaks;
+pub mod stats;
+pub mod watchdog;
+
+pub use exercise::{Ctx, Exercise, Section};
