@@ -131,12 +131,16 @@ mod tests {
     fn finds_a_leaked_thread_and_clears_when_it_exits() {
         let check = ThreadLeakCheck::named("leakcheck-a");
         let (tx, rx) = mpsc::channel::<()>();
+        let (started_tx, started_rx) = mpsc::channel::<()>();
         let h = thread::Builder::new()
             .name("leakcheck-a-1".into())
             .spawn(move || {
+                started_tx.send(()).unwrap();
                 let _ = rx.recv();
             })
             .unwrap();
+        // A thread names itself as it starts: wait until it runs before looking for its name.
+        started_rx.recv().unwrap();
         let leaked = check.leaked_after(Duration::from_millis(30));
         assert_eq!(leaked.len(), 1, "{leaked:?}");
         assert_eq!(leaked[0].name, "leakcheck-a-1");

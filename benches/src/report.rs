@@ -1,0 +1,1 @@
+//! Reading criterion estimates (being written).
