@@ -140,14 +140,24 @@ impl Exercise {
         ));
         let command = Cli::command()
             .name(self.id.replace('/', "-"))
-            .about(format!("{} — {}\n\nGoal: {}", self.id, self.title, self.goal))
+            .about(format!(
+                "{} — {}\n\nGoal: {}",
+                self.id, self.title, self.goal
+            ))
             .after_help(listing);
-        let cli = match command.try_get_matches_from(args).and_then(|m| Cli::from_arg_matches(&m)) {
+        let cli = match command
+            .try_get_matches_from(args)
+            .and_then(|m| Cli::from_arg_matches(&m))
+        {
             Ok(cli) => cli,
             Err(e) => {
                 // clap prints a one-line error with a usage hint (or the help text), never a backtrace.
                 let _ = e.print();
-                return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+                return if e.use_stderr() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
             }
         };
         if cli.list {
@@ -191,7 +201,11 @@ impl Exercise {
             let outcome = panic::catch_unwind(AssertUnwindSafe(|| (section.run)(&mut ctx)));
             if let Err(payload) = outcome {
                 let msg = panic_message(&*payload);
-                ctx.check_with("section ran to completion", false, format!("panicked: {msg}"));
+                ctx.check_with(
+                    "section ran to completion",
+                    false,
+                    format!("panicked: {msg}"),
+                );
             }
             ctx.finish(t0.elapsed());
             if ctx.failed() > 0 {
@@ -204,7 +218,11 @@ impl Exercise {
             println!();
             let total = started.elapsed();
             if ok {
-                println!("✓ {}: every self-check passed ({:.1} s)", self.id, total.as_secs_f64());
+                println!(
+                    "✓ {}: every self-check passed ({:.1} s)",
+                    self.id,
+                    total.as_secs_f64()
+                );
             } else {
                 println!(
                     "✗ {}: self-checks failed in: {} ({:.1} s)",
@@ -222,10 +240,17 @@ impl Exercise {
                 "sections": reports,
                 "ok": ok,
             });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("JSON of plain values"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("JSON of plain values")
+            );
         }
         let _ = std::io::stdout().flush();
-        if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+        if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
     }
 
     fn print_header(&self, quick: bool) {
@@ -340,7 +365,8 @@ impl Ctx {
                 Value::Object(m)
             })
             .collect();
-        self.tables.push(json!({"title": table.title, "rows": rows}));
+        self.tables
+            .push(json!({"title": table.title, "rows": rows}));
     }
 
     /// Records a raw measurement for `--json` (tables carry the formatted ones).
@@ -359,7 +385,12 @@ impl Ctx {
     }
 
     /// A self-check with the measured detail that decided it.
-    pub fn check_with(&mut self, label: impl Into<String>, ok: bool, detail: impl Into<String>) -> bool {
+    pub fn check_with(
+        &mut self,
+        label: impl Into<String>,
+        ok: bool,
+        detail: impl Into<String>,
+    ) -> bool {
         self.checks.push((label.into(), ok, detail.into()));
         ok
     }
@@ -428,7 +459,8 @@ impl TableBuilder {
         I: IntoIterator<Item = C>,
         C: Display,
     {
-        self.rows.push(cells.into_iter().map(|c| c.to_string()).collect());
+        self.rows
+            .push(cells.into_iter().map(|c| c.to_string()).collect());
         self
     }
 
@@ -506,9 +538,21 @@ mod tests {
         goal: "g",
         go_vs_rust: "x",
         sections: &[
-            Section { name: "pass", summary: "passes", run: passing },
-            Section { name: "fail", summary: "fails", run: failing },
-            Section { name: "panic", summary: "panics", run: panicking },
+            Section {
+                name: "pass",
+                summary: "passes",
+                run: passing,
+            },
+            Section {
+                name: "fail",
+                summary: "fails",
+                run: failing,
+            },
+            Section {
+                name: "panic",
+                summary: "panics",
+                run: panicking,
+            },
         ],
     };
 
@@ -529,11 +573,17 @@ mod tests {
 
     #[test]
     fn a_panicking_section_is_a_failed_check() {
-        assert_eq!(expect_panic(|| code(&["panic", "--json"])), Ok(ExitCode::from(1)));
+        assert_eq!(
+            expect_panic(|| code(&["panic", "--json"])),
+            Ok(ExitCode::from(1))
+        );
     }
 
     #[test]
     fn expect_panic_returns_the_message() {
-        assert_eq!(expect_panic(|| panic!("on purpose")), Err::<(), _>("on purpose".to_string()));
+        assert_eq!(
+            expect_panic(|| panic!("on purpose")),
+            Err::<(), _>("on purpose".to_string())
+        );
     }
 }

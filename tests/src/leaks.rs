@@ -29,7 +29,10 @@ pub fn live_threads() -> Vec<LiveThread> {
     dir.filter_map(|e| {
         let e = e.ok()?;
         let tid: u32 = e.file_name().to_str()?.parse().ok()?;
-        let name = fs::read_to_string(e.path().join("comm")).ok()?.trim_end().to_string();
+        let name = fs::read_to_string(e.path().join("comm"))
+            .ok()?
+            .trim_end()
+            .to_string();
         Some(LiveThread { tid, name })
     })
     .collect()
@@ -50,20 +53,30 @@ pub struct ThreadLeakCheck {
 impl ThreadLeakCheck {
     /// Watches every thread of the process created after now.
     pub fn start() -> Self {
-        ThreadLeakCheck { before: live_threads().into_iter().map(|t| t.tid).collect(), prefix: None }
+        ThreadLeakCheck {
+            before: live_threads().into_iter().map(|t| t.tid).collect(),
+            prefix: None,
+        }
     }
 
     /// Watches only threads whose name starts with `prefix` (compared on at most 15 bytes).
     pub fn named(prefix: &str) -> Self {
         let p: String = prefix.chars().take(15).collect();
-        ThreadLeakCheck { prefix: Some(p), ..Self::start() }
+        ThreadLeakCheck {
+            prefix: Some(p),
+            ..Self::start()
+        }
     }
 
     fn new_threads(&self) -> Vec<LiveThread> {
         live_threads()
             .into_iter()
             .filter(|t| !self.before.contains(&t.tid))
-            .filter(|t| self.prefix.as_ref().is_none_or(|p| t.name.starts_with(p.as_str())))
+            .filter(|t| {
+                self.prefix
+                    .as_ref()
+                    .is_none_or(|p| t.name.starts_with(p.as_str()))
+            })
             .collect()
     }
 
@@ -106,7 +119,11 @@ pub fn alive_tasks(handle: &tokio::runtime::Handle) -> usize {
 
 /// Waits up to `grace` for a runtime's alive tasks to drop to `expected`; returns the last count.
 #[cfg(not(loom))]
-pub fn alive_tasks_after(handle: &tokio::runtime::Handle, expected: usize, grace: Duration) -> usize {
+pub fn alive_tasks_after(
+    handle: &tokio::runtime::Handle,
+    expected: usize,
+    grace: Duration,
+) -> usize {
     let end = Instant::now() + grace;
     loop {
         let n = alive_tasks(handle);
@@ -151,7 +168,11 @@ mod tests {
 
     #[test]
     fn counts_alive_tokio_tasks() {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         rt.spawn(async move {
             let _ = rx.await;

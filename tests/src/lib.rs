@@ -18,6 +18,7 @@ pub mod conformance;
 pub mod contracts;
 pub mod exercise;
 pub mod leaks;
+pub mod smoke;
 pub mod stats;
 pub mod watchdog;
 

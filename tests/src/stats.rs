@@ -21,7 +21,13 @@ impl Summary {
     pub fn of(samples: &mut [Duration]) -> Summary {
         if samples.is_empty() {
             let z = Duration::ZERO;
-            return Summary { n: 0, p50: z, p99: z, max: z, mean: z };
+            return Summary {
+                n: 0,
+                p50: z,
+                p99: z,
+                max: z,
+                mean: z,
+            };
         }
         samples.sort_unstable();
         let n = samples.len();

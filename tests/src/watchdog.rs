@@ -151,16 +151,25 @@ mod tests {
 
     #[test]
     fn finished_and_panicked_are_told_apart() {
-        assert!(matches!(run("ok", Duration::from_secs(5), || 7), Outcome::Finished(7)));
-        let out = crate::exercise::expect_panic(|| run("p", Duration::from_secs(5), || -> () { panic!("x") }));
+        assert!(matches!(
+            run("ok", Duration::from_secs(5), || 7),
+            Outcome::Finished(7)
+        ));
+        let out = crate::exercise::expect_panic(|| {
+            run("p", Duration::from_secs(5), || -> () { panic!("x") })
+        });
         assert!(matches!(out, Ok(Outcome::Panicked(m)) if m == "x"));
     }
 
     #[test]
     fn a_blocked_closure_times_out_and_can_be_released() {
         let (tx, rx) = mpsc::channel::<()>();
-        let out = run("blocked", Duration::from_millis(50), move || rx.recv().is_err());
-        let Outcome::TimedOut(stuck) = out else { panic!("expected a timeout") };
+        let out = run("blocked", Duration::from_millis(50), move || {
+            rx.recv().is_err()
+        });
+        let Outcome::TimedOut(stuck) = out else {
+            panic!("expected a timeout")
+        };
         assert_eq!(stuck.name(), "blocked");
         drop(tx); // unblock: recv now returns Err
         assert!(stuck.join_within(Duration::from_secs(5)));
@@ -173,7 +182,9 @@ mod tests {
         let out = run("abandoned", Duration::from_millis(20), move || {
             let _ = rx.recv();
         });
-        let Outcome::TimedOut(stuck) = out else { panic!("expected a timeout") };
+        let Outcome::TimedOut(stuck) = out else {
+            panic!("expected a timeout")
+        };
         drop(stuck);
         assert_eq!(abandoned_threads(), before + 1);
         drop(tx); // and let it go, so the test binary exits with no thread blocked

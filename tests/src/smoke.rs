@@ -1,0 +1,193 @@
+//! The workspace smoke test, as a function each phase's `tests/smoke.rs` calls for its binaries.
+//!
+//! For one exercise binary it checks the contract of CONVENTIONS.md: `--quick --json` exits 0 before a
+//! hang deadline with every section present and every self-check ✓; `--help` exits 0 and names every
+//! section; an unknown flag and an unknown section exit non-zero with a one-line error and no panic.
+//! The sections expected are read from the catalog (`catalog.tsv` at the workspace root), so a binary
+//! and the catalog cannot drift apart.
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What a finished child printed.
+#[derive(Debug)]
+pub struct Ran {
+    /// Exit code (None when killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Runs `bin args…`, killing it at `deadline` (then panics: a hang is a failure, not a wait).
+pub fn run_with_deadline(bin: &Path, args: &[&str], deadline: Duration) -> Ran {
+    let t0 = Instant::now();
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait on child") {
+            break st;
+        }
+        if t0.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let so = out_reader.join().unwrap_or_default();
+            panic!(
+                "{} {:?} did not exit within {:?} (hang?); output so far:\n{so}",
+                bin.display(),
+                args,
+                deadline
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Ran {
+        code: status.code(),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        elapsed: t0.elapsed(),
+    }
+}
+
+/// The sections the catalog lists for `phase/exercise`.
+pub fn catalog_sections(workspace_root: &Path, phase: &str, exercise: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(workspace_root.join("catalog.tsv"))
+        .expect("catalog.tsv at the workspace root");
+    text.lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .find(|c| c.len() == 4 && c[0] == phase && c[1] == exercise)
+        .map(|c| c[3].split_whitespace().map(str::to_string).collect())
+        .unwrap_or_else(|| panic!("{phase}/{exercise} is not in catalog.tsv"))
+}
+
+/// The smoke test of one exercise binary (see the module docs). `hang_deadline` is a deadline for a
+/// hung process, not a performance assertion; the `--quick` wall time is printed.
+pub fn check_exercise(
+    workspace_root: &Path,
+    phase: &str,
+    exercise: &str,
+    bin: &Path,
+    hang_deadline: Duration,
+) {
+    let sections = catalog_sections(workspace_root, phase, exercise);
+    let id = format!("{phase}/{exercise}");
+
+    let quick = run_with_deadline(bin, &["--quick", "--json"], hang_deadline);
+    eprintln!(
+        "{id} --quick: exit {:?} in {:.2} s",
+        quick.code,
+        quick.elapsed.as_secs_f64()
+    );
+    let doc: serde_json::Value = serde_json::from_str(&quick.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{id} --quick --json did not print one JSON document ({e}):\n{}",
+            quick.stdout
+        )
+    });
+    let failed: Vec<String> = doc["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| {
+            let name = s["name"].as_str().unwrap_or("?").to_string();
+            s["checks"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|c| c["ok"] != true)
+                .map(move |c| {
+                    format!(
+                        "{name}: {} ({})",
+                        c["label"].as_str().unwrap_or("?"),
+                        c["detail"].as_str().unwrap_or("")
+                    )
+                })
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "{id} --quick: failed self-checks:\n  {}\nstderr:\n{}",
+        failed.join("\n  "),
+        quick.stderr
+    );
+    assert_eq!(
+        quick.code,
+        Some(0),
+        "{id} --quick exit code; stderr:\n{}",
+        quick.stderr
+    );
+    let ran: Vec<&str> = doc["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(
+        ran,
+        sections.iter().map(String::as_str).collect::<Vec<_>>(),
+        "{id}: sections run vs the catalog"
+    );
+    for s in doc["sections"].as_array().into_iter().flatten() {
+        let n = s["checks"].as_array().map_or(0, Vec::len);
+        assert!(n > 0, "{id}: section {} has no self-check", s["name"]);
+        assert!(
+            s["takeaway"].is_string(),
+            "{id}: section {} has no takeaway",
+            s["name"]
+        );
+    }
+
+    let help = run_with_deadline(bin, &["--help"], hang_deadline);
+    assert_eq!(help.code, Some(0), "{id} --help");
+    for s in &sections {
+        assert!(
+            help.stdout.contains(s.as_str()),
+            "{id} --help does not list section {s}:\n{}",
+            help.stdout
+        );
+    }
+
+    for (args, what) in [
+        (&["--frobnicate"][..], "unknown flag"),
+        (&["no-such-section"][..], "unknown section"),
+    ] {
+        let bad = run_with_deadline(bin, args, hang_deadline);
+        assert_ne!(bad.code, Some(0), "{id}: an {what} must exit non-zero");
+        assert!(
+            bad.code.is_some(),
+            "{id}: an {what} must exit, not die of a signal"
+        );
+        assert!(
+            bad.stderr.contains("error"),
+            "{id}: an {what} must say 'error': {}",
+            bad.stderr
+        );
+        assert!(
+            !bad.stderr.contains("panicked"),
+            "{id}: an {what} must not panic: {}",
+            bad.stderr
+        );
+    }
+}
