@@ -1,0 +1,187 @@
+//! `once`: `Once`, `OnceLock`, `LazyLock` and our `OnceCell` under concurrent first use, and what
+//! each does after a panicking initialiser.
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::{Arc, Barrier, LazyLock, Once, OnceLock};
+use std::thread;
+use std::time::Duration;
+
+use harness::Ctx;
+use harness::exercise::expect_panic;
+use harness::stats::{fmt_duration, time_per_op};
+
+use crate::sync::OnceCell;
+
+const THREADS: usize = 4;
+
+/// Starts `THREADS` threads at once (a barrier) on `first_use`; returns how many saw the value 42.
+fn race(first_use: impl Fn() -> u64 + Send + Sync + 'static) -> usize {
+    let f = Arc::new(first_use);
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let hs: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (f, barrier) = (f.clone(), barrier.clone());
+            thread::Builder::new()
+                .name("once-racer".into())
+                .spawn(move || {
+                    barrier.wait();
+                    f()
+                })
+                .expect("spawn")
+        })
+        .collect();
+    hs.into_iter().map(|h| h.join().expect("racer")).filter(|v| *v == 42).count()
+}
+
+/// The initialiser every primitive runs: slow enough that the racers really overlap.
+fn init(runs: &AtomicUsize) -> u64 {
+    runs.fetch_add(1, SeqCst);
+    thread::sleep(Duration::from_millis(2));
+    42
+}
+
+pub(crate) fn run(ctx: &mut Ctx) {
+    ctx.say(
+        "Go's sync.Once runs a function once; the other callers block until it returns. Rust splits the\n\
+         idea: Once (run a side effect), OnceLock<T> (compute a value on first get), LazyLock<T> (a value\n\
+         with its initialiser attached). Ours is a OnceCell on one atomic word whose waiters sleep on a futex.\n\
+         4 threads released together by a barrier all ask for the value; the initialiser counts its runs.",
+    );
+    let rounds = ctx.pick(20, 3);
+    let mut t = ctx.table(
+        format!("{THREADS} threads race to initialise, {rounds} rounds"),
+        &["primitive", "initialiser runs", "threads that got the value", "get once set"],
+    );
+    let mut exactly_once = true;
+    let expected_runs = rounds;
+    let expected_seen = rounds * THREADS;
+
+    // std::sync::Once
+    let (mut runs_total, mut seen) = (0, 0);
+    for _ in 0..rounds {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let once = Arc::new((Once::new(), OnceLock::<u64>::new()));
+        let r = runs.clone();
+        seen += race(move || {
+            once.0.call_once(|| {
+                let _ = once.1.set(init(&r));
+            });
+            *once.1.get().expect("set by call_once")
+        });
+        runs_total += runs.load(SeqCst);
+    }
+    let once = Once::new();
+    once.call_once(|| {});
+    let get = time_per_op(5, 100_000, || once.call_once(|| unreachable!()));
+    exactly_once &= runs_total == expected_runs && seen == expected_seen;
+    t.row(["std::sync::Once".to_string(), runs_total.to_string(), seen.to_string(), fmt_duration(get)]);
+
+    // std::sync::OnceLock
+    let (mut runs_total, mut seen) = (0, 0);
+    for _ in 0..rounds {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let cell = Arc::new(OnceLock::new());
+        let r = runs.clone();
+        seen += race(move || *cell.get_or_init(|| init(&r)));
+        runs_total += runs.load(SeqCst);
+    }
+    let cell = OnceLock::new();
+    cell.get_or_init(|| 42u64);
+    let get = time_per_op(5, 100_000, || {
+        std::hint::black_box(cell.get_or_init(|| 0));
+    });
+    exactly_once &= runs_total == expected_runs && seen == expected_seen;
+    t.row(["std::sync::OnceLock".to_string(), runs_total.to_string(), seen.to_string(), fmt_duration(get)]);
+
+    // std::sync::LazyLock
+    let (mut runs_total, mut seen) = (0, 0);
+    for _ in 0..rounds {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let lazy = Arc::new(LazyLock::new(move || init(&r)));
+        seen += race(move || **lazy);
+        runs_total += runs.load(SeqCst);
+    }
+    let lazy = LazyLock::new(|| 42u64);
+    LazyLock::force(&lazy);
+    let get = time_per_op(5, 100_000, || {
+        std::hint::black_box(*lazy);
+    });
+    exactly_once &= runs_total == expected_runs && seen == expected_seen;
+    t.row(["std::sync::LazyLock".to_string(), runs_total.to_string(), seen.to_string(), fmt_duration(get)]);
+
+    // Ours
+    let (mut runs_total, mut seen) = (0, 0);
+    for _ in 0..rounds {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let cell = Arc::new(OnceCell::new());
+        let r = runs.clone();
+        seen += race(move || *cell.get_or_init(|| init(&r)));
+        runs_total += runs.load(SeqCst);
+    }
+    let cell = OnceCell::new();
+    cell.get_or_init(|| 42u64);
+    let get = time_per_op(5, 100_000, || {
+        std::hint::black_box(cell.get_or_init(|| 0));
+    });
+    let ours_once = runs_total == expected_runs && seen == expected_seen;
+    exactly_once &= ours_once;
+    t.row(["ours: OnceCell".to_string(), runs_total.to_string(), seen.to_string(), fmt_duration(get)]);
+    ctx.show(t);
+    ctx.record("rounds", rounds);
+    ctx.check_with(
+        "every primitive ran its initialiser exactly once per round, and every thread got the value",
+        exactly_once,
+        format!("expected {expected_runs} runs, {expected_seen} values"),
+    );
+
+    // Poisoning.
+    let mut p = ctx.table("after an initialiser that panics", &["primitive", "first call", "next call"]);
+    let once = Once::new();
+    let first = expect_panic(|| once.call_once(|| panic!("init failed")));
+    let next = expect_panic(|| once.call_once(|| {}));
+    p.row([
+        "Once".to_string(),
+        describe(&first.map(|_| "returned")),
+        format!("{} (is_completed={}; call_once_force can recover)", describe(&next.map(|_| "ran")), once.is_completed()),
+    ]);
+    let lock = OnceLock::<u64>::new();
+    let first = expect_panic(|| *lock.get_or_init(|| panic!("init failed")));
+    let next = expect_panic(|| *lock.get_or_init(|| 7));
+    let once_lock_retried = next == Ok(7);
+    p.row([
+        "OnceLock".to_string(),
+        describe(&first.map(|v| v.to_string())),
+        format!("{}: not poisoned, the next caller retries", describe(&next.map(|v| format!("returned {v}")))),
+    ]);
+    let lazy: LazyLock<u64> = LazyLock::new(|| panic!("init failed"));
+    let first = expect_panic(|| *lazy);
+    let next = expect_panic(|| *lazy);
+    p.row(["LazyLock".to_string(), describe(&first.map(|v| v.to_string())), describe(&next.map(|v| v.to_string()))]);
+    let ours = OnceCell::<u64>::new();
+    let first = expect_panic(|| *ours.get_or_init(|| panic!("init failed")));
+    let next = ours.try_get_or_init(|| 7).map(|v| *v);
+    let next_panics = expect_panic(|| *ours.get_or_init(|| 7));
+    let ours_poisoned = next.is_err() && ours.is_poisoned() && next_panics.is_err();
+    p.row([
+        "ours: OnceCell".to_string(),
+        describe(&first.map(|v| v.to_string())),
+        format!(
+            "try_get_or_init → {:?}; get_or_init {}",
+            next,
+            describe(&next_panics.map(|v| v.to_string()))
+        ),
+    ]);
+    ctx.show(p);
+    ctx.check("ours: a panicking initialiser poisons the cell and later calls report it", ours_poisoned);
+    ctx.check("OnceLock: a panicking initialiser leaves it empty and the next call retries", once_lock_retried);
+    ctx.takeaway(
+        "all four run the initialiser exactly once; a get after init costs ~a load. Pick by failure policy: OnceLock retries, Once/LazyLock/ours poison",
+    );
+}
+
+fn describe<T: std::fmt::Display>(r: &Result<T, String>) -> String {
+    match r {
+        Ok(v) => v.to_string(),
+        Err(msg) => format!("panics: \"{msg}\""),
+    }
+}
