@@ -1,2 +1,102 @@
-//! (being written)
-fn main() {}
+//! Locks, ours against `std` and `parking_lot`, through the shared lock contract so every
+//! implementation runs the identical workload.
+//!
+//! - `locks/uncontended`: one thread, lock + increment + unlock.
+//! - `locks/contended`: two threads hammering one lock (time per operation, both threads' ops counted).
+//! - `rwlock/read-heavy`: two threads, 95% reads / 5% writes on one lock.
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use harness::contracts::lock::{Lock, RwLockContract};
+
+const THREADS: usize = 2;
+
+/// Runs `op` `iters` times in total, split over `THREADS` threads started together; the wall time.
+fn on_threads(iters: u64, op: impl Fn(u64) + Sync) -> Duration {
+    let per = iters.div_ceil(THREADS as u64);
+    let barrier = Barrier::new(THREADS + 1);
+    thread::scope(|s| {
+        for t in 0..THREADS {
+            let (op, barrier) = (&op, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t as u64 + 1);
+                for _ in 0..per {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    op(x);
+                }
+            });
+        }
+        barrier.wait();
+        let t0 = Instant::now();
+        // The scope joins both workers before returning.
+        t0
+    })
+    .elapsed()
+}
+
+fn uncontended<L: Lock<u64>>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let lock = L::new(0);
+    c.bench_function(benchkit::id(L::NAME, "threads=1"), |b| {
+        b.iter(|| {
+            *lock.lock() += 1;
+        });
+        black_box(&lock);
+    });
+}
+
+fn contended<L: Lock<u64>>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let lock = L::new(0);
+    c.bench_function(benchkit::id(L::NAME, format!("threads={THREADS}")), |b| {
+        b.iter_custom(|iters| {
+            on_threads(iters, |_| {
+                *lock.lock() += 1;
+            })
+        });
+    });
+}
+
+fn read_heavy<L: RwLockContract<u64>>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    let lock = L::new(0);
+    c.bench_function(benchkit::id(L::NAME, format!("threads={THREADS}")), |b| {
+        b.iter_custom(|iters| {
+            on_threads(iters, |x| {
+                if x % 100 < 5 {
+                    *lock.write() += 1;
+                } else {
+                    black_box(*lock.read());
+                }
+            })
+        });
+    });
+}
+
+fn benches(c: &mut Criterion) {
+    let mut g = c.benchmark_group("locks/uncontended");
+    uncontended::<phase1::sync::Mutex<u64>>(&mut g);
+    uncontended::<phase1::sync::SpinLock<u64>>(&mut g);
+    uncontended::<std::sync::Mutex<u64>>(&mut g);
+    uncontended::<parking_lot::Mutex<u64>>(&mut g);
+    g.finish();
+
+    let mut g = c.benchmark_group("locks/contended");
+    contended::<phase1::sync::Mutex<u64>>(&mut g);
+    contended::<phase1::sync::SpinLock<u64>>(&mut g);
+    contended::<std::sync::Mutex<u64>>(&mut g);
+    contended::<parking_lot::Mutex<u64>>(&mut g);
+    g.finish();
+
+    let mut g = c.benchmark_group("rwlock/read-heavy");
+    read_heavy::<phase1::sync::RwLock<u64>>(&mut g);
+    read_heavy::<std::sync::RwLock<u64>>(&mut g);
+    read_heavy::<parking_lot::RwLock<u64>>(&mut g);
+    g.finish();
+}
+
+criterion_group! {name = lock_benches; config = benchkit::config(); targets = benches}
+criterion_main!(lock_benches);

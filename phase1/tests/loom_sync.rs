@@ -182,3 +182,28 @@ fn broken_relaxed_spin_lock_is_caught() {
         other.join().unwrap();
     });
 }
+
+#[test]
+fn rwlock_two_writers_and_a_reader_all_get_in() {
+    model(|| {
+        let lock = Arc::new(RwLock::new(()));
+        let cell = Arc::new(Cell(UnsafeCell::new(0)));
+        let writers: Vec<_> = (0..2)
+            .map(|_| {
+                let (lock, cell) = (lock.clone(), cell.clone());
+                thread::spawn(move || {
+                    let _w = lock.write();
+                    cell.bump();
+                })
+            })
+            .collect();
+        {
+            let _r = lock.read();
+            assert!(cell.get() <= 2);
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+        assert_eq!(cell.get(), 2);
+    });
+}

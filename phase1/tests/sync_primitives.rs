@@ -276,7 +276,7 @@ fn sharded_map_concurrent_writers_lose_nothing() {
                 thread::spawn(move || {
                     for i in 0..5_000 {
                         map.insert(1_000 + t * 1_000_000 + i, i); // disjoint from the counters 0..100
-                        map.update(i % 100, |v| *v = Some(v.unwrap_or(0) + 1));
+                        map.upsert(i % 100, || 0, |v| *v += 1);
                     }
                 })
             })

@@ -98,15 +98,20 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
         f(self.shard(key).read().get(key))
     }
 
-    /// Runs `f` on the entry for `key` under the shard's write lock (read-modify-write, atomically).
-    pub fn update<R>(&self, key: K, f: impl FnOnce(&mut Option<V>) -> R) -> R {
+    /// Runs `f` on the value for `key` under the shard's write lock; `None` when absent.
+    pub fn modify<Q, R>(&self, key: &Q, f: impl FnOnce(&mut V) -> R) -> Option<R>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.shard(key).write().get_mut(key).map(f)
+    }
+
+    /// Runs `f` on the value for `key`, inserting `default()` first if absent, under the shard's
+    /// write lock: a read-modify-write no other thread can interleave with.
+    pub fn upsert<R>(&self, key: K, default: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
         let mut shard = self.shard(&key).write();
-        let mut slot = shard.remove(&key);
-        let r = f(&mut slot);
-        if let Some(v) = slot {
-            shard.insert(key, v);
-        }
-        r
+        f(shard.entry(key).or_insert_with(default))
     }
 
     /// True when `key` is present.

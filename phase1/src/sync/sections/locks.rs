@@ -54,7 +54,7 @@ impl Table for Sharded {
         self.0.with(&k, |v| *v.expect("present"))
     }
     fn bump(&self, k: u64) {
-        self.0.update(k, |v| *v.as_mut().expect("present") += 1);
+        self.0.modify(&k, |v| *v += 1).expect("present");
     }
     fn sum(&self) -> u64 {
         (0..KEYS).map(|k| self.read(k)).sum()

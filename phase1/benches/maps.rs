@@ -1,0 +1,116 @@
+//! `maps/read-heavy`: a 1024-key table of counters, two threads, 95% reads / 5% increments:
+//! our ShardedMap against `Mutex<HashMap>`, `RwLock<HashMap>` and dashmap.
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use dashmap::DashMap;
+use phase1::sync::ShardedMap;
+
+const THREADS: usize = 2;
+const KEYS: u64 = 1024;
+
+/// Runs `op` `iters` times in total, split over `THREADS` threads started together; the wall time.
+fn on_threads(iters: u64, op: impl Fn(u64) + Sync) -> Duration {
+    let per = iters.div_ceil(THREADS as u64);
+    let barrier = Barrier::new(THREADS + 1);
+    thread::scope(|s| {
+        for t in 0..THREADS {
+            let (op, barrier) = (&op, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t as u64 + 1);
+                for _ in 0..per {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    op(x);
+                }
+            });
+        }
+        barrier.wait();
+        Instant::now()
+    })
+    .elapsed()
+}
+
+/// 95% reads, 5% increments, uniform keys.
+fn mix(x: u64, read: impl Fn(u64), write: impl Fn(u64)) {
+    let k = x % KEYS;
+    if (x >> 40) % 100 < 5 { write(k) } else { read(k) }
+}
+
+fn benches(c: &mut Criterion) {
+    let param = format!("threads={THREADS}");
+    let mut g = c.benchmark_group("maps/read-heavy");
+
+    let ours = ShardedMap::new();
+    (0..KEYS).for_each(|k| {
+        ours.insert(k, 0u64);
+    });
+    g.bench_function(benchkit::id("ours-sharded", &param), |b| {
+        b.iter_custom(|iters| {
+            on_threads(iters, |x| {
+                mix(
+                    x,
+                    |k| {
+                        black_box(ours.with(&k, |v| *v.expect("present")));
+                    },
+                    |k| ours.modify(&k, |v| *v += 1).expect("present"),
+                )
+            })
+        })
+    });
+
+    let m = std::sync::Mutex::new((0..KEYS).map(|k| (k, 0u64)).collect::<HashMap<_, _>>());
+    g.bench_function(benchkit::id("std-mutex", &param), |b| {
+        b.iter_custom(|iters| {
+            on_threads(iters, |x| {
+                mix(
+                    x,
+                    |k| {
+                        black_box(m.lock().unwrap()[&k]);
+                    },
+                    |k| *m.lock().unwrap().get_mut(&k).expect("present") += 1,
+                )
+            })
+        })
+    });
+
+    let rw = std::sync::RwLock::new((0..KEYS).map(|k| (k, 0u64)).collect::<HashMap<_, _>>());
+    g.bench_function(benchkit::id("std-rwlock", &param), |b| {
+        b.iter_custom(|iters| {
+            on_threads(iters, |x| {
+                mix(
+                    x,
+                    |k| {
+                        black_box(rw.read().unwrap()[&k]);
+                    },
+                    |k| *rw.write().unwrap().get_mut(&k).expect("present") += 1,
+                )
+            })
+        })
+    });
+
+    let dash: DashMap<u64, u64> = (0..KEYS).map(|k| (k, 0)).collect();
+    g.bench_function(benchkit::id("dashmap", &param), |b| {
+        b.iter_custom(|iters| {
+            on_threads(iters, |x| {
+                mix(
+                    x,
+                    |k| {
+                        black_box(*dash.get(&k).expect("present"));
+                    },
+                    |k| *dash.get_mut(&k).expect("present") += 1,
+                )
+            })
+        })
+    });
+    g.finish();
+}
+
+criterion_group! {name = map_benches; config = benchkit::config(); targets = benches}
+criterion_main!(map_benches);
