@@ -1,34 +1,38 @@
-//! A sharded map: N independent `RwLock<HashMap>`s, the key's hash picks one.
+//! A sharded map: N independent reader-writer locks over N hash tables; the key's hash picks one.
 //!
 //! Go's `sync.Map` is tuned for "written once, read many" keys (a lock-free read-only map plus a
 //! locked dirty map); for general read/write traffic Go programmers shard a `map` behind N
 //! `RWMutex`es. Rust's `dashmap` is exactly that sharded design. Sharding divides contention by N:
 //! two threads touching different keys almost never touch the same lock, and each shard's lock word
 //! sits on its own cache line (no false sharing between shards).
+//!
+//! The key is hashed **once**: the high bits of the hash pick the shard, and the same hash finds the
+//! bucket inside the shard's raw table (`hashbrown::HashTable`, the table under `std`'s `HashMap`).
+//! Hashing twice (once for the shard, once inside a `HashMap`) costs about as much as the lock itself.
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 
 use crossbeam_utils::CachePadded;
+use hashbrown::HashTable;
 
 use super::rwlock::RwLock;
 
 /// A concurrent hash map made of independently locked shards (our [`RwLock`]).
 pub struct ShardedMap<K, V, S = RandomState> {
     /// A power of two of shards, each alone on its cache line(s).
-    shards: Box<[CachePadded<RwLock<HashMap<K, V, S>>>]>,
-    /// Picks the shard; each shard's map hashes with a clone of it.
+    shards: Box<[CachePadded<RwLock<HashTable<(K, V)>>>]>,
+    /// Hashes every key, once per operation.
     hasher: S,
-    /// `shards.len() - 1`.
-    mask: usize,
+    /// `log2(shards.len())`: the shard is the hash's top `shift_bits` bits.
+    shard_bits: u32,
 }
 
 impl<K: Hash + Eq, V> ShardedMap<K, V> {
     /// A map with 4 shards per available core (rounded up to a power of two).
     pub fn new() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self::with_shards((cores * 4).next_power_of_two())
+        Self::with_shards(cores * 4)
     }
 
     /// A map with `n` shards (rounded up to a power of two, at least 1).
@@ -43,14 +47,12 @@ impl<K: Hash + Eq, V> Default for ShardedMap<K, V> {
     }
 }
 
-impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
-    /// A map with `n` shards and the given hasher.
+impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
+    /// A map with `n` shards (rounded up to a power of two) and the given hasher.
     pub fn with_shards_and_hasher(n: usize, hasher: S) -> Self {
-        let n = n.max(1).next_power_of_two();
-        let shards = (0..n)
-            .map(|_| CachePadded::new(RwLock::new(HashMap::with_hasher(hasher.clone()))))
-            .collect();
-        ShardedMap { shards, hasher, mask: n - 1 }
+        let n = n.clamp(1, 1 << 16).next_power_of_two();
+        let shards = (0..n).map(|_| CachePadded::new(RwLock::new(HashTable::new()))).collect();
+        ShardedMap { shards, hasher, shard_bits: n.trailing_zeros() }
     }
 
     /// How many shards.
@@ -58,16 +60,23 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
         self.shards.len()
     }
 
-    fn shard<Q: Hash + ?Sized>(&self, key: &Q) -> &RwLock<HashMap<K, V, S>> {
+    /// The key's hash and its shard. The shard uses the top bits; the table inside uses the low bits
+    /// (and its own top 7 as tags), so the two choices stay independent.
+    fn locate<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &RwLock<HashTable<(K, V)>>) {
         let h = self.hasher.hash_one(key);
-        // The top bits: the shard's HashMap uses the low bits of the same hash for its buckets.
-        let i = (h >> 32) as usize & self.mask;
-        &self.shards[i]
+        let i = if self.shard_bits == 0 { 0 } else { (h >> (64 - self.shard_bits)) as usize };
+        (h, &self.shards[i])
     }
 
     /// Inserts, returning the previous value.
     pub fn insert(&self, key: K, value: V) -> Option<V> {
-        self.shard(&key).write().insert(key, value)
+        let (h, shard) = self.locate(&key);
+        let mut table = shard.write();
+        if let Some((_, v)) = table.find_mut(h, |(k, _)| *k == key) {
+            return Some(std::mem::replace(v, value));
+        }
+        table.insert_unique(h, (key, value), |(k, _)| self.hasher.hash_one(k));
+        None
     }
 
     /// Removes, returning the value.
@@ -76,7 +85,10 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard(key).write().remove(key)
+        let (h, shard) = self.locate(key);
+        let mut table = shard.write();
+        let entry = table.find_entry(h, |(k, _)| k.borrow() == key).ok()?;
+        Some(entry.remove().0.1)
     }
 
     /// A clone of the value for `key`.
@@ -86,7 +98,7 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
         Q: Hash + Eq + ?Sized,
         V: Clone,
     {
-        self.shard(key).read().get(key).cloned()
+        self.with(key, |v| v.cloned())
     }
 
     /// Runs `f` on the value for `key` under the shard's read lock (no clone).
@@ -95,7 +107,9 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        f(self.shard(key).read().get(key))
+        let (h, shard) = self.locate(key);
+        let table = shard.read();
+        f(table.find(h, |(k, _)| k.borrow() == key).map(|(_, v)| v))
     }
 
     /// Runs `f` on the value for `key` under the shard's write lock; `None` when absent.
@@ -104,14 +118,21 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard(key).write().get_mut(key).map(f)
+        let (h, shard) = self.locate(key);
+        let mut table = shard.write();
+        table.find_mut(h, |(k, _)| k.borrow() == key).map(|(_, v)| f(v))
     }
 
     /// Runs `f` on the value for `key`, inserting `default()` first if absent, under the shard's
     /// write lock: a read-modify-write no other thread can interleave with.
     pub fn upsert<R>(&self, key: K, default: impl FnOnce() -> V, f: impl FnOnce(&mut V) -> R) -> R {
-        let mut shard = self.shard(&key).write();
-        f(shard.entry(key).or_insert_with(default))
+        let (h, shard) = self.locate(&key);
+        let mut table = shard.write();
+        if let Some((_, v)) = table.find_mut(h, |(k, _)| *k == key) {
+            return f(v);
+        }
+        let entry = table.insert_unique(h, (key, default()), |(k, _)| self.hasher.hash_one(k));
+        f(&mut entry.into_mut().1)
     }
 
     /// True when `key` is present.
@@ -120,7 +141,7 @@ impl<K: Hash + Eq, V, S: BuildHasher + Clone> ShardedMap<K, V, S> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.shard(key).read().contains_key(key)
+        self.with(key, |v| v.is_some())
     }
 
     /// The number of entries (each shard read in turn: not a snapshot under concurrent writes).
