@@ -40,7 +40,9 @@ fn on_threads(iters: u64, op: impl Fn(u64) + Sync) -> Duration {
     .elapsed()
 }
 
-fn uncontended<L: Lock<u64>>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+fn uncontended<L: Lock<u64>>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+) {
     let lock = L::new(0);
     c.bench_function(benchkit::id(L::NAME, "threads=1"), |b| {
         b.iter(|| {
@@ -50,7 +52,9 @@ fn uncontended<L: Lock<u64>>(c: &mut criterion::BenchmarkGroup<'_, criterion::me
     });
 }
 
-fn contended<L: Lock<u64>>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+fn contended<L: Lock<u64>>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+) {
     let lock = L::new(0);
     c.bench_function(benchkit::id(L::NAME, format!("threads={THREADS}")), |b| {
         b.iter_custom(|iters| {
@@ -61,7 +65,9 @@ fn contended<L: Lock<u64>>(c: &mut criterion::BenchmarkGroup<'_, criterion::meas
     });
 }
 
-fn read_heavy<L: RwLockContract<u64>>(c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+fn read_heavy<L: RwLockContract<u64>>(
+    c: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+) {
     let lock = L::new(0);
     c.bench_function(benchkit::id(L::NAME, format!("threads={THREADS}")), |b| {
         b.iter_custom(|iters| {

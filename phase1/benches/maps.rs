@@ -40,7 +40,11 @@ fn on_threads(iters: u64, op: impl Fn(u64) + Sync) -> Duration {
 /// 95% reads, 5% increments, uniform keys.
 fn mix(x: u64, read: impl Fn(u64), write: impl Fn(u64)) {
     let k = x % KEYS;
-    if (x >> 40) % 100 < 5 { write(k) } else { read(k) }
+    if (x >> 40) % 100 < 5 {
+        write(k)
+    } else {
+        read(k)
+    }
 }
 
 fn benches(c: &mut Criterion) {

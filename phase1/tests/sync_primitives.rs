@@ -143,7 +143,11 @@ fn condvar_loses_no_wakeup_under_producer_consumer_stress() {
     within(DEADLINE, || {
         const ITEMS: usize = 20_000;
         const CAP: usize = 4;
-        let state = Arc::new((Mutex::new(Vec::<usize>::new()), Condvar::new(), Condvar::new()));
+        let state = Arc::new((
+            Mutex::new(Vec::<usize>::new()),
+            Condvar::new(),
+            Condvar::new(),
+        ));
         let producers: Vec<_> = (0..2)
             .map(|p| {
                 let state = state.clone();
@@ -177,9 +181,14 @@ fn condvar_loses_no_wakeup_under_producer_consumer_stress() {
         for p in producers {
             p.join().unwrap();
         }
-        let mut all: Vec<usize> = consumers.into_iter().flat_map(|c| c.join().unwrap()).collect();
+        let mut all: Vec<usize> = consumers
+            .into_iter()
+            .flat_map(|c| c.join().unwrap())
+            .collect();
         all.sort_unstable();
-        let mut expected: Vec<usize> = (0..2).flat_map(|p| (0..ITEMS / 2).map(move |i| p * ITEMS + i)).collect();
+        let mut expected: Vec<usize> = (0..2)
+            .flat_map(|p| (0..ITEMS / 2).map(move |i| p * ITEMS + i))
+            .collect();
         expected.sort_unstable();
         assert_eq!(all, expected);
     });
@@ -207,8 +216,14 @@ fn condvar_wait_timeout_times_out_and_notify_wakes() {
             })
         };
         let t0 = Instant::now();
-        let (g, r) = pair.1.wait_timeout_while(pair.0.lock(), Duration::from_secs(20), |ready| !*ready);
-        assert!(*g && !r.timed_out(), "woken by the notify, not the timeout ({:?})", t0.elapsed());
+        let (g, r) = pair
+            .1
+            .wait_timeout_while(pair.0.lock(), Duration::from_secs(20), |ready| !*ready);
+        assert!(
+            *g && !r.timed_out(),
+            "woken by the notify, not the timeout ({:?})",
+            t0.elapsed()
+        );
         drop(g);
         setter.join().unwrap();
     });
@@ -223,7 +238,10 @@ fn object_pool_reuses_objects() {
         b.push(i);
     }
     let s = pool.stats();
-    assert_eq!(s.misses, 1, "one thread, one object at a time: created once");
+    assert_eq!(
+        s.misses, 1,
+        "one thread, one object at a time: created once"
+    );
     assert_eq!(s.local_hits, 99);
     // Three at once: the slot holds one, the overflow list takes the rest.
     {
@@ -236,7 +254,10 @@ fn object_pool_reuses_objects() {
     }
     let s3 = pool.stats();
     assert_eq!(s3.misses, 3, "the second round reuses all three");
-    assert_eq!(s3.local_hits - s2.local_hits + s3.shared_hits - s2.shared_hits, 3);
+    assert_eq!(
+        s3.local_hits - s2.local_hits + s3.shared_hits - s2.shared_hits,
+        3
+    );
     let kept = pool.get().detach();
     assert_eq!(kept.capacity(), 1024);
 }
@@ -244,7 +265,11 @@ fn object_pool_reuses_objects() {
 #[test]
 fn object_pool_is_shared_between_threads() {
     within(DEADLINE, || {
-        let pool = Arc::new(ObjectPool::new(64, || vec![0u64; 16], |v| v.iter_mut().for_each(|x| *x = 0)));
+        let pool = Arc::new(ObjectPool::new(
+            64,
+            || vec![0u64; 16],
+            |v| v.iter_mut().for_each(|x| *x = 0),
+        ));
         let handles: Vec<_> = (0..4)
             .map(|_| {
                 let pool = pool.clone();

@@ -62,7 +62,10 @@ pub struct AllocCount {
 impl AllocCount {
     /// The counts since `earlier`.
     pub fn since(self, earlier: AllocCount) -> AllocCount {
-        AllocCount { allocations: self.allocations - earlier.allocations, bytes: self.bytes - earlier.bytes }
+        AllocCount {
+            allocations: self.allocations - earlier.allocations,
+            bytes: self.bytes - earlier.bytes,
+        }
     }
 }
 
@@ -73,5 +76,8 @@ pub fn installed() -> bool {
 
 /// The counters now (all threads), or `None` when no counting allocator is installed.
 pub fn snapshot() -> Option<AllocCount> {
-    installed().then(|| AllocCount { allocations: ALLOCATIONS.load(Relaxed), bytes: BYTES.load(Relaxed) })
+    installed().then(|| AllocCount {
+        allocations: ALLOCATIONS.load(Relaxed),
+        bytes: BYTES.load(Relaxed),
+    })
 }

@@ -39,13 +39,19 @@ impl Condvar {
     /// A condition variable nobody waits on.
     #[cfg(not(loom))]
     pub const fn new() -> Self {
-        Condvar { counter: Futex::new(0), waiters: AtomicUsize::new(0) }
+        Condvar {
+            counter: Futex::new(0),
+            waiters: AtomicUsize::new(0),
+        }
     }
 
     /// A condition variable nobody waits on.
     #[cfg(loom)]
     pub fn new() -> Self {
-        Condvar { counter: Futex::new(0), waiters: AtomicUsize::new(0) }
+        Condvar {
+            counter: Futex::new(0),
+            waiters: AtomicUsize::new(0),
+        }
     }
 
     /// Unlocks `guard`'s mutex, sleeps until notified (or spuriously), relocks and returns the guard.
@@ -94,7 +100,11 @@ impl Condvar {
         (guard, WaitTimeoutResult(false))
     }
 
-    fn wait_inner<'a, T>(&self, guard: MutexGuard<'a, T>, timeout: Option<Duration>) -> MutexGuard<'a, T> {
+    fn wait_inner<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: Option<Duration>,
+    ) -> MutexGuard<'a, T> {
         // Relaxed: the count is only a hint to skip the wake syscall; a notifier reads it while holding
         // or after releasing the same mutex we hold here, and the mutex orders the two.
         self.waiters.fetch_add(1, Relaxed);

@@ -35,13 +35,19 @@ impl Futex {
     /// A futex word holding `value`.
     #[cfg(not(loom))]
     pub const fn new(value: u32) -> Self {
-        Futex { word: AtomicU32::new(value) }
+        Futex {
+            word: AtomicU32::new(value),
+        }
     }
 
     /// A futex word holding `value`.
     #[cfg(loom)]
     pub fn new(value: u32) -> Self {
-        Futex { word: AtomicU32::new(value), lock: Mutex::new(()), cond: Condvar::new() }
+        Futex {
+            word: AtomicU32::new(value),
+            lock: Mutex::new(()),
+            cond: Condvar::new(),
+        }
     }
 
     /// Sleeps while the word equals `expected`. May return spuriously: callers re-check in a loop.
@@ -70,7 +76,9 @@ impl Futex {
             tv_sec: d.as_secs().min(i64::MAX as u64) as libc::time_t,
             tv_nsec: d.subsec_nanos() as libc::c_long,
         });
-        let ts_ptr = ts.as_ref().map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        let ts_ptr = ts
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
         // SAFETY: `self.word` is a live, aligned 32-bit atomic for the whole call; FUTEX_WAIT only
         // reads it (atomically, in the kernel) and `ts_ptr` is null or points at a timespec that
         // outlives the call. EINTR / EAGAIN / ETIMEDOUT are all "return and let the caller re-check".

@@ -49,13 +49,19 @@ impl<T> Mutex<T> {
     /// An unlocked mutex around `value`.
     #[cfg(not(loom))]
     pub const fn new(value: T) -> Self {
-        Mutex { state: Futex::new(UNLOCKED), value: UnsafeCell::new(value) }
+        Mutex {
+            state: Futex::new(UNLOCKED),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// An unlocked mutex around `value`.
     #[cfg(loom)]
     pub fn new(value: T) -> Self {
-        Mutex { state: Futex::new(UNLOCKED), value: UnsafeCell::new(value) }
+        Mutex {
+            state: Futex::new(UNLOCKED),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// Blocks until the lock is ours.
@@ -63,7 +69,12 @@ impl<T> Mutex<T> {
     pub fn lock(&self) -> MutexGuard<'_, T> {
         // Acquire (success): we see what the previous holder wrote before its Release in `unlock`.
         // Relaxed (failure): we learn nothing from a failed attempt; `lock_contended` retries.
-        if self.state.word.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).is_err() {
+        if self
+            .state
+            .word
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_err()
+        {
             self.lock_contended();
         }
         MutexGuard { mutex: self }
@@ -79,7 +90,12 @@ impl<T> Mutex<T> {
             hint::spin_loop();
         }
         // Acquire (success): as in `lock`. Taking it as 1 is fine: nobody sleeps yet.
-        if self.state.word.compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed).is_ok() {
+        if self
+            .state
+            .word
+            .compare_exchange(UNLOCKED, LOCKED, Acquire, Relaxed)
+            .is_ok()
+        {
             return;
         }
         // From now on we take the lock as 2 ("maybe sleepers"): we cannot know whether other waiters

@@ -51,13 +51,19 @@ impl<T> OnceCell<T> {
     /// An empty cell.
     #[cfg(not(loom))]
     pub const fn new() -> Self {
-        OnceCell { state: Futex::new(INCOMPLETE), value: UnsafeCell::new(MaybeUninit::uninit()) }
+        OnceCell {
+            state: Futex::new(INCOMPLETE),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
     }
 
     /// An empty cell.
     #[cfg(loom)]
     pub fn new() -> Self {
-        OnceCell { state: Futex::new(INCOMPLETE), value: UnsafeCell::new(MaybeUninit::uninit()) }
+        OnceCell {
+            state: Futex::new(INCOMPLETE),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
     }
 
     /// The value, if it has been set.
@@ -106,14 +112,26 @@ impl<T> OnceCell<T> {
                 POISONED => return Err(Poisoned),
                 INCOMPLETE => {
                     // Relaxed (both): winning the race publishes nothing yet; COMPLETE's Release will.
-                    if self.state.word.compare_exchange(INCOMPLETE, RUNNING, Relaxed, Relaxed).is_ok() {
-                        let f = init.take().expect("only the winner runs the initialiser, once");
+                    if self
+                        .state
+                        .word
+                        .compare_exchange(INCOMPLETE, RUNNING, Relaxed, Relaxed)
+                        .is_ok()
+                    {
+                        let f = init
+                            .take()
+                            .expect("only the winner runs the initialiser, once");
                         return Ok(self.run_initialiser(f));
                     }
                 }
                 RUNNING => {
                     // Tell the initialiser someone sleeps, so it issues the wake. Relaxed: a flag.
-                    let _ = self.state.word.compare_exchange(RUNNING, RUNNING_WITH_WAITERS, Relaxed, Relaxed);
+                    let _ = self.state.word.compare_exchange(
+                        RUNNING,
+                        RUNNING_WITH_WAITERS,
+                        Relaxed,
+                        Relaxed,
+                    );
                 }
                 _ => self.state.wait(RUNNING_WITH_WAITERS),
             }

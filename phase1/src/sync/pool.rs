@@ -53,7 +53,11 @@ impl PoolStats {
     pub fn hit_rate(&self) -> f64 {
         let hits = self.local_hits + self.shared_hits;
         let total = hits + self.misses;
-        if total == 0 { 0.0 } else { hits as f64 / total as f64 }
+        if total == 0 {
+            0.0
+        } else {
+            hits as f64 / total as f64
+        }
     }
 }
 
@@ -85,7 +89,9 @@ impl<T: Send> ObjectPool<T> {
         reset: impl Fn(&mut T) + Send + Sync + 'static,
     ) -> Self {
         ObjectPool {
-            slots: (0..SLOTS).map(|_| CachePadded::new(SpinLock::new(None))).collect(),
+            slots: (0..SLOTS)
+                .map(|_| CachePadded::new(SpinLock::new(None)))
+                .collect(),
             shared: Mutex::new(Vec::with_capacity(shared_capacity)),
             shared_capacity,
             create: Box::new(create),
@@ -102,14 +108,23 @@ impl<T: Send> ObjectPool<T> {
         let slot = &self.slots[thread_slot()];
         if let Some(v) = slot.lock().take() {
             self.local_hits.fetch_add(1, Relaxed);
-            return Pooled { pool: self, value: Some(v) };
+            return Pooled {
+                pool: self,
+                value: Some(v),
+            };
         }
         if let Some(v) = self.shared.lock().pop() {
             self.shared_hits.fetch_add(1, Relaxed);
-            return Pooled { pool: self, value: Some(v) };
+            return Pooled {
+                pool: self,
+                value: Some(v),
+            };
         }
         self.misses.fetch_add(1, Relaxed);
-        Pooled { pool: self, value: Some((self.create)()) }
+        Pooled {
+            pool: self,
+            value: Some((self.create)()),
+        }
     }
 
     fn put(&self, mut value: T) {
@@ -143,7 +158,9 @@ impl<T: Send> ObjectPool<T> {
 
 impl<T> fmt::Debug for ObjectPool<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ObjectPool").field("shared_capacity", &self.shared_capacity).finish_non_exhaustive()
+        f.debug_struct("ObjectPool")
+            .field("shared_capacity", &self.shared_capacity)
+            .finish_non_exhaustive()
     }
 }
 

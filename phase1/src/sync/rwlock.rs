@@ -71,13 +71,21 @@ impl<T> RwLock<T> {
     /// An unlocked lock around `value`.
     #[cfg(not(loom))]
     pub const fn new(value: T) -> Self {
-        RwLock { state: Futex::new(0), writer_wake: Futex::new(0), value: UnsafeCell::new(value) }
+        RwLock {
+            state: Futex::new(0),
+            writer_wake: Futex::new(0),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// An unlocked lock around `value`.
     #[cfg(loom)]
     pub fn new(value: T) -> Self {
-        RwLock { state: Futex::new(0), writer_wake: Futex::new(0), value: UnsafeCell::new(value) }
+        RwLock {
+            state: Futex::new(0),
+            writer_wake: Futex::new(0),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// Blocks until shared access is ours.
@@ -87,7 +95,12 @@ impl<T> RwLock<T> {
         let s = self.state.word.load(Relaxed);
         if s & WRITER_WAITING == 0 && readers(s) < MAX_READERS {
             // Acquire (success): we see the last writer's writes, published by its Release unlock.
-            if self.state.word.compare_exchange_weak(s, s + READER, Acquire, Relaxed).is_ok() {
+            if self
+                .state
+                .word
+                .compare_exchange_weak(s, s + READER, Acquire, Relaxed)
+                .is_ok()
+            {
                 return ReadGuard { lock: self };
             }
         }
@@ -101,17 +114,28 @@ impl<T> RwLock<T> {
         loop {
             if s & WRITER_WAITING == 0 && readers(s) < MAX_READERS {
                 // Acquire (success): as in `read`.
-                match self.state.word.compare_exchange_weak(s, s + READER, Acquire, Relaxed) {
+                match self
+                    .state
+                    .word
+                    .compare_exchange_weak(s, s + READER, Acquire, Relaxed)
+                {
                     Ok(_) => return ReadGuard { lock: self },
                     Err(e) => s = e,
                 }
                 continue;
             }
-            assert!(is_write_locked(s) || s & WRITER_WAITING != 0, "too many readers");
+            assert!(
+                is_write_locked(s) || s & WRITER_WAITING != 0,
+                "too many readers"
+            );
             // Blocked by a writer (holding or waiting): say we sleep, then sleep while nothing changes.
             if s & READERS_WAITING == 0 {
                 // Relaxed: the flag asks for a wake-up; it publishes no data.
-                if let Err(e) = self.state.word.compare_exchange(s, s | READERS_WAITING, Relaxed, Relaxed) {
+                if let Err(e) =
+                    self.state
+                        .word
+                        .compare_exchange(s, s | READERS_WAITING, Relaxed, Relaxed)
+                {
                     s = e;
                     continue;
                 }
@@ -128,7 +152,11 @@ impl<T> RwLock<T> {
         let mut s = self.state.word.load(Relaxed);
         while s & WRITER_WAITING == 0 && readers(s) < MAX_READERS {
             // Acquire (success): as in `read`.
-            match self.state.word.compare_exchange_weak(s, s + READER, Acquire, Relaxed) {
+            match self
+                .state
+                .word
+                .compare_exchange_weak(s, s + READER, Acquire, Relaxed)
+            {
                 Ok(_) => return Some(ReadGuard { lock: self }),
                 Err(e) => s = e,
             }
@@ -140,7 +168,12 @@ impl<T> RwLock<T> {
     #[inline]
     pub fn write(&self) -> WriteGuard<'_, T> {
         // Acquire (success): we see the previous holders' writes (their Release unlocks).
-        if self.state.word.compare_exchange(0, WRITE_LOCKED, Acquire, Relaxed).is_err() {
+        if self
+            .state
+            .word
+            .compare_exchange(0, WRITE_LOCKED, Acquire, Relaxed)
+            .is_err()
+        {
             self.write_contended();
         }
         WriteGuard { lock: self }
@@ -157,7 +190,11 @@ impl<T> RwLock<T> {
             if is_unlocked(s) {
                 // Acquire (success): as in `write`. Keep READERS_WAITING so our unlock wakes them.
                 let locked = WRITE_LOCKED | (s & READERS_WAITING) | other_writers;
-                match self.state.word.compare_exchange(s, locked, Acquire, Relaxed) {
+                match self
+                    .state
+                    .word
+                    .compare_exchange(s, locked, Acquire, Relaxed)
+                {
                     Ok(_) => return,
                     Err(e) => {
                         s = e;
@@ -168,7 +205,11 @@ impl<T> RwLock<T> {
             // Held: raise WRITER_WAITING (no new readers; the last one out wakes us).
             if s & WRITER_WAITING == 0 {
                 // Relaxed: the flag asks for a wake-up; it publishes no data.
-                if let Err(e) = self.state.word.compare_exchange(s, s | WRITER_WAITING, Relaxed, Relaxed) {
+                if let Err(e) =
+                    self.state
+                        .word
+                        .compare_exchange(s, s | WRITER_WAITING, Relaxed, Relaxed)
+                {
                     s = e;
                     continue;
                 }
@@ -194,7 +235,11 @@ impl<T> RwLock<T> {
         let mut s = self.state.word.load(Relaxed);
         while is_unlocked(s) {
             // Acquire (success): as in `write`. Flags are kept: they still describe sleepers.
-            match self.state.word.compare_exchange_weak(s, s | WRITE_LOCKED, Acquire, Relaxed) {
+            match self
+                .state
+                .word
+                .compare_exchange_weak(s, s | WRITE_LOCKED, Acquire, Relaxed)
+            {
                 Ok(_) => return Some(WriteGuard { lock: self }),
                 Err(e) => s = e,
             }
@@ -225,7 +270,12 @@ impl<T> RwLock<T> {
     fn write_unlock(&self) {
         // Release: publishes the writer's changes to the next Acquire of the word. The fast path:
         // no flag set, so nobody sleeps and there is no system call.
-        if self.state.word.compare_exchange(WRITE_LOCKED, 0, Release, Relaxed).is_ok() {
+        if self
+            .state
+            .word
+            .compare_exchange(WRITE_LOCKED, 0, Release, Relaxed)
+            .is_ok()
+        {
             return;
         }
         // Release: as above. Clearing the flags is safe: we wake everyone they stood for.

@@ -51,8 +51,14 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// A map with `n` shards (rounded up to a power of two) and the given hasher.
     pub fn with_shards_and_hasher(n: usize, hasher: S) -> Self {
         let n = n.clamp(1, 1 << 16).next_power_of_two();
-        let shards = (0..n).map(|_| CachePadded::new(RwLock::new(HashTable::new()))).collect();
-        ShardedMap { shards, hasher, shard_bits: n.trailing_zeros() }
+        let shards = (0..n)
+            .map(|_| CachePadded::new(RwLock::new(HashTable::new())))
+            .collect();
+        ShardedMap {
+            shards,
+            hasher,
+            shard_bits: n.trailing_zeros(),
+        }
     }
 
     /// How many shards.
@@ -64,7 +70,11 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
     /// (and its own top 7 as tags), so the two choices stay independent.
     fn locate<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &RwLock<HashTable<(K, V)>>) {
         let h = self.hasher.hash_one(key);
-        let i = if self.shard_bits == 0 { 0 } else { (h >> (64 - self.shard_bits)) as usize };
+        let i = if self.shard_bits == 0 {
+            0
+        } else {
+            (h >> (64 - self.shard_bits)) as usize
+        };
         (h, &self.shards[i])
     }
 
@@ -120,7 +130,9 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
     {
         let (h, shard) = self.locate(key);
         let mut table = shard.write();
-        table.find_mut(h, |(k, _)| k.borrow() == key).map(|(_, v)| f(v))
+        table
+            .find_mut(h, |(k, _)| k.borrow() == key)
+            .map(|(_, v)| f(v))
     }
 
     /// Runs `f` on the value for `key`, inserting `default()` first if absent, under the shard's

@@ -35,13 +35,19 @@ impl<T> SpinLock<T> {
     /// An unlocked lock around `value`.
     #[cfg(not(loom))]
     pub const fn new(value: T) -> Self {
-        SpinLock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+        SpinLock {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// An unlocked lock around `value`.
     #[cfg(loom)]
     pub fn new(value: T) -> Self {
-        SpinLock { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
+        SpinLock {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
     }
 
     /// Spins until the lock is ours.

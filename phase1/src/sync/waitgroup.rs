@@ -33,20 +33,27 @@ impl WaitGroup {
     /// A group with nothing outstanding.
     #[cfg(not(loom))]
     pub const fn new() -> Self {
-        WaitGroup { count: Futex::new(0) }
+        WaitGroup {
+            count: Futex::new(0),
+        }
     }
 
     /// A group with nothing outstanding.
     #[cfg(loom)]
     pub fn new() -> Self {
-        WaitGroup { count: Futex::new(0) }
+        WaitGroup {
+            count: Futex::new(0),
+        }
     }
 
     /// Registers `n` more units of outstanding work (Go's `Add(n)` with `n > 0`).
     pub fn add(&self, n: u32) {
         // Relaxed: registering work publishes nothing; the Release is in `done`.
         let before = self.count.word.fetch_add(n, Relaxed);
-        assert!(before.checked_add(n).is_some(), "WaitGroup counter overflowed u32");
+        assert!(
+            before.checked_add(n).is_some(),
+            "WaitGroup counter overflowed u32"
+        );
     }
 
     /// Marks one unit of work as finished (Go's `Done()`).
@@ -58,9 +65,16 @@ impl WaitGroup {
         // Relaxed: a guess for the CAS.
         let mut c = self.count.word.load(Relaxed);
         loop {
-            assert!(c != 0, "WaitGroup::done called more times than add: the counter would go negative");
+            assert!(
+                c != 0,
+                "WaitGroup::done called more times than add: the counter would go negative"
+            );
             // Release: the work done before `done` happens-before the waiter's Acquire that sees 0.
-            match self.count.word.compare_exchange_weak(c, c - 1, Release, Relaxed) {
+            match self
+                .count
+                .word
+                .compare_exchange_weak(c, c - 1, Release, Relaxed)
+            {
                 Ok(_) => break,
                 Err(e) => c = e,
             }

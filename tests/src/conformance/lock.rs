@@ -45,8 +45,18 @@ pub fn mutual_exclusion<L: Lock<u64> + 'static>(threads: usize, per_thread: u64)
         for h in handles {
             h.join().expect("worker panicked");
         }
-        assert_eq!(overlaps.load(SeqCst), 0, "{}: two holders were inside at once", L::NAME);
-        assert_eq!(*lock.lock(), threads as u64 * per_thread, "{}: lost updates", L::NAME);
+        assert_eq!(
+            overlaps.load(SeqCst),
+            0,
+            "{}: two holders were inside at once",
+            L::NAME
+        );
+        assert_eq!(
+            *lock.lock(),
+            threads as u64 * per_thread,
+            "{}: lost updates",
+            L::NAME
+        );
     });
 }
 
@@ -69,10 +79,18 @@ pub fn try_lock_fails_while_held<L: Lock<u64> + 'static>() {
         while !held.load(SeqCst) {
             thread::yield_now();
         }
-        assert!(lock.try_lock().is_none(), "{}: try_lock succeeded while held", L::NAME);
+        assert!(
+            lock.try_lock().is_none(),
+            "{}: try_lock succeeded while held",
+            L::NAME
+        );
         release.store(true, SeqCst);
         holder.join().expect("holder panicked");
-        assert!(lock.try_lock().is_some(), "{}: try_lock failed on a free lock", L::NAME);
+        assert!(
+            lock.try_lock().is_some(),
+            "{}: try_lock failed on a free lock",
+            L::NAME
+        );
     });
 }
 
@@ -125,7 +143,12 @@ pub fn no_deadlock_under_churn<L: Lock<u64> + 'static>(threads: usize, duration:
         for h in handles {
             h.join().expect("worker panicked");
         }
-        assert_eq!(*lock.lock(), done.load(SeqCst) as u64, "{}: lost updates under churn", L::NAME);
+        assert_eq!(
+            *lock.lock(),
+            done.load(SeqCst) as u64,
+            "{}: lost updates under churn",
+            L::NAME
+        );
     });
 }
 
@@ -150,8 +173,15 @@ pub fn readers_are_concurrent<L: RwLockContract<u64> + 'static>() {
                 })
             })
             .collect();
-        let both: Vec<bool> = handles.into_iter().map(|h| h.join().expect("reader panicked")).collect();
-        assert!(both.iter().all(|b| *b), "{}: two readers were never inside together", L::NAME);
+        let both: Vec<bool> = handles
+            .into_iter()
+            .map(|h| h.join().expect("reader panicked"))
+            .collect();
+        assert!(
+            both.iter().all(|b| *b),
+            "{}: two readers were never inside together",
+            L::NAME
+        );
     });
 }
 
@@ -165,8 +195,12 @@ pub fn writers_are_exclusive<L: RwLockContract<(u64, u64)> + 'static>(per_thread
         let violations = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::new();
         for w in 0..4 {
-            let (lock, readers, writers, violations) =
-                (lock.clone(), readers.clone(), writers.clone(), violations.clone());
+            let (lock, readers, writers, violations) = (
+                lock.clone(),
+                readers.clone(),
+                writers.clone(),
+                violations.clone(),
+            );
             handles.push(thread::spawn(move || {
                 for i in 0..per_thread {
                     if w % 2 == 0 {
@@ -194,7 +228,12 @@ pub fn writers_are_exclusive<L: RwLockContract<(u64, u64)> + 'static>(per_thread
         for h in handles {
             h.join().expect("worker panicked");
         }
-        assert_eq!(violations.load(SeqCst), 0, "{}: a writer overlapped another holder", L::NAME);
+        assert_eq!(
+            violations.load(SeqCst),
+            0,
+            "{}: a writer overlapped another holder",
+            L::NAME
+        );
         assert_eq!(lock.read().0, 2 * per_thread, "{}: lost writes", L::NAME);
     });
 }
@@ -205,15 +244,35 @@ pub fn try_variants_respect_holders<L: RwLockContract<u64> + 'static>() {
         let lock = L::new(0);
         {
             let _r = lock.read();
-            assert!(lock.try_write().is_none(), "{}: try_write succeeded under a reader", L::NAME);
+            assert!(
+                lock.try_write().is_none(),
+                "{}: try_write succeeded under a reader",
+                L::NAME
+            );
         }
         {
             let _w = lock.write();
-            assert!(lock.try_read().is_none(), "{}: try_read succeeded under a writer", L::NAME);
-            assert!(lock.try_write().is_none(), "{}: try_write succeeded under a writer", L::NAME);
+            assert!(
+                lock.try_read().is_none(),
+                "{}: try_read succeeded under a writer",
+                L::NAME
+            );
+            assert!(
+                lock.try_write().is_none(),
+                "{}: try_write succeeded under a writer",
+                L::NAME
+            );
         }
-        assert!(lock.try_write().is_some(), "{}: try_write failed on a free lock", L::NAME);
-        assert!(lock.try_read().is_some(), "{}: try_read failed on a free lock", L::NAME);
+        assert!(
+            lock.try_write().is_some(),
+            "{}: try_write failed on a free lock",
+            L::NAME
+        );
+        assert!(
+            lock.try_read().is_some(),
+            "{}: try_read failed on a free lock",
+            L::NAME
+        );
     });
 }
 

@@ -105,14 +105,40 @@ pub(crate) fn run(ctx: &mut Ctx) {
         |c: &Condvar, g| c.wait(g),
         items
     );
-    let share = |f: usize, w: usize| if w == 0 { "n/a".to_string() } else { format!("{:.0}%", 100.0 * f as f64 / w as f64) };
-    t.row(["std::sync::Condvar".to_string(), items.to_string(), r_std.to_string(), w_std.to_string(), f_std.to_string(), share(f_std, w_std)]);
-    t.row(["ours: Condvar".to_string(), items.to_string(), r_ours.to_string(), w_ours.to_string(), f_ours.to_string(), share(f_ours, w_ours)]);
+    let share = |f: usize, w: usize| {
+        if w == 0 {
+            "n/a".to_string()
+        } else {
+            format!("{:.0}%", 100.0 * f as f64 / w as f64)
+        }
+    };
+    t.row([
+        "std::sync::Condvar".to_string(),
+        items.to_string(),
+        r_std.to_string(),
+        w_std.to_string(),
+        f_std.to_string(),
+        share(f_std, w_std),
+    ]);
+    t.row([
+        "ours: Condvar".to_string(),
+        items.to_string(),
+        r_ours.to_string(),
+        w_ours.to_string(),
+        f_ours.to_string(),
+        share(f_ours, w_ours),
+    ]);
     ctx.show(t);
     ctx.record("false_wakeups_std", f_std);
     ctx.record("false_wakeups_ours", f_ours);
-    ctx.check("std: every item delivered exactly once, thanks to the while loop", r_std == items);
-    ctx.check("ours: every item delivered exactly once, thanks to the while loop", r_ours == items);
+    ctx.check(
+        "std: every item delivered exactly once, thanks to the while loop",
+        r_std == items,
+    );
+    ctx.check(
+        "ours: every item delivered exactly once, thanks to the while loop",
+        r_ours == items,
+    );
 
     // The lost wake-up.
     ctx.say(
@@ -125,10 +151,17 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let (broken_stuck, released) = lost_wakeup(false, deadline);
     let (fixed_stuck, _) = lost_wakeup(true, deadline);
     let leaked = leaks.leaked_after(Duration::from_secs(2));
-    let mut l = ctx.table("check-then-wait, with and without the lock", &["version", "outcome", "after release"]);
+    let mut l = ctx.table(
+        "check-then-wait, with and without the lock",
+        &["version", "outcome", "after release"],
+    );
     l.row([
         "broken: check, unlock, (notify lands here), lock, wait".to_string(),
-        if broken_stuck.is_some() { format!("stuck: no wake-up within {}", fmt_duration(deadline)) } else { "finished (!)".into() },
+        if broken_stuck.is_some() {
+            format!("stuck: no wake-up within {}", fmt_duration(deadline))
+        } else {
+            "finished (!)".into()
+        },
         match released {
             Some(true) => "a second notify released it; joined".to_string(),
             Some(false) => "could not be released (!)".to_string(),
@@ -144,10 +177,20 @@ pub(crate) fn run(ctx: &mut Ctx) {
         "-".to_string(),
     ]);
     ctx.show(l);
-    ctx.check("the watchdog caught the lost wake-up (broken version stuck past its deadline)", broken_stuck.is_some());
-    ctx.check("the stuck waiter was released and joined", released == Some(true));
+    ctx.check(
+        "the watchdog caught the lost wake-up (broken version stuck past its deadline)",
+        broken_stuck.is_some(),
+    );
+    ctx.check(
+        "the stuck waiter was released and joined",
+        released == Some(true),
+    );
     ctx.check("the fixed version finished", fixed_stuck.is_none());
-    ctx.check_with("no thread left behind", leaked.is_empty(), format!("{} leaked", leaked.len()));
+    ctx.check_with(
+        "no thread left behind",
+        leaked.is_empty(),
+        format!("{} leaked", leaked.len()),
+    );
     ctx.takeaway(format!(
         "{:.0}% of wake-ups found the condition false: always `while` (or wait_while), and check + wait under the same lock",
         100.0 * (f_std + f_ours) as f64 / (w_std + w_ours).max(1) as f64
@@ -220,4 +263,3 @@ fn lost_wakeup(fixed: bool, deadline: Duration) -> (Option<Duration>, Option<boo
     notifier.join().expect("notifier");
     result
 }
-

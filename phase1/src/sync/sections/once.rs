@@ -29,7 +29,10 @@ fn race(first_use: impl Fn() -> u64 + Send + Sync + 'static) -> usize {
                 .expect("spawn")
         })
         .collect();
-    hs.into_iter().map(|h| h.join().expect("racer")).filter(|v| *v == 42).count()
+    hs.into_iter()
+        .map(|h| h.join().expect("racer"))
+        .filter(|v| *v == 42)
+        .count()
 }
 
 /// The initialiser every primitive runs: slow enough that the racers really overlap.
@@ -49,7 +52,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let rounds = ctx.pick(20, 3);
     let mut t = ctx.table(
         format!("{THREADS} threads race to initialise, {rounds} rounds"),
-        &["primitive", "initialiser runs", "threads that got the value", "get once set"],
+        &[
+            "primitive",
+            "initialiser runs",
+            "threads that got the value",
+            "get once set",
+        ],
     );
     let mut exactly_once = true;
     let expected_runs = rounds;
@@ -73,7 +81,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     once.call_once(|| {});
     let get = time_per_op(5, 100_000, || once.call_once(|| unreachable!()));
     exactly_once &= runs_total == expected_runs && seen == expected_seen;
-    t.row(["std::sync::Once".to_string(), runs_total.to_string(), seen.to_string(), fmt_duration(get)]);
+    t.row([
+        "std::sync::Once".to_string(),
+        runs_total.to_string(),
+        seen.to_string(),
+        fmt_duration(get),
+    ]);
 
     // std::sync::OnceLock
     let (mut runs_total, mut seen) = (0, 0);
@@ -90,7 +103,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
         std::hint::black_box(cell.get_or_init(|| 0));
     });
     exactly_once &= runs_total == expected_runs && seen == expected_seen;
-    t.row(["std::sync::OnceLock".to_string(), runs_total.to_string(), seen.to_string(), fmt_duration(get)]);
+    t.row([
+        "std::sync::OnceLock".to_string(),
+        runs_total.to_string(),
+        seen.to_string(),
+        fmt_duration(get),
+    ]);
 
     // std::sync::LazyLock
     let (mut runs_total, mut seen) = (0, 0);
@@ -107,7 +125,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
         std::hint::black_box(*lazy);
     });
     exactly_once &= runs_total == expected_runs && seen == expected_seen;
-    t.row(["std::sync::LazyLock".to_string(), runs_total.to_string(), seen.to_string(), fmt_duration(get)]);
+    t.row([
+        "std::sync::LazyLock".to_string(),
+        runs_total.to_string(),
+        seen.to_string(),
+        fmt_duration(get),
+    ]);
 
     // Ours
     let (mut runs_total, mut seen) = (0, 0);
@@ -125,7 +148,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     });
     let ours_once = runs_total == expected_runs && seen == expected_seen;
     exactly_once &= ours_once;
-    t.row(["ours: OnceCell".to_string(), runs_total.to_string(), seen.to_string(), fmt_duration(get)]);
+    t.row([
+        "ours: OnceCell".to_string(),
+        runs_total.to_string(),
+        seen.to_string(),
+        fmt_duration(get),
+    ]);
     ctx.show(t);
     ctx.record("rounds", rounds);
     ctx.check_with(
@@ -135,14 +163,21 @@ pub(crate) fn run(ctx: &mut Ctx) {
     );
 
     // Poisoning.
-    let mut p = ctx.table("after an initialiser that panics", &["primitive", "first call", "next call"]);
+    let mut p = ctx.table(
+        "after an initialiser that panics",
+        &["primitive", "first call", "next call"],
+    );
     let once = Once::new();
     let first = expect_panic(|| once.call_once(|| panic!("init failed")));
     let next = expect_panic(|| once.call_once(|| {}));
     p.row([
         "Once".to_string(),
         describe(&first.map(|_| "returned")),
-        format!("{} (is_completed={}; call_once_force can recover)", describe(&next.map(|_| "ran")), once.is_completed()),
+        format!(
+            "{} (is_completed={}; call_once_force can recover)",
+            describe(&next.map(|_| "ran")),
+            once.is_completed()
+        ),
     ]);
     let lock = OnceLock::<u64>::new();
     let first = expect_panic(|| *lock.get_or_init(|| panic!("init failed")));
@@ -151,12 +186,19 @@ pub(crate) fn run(ctx: &mut Ctx) {
     p.row([
         "OnceLock".to_string(),
         describe(&first.map(|v| v.to_string())),
-        format!("{}: not poisoned, the next caller retries", describe(&next.map(|v| format!("returned {v}")))),
+        format!(
+            "{}: not poisoned, the next caller retries",
+            describe(&next.map(|v| format!("returned {v}")))
+        ),
     ]);
     let lazy: LazyLock<u64> = LazyLock::new(|| panic!("init failed"));
     let first = expect_panic(|| *lazy);
     let next = expect_panic(|| *lazy);
-    p.row(["LazyLock".to_string(), describe(&first.map(|v| v.to_string())), describe(&next.map(|v| v.to_string()))]);
+    p.row([
+        "LazyLock".to_string(),
+        describe(&first.map(|v| v.to_string())),
+        describe(&next.map(|v| v.to_string())),
+    ]);
     let ours = OnceCell::<u64>::new();
     let first = expect_panic(|| *ours.get_or_init(|| panic!("init failed")));
     let next = ours.try_get_or_init(|| 7).map(|v| *v);
@@ -172,8 +214,14 @@ pub(crate) fn run(ctx: &mut Ctx) {
         ),
     ]);
     ctx.show(p);
-    ctx.check("ours: a panicking initialiser poisons the cell and later calls report it", ours_poisoned);
-    ctx.check("OnceLock: a panicking initialiser leaves it empty and the next call retries", once_lock_retried);
+    ctx.check(
+        "ours: a panicking initialiser poisons the cell and later calls report it",
+        ours_poisoned,
+    );
+    ctx.check(
+        "OnceLock: a panicking initialiser leaves it empty and the next call retries",
+        once_lock_retried,
+    );
     ctx.takeaway(
         "all four run the initialiser exactly once; a get after init costs ~a load. Pick by failure policy: OnceLock retries, Once/LazyLock/ours poison",
     );

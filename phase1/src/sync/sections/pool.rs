@@ -38,14 +38,27 @@ fn measure(requests: usize, f: impl Fn(usize) -> u64 + Send + Sync + 'static) ->
             let f = f.clone();
             thread::Builder::new()
                 .name("pool-worker".into())
-                .spawn(move || (0..requests / THREADS).map(|i| f(t * requests + i)).fold(0u64, u64::wrapping_add))
+                .spawn(move || {
+                    (0..requests / THREADS)
+                        .map(|i| f(t * requests + i))
+                        .fold(0u64, u64::wrapping_add)
+                })
                 .expect("spawn")
         })
         .collect();
-    let checksum = hs.into_iter().map(|h| h.join().expect("worker")).fold(0u64, u64::wrapping_add);
+    let checksum = hs
+        .into_iter()
+        .map(|h| h.join().expect("worker"))
+        .fold(0u64, u64::wrapping_add);
     let elapsed = t0.elapsed();
-    let allocs = alloc::snapshot().zip(before).map(|(after, before)| after.since(before));
-    Run { elapsed, checksum, allocs }
+    let allocs = alloc::snapshot()
+        .zip(before)
+        .map(|(after, before)| after.since(before));
+    Run {
+        elapsed,
+        checksum,
+        allocs,
+    }
 }
 
 pub(crate) fn run(ctx: &mut Ctx) {
@@ -59,7 +72,11 @@ pub(crate) fn run(ctx: &mut Ctx) {
         let mut buf = Vec::new();
         black_box(handle(&mut buf, i))
     });
-    let pool = Arc::new(ObjectPool::new(8, || Vec::<u8>::with_capacity(BUF), |v: &mut Vec<u8>| v.clear()));
+    let pool = Arc::new(ObjectPool::new(
+        8,
+        || Vec::<u8>::with_capacity(BUF),
+        |v: &mut Vec<u8>| v.clear(),
+    ));
     let p = pool.clone();
     let pooled = measure(requests, move |i| {
         let mut buf = p.get();
@@ -68,8 +85,17 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let stats: PoolStats = pool.stats();
     let installed = alloc::installed();
     let mut t = ctx.table(
-        format!("{requests} requests on {THREADS} threads, a {} buffer each", fmt_bytes(BUF as u64)),
-        &["variant", "time/request", "allocations", "bytes allocated", "pool hit rate"],
+        format!(
+            "{requests} requests on {THREADS} threads, a {} buffer each",
+            fmt_bytes(BUF as u64)
+        ),
+        &[
+            "variant",
+            "time/request",
+            "allocations",
+            "bytes allocated",
+            "pool hit rate",
+        ],
     );
     let cells = |r: &Run| match r.allocs {
         Some(a) => (a.allocations.to_string(), fmt_bytes(a.bytes)),
@@ -77,7 +103,13 @@ pub(crate) fn run(ctx: &mut Ctx) {
     };
     let (fa, fb) = cells(&fresh);
     let (pa, pb) = cells(&pooled);
-    t.row(["fresh Vec per request".to_string(), fmt_duration(fresh.elapsed / requests as u32), fa, fb, "-".to_string()]);
+    t.row([
+        "fresh Vec per request".to_string(),
+        fmt_duration(fresh.elapsed / requests as u32),
+        fa,
+        fb,
+        "-".to_string(),
+    ]);
     t.row([
         "ObjectPool::get()".to_string(),
         fmt_duration(pooled.elapsed / requests as u32),
@@ -93,7 +125,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ]);
     ctx.show(t);
     ctx.record("hit_rate", stats.hit_rate());
-    ctx.check("both variants computed the same checksums", fresh.checksum == pooled.checksum);
+    ctx.check(
+        "both variants computed the same checksums",
+        fresh.checksum == pooled.checksum,
+    );
     ctx.check_with(
         "the pool reused objects for ≥ 99% of requests",
         stats.hit_rate() >= 0.99,
@@ -126,7 +161,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 "No counting allocator is installed in this process (only the exercise3 binary installs one),\n\
                  so allocation counts are not measured here.",
             );
-            ctx.takeaway(format!("hit rate {:.1}%: every hit is a request that did not allocate", 100.0 * stats.hit_rate()));
+            ctx.takeaway(format!(
+                "hit rate {:.1}%: every hit is a request that did not allocate",
+                100.0 * stats.hit_rate()
+            ));
         }
     }
 }

@@ -15,7 +15,9 @@ const WORKERS: u64 = 4;
 
 /// The job every approach runs: a checksum over `lo..hi`.
 fn work(lo: u64, hi: u64) -> u64 {
-    (lo..hi).fold(0u64, |acc, x| acc.wrapping_add(black_box(x).wrapping_mul(x) % 7))
+    (lo..hi).fold(0u64, |acc, x| {
+        acc.wrapping_add(black_box(x).wrapping_mul(x) % 7)
+    })
 }
 
 fn chunks(n: u64) -> impl Iterator<Item = (u64, u64)> {
@@ -31,7 +33,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
     );
     let n: u64 = ctx.pick(8_000_000, 400_000);
     let expected = work(0, n);
-    let mut t = ctx.table("4 workers, one job, waited for four ways", &["approach", "elapsed", "result ok", "waiting is…"]);
+    let mut t = ctx.table(
+        "4 workers, one job, waited for four ways",
+        &["approach", "elapsed", "result ok", "waiting is…"],
+    );
     let mut all_ok = true;
 
     // Ours: Go-shaped add/done/wait, threads own an Arc.
@@ -86,8 +91,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     // std::thread::scope: no counter at all.
     let t0 = Instant::now();
     let sum: u64 = thread::scope(|s| {
-        let hs: Vec<_> = chunks(n).map(|(lo, hi)| s.spawn(move || work(lo, hi))).collect();
-        hs.into_iter().map(|h| h.join().expect("worker")).fold(0u64, u64::wrapping_add)
+        let hs: Vec<_> = chunks(n)
+            .map(|(lo, hi)| s.spawn(move || work(lo, hi)))
+            .collect();
+        hs.into_iter()
+            .map(|h| h.join().expect("worker"))
+            .fold(0u64, u64::wrapping_add)
     });
     let ok = sum == expected;
     all_ok &= ok;
@@ -126,15 +135,22 @@ pub(crate) fn run(ctx: &mut Ctx) {
         "the set owns its tasks; join_next() until None".into(),
     ]);
     ctx.show(t);
-    ctx.check("all four approaches waited for every worker (exact checksum)", all_ok);
+    ctx.check(
+        "all four approaches waited for every worker (exact checksum)",
+        all_ok,
+    );
 
     // The misuses.
-    let mut m = ctx.table("Go's WaitGroup misuses, in Rust", &["misuse", "API", "what happens (run here)"]);
+    let mut m = ctx.table(
+        "Go's WaitGroup misuses, in Rust",
+        &["misuse", "API", "what happens (run here)"],
+    );
     let wg = WaitGroup::new();
     wg.add(1);
     wg.done();
     let negative = expect_panic(|| wg.done());
-    let negative_caught = matches!(&negative, Err(msg) if msg.contains("negative")) && wg.outstanding() == 0;
+    let negative_caught =
+        matches!(&negative, Err(msg) if msg.contains("negative")) && wg.outstanding() == 0;
     m.row([
         "Done() once too often (Go: panic: negative counter)",
         "ours add/done",
@@ -160,7 +176,11 @@ pub(crate) fn run(ctx: &mut Ctx) {
         "crossbeam WaitGroup",
         "impossible: members are clones; there is nothing to call without a clone to drop",
     ]);
-    m.row(["forgetting Wait / Done", "thread::scope, JoinSet", "no counter to get wrong: the scope/set joins what it spawned"]);
+    m.row([
+        "forgetting Wait / Done",
+        "thread::scope, JoinSet",
+        "no counter to get wrong: the scope/set joins what it spawned",
+    ]);
 
     // Add after Wait: ours waits for an add that happens-before the wait; a new round after it is fine.
     let wg = Arc::new(WaitGroup::new());
@@ -190,14 +210,21 @@ pub(crate) fn run(ctx: &mut Ctx) {
         "crossbeam WaitGroup",
         "wait(self) consumes the handle: no clone can be made from it afterwards (compile error)",
     ]);
-    m.row(["Add after Wait", "thread::scope", "spawning after the scope returned is a compile error (the Scope borrow ended)"]);
+    m.row([
+        "Add after Wait",
+        "thread::scope",
+        "spawning after the scope returned is a compile error (the Scope borrow ended)",
+    ]);
     ctx.show(m);
     ctx.check_with(
         "ours: a done() without add() panics with a clear message",
         negative_caught,
         negative.err().unwrap_or_default(),
     );
-    ctx.check("ours: a WaitGroup reused after wait() waits for the new round", reuse_waited);
+    ctx.check(
+        "ours: a WaitGroup reused after wait() waits for the new round",
+        reuse_waited,
+    );
     ctx.takeaway(
         "prefer thread::scope (threads) or JoinSet (tasks): nothing to count; a WaitGroup is for when workers outlive the spawning frame",
     );
