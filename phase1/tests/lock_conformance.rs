@@ -1,5 +1,6 @@
 //! The lock conformance suite (`harness::conformance::lock`) against ours, `std` and `parking_lot`.
 //! The peers passing is what shows the suite is honest.
+#![cfg(not(loom))]
 use std::time::Duration;
 
 use harness::conformance::lock as suite;

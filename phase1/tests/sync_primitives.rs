@@ -1,5 +1,6 @@
 //! Unit tests of the from-scratch primitives beyond the lock contract: WaitGroup, OnceCell, Condvar,
 //! ObjectPool, ShardedMap. Every test that can block runs under a watchdog.
+#![cfg(not(loom))]
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
@@ -98,7 +99,7 @@ fn oncecell_poisons_on_panic_and_wakes_waiters() {
                 while started.load(SeqCst) == 0 {
                     thread::yield_now();
                 }
-                cell.try_get_or_init(|| 1).map(|v| *v)
+                cell.try_get_or_init(|| 1).copied()
             })
         };
         let r = expect_panic(|| {

@@ -18,13 +18,16 @@ use hashbrown::HashTable;
 
 use super::rwlock::RwLock;
 
+/// One shard: a lock word and its table, padded to their own cache line(s).
+type Shard<K, V> = CachePadded<RwLock<HashTable<(K, V)>>>;
+
 /// A concurrent hash map made of independently locked shards (our [`RwLock`]).
 pub struct ShardedMap<K, V, S = RandomState> {
     /// A power of two of shards, each alone on its cache line(s).
-    shards: Box<[CachePadded<RwLock<HashTable<(K, V)>>>]>,
+    shards: Box<[Shard<K, V>]>,
     /// Hashes every key, once per operation.
     hasher: S,
-    /// `log2(shards.len())`: the shard is the hash's top `shift_bits` bits.
+    /// `log2(shards.len())`: the shard is the hash's top `shard_bits` bits.
     shard_bits: u32,
 }
 

@@ -128,11 +128,11 @@ pub fn no_deadlock_under_churn<L: Lock<u64> + 'static>(threads: usize, duration:
                         let mut g = lock.lock();
                         *g += 1;
                         n += 1;
-                        if (n + t as u64) % 97 == 0 {
+                        if (n + t as u64).is_multiple_of(97) {
                             thread::sleep(Duration::from_micros(50)); // a long hold: waiters must sleep
                         }
                         drop(g);
-                        if n % 13 == 0 {
+                        if n.is_multiple_of(13) {
                             thread::yield_now();
                         }
                     }

@@ -201,7 +201,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ]);
     let ours = OnceCell::<u64>::new();
     let first = expect_panic(|| *ours.get_or_init(|| panic!("init failed")));
-    let next = ours.try_get_or_init(|| 7).map(|v| *v);
+    let next = ours.try_get_or_init(|| 7).copied();
     let next_panics = expect_panic(|| *ours.get_or_init(|| 7));
     let ours_poisoned = next.is_err() && ours.is_poisoned() && next_panics.is_err();
     p.row([
