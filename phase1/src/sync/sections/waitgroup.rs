@@ -38,6 +38,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
         &["approach", "elapsed", "result ok", "waiting is…"],
     );
     let mut all_ok = true;
+    let mut times = Vec::new();
 
     // Ours: Go-shaped add/done/wait, threads own an Arc.
     let t0 = Instant::now();
@@ -59,7 +60,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
     all_ok &= ok;
     t.row([
         "ours: WaitGroup add/done/wait".to_string(),
-        fmt_duration(t0.elapsed()),
+        {
+            times.push(t0.elapsed());
+            fmt_duration(t0.elapsed())
+        },
         ok.to_string(),
         "a counter on a futex; done() past zero panics".into(),
     ]);
@@ -83,7 +87,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
     all_ok &= ok;
     t.row([
         "crossbeam::sync::WaitGroup".to_string(),
-        fmt_duration(t0.elapsed()),
+        {
+            times.push(t0.elapsed());
+            fmt_duration(t0.elapsed())
+        },
         ok.to_string(),
         "one clone per member; drop = Done; wait(self)".into(),
     ]);
@@ -102,7 +109,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
     all_ok &= ok;
     t.row([
         "std::thread::scope".to_string(),
-        fmt_duration(t0.elapsed()),
+        {
+            times.push(t0.elapsed());
+            fmt_duration(t0.elapsed())
+        },
         ok.to_string(),
         "the scope joins every thread it spawned; borrows allowed".into(),
     ]);
@@ -130,7 +140,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
     all_ok &= ok;
     t.row([
         "tokio::task::JoinSet".to_string(),
-        fmt_duration(t0.elapsed()),
+        {
+            times.push(t0.elapsed());
+            fmt_duration(t0.elapsed())
+        },
         ok.to_string(),
         "the set owns its tasks; join_next() until None".into(),
     ]);
@@ -225,7 +238,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
         "ours: a WaitGroup reused after wait() waits for the new round",
         reuse_waited,
     );
-    ctx.takeaway(
-        "prefer thread::scope (threads) or JoinSet (tasks): nothing to count; a WaitGroup is for when workers outlive the spawning frame",
-    );
+    let fastest = times.iter().min().copied().unwrap_or_default();
+    let slowest = times.iter().max().copied().unwrap_or_default();
+    ctx.takeaway(format!(
+        "the four waits cost the same to within {} ({} … {}): choose by safety — thread::scope or JoinSet have no counter to get wrong",
+        fmt_duration(slowest - fastest),
+        fmt_duration(fastest),
+        fmt_duration(slowest)
+    ));
 }
