@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use harness::Ctx;
 use harness::exercise::expect_panic;
+use harness::leaks::ThreadLeakCheck;
 use harness::stats::fmt_duration;
 
 use crate::sync::WaitGroup;
@@ -39,6 +40,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
     );
     let mut all_ok = true;
     let mut times = Vec::new();
+    // The WaitGroup workers are detached threads (that is the point of a WaitGroup): check they exit.
+    let leaks = ThreadLeakCheck::named("wg-");
 
     // Ours: Go-shaped add/done/wait, threads own an Arc.
     let t0 = Instant::now();
@@ -151,6 +154,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ctx.check(
         "all four approaches waited for every worker (exact checksum)",
         all_ok,
+    );
+    let leaked = leaks.leaked_after(Duration::from_secs(2));
+    ctx.check_with(
+        "every detached worker thread has exited",
+        leaked.is_empty(),
+        format!("{} still alive", leaked.len()),
     );
 
     // The misuses.
