@@ -16,6 +16,8 @@ pub mod broken;
 #[cfg(not(loom))]
 pub mod contract;
 mod error;
+#[cfg(not(loom))]
+mod exercise;
 mod receiver;
 mod sender;
 mod shared;
@@ -37,5 +39,5 @@ pub static EXERCISE: harness::Exercise = harness::Exercise {
     go_vs_rust: "Go's chan is a runtime object with close() and select built into the language; in Rust a \
         channel is a library type (std mpsc, crossbeam-channel, tokio mpsc), closing is dropping the last \
         Sender, and select is a macro.",
-    sections: &[],
+    sections: exercise::SECTIONS,
 };
