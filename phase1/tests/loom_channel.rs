@@ -83,6 +83,27 @@ fn rendezvous_sender_withdraws_when_receiver_leaves() {
     });
 }
 
+/// Capacity 0, two senders, one receive, then the receiver leaves: exactly one sender succeeds (the
+/// one whose value was received) and the other gets its own value back — two senders never both
+/// believe their value was taken (the tickets), and nobody is left blocked.
+#[test]
+fn rendezvous_two_senders_one_take() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || tx.send(1).map_err(|e| e.0));
+        let b = thread::spawn(move || tx2.send(2).map_err(|e| e.0));
+        let got = rx.recv().unwrap();
+        drop(rx);
+        let (ra, rb) = (a.join().unwrap(), b.join().unwrap());
+        match got {
+            1 => assert_eq!((ra, rb), (Ok(()), Err(2))),
+            2 => assert_eq!((ra, rb), (Err(1), Ok(()))),
+            other => panic!("received {other}"),
+        }
+    });
+}
+
 /// Capacity 1, two producers, one consumer: both values arrive, each exactly once.
 #[test]
 fn capacity_one_two_producers() {
