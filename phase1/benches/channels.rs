@@ -11,8 +11,12 @@ use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime};
-use harness::contracts::channel::{ChannelFlavor, ChannelReceiver, ChannelSender, Crossbeam, StdMpsc};
+use criterion::{
+    BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
+};
+use harness::contracts::channel::{
+    ChannelFlavor, ChannelReceiver, ChannelSender, Crossbeam, StdMpsc,
+};
 use phase1::channels::contract::Ours;
 
 #[derive(Clone, Copy)]
@@ -40,7 +44,12 @@ fn messages(cap: Cap) -> usize {
 }
 
 /// Moves `msgs` values from `producers` threads to `consumers` threads; returns the elapsed time.
-fn flavor_run<F: ChannelFlavor>(cap: Cap, producers: usize, consumers: usize, msgs: usize) -> Duration {
+fn flavor_run<F: ChannelFlavor>(
+    cap: Cap,
+    producers: usize,
+    consumers: usize,
+    msgs: usize,
+) -> Duration {
     let (tx, rx) = match cap {
         Cap::Bounded(n) => F::bounded::<u64>(n),
         Cap::Unbounded => F::unbounded::<u64>(),
@@ -126,11 +135,20 @@ fn bench_flavor<F: ChannelFlavor>(
 ) {
     let msgs = messages(cap);
     g.bench_function(benchkit::id(F::NAME, cap), |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| flavor_run::<F>(cap, producers, consumers, msgs)).sum())
+        b.iter_custom(|iters| {
+            (0..iters)
+                .map(|_| flavor_run::<F>(cap, producers, consumers, msgs))
+                .sum()
+        })
     });
 }
 
-const CAPS: [Cap; 4] = [Cap::Bounded(0), Cap::Bounded(1), Cap::Bounded(1024), Cap::Unbounded];
+const CAPS: [Cap; 4] = [
+    Cap::Bounded(0),
+    Cap::Bounded(1),
+    Cap::Bounded(1024),
+    Cap::Unbounded,
+];
 
 fn scenario(c: &mut Criterion, name: &str, producers: usize, consumers: usize) {
     let mut g = c.benchmark_group(name);

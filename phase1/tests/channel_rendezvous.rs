@@ -35,7 +35,9 @@ fn timed_out_rendezvous_values_are_withdrawn_exactly() {
                                 assert_eq!(back, v, "a timed-out send returns its own value");
                                 returned.push(back);
                             }
-                            Err(SendTimeoutError::Disconnected(_)) => unreachable!("receivers outlive senders"),
+                            Err(SendTimeoutError::Disconnected(_)) => {
+                                unreachable!("receivers outlive senders")
+                            }
                         }
                     }
                     returned
@@ -59,13 +61,32 @@ fn timed_out_rendezvous_values_are_withdrawn_exactly() {
             })
             .collect();
         drop(rx);
-        let returned: Vec<u32> = senders.into_iter().flat_map(|s| s.join().unwrap()).collect();
-        let received: Vec<u32> = receivers.into_iter().flat_map(|r| r.join().unwrap()).collect();
-        assert_eq!(received.len(), delivered_ok.load(SeqCst), "Ok sends == values received");
+        let returned: Vec<u32> = senders
+            .into_iter()
+            .flat_map(|s| s.join().unwrap())
+            .collect();
+        let received: Vec<u32> = receivers
+            .into_iter()
+            .flat_map(|r| r.join().unwrap())
+            .collect();
+        assert_eq!(
+            received.len(),
+            delivered_ok.load(SeqCst),
+            "Ok sends == values received"
+        );
         let mut all: Vec<u32> = returned.iter().chain(&received).copied().collect();
         all.sort_unstable();
-        assert_eq!(all, (0..2 * per_sender).collect::<Vec<_>>(), "each value delivered xor returned");
-        assert!(!returned.is_empty() && !received.is_empty(), "both paths ran (returned {}, received {})", returned.len(), received.len());
+        assert_eq!(
+            all,
+            (0..2 * per_sender).collect::<Vec<_>>(),
+            "each value delivered xor returned"
+        );
+        assert!(
+            !returned.is_empty() && !received.is_empty(),
+            "both paths ran (returned {}, received {})",
+            returned.len(),
+            received.len()
+        );
     })
 }
 
@@ -80,7 +101,12 @@ fn rendezvous_tickets_never_release_a_sender_early() {
         let max_ahead = Arc::new(AtomicUsize::new(0));
         let senders: Vec<_> = (0..4)
             .map(|_| {
-                let (tx, returned, received, max_ahead) = (tx.clone(), returned.clone(), received.clone(), max_ahead.clone());
+                let (tx, returned, received, max_ahead) = (
+                    tx.clone(),
+                    returned.clone(),
+                    received.clone(),
+                    max_ahead.clone(),
+                );
                 thread::spawn(move || {
                     for i in 0..500 {
                         tx.send(i).unwrap();
@@ -99,7 +125,11 @@ fn rendezvous_tickets_never_release_a_sender_early() {
         }
         senders.into_iter().for_each(|s| s.join().unwrap());
         assert_eq!(received.load(SeqCst), 2_000);
-        assert!(max_ahead.load(SeqCst) <= 1, "senders ran {} ahead of receives", max_ahead.load(SeqCst));
+        assert!(
+            max_ahead.load(SeqCst) <= 1,
+            "senders ran {} ahead of receives",
+            max_ahead.load(SeqCst)
+        );
     })
 }
 
@@ -109,10 +139,18 @@ fn exercise_sections_pass_their_checks() {
     for section in phase1::channels::EXERCISE.sections {
         let name = section.name;
         let failed = within(Duration::from_secs(60), move || {
-            let section = phase1::channels::EXERCISE.sections.iter().find(|s| s.name == name).unwrap();
+            let section = phase1::channels::EXERCISE
+                .sections
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap();
             let mut ctx = harness::Ctx::for_test(name);
             (section.run)(&mut ctx);
-            ctx.checks().iter().filter(|(_, ok, _)| !ok).map(|(l, _, d)| format!("{l} ({d})")).collect::<Vec<_>>()
+            ctx.checks()
+                .iter()
+                .filter(|(_, ok, _)| !ok)
+                .map(|(l, _, d)| format!("{l} ({d})"))
+                .collect::<Vec<_>>()
         });
         assert!(failed.is_empty(), "{name}: failed checks: {failed:?}");
     }

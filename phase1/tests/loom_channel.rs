@@ -56,13 +56,20 @@ fn rendezvous_hand_off() {
         let r = receiving.clone();
         let sender = thread::spawn(move || {
             tx.send(5).unwrap();
-            assert!(r.load(SeqCst), "send returned before any receiver began receiving");
+            assert!(
+                r.load(SeqCst),
+                "send returned before any receiver began receiving"
+            );
         });
         receiving.store(true, SeqCst);
         let got = rx.recv().unwrap();
         sender.join().unwrap();
         assert_eq!(got, 5);
-        assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected), "exactly one value");
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvError::Disconnected),
+            "exactly one value"
+        );
     });
 }
 

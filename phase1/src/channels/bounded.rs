@@ -8,7 +8,16 @@ use crate::shim::sync::Arc;
 /// A channel holding at most `cap` values; `send` blocks while it is full. With `cap == 0` every
 /// send waits until a receiver has taken its value (a rendezvous). Both halves clone (MPMC).
 pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
-    let capacity = if cap == 0 { Capacity::Rendezvous } else { Capacity::Bounded(cap) };
+    let capacity = if cap == 0 {
+        Capacity::Rendezvous
+    } else {
+        Capacity::Bounded(cap)
+    };
     let shared = Arc::new(Shared::new(capacity));
-    (Sender { shared: shared.clone() }, Receiver { shared })
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared },
+    )
 }

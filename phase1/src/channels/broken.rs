@@ -22,7 +22,10 @@ pub struct LostWakeupChannel<T> {
 impl<T> LostWakeupChannel<T> {
     /// An empty channel.
     pub fn new() -> Self {
-        LostWakeupChannel { queue: Mutex::new(VecDeque::new()), not_empty: Condvar::new() }
+        LostWakeupChannel {
+            queue: Mutex::new(VecDeque::new()),
+            not_empty: Condvar::new(),
+        }
     }
 
     /// Pushes and notifies (correct on its own).

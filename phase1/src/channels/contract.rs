@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use harness::contracts::channel::{
-    ChannelFlavor, ChannelReceiver, ChannelSender, Features, RecvTimeoutFailure, SendTimeoutFailure,
-    TryRecvFailure, TrySendFailure,
+    ChannelFlavor, ChannelReceiver, ChannelSender, Features, RecvTimeoutFailure,
+    SendTimeoutFailure, TryRecvFailure, TrySendFailure,
 };
 
 use super::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError};
@@ -53,7 +53,11 @@ impl<T: Send + 'static> ChannelReceiver<T> for Receiver<T> {
 
 impl ChannelFlavor for Ours {
     const NAME: &'static str = "ours";
-    const FEATURES: Features = Features { rendezvous: true, receiver_clones: true, send_timeout: true };
+    const FEATURES: Features = Features {
+        rendezvous: true,
+        receiver_clones: true,
+        send_timeout: true,
+    };
     type Sender<T: Send + 'static> = Sender<T>;
     type Receiver<T: Send + 'static> = Receiver<T>;
     fn bounded<T: Send + 'static>(cap: usize) -> (Sender<T>, Receiver<T>) {

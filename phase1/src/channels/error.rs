@@ -120,7 +120,9 @@ impl<T> fmt::Display for SendTimeoutError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendTimeoutError::Timeout(_) => f.write_str("timed out sending on a channel"),
-            SendTimeoutError::Disconnected(_) => f.write_str("sending on a channel with no receiver"),
+            SendTimeoutError::Disconnected(_) => {
+                f.write_str("sending on a channel with no receiver")
+            }
         }
     }
 }
@@ -133,7 +135,9 @@ impl fmt::Display for TryRecvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TryRecvError::Empty => f.write_str("receiving on an empty channel"),
-            TryRecvError::Disconnected => f.write_str("receiving on an empty channel with no sender"),
+            TryRecvError::Disconnected => {
+                f.write_str("receiving on an empty channel with no sender")
+            }
         }
     }
 }
@@ -141,7 +145,9 @@ impl fmt::Display for RecvTimeoutError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RecvTimeoutError::Timeout => f.write_str("timed out receiving on a channel"),
-            RecvTimeoutError::Disconnected => f.write_str("receiving on an empty channel with no sender"),
+            RecvTimeoutError::Disconnected => {
+                f.write_str("receiving on an empty channel with no sender")
+            }
         }
     }
 }

@@ -24,7 +24,9 @@ mod shared;
 mod unbounded;
 
 pub use bounded::bounded;
-pub use error::{RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError};
+pub use error::{
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
+};
 pub use receiver::{Iter, Receiver, TryIter};
 pub use sender::Sender;
 pub use shared::Capacity;

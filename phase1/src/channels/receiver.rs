@@ -35,10 +35,12 @@ impl<T> Receiver<T> {
 
     /// [`recv_timeout`](Receiver::recv_timeout) with an absolute deadline.
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.shared.recv(Wait::Until(deadline)).map_err(|f| match f {
-            RecvFailure::Disconnected => RecvTimeoutError::Disconnected,
-            RecvFailure::Empty | RecvFailure::Timeout => RecvTimeoutError::Timeout,
-        })
+        self.shared
+            .recv(Wait::Until(deadline))
+            .map_err(|f| match f {
+                RecvFailure::Disconnected => RecvTimeoutError::Disconnected,
+                RecvFailure::Empty | RecvFailure::Timeout => RecvTimeoutError::Timeout,
+            })
     }
 
     /// A blocking iterator: yields until the channel is empty and closed (Go's `range ch`).
@@ -104,7 +106,9 @@ impl<'a, T> IntoIterator for &'a Receiver<T> {
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
         self.shared.add_receiver();
-        Receiver { shared: self.shared.clone() }
+        Receiver {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -116,6 +120,8 @@ impl<T> Drop for Receiver<T> {
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Receiver").field("capacity", &self.capacity()).finish_non_exhaustive()
+        f.debug_struct("Receiver")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
     }
 }

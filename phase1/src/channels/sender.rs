@@ -18,7 +18,9 @@ impl<T> Sender<T> {
     /// Fails, returning the value, when every receiver is gone (where Go would panic or block).
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
         self.shared.send(value, Wait::Forever).map_err(|f| match f {
-            SendFailure::Disconnected(v) | SendFailure::Full(v) | SendFailure::Timeout(v) => SendError(v),
+            SendFailure::Disconnected(v) | SendFailure::Full(v) | SendFailure::Timeout(v) => {
+                SendError(v)
+            }
         })
     }
 
@@ -38,10 +40,12 @@ impl<T> Sender<T> {
 
     /// [`send_timeout`](Sender::send_timeout) with an absolute deadline.
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
-        self.shared.send(value, Wait::Until(deadline)).map_err(|f| match f {
-            SendFailure::Disconnected(v) => SendTimeoutError::Disconnected(v),
-            SendFailure::Full(v) | SendFailure::Timeout(v) => SendTimeoutError::Timeout(v),
-        })
+        self.shared
+            .send(value, Wait::Until(deadline))
+            .map_err(|f| match f {
+                SendFailure::Disconnected(v) => SendTimeoutError::Disconnected(v),
+                SendFailure::Full(v) | SendFailure::Timeout(v) => SendTimeoutError::Timeout(v),
+            })
     }
 
     /// Values buffered right now (a snapshot; stale as soon as it returns).
@@ -71,7 +75,9 @@ pub(crate) fn capacity_of(c: Capacity) -> Option<usize> {
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
         self.shared.add_sender();
-        Sender { shared: self.shared.clone() }
+        Sender {
+            shared: self.shared.clone(),
+        }
     }
 }
 
@@ -83,6 +89,8 @@ impl<T> Drop for Sender<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sender").field("capacity", &self.capacity()).finish_non_exhaustive()
+        f.debug_struct("Sender")
+            .field("capacity", &self.capacity())
+            .finish_non_exhaustive()
     }
 }

@@ -167,7 +167,10 @@ impl<T> Shared<T> {
     ) -> (MutexGuard<'a, State<T>>, Slept) {
         match wait {
             Wait::Never => unreachable!("callers return before sleeping when they may not wait"),
-            Wait::Forever => (cv.wait(guard).unwrap_or_else(|e| e.into_inner()), Slept::Woken),
+            Wait::Forever => (
+                cv.wait(guard).unwrap_or_else(|e| e.into_inner()),
+                Slept::Woken,
+            ),
             Wait::Until(deadline) => {
                 let now = Instant::now();
                 if now >= deadline {
@@ -243,7 +246,10 @@ impl<T> Shared<T> {
     fn withdraw(&self, st: &mut State<T>) -> T {
         // The slot holds one value and it is ours: a new push needs an empty slot, and ours has
         // not been taken (`taken <= ticket`), so nobody pushed after us.
-        let value = st.queue.pop_back().expect("a rendezvous sender's untaken value is in the slot");
+        let value = st
+            .queue
+            .pop_back()
+            .expect("a rendezvous sender's untaken value is in the slot");
         st.pushed -= 1;
         if st.waiting_senders > 0 {
             self.not_full.notify_all(); // the slot is free again for the senders waiting for it

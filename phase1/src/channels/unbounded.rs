@@ -10,5 +10,10 @@ use crate::shim::sync::Arc;
 /// A channel with no capacity limit: `send` never blocks, it only fails once every receiver is gone.
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared::new(Capacity::Unbounded));
-    (Sender { shared: shared.clone() }, Receiver { shared })
+    (
+        Sender {
+            shared: shared.clone(),
+        },
+        Receiver { shared },
+    )
 }

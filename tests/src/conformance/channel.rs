@@ -15,8 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::contracts::channel::{
-    ChannelFlavor, ChannelReceiver, ChannelSender, RecvTimeoutFailure, SendTimeoutFailure, TryRecvFailure,
-    TrySendFailure,
+    ChannelFlavor, ChannelReceiver, ChannelSender, RecvTimeoutFailure, SendTimeoutFailure,
+    TryRecvFailure, TrySendFailure,
 };
 use crate::watchdog::within;
 
@@ -56,13 +56,20 @@ pub fn fifo_per_sender<F: ChannelFlavor>() {
             let producers: Vec<_> = (0..2)
                 .map(|id| {
                     let tx = tx.clone();
-                    thread::spawn(move || (0..n).for_each(|seq| tx.send((id, seq)).expect("receiver alive")))
+                    thread::spawn(move || {
+                        (0..n).for_each(|seq| tx.send((id, seq)).expect("receiver alive"))
+                    })
                 })
                 .collect();
             drop(tx);
             let mut next = [0usize; 2];
             while let Some((id, seq)) = rx.recv() {
-                assert_eq!(seq, next[id], "{}: cap {cap:?}: producer {id} out of order", F::NAME);
+                assert_eq!(
+                    seq,
+                    next[id],
+                    "{}: cap {cap:?}: producer {id} out of order",
+                    F::NAME
+                );
                 next[id] += 1;
             }
             producers.into_iter().for_each(|p| p.join().unwrap());
@@ -92,13 +99,22 @@ pub fn exact_multiset_mpmc<F: ChannelFlavor>() {
             receivers.push(rx);
             let consumers: Vec<_> = receivers
                 .into_iter()
-                .map(|rx| thread::spawn(move || std::iter::from_fn(|| rx.recv()).collect::<Vec<u64>>()))
+                .map(|rx| {
+                    thread::spawn(move || std::iter::from_fn(|| rx.recv()).collect::<Vec<u64>>())
+                })
                 .collect();
             producers.into_iter().for_each(|p| p.join().unwrap());
-            let mut all: Vec<u64> = consumers.into_iter().flat_map(|c| c.join().unwrap()).collect();
+            let mut all: Vec<u64> = consumers
+                .into_iter()
+                .flat_map(|c| c.join().unwrap())
+                .collect();
             all.sort_unstable();
             let expected: Vec<u64> = (0..3 * per).collect();
-            assert!(all == expected, "{}: cap {cap:?}: lost or duplicated values", F::NAME);
+            assert!(
+                all == expected,
+                "{}: cap {cap:?}: lost or duplicated values",
+                F::NAME
+            );
         }
     })
 }
@@ -107,7 +123,11 @@ pub fn exact_multiset_mpmc<F: ChannelFlavor>() {
 /// exactly one more through.
 pub fn capacity_is_honoured<F: ChannelFlavor>() {
     within(CASE_DEADLINE, || {
-        let caps: Vec<usize> = capacities::<F>().into_iter().flatten().filter(|&c| c <= 64).collect();
+        let caps: Vec<usize> = capacities::<F>()
+            .into_iter()
+            .flatten()
+            .filter(|&c| c <= 64)
+            .collect();
         for cap in caps {
             let (tx, rx) = F::bounded::<usize>(cap);
             let completed = Arc::new(AtomicUsize::new(0));
@@ -121,13 +141,23 @@ pub fn capacity_is_honoured<F: ChannelFlavor>() {
             });
             wait_until(|| completed.load(SeqCst) >= cap);
             thread::sleep(SETTLE);
-            assert_eq!(completed.load(SeqCst), cap, "{}: cap {cap}: sends completed past the capacity", F::NAME);
+            assert_eq!(
+                completed.load(SeqCst),
+                cap,
+                "{}: cap {cap}: sends completed past the capacity",
+                F::NAME
+            );
             for taken in 1..=3 {
                 assert!(rx.recv().is_some());
                 wait_until(|| completed.load(SeqCst) >= cap + taken);
                 if taken < 3 {
                     thread::sleep(SETTLE);
-                    assert_eq!(completed.load(SeqCst), cap + taken, "{}: cap {cap}: one recv, one slot", F::NAME);
+                    assert_eq!(
+                        completed.load(SeqCst),
+                        cap + taken,
+                        "{}: cap {cap}: one recv, one slot",
+                        F::NAME
+                    );
                 }
             }
             producer.join().unwrap();
@@ -149,7 +179,8 @@ pub fn occupancy_bounded<F: ChannelFlavor>() {
             let max_seen = Arc::new(AtomicUsize::new(0));
             let producers: Vec<_> = (0..2)
                 .map(|_| {
-                    let (tx, sent, received, max_seen) = (tx.clone(), sent.clone(), received.clone(), max_seen.clone());
+                    let (tx, sent, received, max_seen) =
+                        (tx.clone(), sent.clone(), received.clone(), max_seen.clone());
                     thread::spawn(move || {
                         for i in 0..3_000 {
                             tx.send(i).unwrap();
@@ -170,7 +201,11 @@ pub fn occupancy_bounded<F: ChannelFlavor>() {
             // consumer may have popped and not yet counted); `received` only grows after `s` is
             // read. So s - r <= (pushed - popped) + 1 <= cap + 1 (capacity 0: a completed send was
             // already popped, so also <= 1).
-            assert!(max <= cap + 1, "{}: cap {cap}: measured occupancy {max} exceeds cap + 1", F::NAME);
+            assert!(
+                max <= cap + 1,
+                "{}: cap {cap}: measured occupancy {max} exceeds cap + 1",
+                F::NAME
+            );
         }
     })
 }
@@ -188,7 +223,12 @@ pub fn rendezvous_waits_for_the_receiver<F: ChannelFlavor>() {
         let saw_receiver = Arc::new(AtomicUsize::new(0));
         let senders: Vec<_> = (0..2)
             .map(|i| {
-                let (tx, receiving, returned, saw) = (tx.clone(), receiving.clone(), returned.clone(), saw_receiver.clone());
+                let (tx, receiving, returned, saw) = (
+                    tx.clone(),
+                    receiving.clone(),
+                    returned.clone(),
+                    saw_receiver.clone(),
+                );
                 thread::spawn(move || {
                     tx.send(i).unwrap();
                     if receiving.load(SeqCst) {
@@ -200,16 +240,36 @@ pub fn rendezvous_waits_for_the_receiver<F: ChannelFlavor>() {
             .collect();
         drop(tx);
         thread::sleep(SETTLE);
-        assert_eq!(returned.load(SeqCst), 0, "{}: a rendezvous send returned with no receiver", F::NAME);
+        assert_eq!(
+            returned.load(SeqCst),
+            0,
+            "{}: a rendezvous send returned with no receiver",
+            F::NAME
+        );
         receiving.store(true, SeqCst);
         let first = rx.recv().unwrap();
         wait_until(|| returned.load(SeqCst) >= 1);
         thread::sleep(SETTLE);
-        assert_eq!(returned.load(SeqCst), 1, "{}: one recv let two rendezvous senders return", F::NAME);
+        assert_eq!(
+            returned.load(SeqCst),
+            1,
+            "{}: one recv let two rendezvous senders return",
+            F::NAME
+        );
         let second = rx.recv().unwrap();
         senders.into_iter().for_each(|s| s.join().unwrap());
-        assert_eq!(saw_receiver.load(SeqCst), 2, "{}: a send returned before its recv began", F::NAME);
-        assert_eq!(first + second, 1, "{}: each sender's value exactly once", F::NAME);
+        assert_eq!(
+            saw_receiver.load(SeqCst),
+            2,
+            "{}: a send returned before its recv began",
+            F::NAME
+        );
+        assert_eq!(
+            first + second,
+            1,
+            "{}: each sender's value exactly once",
+            F::NAME
+        );
         assert_eq!(rx.recv(), None);
     })
 }
@@ -221,7 +281,11 @@ pub fn rendezvous_try_send<F: ChannelFlavor>() {
     }
     within(CASE_DEADLINE, || {
         let (tx, rx) = F::bounded::<u32>(0);
-        assert!(matches!(tx.try_send(1), Err(TrySendFailure::Full(1))), "{}: try_send with nobody there", F::NAME);
+        assert!(
+            matches!(tx.try_send(1), Err(TrySendFailure::Full(1))),
+            "{}: try_send with nobody there",
+            F::NAME
+        );
         let receiver = thread::spawn(move || rx.recv());
         // The receiver blocks at some point; until then try_send keeps failing with its value back.
         let mut value = 7;
@@ -254,14 +318,22 @@ pub fn close_drains_then_disconnects<F: ChannelFlavor>() {
             assert_eq!(rx.try_recv(), Ok(2));
             assert_eq!(rx.recv(), None);
             assert_eq!(rx.try_recv(), Err(TryRecvFailure::Disconnected));
-            assert_eq!(rx.recv_timeout(Duration::from_millis(5)), Err(RecvTimeoutFailure::Disconnected));
+            assert_eq!(
+                rx.recv_timeout(Duration::from_millis(5)),
+                Err(RecvTimeoutFailure::Disconnected)
+            );
         }
         // A blocked receiver is woken by the close.
         let (tx, rx) = F::bounded::<u32>(1);
         let blocked = thread::spawn(move || rx.recv());
         thread::sleep(SETTLE);
         drop(tx);
-        assert_eq!(blocked.join().unwrap(), None, "{}: close wakes a blocked receiver", F::NAME);
+        assert_eq!(
+            blocked.join().unwrap(),
+            None,
+            "{}: close wakes a blocked receiver",
+            F::NAME
+        );
     })
 }
 
@@ -272,14 +344,26 @@ pub fn send_after_receivers_dropped<F: ChannelFlavor>() {
         for cap in capacities::<F>() {
             let (tx, rx) = make::<F, String>(cap);
             drop(rx);
-            assert_eq!(tx.send("a".into()), Err("a".to_string()), "{}: cap {cap:?}", F::NAME);
-            assert_eq!(tx.try_send("b".into()), Err(TrySendFailure::Disconnected("b".into())));
+            assert_eq!(
+                tx.send("a".into()),
+                Err("a".to_string()),
+                "{}: cap {cap:?}",
+                F::NAME
+            );
+            assert_eq!(
+                tx.try_send("b".into()),
+                Err(TrySendFailure::Disconnected("b".into()))
+            );
             if F::FEATURES.send_timeout {
                 let r = tx.send_timeout("c".into(), Duration::from_millis(5));
                 assert_eq!(r, Err(SendTimeoutFailure::Disconnected("c".into())));
             }
         }
-        let blocked_caps: Vec<usize> = if F::FEATURES.rendezvous { vec![0, 1] } else { vec![1] };
+        let blocked_caps: Vec<usize> = if F::FEATURES.rendezvous {
+            vec![0, 1]
+        } else {
+            vec![1]
+        };
         for cap in blocked_caps {
             let (tx, rx) = F::bounded::<u32>(cap);
             if cap == 1 {
@@ -288,7 +372,12 @@ pub fn send_after_receivers_dropped<F: ChannelFlavor>() {
             let blocked = thread::spawn(move || tx.send(42));
             thread::sleep(SETTLE);
             drop(rx);
-            assert_eq!(blocked.join().unwrap(), Err(42), "{}: cap {cap}: a blocked sender gets its value back", F::NAME);
+            assert_eq!(
+                blocked.join().unwrap(),
+                Err(42),
+                "{}: cap {cap}: a blocked sender gets its value back",
+                F::NAME
+            );
         }
     })
 }
@@ -304,7 +393,12 @@ pub fn try_variants<F: ChannelFlavor>() {
         assert_eq!(rx.try_recv(), Err(TryRecvFailure::Empty));
         let (utx, urx) = F::unbounded::<u32>();
         for i in 0..1_000 {
-            assert_eq!(utx.try_send(i), Ok(()), "{}: unbounded try_send never reports Full", F::NAME);
+            assert_eq!(
+                utx.try_send(i),
+                Ok(()),
+                "{}: unbounded try_send never reports Full",
+                F::NAME
+            );
         }
         assert_eq!(std::iter::from_fn(|| urx.try_recv().ok()).count(), 1_000);
     })
@@ -318,7 +412,11 @@ pub fn timeout_variants<F: ChannelFlavor>() {
         let asked = Duration::from_millis(20);
         let t0 = Instant::now();
         assert_eq!(rx.recv_timeout(asked), Err(RecvTimeoutFailure::Timeout));
-        assert!(t0.elapsed() >= asked, "{}: recv_timeout returned before its timeout", F::NAME);
+        assert!(
+            t0.elapsed() >= asked,
+            "{}: recv_timeout returned before its timeout",
+            F::NAME
+        );
         let late = {
             let tx = tx.clone();
             thread::spawn(move || {
@@ -326,19 +424,44 @@ pub fn timeout_variants<F: ChannelFlavor>() {
                 tx.send(5).unwrap();
             })
         };
-        assert_eq!(rx.recv_timeout(Duration::from_secs(10)), Ok(5), "{}: a value arriving in time", F::NAME);
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(10)),
+            Ok(5),
+            "{}: a value arriving in time",
+            F::NAME
+        );
         late.join().unwrap();
         if !F::FEATURES.send_timeout {
             return; // std: SyncSender::send_timeout is unstable
         }
         tx.send(1).unwrap();
-        assert_eq!(tx.send_timeout(2, asked), Err(SendTimeoutFailure::Timeout(2)), "{}: full", F::NAME);
+        assert_eq!(
+            tx.send_timeout(2, asked),
+            Err(SendTimeoutFailure::Timeout(2)),
+            "{}: full",
+            F::NAME
+        );
         assert_eq!(rx.try_recv(), Ok(1));
-        assert_eq!(rx.try_recv(), Err(TryRecvFailure::Empty), "{}: the timed-out value was not delivered", F::NAME);
+        assert_eq!(
+            rx.try_recv(),
+            Err(TryRecvFailure::Empty),
+            "{}: the timed-out value was not delivered",
+            F::NAME
+        );
         if F::FEATURES.rendezvous {
             let (tx0, rx0) = F::bounded::<u32>(0);
-            assert_eq!(tx0.send_timeout(9, asked), Err(SendTimeoutFailure::Timeout(9)), "{}: rendezvous", F::NAME);
-            assert_eq!(rx0.try_recv(), Err(TryRecvFailure::Empty), "{}: a timed-out rendezvous value is withdrawn", F::NAME);
+            assert_eq!(
+                tx0.send_timeout(9, asked),
+                Err(SendTimeoutFailure::Timeout(9)),
+                "{}: rendezvous",
+                F::NAME
+            );
+            assert_eq!(
+                rx0.try_recv(),
+                Err(TryRecvFailure::Empty),
+                "{}: a timed-out rendezvous value is withdrawn",
+                F::NAME
+            );
             let receiver = thread::spawn(move || rx0.recv());
             assert_eq!(tx0.send_timeout(10, Duration::from_secs(10)), Ok(()));
             assert_eq!(receiver.join().unwrap(), Some(10));
@@ -367,17 +490,36 @@ pub fn values_dropped_exactly_once<F: ChannelFlavor>() {
             for _ in 0..2 {
                 drop(rx.recv().expect("buffered"));
             }
-            assert_eq!(drops.load(SeqCst), 2, "{}: received values dropped once", F::NAME);
+            assert_eq!(
+                drops.load(SeqCst),
+                2,
+                "{}: received values dropped once",
+                F::NAME
+            );
             drop(rx);
             // std and crossbeam drop the buffered values when the last receiver goes; ours keeps
             // them until the channel itself is freed. Both are exactly-once; only the moment differs.
             let after_rx = drops.load(SeqCst);
-            assert!(after_rx == 2 || after_rx == 6, "{}: {after_rx} drops after the receiver left", F::NAME);
+            assert!(
+                after_rx == 2 || after_rx == 6,
+                "{}: {after_rx} drops after the receiver left",
+                F::NAME
+            );
             let refused = tx.send(Counted(drops.clone())).unwrap_err();
-            assert_eq!(drops.load(SeqCst), after_rx, "{}: a refused value is handed back, not dropped", F::NAME);
+            assert_eq!(
+                drops.load(SeqCst),
+                after_rx,
+                "{}: a refused value is handed back, not dropped",
+                F::NAME
+            );
             drop(refused);
             drop(tx);
-            assert_eq!(drops.load(SeqCst), 7, "{}: cap {cap:?}: 4 left in the channel + 3 = 7 drops", F::NAME);
+            assert_eq!(
+                drops.load(SeqCst),
+                7,
+                "{}: cap {cap:?}: 4 left in the channel + 3 = 7 drops",
+                F::NAME
+            );
         }
     })
 }
@@ -402,7 +544,11 @@ pub fn receivers_share_values<F: ChannelFlavor>() {
             *counts.entry(*v).or_insert(0) += 1;
         }
         assert_eq!(counts.len(), 10_000, "{}: every value delivered", F::NAME);
-        assert!(counts.values().all(|&c| c == 1), "{}: no value delivered twice", F::NAME);
+        assert!(
+            counts.values().all(|&c| c == 1),
+            "{}: no value delivered twice",
+            F::NAME
+        );
     })
 }
 

@@ -161,7 +161,11 @@ impl<T: Send + 'static> ChannelReceiver<T> for mpsc::Receiver<T> {
 
 impl ChannelFlavor for StdMpsc {
     const NAME: &'static str = "std";
-    const FEATURES: Features = Features { rendezvous: true, receiver_clones: false, send_timeout: false };
+    const FEATURES: Features = Features {
+        rendezvous: true,
+        receiver_clones: false,
+        send_timeout: false,
+    };
     type Sender<T: Send + 'static> = StdSender<T>;
     type Receiver<T: Send + 'static> = mpsc::Receiver<T>;
     fn bounded<T: Send + 'static>(cap: usize) -> (StdSender<T>, mpsc::Receiver<T>) {
@@ -190,7 +194,9 @@ impl<T: Send + 'static> ChannelSender<T> for crossbeam_channel::Sender<T> {
     fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutFailure<T>> {
         crossbeam_channel::Sender::send_timeout(self, value, timeout).map_err(|e| match e {
             crossbeam_channel::SendTimeoutError::Timeout(v) => SendTimeoutFailure::Timeout(v),
-            crossbeam_channel::SendTimeoutError::Disconnected(v) => SendTimeoutFailure::Disconnected(v),
+            crossbeam_channel::SendTimeoutError::Disconnected(v) => {
+                SendTimeoutFailure::Disconnected(v)
+            }
         })
     }
 }
@@ -218,7 +224,11 @@ impl<T: Send + 'static> ChannelReceiver<T> for crossbeam_channel::Receiver<T> {
 
 impl ChannelFlavor for Crossbeam {
     const NAME: &'static str = "crossbeam";
-    const FEATURES: Features = Features { rendezvous: true, receiver_clones: true, send_timeout: true };
+    const FEATURES: Features = Features {
+        rendezvous: true,
+        receiver_clones: true,
+        send_timeout: true,
+    };
     type Sender<T: Send + 'static> = crossbeam_channel::Sender<T>;
     type Receiver<T: Send + 'static> = crossbeam_channel::Receiver<T>;
     fn bounded<T: Send + 'static>(cap: usize) -> (Self::Sender<T>, Self::Receiver<T>) {

@@ -11,7 +11,10 @@ use harness::watchdog::{self, Outcome};
 use crate::channels::{RecvError, TryRecvError, bounded};
 
 pub(crate) fn run(ctx: &mut Ctx) {
-    let mut t = ctx.table("closing, counted", &["scenario", "sent", "received / returned", "then"]);
+    let mut t = ctx.table(
+        "closing, counted",
+        &["scenario", "sent", "received / returned", "then"],
+    );
 
     // 1. Drop of the last sender: the buffer drains, then receivers see the disconnection.
     let (tx, rx) = bounded::<u32>(8);
@@ -28,21 +31,32 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("{} received, in order", drained.len()),
         format!("recv → {after:?}, try_recv → {after_try:?}"),
     ]);
-    ctx.check("drain then disconnect: all 5 buffered values received, in order", drained == [0, 1, 2, 3, 4]);
-    ctx.check("after draining, recv reports Disconnected", after == Err(RecvError) && after_try == Err(TryRecvError::Disconnected));
+    ctx.check(
+        "drain then disconnect: all 5 buffered values received, in order",
+        drained == [0, 1, 2, 3, 4],
+    );
+    ctx.check(
+        "after draining, recv reports Disconnected",
+        after == Err(RecvError) && after_try == Err(TryRecvError::Disconnected),
+    );
 
     // 2. Dropped receiver: every send fails and returns its value (Go: send on a channel nobody
     // will read blocks forever, and send on a closed channel panics).
     let (tx, rx) = bounded::<String>(8);
     drop(rx);
-    let returned: Vec<String> = (0..3).filter_map(|i| tx.send(format!("msg{i}")).err().map(|e| e.0)).collect();
+    let returned: Vec<String> = (0..3)
+        .filter_map(|i| tx.send(format!("msg{i}")).err().map(|e| e.0))
+        .collect();
     t.row([
         "send after the Receiver was dropped".to_string(),
         "3".into(),
         format!("{} returned to the caller: {returned:?}", returned.len()),
         "no panic, no block".into(),
     ]);
-    ctx.check("a dropped receiver makes every send fail and hand its value back", returned == ["msg0", "msg1", "msg2"]);
+    ctx.check(
+        "a dropped receiver makes every send fail and hand its value back",
+        returned == ["msg0", "msg1", "msg2"],
+    );
 
     // 3. One closer for many producers: each producer owns a Sender clone; the channel closes when
     // the last one finishes, so the consumer's `for` ends exactly after the last value.
@@ -60,7 +74,9 @@ pub(crate) fn run(ctx: &mut Ctx) {
         .collect();
     drop(tx); // the coordinator's own handle: without this drop the loop below never ends
     let mut seen: Vec<usize> = rx.iter().collect();
-    handles.into_iter().for_each(|h| h.join().expect("producer"));
+    handles
+        .into_iter()
+        .for_each(|h| h.join().expect("producer"));
     seen.sort_unstable();
     let complete = seen == (0..producers * per).collect::<Vec<_>>();
     t.row([
@@ -69,7 +85,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("{} received", seen.len()),
         "loop ended when the last clone dropped".into(),
     ]);
-    ctx.check("one-closer rule by ownership: every value of every producer received, then the loop ends", complete);
+    ctx.check(
+        "one-closer rule by ownership: every value of every producer received, then the loop ends",
+        complete,
+    );
 
     // 4. Broadcast close: dropping one "done" Sender wakes every receiver blocked on it.
     let waiters = 3;
@@ -87,7 +106,11 @@ pub(crate) fn run(ctx: &mut Ctx) {
         thread::sleep(Duration::from_millis(20)); // let them block
         let t0 = Instant::now();
         drop(done_tx);
-        let woken = handles.into_iter().map(|h| h.join().expect("waiter")).filter(|d| *d).count();
+        let woken = handles
+            .into_iter()
+            .map(|h| h.join().expect("waiter"))
+            .filter(|d| *d)
+            .count();
         (woken, t0.elapsed())
     });
     let (woken, took) = match outcome {
@@ -101,7 +124,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("all woken and joined in {}", fmt_duration(took)),
     ]);
     ctx.record("broadcast_wake_all", took.as_secs_f64());
-    ctx.check("broadcast close: dropping the done Sender woke every blocked receiver", woken == waiters);
+    ctx.check(
+        "broadcast close: dropping the done Sender woke every blocked receiver",
+        woken == waiters,
+    );
     ctx.show(t);
     ctx.takeaway(
         "In Rust the last Sender's drop is the close: the refcount enforces Go's one-closer rule, receivers \

@@ -22,8 +22,14 @@ struct Started {
     release: Box<dyn FnOnce()>,
 }
 
-fn spawn_named<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> thread::JoinHandle<T> {
-    thread::Builder::new().name(name.into()).spawn(f).expect("spawn")
+fn spawn_named<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> thread::JoinHandle<T> {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .expect("spawn")
 }
 
 /// 1. Send on a rendezvous channel whose only receiver is the sender itself, later.
@@ -43,7 +49,11 @@ fn rendezvous_alone(deadline: Duration) -> Started {
     let release = Box::new(move || {
         let _ = release_rx.recv_timeout(JOIN_LIMIT); // a receiver appears: the send completes
     });
-    Started { outcome, graph, release }
+    Started {
+        outcome,
+        graph,
+        release,
+    }
 }
 
 fn rendezvous_alone_fixed(deadline: Duration) -> bool {
@@ -56,7 +66,10 @@ fn rendezvous_alone_fixed(deadline: Duration) -> bool {
 }
 
 /// 2. Two parties, each receiving from the other before sending.
-fn two_parties(deadline: Duration, fixed: bool) -> (Outcome<()>, WaitFor, Sender<u32>, Sender<u32>) {
+fn two_parties(
+    deadline: Duration,
+    fixed: bool,
+) -> (Outcome<()>, WaitFor, Sender<u32>, Sender<u32>) {
     let (a_tx, a_rx) = bounded::<u32>(1); // A → B
     let (b_tx, b_rx) = bounded::<u32>(1); // B → A
     let (rel_a, rel_b) = (a_tx.clone(), b_tx.clone());
@@ -90,7 +103,10 @@ fn two_parties(deadline: Duration, fixed: bool) -> (Outcome<()>, WaitFor, Sender
 }
 
 /// 3. A ring of three stages joined by full channels: each sends two values before receiving.
-fn ring(deadline: Duration, cap: usize) -> (Outcome<usize>, WaitFor, Vec<crate::channels::Receiver<u32>>) {
+fn ring(
+    deadline: Duration,
+    cap: usize,
+) -> (Outcome<usize>, WaitFor, Vec<crate::channels::Receiver<u32>>) {
     const STAGES: [&str; 3] = ["S0", "S1", "S2"];
     const LINKS: [&str; 3] = ["s0→s1", "s1→s2", "s2→s0"];
     let chans: Vec<_> = (0..3).map(|_| bounded::<u32>(cap)).collect();
@@ -103,7 +119,11 @@ fn ring(deadline: Duration, cap: usize) -> (Outcome<usize>, WaitFor, Vec<crate::
         parts.push((i, tx, rx, graph.clone()));
     }
     drop(chans);
-    let name = if cap >= 2 { "ch-dl-ring-ok" } else { "ch-dl-ring" };
+    let name = if cap >= 2 {
+        "ch-dl-ring-ok"
+    } else {
+        "ch-dl-ring"
+    };
     let outcome = watchdog::run(name, deadline, move || {
         let stages: Vec<_> = parts
             .into_iter()
@@ -126,7 +146,10 @@ fn ring(deadline: Duration, cap: usize) -> (Outcome<usize>, WaitFor, Vec<crate::
 }
 
 /// 4. Iterating a receiver while still holding one of its Senders.
-fn self_held(deadline: Duration, fixed: bool) -> (Outcome<u32>, WaitFor, Arc<Mutex<Option<Sender<u32>>>>) {
+fn self_held(
+    deadline: Duration,
+    fixed: bool,
+) -> (Outcome<u32>, WaitFor, Arc<Mutex<Option<Sender<u32>>>>) {
     let (tx, rx) = bounded::<u32>(4);
     // The collector keeps a Sender "to resubmit failed work later": that handle keeps `results` open.
     let resubmit = Arc::new(Mutex::new(if fixed { None } else { Some(tx.clone()) }));
@@ -138,7 +161,9 @@ fn self_held(deadline: Duration, fixed: bool) -> (Outcome<u32>, WaitFor, Arc<Mut
         let workers: Vec<_> = (0..2)
             .map(|w| {
                 let tx = tx.clone();
-                spawn_named(&format!("ch-dl-w{w}"), move || (1..=3).for_each(|v| tx.send(v).expect("open")))
+                spawn_named(&format!("ch-dl-w{w}"), move || {
+                    (1..=3).for_each(|v| tx.send(v).expect("open"))
+                })
             })
             .collect();
         drop(tx);
@@ -177,7 +202,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let edges = s.graph.edges();
     let (timed_out, cycle, released) = settle(s.outcome, &s.graph, s.release);
     let fixed = rendezvous_alone_fixed(fixed_deadline);
-    rows.push(("send on cap 0 with no other receiver", timed_out, cycle, edges, released, fixed, "cap 1 (or a receiver thread)"));
+    rows.push((
+        "send on cap 0 with no other receiver",
+        timed_out,
+        cycle,
+        edges,
+        released,
+        fixed,
+        "cap 1 (or a receiver thread)",
+    ));
 
     let (outcome, graph, rel_a, rel_b) = two_parties(deadline, false);
     let edges = graph.edges();
@@ -187,7 +220,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
     });
     let (fixed_outcome, _, _, _) = two_parties(fixed_deadline, true);
     let fixed = matches!(fixed_outcome, Outcome::Finished(()));
-    rows.push(("A and B each recv before send", timed_out, cycle, edges, released, fixed, "A sends first"));
+    rows.push((
+        "A and B each recv before send",
+        timed_out,
+        cycle,
+        edges,
+        released,
+        fixed,
+        "A sends first",
+    ));
 
     let (outcome, graph, release) = ring(deadline, 1);
     let edges = graph.edges();
@@ -198,7 +239,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
     });
     let (fixed_outcome, _, _) = ring(fixed_deadline, 2);
     let fixed = matches!(fixed_outcome, Outcome::Finished(6));
-    rows.push(("ring of 3 full cap-1 channels", timed_out, cycle, edges, released, fixed, "cap ≥ values in flight (2)"));
+    rows.push((
+        "ring of 3 full cap-1 channels",
+        timed_out,
+        cycle,
+        edges,
+        released,
+        fixed,
+        "cap ≥ values in flight (2)",
+    ));
 
     let (outcome, graph, resubmit) = self_held(deadline, false);
     let edges = graph.edges();
@@ -207,29 +256,62 @@ pub(crate) fn run(ctx: &mut Ctx) {
     });
     let (fixed_outcome, _, _) = self_held(fixed_deadline, true);
     let fixed = matches!(fixed_outcome, Outcome::Finished(12));
-    rows.push(("for v in rx while holding a Sender of rx", timed_out, cycle, edges, released, fixed, "hold no Sender of rx"));
+    rows.push((
+        "for v in rx while holding a Sender of rx",
+        timed_out,
+        cycle,
+        edges,
+        released,
+        fixed,
+        "hold no Sender of rx",
+    ));
 
     let mut t = ctx.table(
         "classic channel deadlocks",
-        &["deadlock", "watchdog", "wait-for cycle", "released + joined", "fix", "fixed version"],
+        &[
+            "deadlock",
+            "watchdog",
+            "wait-for cycle",
+            "released + joined",
+            "fix",
+            "fixed version",
+        ],
     );
     for (name, timed_out, cycle, _, released, fixed, fix) in &rows {
         t.row([
             name.to_string(),
-            if *timed_out { format!("timed out at {} ms", deadline.as_millis()) } else { "finished?!".into() },
+            if *timed_out {
+                format!("timed out at {} ms", deadline.as_millis())
+            } else {
+                "finished?!".into()
+            },
             cycle.clone(),
-            if *released { "yes".into() } else { "NO".to_string() },
+            if *released {
+                "yes".into()
+            } else {
+                "NO".to_string()
+            },
             fix.to_string(),
-            if *fixed { "finished".into() } else { "did not finish".to_string() },
+            if *fixed {
+                "finished".into()
+            } else {
+                "did not finish".to_string()
+            },
         ]);
     }
     ctx.show(t);
     for (name, _, _, edges, _, _, _) in &rows {
-        let list: Vec<String> = edges.iter().map(|e| format!("{} waits for {} on {}", e.who, e.on_whom, e.channel)).collect();
+        let list: Vec<String> = edges
+            .iter()
+            .map(|e| format!("{} waits for {} on {}", e.who, e.on_whom, e.channel))
+            .collect();
         ctx.say(format!("{name}: {}", list.join("; ")));
     }
     for (name, timed_out, cycle, _, released, fixed, _) in &rows {
-        ctx.check(format!("{name}: caught by the watchdog with a wait-for cycle"), *timed_out && !cycle.starts_with("no "));
+        ctx.check(
+            format!("{name}: caught by the watchdog with a wait-for cycle"),
+            *timed_out && !cycle.starts_with("no "),
+        );
         ctx.check(format!("{name}: released and joined"), *released);
         ctx.check(format!("{name}: the fixed version finished"), *fixed);
     }

@@ -55,8 +55,14 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("{after} (stray clone dropped)"),
         format!("{received} received, then the loop ended"),
     ]);
-    ctx.check("stray Sender: the consumer stayed blocked after the producer finished", during == 1);
-    ctx.check("stray Sender: dropping it ended the loop with all 10 values and the thread exited", received == 10 && after == before);
+    ctx.check(
+        "stray Sender: the consumer stayed blocked after the producer finished",
+        during == 1,
+    );
+    ctx.check(
+        "stray Sender: dropping it ended the loop with all 10 values and the thread exited",
+        received == 10 && after == before,
+    );
 
     // 2. A sender blocked on a full channel whose consumer returned early but kept the Receiver.
     let check = ThreadLeakCheck::named("ch-leak-");
@@ -77,11 +83,20 @@ pub(crate) fn run(ctx: &mut Ctx) {
         before.to_string(),
         during.to_string(),
         format!("{after} (Receiver dropped)"),
-        format!("{} taken, {sent} sent, the 5th send failed", first_two.len()),
+        format!(
+            "{} taken, {sent} sent, the 5th send failed",
+            first_two.len()
+        ),
     ]);
-    ctx.check("full channel: the producer stayed blocked while the Receiver lived", during == 1);
+    ctx.check(
+        "full channel: the producer stayed blocked while the Receiver lived",
+        during == 1,
+    );
     // 2 taken + 2 buffered + nothing else: the fifth send blocks and then fails.
-    ctx.check("full channel: dropping the Receiver failed the blocked send; the thread exited", sent == 4 && after == before);
+    ctx.check(
+        "full channel: dropping the Receiver failed the blocked send; the thread exited",
+        sent == 4 && after == before,
+    );
 
     // 2b. The same producer written with send_timeout: it gives up by itself, no fix needed outside.
     let check = ThreadLeakCheck::named("ch-leak-");
@@ -93,7 +108,9 @@ pub(crate) fn run(ctx: &mut Ctx) {
             for v in 0..10 {
                 match tx.send_timeout(v, Duration::from_millis(20)) {
                     Ok(()) => sent += 1,
-                    Err(SendTimeoutError::Timeout(_)) | Err(SendTimeoutError::Disconnected(_)) => break,
+                    Err(SendTimeoutError::Timeout(_)) | Err(SendTimeoutError::Disconnected(_)) => {
+                        break;
+                    }
                 }
             }
             sent
@@ -109,7 +126,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("{after} (gave up by itself)"),
         format!("{sent} sent, then Timeout"),
     ]);
-    ctx.check("send_timeout: the producer gave up and exited while the Receiver was still alive", sent == 4 && after == 0);
+    ctx.check(
+        "send_timeout: the producer gave up and exited while the Receiver was still alive",
+        sent == 4 && after == 0,
+    );
     drop(rx);
     ctx.show(t);
     ctx.takeaway(

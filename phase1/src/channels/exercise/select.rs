@@ -35,7 +35,10 @@ fn merge_crossbeam(a: CbReceiver<u32>, b: CbReceiver<u32>) -> (Vec<u32>, usize) 
 }
 
 /// The same merge in tokio: a `None` receiver's branch is disabled by its guard.
-async fn merge_tokio(a: tokio::sync::mpsc::Receiver<u32>, b: tokio::sync::mpsc::Receiver<u32>) -> (Vec<u32>, usize) {
+async fn merge_tokio(
+    a: tokio::sync::mpsc::Receiver<u32>,
+    b: tokio::sync::mpsc::Receiver<u32>,
+) -> (Vec<u32>, usize) {
     let (mut a, mut b) = (Some(a), Some(b));
     let mut out = vec![];
     let mut disconnects = 0;
@@ -66,8 +69,16 @@ pub(crate) fn run(ctx: &mut Ctx) {
     // Merge until both close.
     let (ta, ra) = crossbeam_channel::bounded(16);
     let (tb, rb) = crossbeam_channel::bounded(16);
-    let pa = thread::spawn(move || (0..n).filter(|v| v % 2 == 0).for_each(|v| ta.send(v).expect("open")));
-    let pb = thread::spawn(move || (0..n).filter(|v| v % 2 == 1).for_each(|v| tb.send(v).expect("open")));
+    let pa = thread::spawn(move || {
+        (0..n)
+            .filter(|v| v % 2 == 0)
+            .for_each(|v| ta.send(v).expect("open"))
+    });
+    let pb = thread::spawn(move || {
+        (0..n)
+            .filter(|v| v % 2 == 1)
+            .for_each(|v| tb.send(v).expect("open"))
+    });
     let (mut cb_merged, cb_disc) = merge_crossbeam(ra, rb);
     pa.join().expect("producer a");
     pb.join().expect("producer b");
@@ -95,13 +106,34 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let expected: Vec<u32> = (0..n).collect();
     let mut t = ctx.table(
         "merge two channels until both close (evens on a, odds on b)",
-        &["select", "disable a closed case with", "values merged", "disconnects handled"],
+        &[
+            "select",
+            "disable a closed case with",
+            "values merged",
+            "disconnects handled",
+        ],
     );
-    t.row(["crossbeam select!".to_string(), "never()".into(), cb_merged.len().to_string(), cb_disc.to_string()]);
-    t.row(["tokio::select!".to_string(), "Option + `if` guard".into(), tk_merged.len().to_string(), tk_disc.to_string()]);
+    t.row([
+        "crossbeam select!".to_string(),
+        "never()".into(),
+        cb_merged.len().to_string(),
+        cb_disc.to_string(),
+    ]);
+    t.row([
+        "tokio::select!".to_string(),
+        "Option + `if` guard".into(),
+        tk_merged.len().to_string(),
+        tk_disc.to_string(),
+    ]);
     ctx.show(t);
-    ctx.check("crossbeam merge: the exact multiset 0..n, each closed case seen once", cb_merged == expected && cb_disc == 2);
-    ctx.check("tokio merge: the exact multiset 0..n, each closed case seen once", tk_merged == expected && tk_disc == 2);
+    ctx.check(
+        "crossbeam merge: the exact multiset 0..n, each closed case seen once",
+        cb_merged == expected && cb_disc == 2,
+    );
+    ctx.check(
+        "tokio merge: the exact multiset 0..n, each closed case seen once",
+        tk_merged == expected && tk_disc == 2,
+    );
 
     // Fairness with both sources always ready.
     let rounds = ctx.pick(20_000usize, 2_000);
@@ -143,18 +175,46 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("fairness: {rounds} selects, both sources always ready"),
         &["select", "source a", "source b"],
     );
-    f.row(["crossbeam select! (random)".to_string(), pct(cb_a, rounds), pct(cb_b, rounds)]);
-    f.row(["tokio::select! (random)".to_string(), pct(tr_a, rounds), pct(tr_b, rounds)]);
-    f.row(["tokio::select! { biased; }".to_string(), pct(tb_a, rounds), pct(tb_b, rounds)]);
+    f.row([
+        "crossbeam select! (random)".to_string(),
+        pct(cb_a, rounds),
+        pct(cb_b, rounds),
+    ]);
+    f.row([
+        "tokio::select! (random)".to_string(),
+        pct(tr_a, rounds),
+        pct(tr_b, rounds),
+    ]);
+    f.row([
+        "tokio::select! { biased; }".to_string(),
+        pct(tb_a, rounds),
+        pct(tb_b, rounds),
+    ]);
     ctx.show(f);
-    for (k, v) in [("crossbeam_share_a", cb_a), ("tokio_random_share_a", tr_a), ("tokio_biased_share_a", tb_a)] {
+    for (k, v) in [
+        ("crossbeam_share_a", cb_a),
+        ("tokio_random_share_a", tr_a),
+        ("tokio_biased_share_a", tb_a),
+    ] {
         ctx.record(k, v as f64 / rounds as f64);
     }
     // A fair coin over ≥ 2000 draws lands within 35..65% with overwhelming probability.
     let fair = |a: usize| (0.35..=0.65).contains(&(a as f64 / rounds as f64));
-    ctx.check_with("crossbeam select! is random: each source gets 35-65%", fair(cb_a), pct(cb_a, rounds));
-    ctx.check_with("tokio::select! (default) is random: each source gets 35-65%", fair(tr_a), pct(tr_a, rounds));
-    ctx.check_with("tokio::select! { biased; } starves the second source completely", tb_b == 0 && tb_a == rounds, pct(tb_b, rounds));
+    ctx.check_with(
+        "crossbeam select! is random: each source gets 35-65%",
+        fair(cb_a),
+        pct(cb_a, rounds),
+    );
+    ctx.check_with(
+        "tokio::select! (default) is random: each source gets 35-65%",
+        fair(tr_a),
+        pct(tr_a, rounds),
+    );
+    ctx.check_with(
+        "tokio::select! { biased; } starves the second source completely",
+        tb_b == 0 && tb_a == rounds,
+        pct(tb_b, rounds),
+    );
     ctx.takeaway(format!(
         "With both sources always ready, a biased select gave the second one {} of the turns; random \
          selection gave it {} (crossbeam) and {} (tokio). Use `biased;` only for priority, never for fairness.",

@@ -61,7 +61,14 @@ fn traced(label: &'static str, cap: Option<usize>) -> Run {
         debug_assert_eq!(v, i);
     }
     let send_done = producer.join().expect("producer");
-    Run { label, cap, trace, send_done, first_recv_begin: recv_begin[0], recv_begin }
+    Run {
+        label,
+        cap,
+        trace,
+        send_done,
+        first_recv_begin: recv_begin[0],
+        recv_begin,
+    }
 }
 
 pub(crate) fn run(ctx: &mut Ctx) {
@@ -69,9 +76,16 @@ pub(crate) fn run(ctx: &mut Ctx) {
         "A producer sends 4 values; a consumer receives them 1 ms apart. Each row is one event, with its \
          offset from the common start. Watch when each `send` *completes* relative to the receives.",
     );
-    let runs = [traced("rendezvous (cap 0)", Some(0)), traced("bounded (cap 2)", Some(2)), traced("unbounded", None)];
+    let runs = [
+        traced("rendezvous (cap 0)", Some(0)),
+        traced("bounded (cap 2)", Some(2)),
+        traced("unbounded", None),
+    ];
     for r in &runs {
-        let mut t = ctx.table(format!("{} — trace", r.label), &["t (µs)", "producer", "consumer"]);
+        let mut t = ctx.table(
+            format!("{} — trace", r.label),
+            &["t (µs)", "producer", "consumer"],
+        );
         for e in r.trace.events() {
             let us = format!("{}", e.at.as_micros());
             if e.who == "producer" {
@@ -84,10 +98,19 @@ pub(crate) fn run(ctx: &mut Ctx) {
     }
     let mut summary = ctx.table(
         "sends that completed before the first recv began",
-        &["channel", "capacity", "sends done before first recv", "rule checked"],
+        &[
+            "channel",
+            "capacity",
+            "sends done before first recv",
+            "rule checked",
+        ],
     );
     for r in &runs {
-        let early = r.send_done.iter().filter(|d| **d < r.first_recv_begin).count();
+        let early = r
+            .send_done
+            .iter()
+            .filter(|d| **d < r.first_recv_begin)
+            .count();
         summary.row([
             r.label.to_string(),
             r.cap.map_or("∞".into(), |c| c.to_string()),
@@ -107,16 +130,34 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 // A send into a full channel completes only after a receive made room: send(i) needs
                 // recv #(i - cap) to have begun (cap 0: its own matching recv).
                 let ok = (cap..VALUES).all(|i| r.send_done[i] > r.recv_begin[i - cap]);
-                ctx.check(format!("{}: every send(i) completed after recv #(i-{cap}) began", r.label), ok);
-                let early = r.send_done.iter().filter(|d| **d < r.first_recv_begin).count();
+                ctx.check(
+                    format!(
+                        "{}: every send(i) completed after recv #(i-{cap}) began",
+                        r.label
+                    ),
+                    ok,
+                );
+                let early = r
+                    .send_done
+                    .iter()
+                    .filter(|d| **d < r.first_recv_begin)
+                    .count();
                 ctx.check_with(
-                    format!("{}: exactly {} sends completed with no receiver", r.label, cap.min(VALUES)),
+                    format!(
+                        "{}: exactly {} sends completed with no receiver",
+                        r.label,
+                        cap.min(VALUES)
+                    ),
                     early == cap.min(VALUES),
                     format!("{early}"),
                 );
             }
             None => {
-                let early = r.send_done.iter().filter(|d| **d < r.first_recv_begin).count();
+                let early = r
+                    .send_done
+                    .iter()
+                    .filter(|d| **d < r.first_recv_begin)
+                    .count();
                 ctx.check_with(
                     format!("{}: all {VALUES} sends completed before any recv", r.label),
                     early == VALUES,

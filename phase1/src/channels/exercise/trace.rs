@@ -19,13 +19,20 @@ pub(crate) struct Trace {
 
 impl Trace {
     pub(crate) fn new() -> Self {
-        Trace { start: Instant::now(), events: Arc::default() }
+        Trace {
+            start: Instant::now(),
+            events: Arc::default(),
+        }
     }
 
     /// Records `what` for `who` now, and returns the offset.
     pub(crate) fn log(&self, who: &'static str, what: impl Into<String>) -> Duration {
         let at = self.start.elapsed();
-        self.events.lock().unwrap().push(Event { at, who, what: what.into() });
+        self.events.lock().unwrap().push(Event {
+            at,
+            who,
+            what: what.into(),
+        });
         at
     }
 

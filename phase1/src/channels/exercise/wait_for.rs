@@ -26,15 +26,31 @@ pub(crate) struct Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        self.graph.edges.lock().unwrap().retain(|e| e.who != self.who);
+        self.graph
+            .edges
+            .lock()
+            .unwrap()
+            .retain(|e| e.who != self.who);
     }
 }
 
 impl WaitFor {
     /// Records that `who` is about to block until `on_whom` acts on `channel`.
-    pub(crate) fn wait(&self, who: &'static str, on_whom: &'static str, channel: &'static str) -> Waiting {
-        self.edges.lock().unwrap().push(Edge { who, on_whom, channel });
-        Waiting { graph: self.clone(), who }
+    pub(crate) fn wait(
+        &self,
+        who: &'static str,
+        on_whom: &'static str,
+        channel: &'static str,
+    ) -> Waiting {
+        self.edges.lock().unwrap().push(Edge {
+            who,
+            on_whom,
+            channel,
+        });
+        Waiting {
+            graph: self.clone(),
+            who,
+        }
     }
 
     /// The edges right now.
