@@ -145,11 +145,11 @@ fn ring(
     (outcome, graph, release)
 }
 
+/// The collector's own handle on `results`, reachable from outside so the demo can be released.
+type HeldSender = Arc<Mutex<Option<Sender<u32>>>>;
+
 /// 4. Iterating a receiver while still holding one of its Senders.
-fn self_held(
-    deadline: Duration,
-    fixed: bool,
-) -> (Outcome<u32>, WaitFor, Arc<Mutex<Option<Sender<u32>>>>) {
+fn self_held(deadline: Duration, fixed: bool) -> (Outcome<u32>, WaitFor, HeldSender) {
     let (tx, rx) = bounded::<u32>(4);
     // The collector keeps a Sender "to resubmit failed work later": that handle keeps `results` open.
     let resubmit = Arc::new(Mutex::new(if fixed { None } else { Some(tx.clone()) }));
