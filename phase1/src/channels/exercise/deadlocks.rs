@@ -5,7 +5,7 @@
 //! outside and joined, and the fixed version runs to completion.
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use harness::Ctx;
 use harness::watchdog::{self, Outcome};
@@ -176,16 +176,26 @@ fn self_held(deadline: Duration, fixed: bool) -> (Outcome<u32>, WaitFor, HeldSen
     (outcome, graph, resubmit)
 }
 
-/// Reports a broken run: the cycle, then releases and joins it. Returns (timed out, cycle, released).
-fn settle<T>(outcome: Outcome<T>, graph: &WaitFor, release: impl FnOnce()) -> (bool, String, bool) {
+/// How a broken run ended: timed out?, the cycle found, the edges at that moment, released and joined?
+type Settled = (bool, String, Vec<super::wait_for::Edge>, bool);
+
+/// Reports a broken run: waits (briefly) for every party to have logged its edge — on a loaded
+/// machine one may not have been scheduled yet when the watchdog fired — reads the cycle, then
+/// releases and joins it.
+fn settle<T>(outcome: Outcome<T>, graph: &WaitFor, release: impl FnOnce()) -> Settled {
     match outcome {
         Outcome::TimedOut(stuck) => {
+            let patience = Instant::now() + JOIN_LIMIT;
+            while graph.cycle().is_none() && Instant::now() < patience {
+                thread::sleep(Duration::from_millis(2));
+            }
+            let edges = graph.edges();
             let cycle = graph.cycle().unwrap_or_else(|| "no cycle recorded".into());
             release();
-            (true, cycle, stuck.join_within(JOIN_LIMIT))
+            (true, cycle, edges, stuck.join_within(JOIN_LIMIT))
         }
-        Outcome::Finished(_) => (false, "finished: no deadlock".into(), true),
-        Outcome::Panicked(m) => (false, format!("panicked: {m}"), true),
+        Outcome::Finished(_) => (false, "finished: no deadlock".into(), vec![], true),
+        Outcome::Panicked(m) => (false, format!("panicked: {m}"), vec![], true),
     }
 }
 
@@ -199,8 +209,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let mut rows = vec![];
 
     let s = rendezvous_alone(deadline);
-    let edges = s.graph.edges();
-    let (timed_out, cycle, released) = settle(s.outcome, &s.graph, s.release);
+    let (timed_out, cycle, edges, released) = settle(s.outcome, &s.graph, s.release);
     let fixed = rendezvous_alone_fixed(fixed_deadline);
     rows.push((
         "send on cap 0 with no other receiver",
@@ -213,8 +222,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ));
 
     let (outcome, graph, rel_a, rel_b) = two_parties(deadline, false);
-    let edges = graph.edges();
-    let (timed_out, cycle, released) = settle(outcome, &graph, move || {
+    let (timed_out, cycle, edges, released) = settle(outcome, &graph, move || {
         let _ = rel_a.send(0);
         let _ = rel_b.send(0);
     });
@@ -231,8 +239,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ));
 
     let (outcome, graph, release) = ring(deadline, 1);
-    let edges = graph.edges();
-    let (timed_out, cycle, released) = settle(outcome, &graph, move || {
+    let (timed_out, cycle, edges, released) = settle(outcome, &graph, move || {
         for rx in &release {
             let _ = rx.recv_timeout(JOIN_LIMIT); // one slot of room on every link
         }
@@ -250,8 +257,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ));
 
     let (outcome, graph, resubmit) = self_held(deadline, false);
-    let edges = graph.edges();
-    let (timed_out, cycle, released) = settle(outcome, &graph, move || {
+    let (timed_out, cycle, edges, released) = settle(outcome, &graph, move || {
         drop(resubmit.lock().unwrap().take()); // drop the collector's own Sender
     });
     let (fixed_outcome, _, _) = self_held(fixed_deadline, true);
