@@ -123,7 +123,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("{woken} woken with Disconnected"),
         format!("all woken and joined in {}", fmt_duration(took)),
     ]);
-    ctx.record("broadcast_wake_all", took.as_secs_f64());
+    ctx.record("broadcast_close_wake_all_s", took.as_secs_f64());
     ctx.check(
         "broadcast close: dropping the done Sender woke every blocked receiver",
         woken == waiters,

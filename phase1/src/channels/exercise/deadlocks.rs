@@ -313,6 +313,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
             .collect();
         ctx.say(format!("{name}: {}", list.join("; ")));
     }
+    for (i, (_, timed_out, cycle, _, released, fixed, _)) in rows.iter().enumerate() {
+        ctx.record(format!("demo{}_timed_out", i + 1), *timed_out);
+        ctx.record(format!("demo{}_cycle", i + 1), cycle.as_str());
+        ctx.record(format!("demo{}_released", i + 1), *released);
+        ctx.record(format!("demo{}_fixed_finished", i + 1), *fixed);
+    }
     for (name, timed_out, cycle, _, released, fixed, _) in &rows {
         ctx.check(
             format!("{name}: caught by the watchdog with a wait-for cycle"),

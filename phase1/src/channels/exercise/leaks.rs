@@ -55,6 +55,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("{after} (stray clone dropped)"),
         format!("{received} received, then the loop ended"),
     ]);
+    ctx.record("stray_sender_threads_during", during);
+    ctx.record("stray_sender_threads_after", after);
     ctx.check(
         "stray Sender: the consumer stayed blocked after the producer finished",
         during == 1,
@@ -88,6 +90,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
             first_two.len()
         ),
     ]);
+    ctx.record("full_channel_threads_during", during);
+    ctx.record("full_channel_threads_after", after);
     ctx.check(
         "full channel: the producer stayed blocked while the Receiver lived",
         during == 1,

@@ -121,7 +121,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 None => "no send waits".to_string(),
             },
         ]);
-        ctx.record(format!("{}_early_sends", r.label), early);
+        let key = match r.cap {
+            Some(0) => "rendezvous".to_string(),
+            Some(c) => format!("cap{c}"),
+            None => "unbounded".to_string(),
+        };
+        ctx.record(format!("{key}_sends_before_first_recv"), early);
     }
     ctx.show(summary);
     for r in &runs {
