@@ -1,0 +1,157 @@
+//! Our channel's rendezvous protocol under stress, beyond the conformance suite: tickets (several
+//! senders, one slot), withdrawal of timed-out values racing with receives, and every exercise
+//! section's self-checks passing in a quick run.
+#![cfg(not(loom))]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::thread;
+use std::time::Duration;
+
+use harness::watchdog::within;
+use phase1::channels::{SendTimeoutError, bounded};
+
+/// Senders racing `send_timeout` against receivers racing `recv_timeout` on capacity 0: each value
+/// is either delivered (and its send returned Ok) or returned to its sender (Timeout) — never both,
+/// never neither. Short timeouts make the withdrawal path run thousands of times.
+#[test]
+fn timed_out_rendezvous_values_are_withdrawn_exactly() {
+    within(Duration::from_secs(60), || {
+        let (tx, rx) = bounded::<u32>(0);
+        let per_sender = 3_000u32;
+        let delivered_ok = Arc::new(AtomicUsize::new(0));
+        let senders: Vec<_> = (0..2u32)
+            .map(|s| {
+                let (tx, ok) = (tx.clone(), delivered_ok.clone());
+                thread::spawn(move || {
+                    let mut returned = vec![];
+                    for i in 0..per_sender {
+                        let v = s * per_sender + i;
+                        match tx.send_timeout(v, Duration::from_micros(50)) {
+                            Ok(()) => {
+                                ok.fetch_add(1, SeqCst);
+                            }
+                            Err(SendTimeoutError::Timeout(back)) => {
+                                assert_eq!(back, v, "a timed-out send returns its own value");
+                                returned.push(back);
+                            }
+                            Err(SendTimeoutError::Disconnected(_)) => {
+                                unreachable!("receivers outlive senders")
+                            }
+                        }
+                    }
+                    returned
+                })
+            })
+            .collect();
+        drop(tx);
+        let receivers: Vec<_> = (0..2)
+            .map(|_| {
+                let rx = rx.clone();
+                thread::spawn(move || {
+                    let mut got = vec![];
+                    loop {
+                        match rx.recv_timeout(Duration::from_micros(70)) {
+                            Ok(v) => got.push(v),
+                            Err(phase1::channels::RecvTimeoutError::Timeout) => {}
+                            Err(phase1::channels::RecvTimeoutError::Disconnected) => return got,
+                        }
+                    }
+                })
+            })
+            .collect();
+        drop(rx);
+        let returned: Vec<u32> = senders
+            .into_iter()
+            .flat_map(|s| s.join().unwrap())
+            .collect();
+        let received: Vec<u32> = receivers
+            .into_iter()
+            .flat_map(|r| r.join().unwrap())
+            .collect();
+        assert_eq!(
+            received.len(),
+            delivered_ok.load(SeqCst),
+            "Ok sends == values received"
+        );
+        let mut all: Vec<u32> = returned.iter().chain(&received).copied().collect();
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (0..2 * per_sender).collect::<Vec<_>>(),
+            "each value delivered xor returned"
+        );
+        assert!(
+            !returned.is_empty() && !received.is_empty(),
+            "both paths ran (returned {}, received {})",
+            returned.len(),
+            received.len()
+        );
+    })
+}
+
+/// Four blocking senders, one slot: every send returns only after its own value was taken, so the
+/// number of returned sends never exceeds the number of completed receives.
+#[test]
+fn rendezvous_tickets_never_release_a_sender_early() {
+    within(Duration::from_secs(30), || {
+        let (tx, rx) = bounded::<u32>(0);
+        let returned = Arc::new(AtomicUsize::new(0));
+        let received = Arc::new(AtomicUsize::new(0));
+        let max_ahead = Arc::new(AtomicUsize::new(0));
+        let senders: Vec<_> = (0..4)
+            .map(|_| {
+                let (tx, returned, received, max_ahead) = (
+                    tx.clone(),
+                    returned.clone(),
+                    received.clone(),
+                    max_ahead.clone(),
+                );
+                thread::spawn(move || {
+                    for i in 0..500 {
+                        tx.send(i).unwrap();
+                        let r = returned.fetch_add(1, SeqCst) + 1;
+                        // A returned send's value was popped; the receiver counts it right after
+                        // its recv, so at most one popped-but-uncounted value explains a gap.
+                        max_ahead.fetch_max(r.saturating_sub(received.load(SeqCst)), SeqCst);
+                    }
+                })
+            })
+            .collect();
+        drop(tx);
+        // Count *before* returning from recv is impossible from outside; count right after.
+        while rx.recv().is_ok() {
+            received.fetch_add(1, SeqCst);
+        }
+        senders.into_iter().for_each(|s| s.join().unwrap());
+        assert_eq!(received.load(SeqCst), 2_000);
+        assert!(
+            max_ahead.load(SeqCst) <= 1,
+            "senders ran {} ahead of receives",
+            max_ahead.load(SeqCst)
+        );
+    })
+}
+
+/// Every section of the exercise passes its self-checks in a quick run.
+#[test]
+fn exercise_sections_pass_their_checks() {
+    for section in phase1::channels::EXERCISE.sections {
+        let name = section.name;
+        let failed = within(Duration::from_secs(60), move || {
+            let section = phase1::channels::EXERCISE
+                .sections
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap();
+            let mut ctx = harness::Ctx::for_test(name);
+            (section.run)(&mut ctx);
+            ctx.checks()
+                .iter()
+                .filter(|(_, ok, _)| !ok)
+                .map(|(l, _, d)| format!("{l} ({d})"))
+                .collect::<Vec<_>>()
+        });
+        assert!(failed.is_empty(), "{name}: failed checks: {failed:?}");
+    }
+}
