@@ -1,0 +1,170 @@
+//! Section `cpu-vs-io`: how many threads should a pool have?
+//!
+//! Go sizes its scheduler with `GOMAXPROCS` = cores and lets blocked goroutines cost nothing; the
+//! question reappears as soon as you pick a worker count for a pool. Rust makes you pick it (rayon:
+//! cores; tokio: cores + a blocking pool of up to 512). The measurement answers it: CPU-bound work
+//! stops scaling at the number of cores; work that waits scales until the cores are busy, i.e. up to
+//! cores × (1 + wait/compute) threads (Little's law: in-flight = throughput × time in the system).
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering::*};
+use std::time::{Duration, Instant};
+
+use harness::exercise::Ctx;
+use harness::stats::{Summary, fmt_duration, fmt_rate};
+
+/// A pure-arithmetic kernel (xorshift steps); `black_box` keeps the optimiser from removing it.
+pub fn compute(steps: u64) -> u64 {
+    let mut x = black_box(0x9E37_79B9_7F4A_7C15u64);
+    for i in 0..steps {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x = x.wrapping_add(i);
+    }
+    black_box(x)
+}
+
+/// Steps of [`compute`] that take about `target` on this machine (median of a few calibrations).
+pub fn calibrate(target: Duration) -> u64 {
+    let probe = 200_000u64;
+    let mut t: Vec<Duration> = (0..5)
+        .map(|_| {
+            let t0 = Instant::now();
+            compute(probe);
+            t0.elapsed()
+        })
+        .collect();
+    let per_step = Summary::of(&mut t).p50.as_secs_f64() / probe as f64;
+    ((target.as_secs_f64() / per_step.max(1e-12)) as u64).max(1)
+}
+
+/// Runs `jobs` jobs on `threads` threads pulling from a shared counter; returns jobs per second.
+pub fn throughput(threads: usize, jobs: usize, job: impl Fn() + Sync) -> f64 {
+    let next = AtomicUsize::new(0);
+    let t0 = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            // Relaxed: the counter only hands out job numbers; the scope's join publishes results.
+            s.spawn(|| {
+                while next.fetch_add(1, Relaxed) < jobs {
+                    job()
+                }
+            });
+        }
+    });
+    jobs as f64 / t0.elapsed().as_secs_f64()
+}
+
+/// The section.
+pub fn run(ctx: &mut Ctx) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu_steps = calibrate(Duration::from_micros(50));
+    let io_steps = calibrate(Duration::from_micros(200));
+    let wait = Duration::from_millis(2);
+    let cpu_jobs = ctx.pick(4_000, 800);
+    let io_jobs = ctx.pick(200, 64);
+    let counts = [1, 2, 4, 8];
+    ctx.say(format!(
+        "CPU job: ~50 µs of arithmetic. IO job: ~200 µs of arithmetic + a {} wait (a simulated \
+         request). {cpu_jobs} CPU jobs and {io_jobs} IO jobs per run, on {cores} cores.",
+        fmt_duration(wait)
+    ));
+
+    let mut cpu = Vec::new();
+    let mut io = Vec::new();
+    for &n in &counts {
+        cpu.push(throughput(n, cpu_jobs, || {
+            compute(cpu_steps);
+        }));
+        io.push(throughput(n, io_jobs, || {
+            compute(io_steps);
+            std::thread::sleep(wait);
+        }));
+    }
+    // The compute share of an IO job, measured alone, sizes the pool (Little's law).
+    let mut c: Vec<Duration> = (0..ctx.pick(21, 7))
+        .map(|_| {
+            let t0 = Instant::now();
+            compute(io_steps);
+            t0.elapsed()
+        })
+        .collect();
+    let io_compute = Summary::of(&mut c).p50;
+    let io_pool = ((cores as f64) * (1.0 + wait.as_secs_f64() / io_compute.as_secs_f64().max(1e-9)))
+        .round() as usize;
+    let io_pool = io_pool.clamp(1, 256);
+    let io_at_pool = throughput(io_pool, io_jobs.max(io_pool * 8), || {
+        compute(io_steps);
+        std::thread::sleep(wait);
+    });
+
+    let mut t = ctx.table(
+        "throughput against thread count (speed-up vs 1 thread)",
+        &[
+            "threads",
+            "× cores",
+            "CPU-bound jobs/s",
+            "CPU speed-up",
+            "IO-bound jobs/s",
+            "IO speed-up",
+        ],
+    );
+    for (i, &n) in counts.iter().enumerate() {
+        t.row([
+            n.to_string(),
+            format!("{:.1}", n as f64 / cores as f64),
+            fmt_rate(cpu[i]),
+            format!("{:.2}×", cpu[i] / cpu[0]),
+            fmt_rate(io[i]),
+            format!("{:.2}×", io[i] / io[0]),
+        ]);
+        ctx.record(format!("cpu_jobs_per_s/threads={n}"), cpu[i]);
+        ctx.record(format!("io_jobs_per_s/threads={n}"), io[i]);
+    }
+    t.row([
+        format!("{io_pool} (sized)"),
+        format!("{:.1}", io_pool as f64 / cores as f64),
+        "-".to_string(),
+        "-".to_string(),
+        fmt_rate(io_at_pool),
+        format!("{:.2}×", io_at_pool / io[0]),
+    ]);
+    ctx.show(t);
+    ctx.record("io_pool_size", io_pool as u64);
+    ctx.record("io_jobs_per_s/sized", io_at_pool);
+
+    let best_cpu = (0..counts.len())
+        .max_by(|&a, &b| cpu[a].total_cmp(&cpu[b]))
+        .unwrap_or(0);
+    ctx.takeaway(format!(
+        "CPU-bound: {:.2}× at {} threads, no gain beyond → size = cores ({cores}). IO-bound: compute {} + wait {} \
+         → cores × (1 + wait/compute) = {io_pool} threads, which measured {} ({:.1}× one thread)",
+        cpu[best_cpu] / cpu[0],
+        counts[best_cpu],
+        fmt_duration(io_compute),
+        fmt_duration(wait),
+        fmt_rate(io_at_pool),
+        io_at_pool / io[0],
+    ));
+    let (c2, c8) = (cpu[1], cpu[3]);
+    let (i2, i8) = (io[1], io[3]);
+    ctx.check_with(
+        "IO throughput keeps rising past the cores: 8 threads ≥ 2.5× 2 threads",
+        i8 >= 2.5 * i2,
+        format!("{} vs {}", fmt_rate(i8), fmt_rate(i2)),
+    );
+    ctx.check_with(
+        "CPU throughput stops rising past the cores: 8 threads < 2× 2 threads (4× the threads)",
+        c8 < 2.0 * c2,
+        format!("{} vs {}", fmt_rate(c8), fmt_rate(c2)),
+    );
+    ctx.check_with(
+        "the pool sized by Little's law beats 8 threads on the IO job",
+        io_at_pool > i8 * 1.3 || io_pool <= 10,
+        format!(
+            "{io_pool} threads: {} vs 8: {}",
+            fmt_rate(io_at_pool),
+            fmt_rate(i8)
+        ),
+    );
+}
