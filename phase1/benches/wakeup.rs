@@ -1,2 +1,50 @@
-//! (being written)
-fn main() {}
+//! `wakeup/round-trip`: one ping-pong round trip (two wake-ups) per iteration, between this thread
+//! (pinned to core 0) and a persistent partner (pinned to core 1), so every wake-up crosses cores.
+//! Ours (`ours-parker`, `ours-condvar-event`) next to std, crossbeam, tokio and a spin loop. The
+//! parameter separates what is comparable: `cross-core` (a sleeping thread is woken), `cross-core-spin`
+//! (nobody sleeps) and `task-to-task` (tokio tasks on a 2-worker runtime).
+//!
+//! `cargo bench -p phase1 --bench wakeup` (add `-- --quick` for a fast sanity run).
+use criterion::{Criterion, criterion_group, criterion_main};
+use phase1::scheduler::pingpong::{
+    Crossbeam, OursCondvarEvent, OursParker, PingPong, Pinned, Signal, Spin, StdCondvar, StdMpsc,
+    StdPark, TokioPingPong,
+};
+
+const SCENARIO: &str = "cross-core";
+
+fn bench_signal<S: Signal>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+) {
+    let mut pp = PingPong::<S>::start_on(Some(1));
+    g.bench_function(benchkit::id(S::NAME, SCENARIO), |b| {
+        b.iter_custom(|iters| pp.time(iters))
+    });
+}
+
+fn round_trip(c: &mut Criterion) {
+    let _me = Pinned::to(0);
+    let mut g = c.benchmark_group("wakeup/round-trip");
+    bench_signal::<OursParker>(&mut g, PARKED);
+    bench_signal::<OursCondvarEvent>(&mut g, PARKED);
+    bench_signal::<StdPark>(&mut g, PARKED);
+    bench_signal::<StdCondvar>(&mut g, PARKED);
+    bench_signal::<Crossbeam>(&mut g, PARKED);
+    bench_signal::<StdMpsc>(&mut g, PARKED);
+    {
+        // Task ↔ task on a 2-worker runtime (the workers are not pinned: tokio places them).
+        let tp = TokioPingPong::start();
+        g.bench_function(benchkit::id("tokio-notify", TASKS), |b| {
+            b.iter_custom(|iters| tp.time(iters))
+        });
+    }
+    bench_signal::<Spin>(&mut g, SPINNING);
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = benchkit::config();
+    targets = round_trip
+}
+criterion_main!(benches);
