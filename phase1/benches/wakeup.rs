@@ -21,6 +21,7 @@ const SPINNING: &str = "cross-core-spin";
 const TASKS: &str = "task-to-task";
 
 fn bench_signal<S: Signal>(g: &mut BenchmarkGroup<'_, WallTime>, scenario: &str) {
+    let _me = Pinned::to(0); // restored on return, so tokio's workers (spawned later) are not pinned
     let mut pp = PingPong::<S>::start_on(Some(1));
     g.bench_function(benchkit::id(S::NAME, scenario), |b| {
         b.iter_custom(|iters| pp.time(iters))
@@ -28,7 +29,6 @@ fn bench_signal<S: Signal>(g: &mut BenchmarkGroup<'_, WallTime>, scenario: &str)
 }
 
 fn round_trip(c: &mut Criterion) {
-    let _me = Pinned::to(0);
     let mut g = c.benchmark_group("wakeup/round-trip");
     bench_signal::<OursParker>(&mut g, PARKED);
     bench_signal::<OursCondvarEvent>(&mut g, PARKED);
@@ -37,7 +37,7 @@ fn round_trip(c: &mut Criterion) {
     bench_signal::<Crossbeam>(&mut g, PARKED);
     bench_signal::<StdMpsc>(&mut g, PARKED);
     {
-        // Task ↔ task on a 2-worker runtime (the workers are not pinned: tokio places them).
+        // Task ↔ task on a 2-worker runtime (workers unpinned: threads inherit their creator's CPU set).
         let tp = TokioPingPong::start();
         g.bench_function(benchkit::id("tokio-notify", TASKS), |b| {
             b.iter_custom(|iters| tp.time(iters))

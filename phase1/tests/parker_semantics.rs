@@ -1,5 +1,6 @@
 //! The parker, the condvar event and the one-shot event with real threads: the token, many rounds
 //! between two threads with exact counts, and the timeouts. Every test runs under a watchdog.
+#![cfg(not(loom))] // real threads and real time; the loom models are in loom_parker.rs
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::thread;

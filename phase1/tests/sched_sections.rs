@@ -1,5 +1,6 @@
 //! The exercise's sections, run quick and silent: each must finish, pass its self-checks and leave
 //! no thread of its own behind.
+#![cfg(not(loom))] // real threads and real time; the loom models are in loom_parker.rs
 use std::time::Duration;
 
 use harness::exercise::Ctx;
