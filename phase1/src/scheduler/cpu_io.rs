@@ -59,26 +59,33 @@ pub fn throughput(threads: usize, jobs: usize, job: impl Fn() + Sync) -> f64 {
 pub fn run(ctx: &mut Ctx) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let cpu_steps = calibrate(Duration::from_micros(50));
-    let io_steps = calibrate(Duration::from_micros(200));
+    let io_steps = calibrate(Duration::from_micros(100));
     let wait = Duration::from_millis(2);
     let cpu_jobs = ctx.pick(4_000, 800);
-    let io_jobs = ctx.pick(200, 64);
+    let io_jobs = ctx.pick(160, 64);
     let counts = [1, 2, 4, 8];
+    // Best of a few runs per point: other processes on the machine can only slow a run down.
+    let reps = ctx.pick(3, 2);
     ctx.say(format!(
-        "CPU job: ~50 µs of arithmetic. IO job: ~200 µs of arithmetic + a {} wait (a simulated \
-         request). {cpu_jobs} CPU jobs and {io_jobs} IO jobs per run, on {cores} cores.",
+        "CPU job: ~50 µs of arithmetic. IO job: ~100 µs of arithmetic + a {} wait (a simulated \
+         request). {cpu_jobs} CPU jobs and {io_jobs} IO jobs per run, best of {reps} runs, on {cores} cores.",
         fmt_duration(wait)
     ));
 
+    let best = |f: &dyn Fn() -> f64| (0..reps).map(|_| f()).fold(0.0, f64::max);
     let mut cpu = Vec::new();
     let mut io = Vec::new();
     for &n in &counts {
-        cpu.push(throughput(n, cpu_jobs, || {
-            compute(cpu_steps);
+        cpu.push(best(&|| {
+            throughput(n, cpu_jobs, || {
+                compute(cpu_steps);
+            })
         }));
-        io.push(throughput(n, io_jobs, || {
-            compute(io_steps);
-            std::thread::sleep(wait);
+        io.push(best(&|| {
+            throughput(n, io_jobs, || {
+                compute(io_steps);
+                std::thread::sleep(wait);
+            })
         }));
     }
     // The compute share of an IO job, measured alone, sizes the pool (Little's law).
@@ -93,9 +100,12 @@ pub fn run(ctx: &mut Ctx) {
     let io_pool = ((cores as f64) * (1.0 + wait.as_secs_f64() / io_compute.as_secs_f64().max(1e-9)))
         .round() as usize;
     let io_pool = io_pool.clamp(1, 256);
-    let io_at_pool = throughput(io_pool, io_jobs.max(io_pool * 8), || {
-        compute(io_steps);
-        std::thread::sleep(wait);
+    // Enough jobs per thread that starting the pool's threads is not part of what is measured.
+    let io_at_pool = best(&|| {
+        throughput(io_pool, io_jobs.max(io_pool * ctx.pick(24, 8)), || {
+            compute(io_steps);
+            std::thread::sleep(wait);
+        })
     });
 
     let mut t = ctx.table(
@@ -160,7 +170,7 @@ pub fn run(ctx: &mut Ctx) {
     );
     ctx.check_with(
         "the pool sized by Little's law beats 8 threads on the IO job",
-        io_at_pool > i8 * 1.3 || io_pool <= 10,
+        io_at_pool > i8 * 1.3,
         format!(
             "{io_pool} threads: {} vs 8: {}",
             fmt_rate(io_at_pool),
