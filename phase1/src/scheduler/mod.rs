@@ -52,7 +52,7 @@ pub static EXERCISE: Exercise = Exercise {
         },
         Section {
             name: "park",
-            summary: "park/unpark token semantics; wake-up round trip of 8 mechanisms vs a spin loop",
+            summary: "park/unpark token semantics; the cost of one wake-up, 7 mechanisms and a spin loop",
             run: park::run,
         },
         Section {
