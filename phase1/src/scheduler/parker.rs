@@ -92,8 +92,9 @@ impl Parker {
             Ok(_) => true,
             Err(seen) => {
                 debug_assert_eq!(seen, NOTIFIED, "only the owner leaves EMPTY for PARKED");
-                // Only the owner moves away from NOTIFIED, so this store cannot clobber anything.
-                self.inner.state.store(EMPTY, Relaxed);
+                // Consume the token. A swap, not a store: if another unparker has swapped NOTIFIED in
+                // again since our read, this Acquire RMW reads its value and sees its writes too.
+                self.inner.state.swap(EMPTY, Acquire);
                 false
             }
         }
