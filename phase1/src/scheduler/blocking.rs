@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use harness::exercise::Ctx;
 use harness::stats::{Summary, fmt_duration};
+use harness::watchdog::{self, Outcome};
 
 /// How the load tasks perform their 20 ms "call".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,16 +129,22 @@ pub fn run(ctx: &mut Ctx) {
         "heartbeat lateness",
         &["load does", "beats", "p50", "p99", "max"],
     );
-    let mut maxes = Vec::new();
-    for how in [
-        Block::Idle,
-        Block::StdSleep,
-        Block::TokioSleep,
-        Block::SpawnBlocking,
-        Block::BlockInPlace,
-    ] {
-        let mut s = heartbeat_lateness(how, span);
-        let sum = Summary::of(&mut s);
+    // A runtime whose workers are all blocked could stall forever in a buggy variant: watched.
+    let measured = watchdog::run("beat-measure", Duration::from_secs(60), move || {
+        [
+            Block::Idle,
+            Block::StdSleep,
+            Block::TokioSleep,
+            Block::SpawnBlocking,
+            Block::BlockInPlace,
+        ]
+        .map(|how| (how, Summary::of(&mut heartbeat_lateness(how, span))))
+    });
+    let Outcome::Finished(maxes) = measured else {
+        ctx.check("the heartbeat measurement finished within 60 s", false);
+        return;
+    };
+    for (how, sum) in &maxes {
         t.row([
             how.label().to_string(),
             sum.n.to_string(),
@@ -153,7 +160,6 @@ pub fn run(ctx: &mut Ctx) {
             format!("lateness_p50_us/{how:?}"),
             sum.p50.as_micros() as u64,
         );
-        maxes.push((how, sum));
     }
     ctx.show(t);
     let get = |b: Block| {
