@@ -52,7 +52,7 @@ pub static EXERCISE: Exercise = Exercise {
         },
         Section {
             name: "park",
-            summary: "park/unpark token semantics; the cost of one wake-up, 7 mechanisms and a spin loop",
+            summary: "park/unpark token semantics; the cost of one wake-up, mechanism by mechanism, vs spinning",
             run: park::run,
         },
         Section {

@@ -72,8 +72,9 @@ impl OneShotEvent {
 
     /// Like [`wait`](OneShotEvent::wait) but gives up after `timeout`. True when the event is set.
     ///
-    /// A waiter that times out stays in the list; `set` will unpark it later, which only leaves a
-    /// stale token in std's per-thread parker (every `park` loop tolerates that).
+    /// A waiter that times out stays in the list (one entry per timed-out call, until `set`); `set`
+    /// will unpark it later, which only leaves a stale token in std's per-thread parker (every `park`
+    /// loop tolerates that).
     #[cfg(not(loom))]
     pub fn wait_timeout(&self, timeout: std::time::Duration) -> bool {
         if self.is_set() || !self.register() {

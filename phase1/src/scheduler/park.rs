@@ -152,7 +152,7 @@ pub fn run(ctx: &mut Ctx) {
     ctx.say(format!(
         "Wake-up round trip: a ping-pong between two threads pinned to cores 0 and 1 ({rounds} batches × \
          {iters} round trips; p50 of the batches, halved = one wake-up). tokio-notify is two tasks on a \
-         2-worker runtime; the last row pins both threads to one core (a wake-up is then a context switch)."
+         2-worker runtime, then this thread (in block_on) and a task; the last row pins both threads to one core (a wake-up is then a context switch)."
     ));
     // Every mechanism here blocks: a lost wake-up would hang the ping-pong, so the whole
     // measurement runs on a watched thread with a deadline.
@@ -163,13 +163,20 @@ pub fn run(ctx: &mut Ctx) {
         results.extend([
             measure::<Crossbeam>(rounds, iters),
             measure::<StdMpsc>(rounds, iters),
-            {
-                let tp = TokioPingPong::start();
-                (
-                    "tokio-notify (task ↔ task)".to_string(),
-                    half_round_trip(rounds, iters, |n| tp.time(n)),
-                )
-            },
+        ]);
+        let tp = TokioPingPong::start();
+        results.extend([
+            (
+                "tokio-notify (task ↔ task)".to_string(),
+                half_round_trip(rounds, iters, |n| tp.time(n)),
+            ),
+            (
+                "tokio-notify (thread ↔ task)".to_string(),
+                half_round_trip(rounds, iters, |n| tp.time_from_thread(n)),
+            ),
+        ]);
+        drop(tp);
+        results.extend([
             measure::<Spin>(rounds, spin_iters),
             (
                 "std-park, both threads on core 0".to_string(),

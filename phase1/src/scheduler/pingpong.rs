@@ -329,16 +329,30 @@ impl TokioPingPong {
 
     /// Time for `n` round trips, driven by a task on the runtime (task ↔ task).
     pub fn time(&self, n: u64) -> Duration {
-        let (ping, pong) = (self.ping.clone(), self.pong.clone());
-        let driver = self.rt.spawn(async move {
-            let t0 = Instant::now();
-            for _ in 0..n {
-                ping.notify_one();
-                pong.notified().await;
-            }
-            t0.elapsed()
-        });
+        let driver = self
+            .rt
+            .spawn(Self::drive(self.ping.clone(), self.pong.clone(), n));
         self.rt.block_on(driver).expect("driver task")
+    }
+
+    /// Time for `n` round trips driven from the calling thread inside `block_on` (thread ↔ task):
+    /// every pong must wake this thread, which is not a worker and sleeps in between.
+    pub fn time_from_thread(&self, n: u64) -> Duration {
+        self.rt
+            .block_on(Self::drive(self.ping.clone(), self.pong.clone(), n))
+    }
+
+    async fn drive(
+        ping: Arc<tokio::sync::Notify>,
+        pong: Arc<tokio::sync::Notify>,
+        n: u64,
+    ) -> Duration {
+        let t0 = Instant::now();
+        for _ in 0..n {
+            ping.notify_one();
+            pong.notified().await;
+        }
+        t0.elapsed()
     }
 }
 
