@@ -1,0 +1,178 @@
+//! The parker, the condvar event and the one-shot event with real threads: the token, many rounds
+//! between two threads with exact counts, and the timeouts. Every test runs under a watchdog.
+#![cfg(not(loom))] // real threads and real time; the loom models are in loom_parker.rs
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::*};
+use std::thread;
+use std::time::Duration;
+
+use harness::watchdog::within;
+use phase1::scheduler::{CondvarEvent, OneShotEvent, Parker};
+
+const DEADLINE: Duration = Duration::from_secs(20);
+
+#[test]
+fn an_unpark_before_park_is_not_lost() {
+    within(DEADLINE, || {
+        let p = Parker::new();
+        p.unparker().unpark();
+        p.park(); // returns: the token was waiting
+    });
+}
+
+#[test]
+fn unparks_do_not_accumulate() {
+    within(DEADLINE, || {
+        let p = Parker::new();
+        let u = p.unparker();
+        for _ in 0..5 {
+            u.unpark();
+        }
+        assert!(
+            p.park_timeout(Duration::from_millis(10)),
+            "the first park consumes the one token"
+        );
+        assert!(
+            !p.park_timeout(Duration::from_millis(10)),
+            "five unparks left one token, not five"
+        );
+    });
+}
+
+#[test]
+fn park_timeout_returns_without_a_token_and_leaves_no_state_behind() {
+    within(DEADLINE, || {
+        let p = Parker::new();
+        assert!(!p.park_timeout(Duration::from_millis(5)));
+        // After a timeout the parker is EMPTY again: a later unpark is a fresh token.
+        p.unparker().unpark();
+        assert!(p.park_timeout(Duration::from_secs(5)));
+    });
+}
+
+#[test]
+fn unpark_from_another_thread_wakes_a_parked_thread() {
+    within(DEADLINE, || {
+        let p = Parker::new();
+        let u = p.unparker();
+        let t = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(20)); // very likely parked by now (either order is fine)
+            u.unpark();
+        });
+        p.park();
+        t.join().unwrap();
+    });
+}
+
+/// Ping-pong through two parkers: every wake-up is matched by exactly one park, so the counts are
+/// exact, and every value written before an unpark is seen after the matching park.
+#[test]
+fn ping_pong_through_parkers_counts_exactly() {
+    const ROUNDS: u64 = 20_000;
+    within(DEADLINE, || {
+        let main = Parker::new();
+        let to_main = main.unparker();
+        let ball = Arc::new(AtomicU64::new(0));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let b2 = ball.clone();
+        let partner = thread::spawn(move || {
+            let me = Parker::new();
+            tx.send(me.unparker()).unwrap();
+            let mut seen = 0;
+            for i in 0..ROUNDS {
+                me.park();
+                // Relaxed is enough: the parker's token orders the main thread's store before this.
+                assert_eq!(
+                    b2.load(Relaxed),
+                    2 * i + 1,
+                    "saw the ball the main thread threw"
+                );
+                b2.store(2 * i + 2, Relaxed);
+                seen += 1;
+                to_main.unpark();
+            }
+            seen
+        });
+        let to_partner = rx.recv().unwrap();
+        for i in 0..ROUNDS {
+            ball.store(2 * i + 1, Relaxed);
+            to_partner.unpark();
+            main.park();
+            assert_eq!(
+                ball.load(Relaxed),
+                2 * i + 2,
+                "saw the ball the partner threw back"
+            );
+        }
+        assert_eq!(partner.join().unwrap(), ROUNDS);
+    });
+}
+
+#[test]
+fn ping_pong_through_condvar_events_counts_exactly() {
+    const ROUNDS: u64 = 20_000;
+    within(DEADLINE, || {
+        let (ping, pong) = (CondvarEvent::new(), CondvarEvent::new());
+        let (p2, q2) = (ping.clone(), pong.clone());
+        let partner = thread::spawn(move || {
+            for _ in 0..ROUNDS {
+                p2.wait();
+                q2.notify();
+            }
+            ROUNDS
+        });
+        for _ in 0..ROUNDS {
+            ping.notify();
+            pong.wait();
+        }
+        assert_eq!(partner.join().unwrap(), ROUNDS);
+    });
+}
+
+#[test]
+fn condvar_event_token_and_timeout() {
+    within(DEADLINE, || {
+        let e = CondvarEvent::new();
+        assert!(
+            !e.wait_timeout(Duration::from_millis(5)),
+            "no token: times out"
+        );
+        e.notify();
+        e.notify();
+        assert!(
+            e.wait_timeout(Duration::from_millis(5)),
+            "a token left before the wait is not lost"
+        );
+        assert!(
+            !e.wait_timeout(Duration::from_millis(5)),
+            "two notifies left one token"
+        );
+    });
+}
+
+#[test]
+fn one_shot_event_wakes_every_waiter_and_stays_set() {
+    within(DEADLINE, || {
+        let e = OneShotEvent::new();
+        let woke = Arc::new(AtomicU64::new(0));
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let (e, woke) = (e.clone(), woke.clone());
+                thread::spawn(move || {
+                    e.wait();
+                    woke.fetch_add(1, Relaxed);
+                })
+            })
+            .collect();
+        assert!(!e.wait_timeout(Duration::from_millis(10)), "not set yet");
+        assert_eq!(woke.load(Relaxed), 0);
+        e.set();
+        for w in waiters {
+            w.join().unwrap();
+        }
+        assert_eq!(woke.load(Relaxed), 4, "every waiter returned");
+        e.wait(); // a late waiter returns at once
+        assert!(e.wait_timeout(Duration::from_millis(1)));
+        e.set(); // setting twice is harmless
+    });
+}
