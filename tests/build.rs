@@ -3,7 +3,12 @@
 use std::process::Command;
 
 fn main() {
-    let profile = std::env::var("PROFILE").unwrap_or_else(|_| "unknown".into());
+    // Cargo tells build scripts "debug" for the dev and test profiles, "release" for release and bench.
+    let profile = match std::env::var("PROFILE").as_deref() {
+        Ok("debug") => "dev".to_string(),
+        Ok(other) => other.to_string(),
+        Err(_) => "unknown".into(),
+    };
     let opt = std::env::var("OPT_LEVEL").unwrap_or_else(|_| "?".into());
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let version = Command::new(rustc)

@@ -7,39 +7,15 @@
 //! - `rwlock/read-heavy`: two threads, 95% reads / 5% writes on one lock (no parameter: the scenario
 //!   is fixed, as the ratio report's target names it).
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use harness::contracts::lock::{Lock, RwLockContract};
 
 const THREADS: usize = 2;
 
-/// Runs `op` `iters` times in total, split over `THREADS` threads started together; the wall time.
 fn on_threads(iters: u64, op: impl Fn(u64) + Sync) -> Duration {
-    let per = iters.div_ceil(THREADS as u64);
-    let barrier = Barrier::new(THREADS + 1);
-    thread::scope(|s| {
-        for t in 0..THREADS {
-            let (op, barrier) = (&op, &barrier);
-            s.spawn(move || {
-                barrier.wait();
-                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t as u64 + 1);
-                for _ in 0..per {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    op(x);
-                }
-            });
-        }
-        barrier.wait();
-        let t0 = Instant::now();
-        // The scope joins both workers before returning.
-        t0
-    })
-    .elapsed()
+    benchkit::workloads::on_threads(THREADS, iters, op)
 }
 
 fn uncontended<L: Lock<u64>>(

@@ -3,9 +3,7 @@
 //! fixed, as the ratio report's target names it).
 use std::collections::HashMap;
 use std::hint::black_box;
-use std::sync::Barrier;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use dashmap::DashMap;
@@ -14,28 +12,8 @@ use phase1::sync::ShardedMap;
 const THREADS: usize = 2;
 const KEYS: u64 = 1024;
 
-/// Runs `op` `iters` times in total, split over `THREADS` threads started together; the wall time.
 fn on_threads(iters: u64, op: impl Fn(u64) + Sync) -> Duration {
-    let per = iters.div_ceil(THREADS as u64);
-    let barrier = Barrier::new(THREADS + 1);
-    thread::scope(|s| {
-        for t in 0..THREADS {
-            let (op, barrier) = (&op, &barrier);
-            s.spawn(move || {
-                barrier.wait();
-                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (t as u64 + 1);
-                for _ in 0..per {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    op(x);
-                }
-            });
-        }
-        barrier.wait();
-        Instant::now()
-    })
-    .elapsed()
+    benchkit::workloads::on_threads(THREADS, iters, op)
 }
 
 /// 95% reads, 5% increments, uniform keys.

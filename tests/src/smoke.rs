@@ -82,8 +82,13 @@ pub fn catalog_sections(workspace_root: &Path, phase: &str, exercise: &str) -> V
         .unwrap_or_else(|| panic!("{phase}/{exercise} is not in catalog.tsv"))
 }
 
-/// The smoke test of one exercise binary (see the module docs). `hang_deadline` is a deadline for a
-/// hung process, not a performance assertion; the `--quick` wall time is printed.
+/// The budget of a `--quick` run that the smoke test enforces: the full run's budget (15 s). A quick
+/// run aims at ≤ 3 s and takes about that; five times that is a ceiling that only a hang, an unshrunk
+/// workload or a runaway section reaches, not a slow machine.
+pub const QUICK_BUDGET: Duration = Duration::from_secs(15);
+
+/// The smoke test of one exercise binary (see the module docs). `hang_deadline` is when a hung
+/// process is killed; a `--quick` run must also finish within [`QUICK_BUDGET`].
 pub fn check_exercise(
     workspace_root: &Path,
     phase: &str,
@@ -98,6 +103,11 @@ pub fn check_exercise(
     eprintln!(
         "{id} --quick: exit {:?} in {:.2} s",
         quick.code,
+        quick.elapsed.as_secs_f64()
+    );
+    assert!(
+        quick.elapsed <= QUICK_BUDGET,
+        "{id} --quick took {:.1} s, over its {QUICK_BUDGET:?} budget",
         quick.elapsed.as_secs_f64()
     );
     let doc: serde_json::Value = serde_json::from_str(&quick.stdout).unwrap_or_else(|e| {

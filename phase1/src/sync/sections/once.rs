@@ -12,9 +12,12 @@ use crate::sync::OnceCell;
 
 const THREADS: usize = 4;
 
+/// The first use of a fresh primitive, shared by the racing threads.
+type Racer = Box<dyn Fn() -> u64 + Send + Sync>;
+
 /// Starts `THREADS` threads at once (a barrier) on `first_use`; returns how many saw the value 42.
-fn race(first_use: impl Fn() -> u64 + Send + Sync + 'static) -> usize {
-    let f = Arc::new(first_use);
+fn race(first_use: Racer) -> usize {
+    let f: Arc<Racer> = Arc::new(first_use);
     let barrier = Arc::new(Barrier::new(THREADS));
     let hs: Vec<_> = (0..THREADS)
         .map(|_| {
@@ -58,106 +61,82 @@ pub(crate) fn run(ctx: &mut Ctx) {
             "get once set",
         ],
     );
-    let mut exactly_once = true;
-    let mut slowest_get = 0f64;
-    let expected_runs = rounds;
-    let expected_seen = rounds * THREADS;
+    let expected = (rounds, rounds * THREADS);
+    // One row per primitive: `first_use(runs)` builds a fresh instance whose first use runs `init`;
+    // `warm_get` is one get on an instance already initialised.
+    let mut row =
+        |name: &str, first_use: &dyn Fn(Arc<AtomicUsize>) -> Racer, warm_get: &mut dyn FnMut()| {
+            let (mut runs_total, mut seen) = (0, 0);
+            for _ in 0..rounds {
+                let runs = Arc::new(AtomicUsize::new(0));
+                seen += race(first_use(runs.clone()));
+                runs_total += runs.load(SeqCst);
+            }
+            let get = ns_per_call(warm_get);
+            t.row([
+                name.to_string(),
+                runs_total.to_string(),
+                seen.to_string(),
+                format!("{get:.2} ns"),
+            ]);
+            ((runs_total, seen) == expected, get)
+        };
 
-    // std::sync::Once
-    let (mut runs_total, mut seen) = (0, 0);
-    for _ in 0..rounds {
-        let runs = Arc::new(AtomicUsize::new(0));
-        let once = Arc::new((Once::new(), OnceLock::<u64>::new()));
-        let r = runs.clone();
-        seen += race(move || {
-            once.0.call_once(|| {
-                let _ = once.1.set(init(&r));
-            });
-            *once.1.get().expect("set by call_once")
-        });
-        runs_total += runs.load(SeqCst);
-    }
     let once = Once::new();
     once.call_once(|| {});
-    let get = ns_per_call(|| std::hint::black_box(&once).call_once(|| unreachable!()));
-    exactly_once &= runs_total == expected_runs && seen == expected_seen;
-    t.row([
-        "std::sync::Once".to_string(),
-        runs_total.to_string(),
-        seen.to_string(),
-        format!("{get:.2} ns"),
-    ]);
-    slowest_get = slowest_get.max(get);
-
-    // std::sync::OnceLock
-    let (mut runs_total, mut seen) = (0, 0);
-    for _ in 0..rounds {
-        let runs = Arc::new(AtomicUsize::new(0));
-        let cell = Arc::new(OnceLock::new());
-        let r = runs.clone();
-        seen += race(move || *cell.get_or_init(|| init(&r)));
-        runs_total += runs.load(SeqCst);
-    }
-    let cell = OnceLock::new();
-    cell.get_or_init(|| 42u64);
-    let get = ns_per_call(|| {
-        std::hint::black_box(std::hint::black_box(&cell).get_or_init(|| 0));
-    });
-    exactly_once &= runs_total == expected_runs && seen == expected_seen;
-    t.row([
-        "std::sync::OnceLock".to_string(),
-        runs_total.to_string(),
-        seen.to_string(),
-        format!("{get:.2} ns"),
-    ]);
-    slowest_get = slowest_get.max(get);
-
-    // std::sync::LazyLock
-    let (mut runs_total, mut seen) = (0, 0);
-    for _ in 0..rounds {
-        let runs = Arc::new(AtomicUsize::new(0));
-        let r = runs.clone();
-        let lazy = Arc::new(LazyLock::new(move || init(&r)));
-        seen += race(move || **lazy);
-        runs_total += runs.load(SeqCst);
-    }
+    let std_once = row(
+        "std::sync::Once",
+        &|r| {
+            let once = (Once::new(), OnceLock::<u64>::new());
+            Box::new(move || {
+                once.0.call_once(|| {
+                    let _ = once.1.set(init(&r));
+                });
+                *once.1.get().expect("set by call_once")
+            })
+        },
+        &mut || std::hint::black_box(&once).call_once(|| unreachable!()),
+    );
+    let lock = OnceLock::new();
+    lock.get_or_init(|| 42u64);
+    let std_once_lock = row(
+        "std::sync::OnceLock",
+        &|r| {
+            let cell = OnceLock::new();
+            Box::new(move || *cell.get_or_init(|| init(&r)))
+        },
+        &mut || {
+            std::hint::black_box(std::hint::black_box(&lock).get_or_init(|| 0));
+        },
+    );
     let lazy = LazyLock::new(|| 42u64);
     LazyLock::force(&lazy);
-    let get = ns_per_call(|| {
-        std::hint::black_box(**std::hint::black_box(&lazy));
-    });
-    exactly_once &= runs_total == expected_runs && seen == expected_seen;
-    t.row([
-        "std::sync::LazyLock".to_string(),
-        runs_total.to_string(),
-        seen.to_string(),
-        format!("{get:.2} ns"),
-    ]);
-    slowest_get = slowest_get.max(get);
-
-    // Ours
-    let (mut runs_total, mut seen) = (0, 0);
-    for _ in 0..rounds {
-        let runs = Arc::new(AtomicUsize::new(0));
-        let cell = Arc::new(OnceCell::new());
-        let r = runs.clone();
-        seen += race(move || *cell.get_or_init(|| init(&r)));
-        runs_total += runs.load(SeqCst);
-    }
+    let std_lazy = row(
+        "std::sync::LazyLock",
+        &|r| {
+            let lazy = LazyLock::new(move || init(&r));
+            Box::new(move || *lazy)
+        },
+        &mut || {
+            std::hint::black_box(**std::hint::black_box(&lazy));
+        },
+    );
     let cell = OnceCell::new();
     cell.get_or_init(|| 42u64);
-    let get = ns_per_call(|| {
-        std::hint::black_box(std::hint::black_box(&cell).get_or_init(|| 0));
-    });
-    let ours_once = runs_total == expected_runs && seen == expected_seen;
-    exactly_once &= ours_once;
-    t.row([
-        "ours: OnceCell".to_string(),
-        runs_total.to_string(),
-        seen.to_string(),
-        format!("{get:.2} ns"),
-    ]);
-    slowest_get = slowest_get.max(get);
+    let ours = row(
+        "ours: OnceCell",
+        &|r| {
+            let cell = OnceCell::new();
+            Box::new(move || *cell.get_or_init(|| init(&r)))
+        },
+        &mut || {
+            std::hint::black_box(std::hint::black_box(&cell).get_or_init(|| 0));
+        },
+    );
+    let all = [std_once, std_once_lock, std_lazy, ours];
+    let exactly_once = all.iter().all(|(ok, _)| *ok);
+    let slowest_get = all.iter().map(|(_, get)| *get).fold(0f64, f64::max);
+    let (expected_runs, expected_seen) = expected;
     ctx.show(t);
     ctx.record("rounds", rounds);
     ctx.check_with(
@@ -233,7 +212,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
 
 /// Nanoseconds per call of `f` (median of 5 rounds of 1M calls), as a float: a get on an initialised
 /// cell is a load and a compare, well under 1 ns when the branch is predicted.
-fn ns_per_call(mut f: impl FnMut()) -> f64 {
+fn ns_per_call(f: &mut dyn FnMut()) -> f64 {
     let mut rounds: Vec<f64> = (0..5)
         .map(|_| {
             let t0 = Instant::now();
