@@ -217,6 +217,52 @@ pub const TARGETS: &[Target] = &[
     },
 ];
 
+/// Like-for-like comparisons worth a row of their own, without a bound: the same mechanism ours and
+/// std's (the "best peer" of a scenario may be a different design, e.g. a channel that spins before it
+/// parks, which says little about our parker).
+pub const PAIRS: &[Target] = &[
+    Target {
+        label: "parker wake-up round trip, cross-core",
+        group: "wakeup/round-trip",
+        parameter: "cross-core",
+        ours: "ours-parker",
+        peer: "std-park",
+        max_ratio: f64::INFINITY,
+    },
+    Target {
+        label: "condvar event wake-up round trip, cross-core",
+        group: "wakeup/round-trip",
+        parameter: "cross-core",
+        ours: "ours-condvar-event",
+        peer: "std-condvar",
+        max_ratio: f64::INFINITY,
+    },
+    Target {
+        label: "futex Mutex, 2 threads contended",
+        group: "locks/contended",
+        parameter: "threads=2",
+        ours: "ours-futex",
+        peer: "std",
+        max_ratio: f64::INFINITY,
+    },
+    Target {
+        label: "rendezvous channel, SPSC",
+        group: "channels/spsc",
+        parameter: "cap=0",
+        ours: "ours",
+        peer: "std",
+        max_ratio: f64::INFINITY,
+    },
+    Target {
+        label: "bounded channel cap 1024, SPSC",
+        group: "channels/spsc",
+        parameter: "cap=1024",
+        ours: "ours",
+        peer: "std",
+        max_ratio: f64::INFINITY,
+    },
+];
+
 /// A target's outcome: the measured ratio, or None when either side was not measured.
 pub fn evaluate(target: &Target, ms: &[Measurement]) -> Option<f64> {
     let find = |f: &str| {
@@ -265,6 +311,24 @@ pub fn markdown(ms: &[Measurement], header: &str) -> String {
                 t.label, t.ours, t.peer, t.max_ratio
             )),
         }
+    }
+    s.push_str("\n## Like for like: ours vs std's version of the same mechanism\n\n| comparison | ours / peer | ours | peer | ratio |\n|---|---|---|---|---|\n");
+    for t in PAIRS {
+        let find = |f: &str| {
+            ms.iter()
+                .find(|m| m.group == t.group && m.parameter == t.parameter && m.function == f)
+                .map(|m| m.per_element_ns())
+        };
+        let (o, p) = (find(t.ours), find(t.peer));
+        s.push_str(&format!(
+            "| {} | {} / {} | {} | {} | {} |\n",
+            t.label,
+            t.ours,
+            t.peer,
+            o.map_or("not measured".into(), fmt_ns),
+            p.map_or("not measured".into(), fmt_ns),
+            evaluate(t, ms).map_or("—".into(), |r| format!("{r:.2}×"))
+        ));
     }
     s.push_str("\n## Ours vs the best peer, per scenario\n\n| scenario | ours | time | best peer | time | ratio |\n|---|---|---|---|---|---|\n");
     for r in ratios(ms) {
