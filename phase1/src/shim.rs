@@ -7,8 +7,14 @@
 //!
 //! Loom's limits, where they matter: it treats `SeqCst` like `AcqRel` (so it can miss bugs that only
 //! SeqCst's total order prevents, and never reports a store-buffering outcome); it has no
-//! `thread::scope`; `Instant` and timeouts do not exist inside a model (timeouts are modelled as
-//! "may time out at any point"), so the `_timeout` paths are tested with real threads instead.
+//! `thread::scope`; there is no time inside a model: loom's `Condvar::wait_timeout` is a plain `wait`
+//! that never times out, so the `_timeout` paths are tested with real threads instead.
+//!
+//! Two limits of our own models: the futex of `phase1::sync` is emulated under loom by a loom Mutex +
+//! Condvar, and waking through a mutex adds a waker → sleeper happens-before edge the kernel's futex
+//! does not promise; so on the slept-then-woken path loom cannot catch a missing Acquire after a wait
+//! (the paths that never sleep do check it). And the emulated futex's timed wait returns at once, so
+//! nothing timed is ever modelled while asleep.
 
 #[cfg(loom)]
 pub use loom::{hint, thread};

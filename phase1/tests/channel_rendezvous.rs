@@ -1,6 +1,6 @@
 //! Our channel's rendezvous protocol under stress, beyond the conformance suite: tickets (several
 //! senders, one slot), withdrawal of timed-out values racing with receives, and every exercise
-//! section's self-checks passing in a quick run.
+//! section's self-checks passing in a quick run; and when buffered values are dropped.
 #![cfg(not(loom))]
 
 use std::sync::Arc;
@@ -153,5 +153,38 @@ fn exercise_sections_pass_their_checks() {
                 .collect::<Vec<_>>()
         });
         assert!(failed.is_empty(), "{name}: failed checks: {failed:?}");
+    }
+}
+
+/// Ours drops the values still buffered as soon as the last receiver leaves (nobody can receive them
+/// any more), in bounded and unbounded channels alike; a rendezvous sender's value goes back to it.
+#[test]
+fn buffered_values_are_dropped_when_the_last_receiver_leaves() {
+    struct Counted(Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+    for (tx, rx) in [phase1::channels::bounded(8), phase1::channels::unbounded()] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        for _ in 0..5 {
+            assert!(tx.send(Counted(drops.clone())).is_ok(), "receiver alive");
+        }
+        drop(rx);
+        assert_eq!(
+            drops.load(SeqCst),
+            5,
+            "buffered values dropped with the last receiver"
+        );
+        let refused = tx.send(Counted(drops.clone())).expect_err("no receiver");
+        assert_eq!(
+            drops.load(SeqCst),
+            5,
+            "a refused value is handed back, not dropped"
+        );
+        drop(refused);
+        drop(tx);
+        assert_eq!(drops.load(SeqCst), 6);
     }
 }

@@ -73,6 +73,31 @@ fn rendezvous_hand_off() {
     });
 }
 
+/// Capacity 0, `try_send`: it succeeds only when a receiver is already blocked in `recv`. Retrying
+/// until `Ok`, the sender must get through in every interleaving (a wrong count of blocked receivers
+/// would leave it retrying forever, which loom reports as exceeding its branch limit), the only error
+/// before that is `Full`, and the blocked receiver gets the value.
+#[test]
+fn rendezvous_try_send_reaches_the_blocked_receiver() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let receiver = thread::spawn(move || rx.recv());
+        loop {
+            match tx.try_send(9) {
+                Ok(()) => break,
+                Err(e) => {
+                    assert!(
+                        matches!(e, phase1::channels::TrySendError::Full(9)),
+                        "only Full is possible"
+                    );
+                    thread::yield_now();
+                }
+            }
+        }
+        assert_eq!(receiver.join().unwrap(), Ok(9));
+    });
+}
+
 /// Capacity 0 with a receiver that may be dropped: the sender either handed its value over (and the
 /// receiver got it) or got it back; never both, never neither.
 #[test]

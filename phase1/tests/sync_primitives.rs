@@ -349,3 +349,26 @@ proptest! {
         }
     }
 }
+
+/// A guard shared between threads gives each of them `&T`: it may be `Sync` only when `T` is. The
+/// check is at compile time: `is_sync::<G>()` is ambiguous (does not compile) exactly when `G: Sync`,
+/// so the calls below compile only because these guards of a `Cell` are *not* `Sync`.
+#[test]
+fn guards_of_a_non_sync_value_are_not_sync() {
+    use phase1::sync::{MutexGuard, ReadGuard, SpinGuard, WriteGuard};
+    use std::cell::Cell;
+
+    trait NotSync<Marker> {
+        fn not_sync() -> bool {
+            true
+        }
+    }
+    impl<T: ?Sized> NotSync<()> for T {}
+    struct IfSync;
+    impl<T: ?Sized + Sync> NotSync<IfSync> for T {}
+
+    assert!(<SpinGuard<'static, Cell<u32>> as NotSync<_>>::not_sync());
+    assert!(<MutexGuard<'static, Cell<u32>> as NotSync<_>>::not_sync());
+    assert!(<ReadGuard<'static, Cell<u32>> as NotSync<_>>::not_sync());
+    assert!(<WriteGuard<'static, Cell<u32>> as NotSync<_>>::not_sync());
+}

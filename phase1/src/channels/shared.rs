@@ -29,7 +29,8 @@
 //!   report disconnection if every sender is gone (so receivers drain the buffer first); otherwise
 //!   wait on `not_empty`.
 //! - **close** — the last `Sender` dropping wakes every receiver (`not_empty.notify_all`); the last
-//!   `Receiver` dropping wakes every sender (`not_full.notify_all`). No explicit `close()`: as with
+//!   `Receiver` dropping wakes every sender (`not_full.notify_all`) and drops the buffered values, as
+//!   nobody can receive them any more. No explicit `close()`: as with
 //!   crossbeam and std, the handles' lifetimes are the channel's.
 //!
 //! Notifications are skipped when the waiter counts say nobody sleeps: `Condvar::notify_*` costs a
@@ -310,13 +311,25 @@ impl<T> Shared<T> {
         }
     }
 
-    /// A `Receiver` was dropped; the last one wakes every sender to fail with its value.
+    /// A `Receiver` was dropped; the last one wakes every sender to fail with its value, and drops
+    /// the values still buffered (nobody can receive them now), after unlocking: a value's `Drop` may
+    /// itself use this channel. At capacity 0 the value in the slot still belongs to its blocked
+    /// sender, which withdraws it and gets it back in its error.
     pub(crate) fn drop_receiver(&self) {
-        let mut st = self.lock();
-        st.receivers -= 1;
-        if st.receivers == 0 {
+        let orphans = {
+            let mut st = self.lock();
+            st.receivers -= 1;
+            if st.receivers != 0 {
+                return;
+            }
             self.not_full.notify_all();
-        }
+            if self.capacity == Capacity::Rendezvous {
+                VecDeque::new()
+            } else {
+                std::mem::take(&mut st.queue)
+            }
+        };
+        drop(orphans);
     }
 
     /// Values buffered right now.

@@ -72,9 +72,9 @@ impl OneShotEvent {
 
     /// Like [`wait`](OneShotEvent::wait) but gives up after `timeout`. True when the event is set.
     ///
-    /// A waiter that times out stays in the list (one entry per timed-out call, until `set`); `set`
-    /// will unpark it later, which only leaves a stale token in std's per-thread parker (every `park`
-    /// loop tolerates that).
+    /// A waiter that times out takes its entry out of the list again, so polling with short timeouts
+    /// does not grow the list. If `set` drained the list first, its `unpark` only leaves a stale token
+    /// in std's per-thread parker (every `park` loop tolerates that).
     #[cfg(not(loom))]
     pub fn wait_timeout(&self, timeout: std::time::Duration) -> bool {
         if self.is_set() || !self.register() {
@@ -84,10 +84,31 @@ impl OneShotEvent {
         while !self.is_set() {
             let now = std::time::Instant::now();
             if now >= deadline {
-                return false;
+                let me = std::thread::current().id();
+                let mut waiters = self.inner.waiters.lock().unwrap_or_else(|p| p.into_inner());
+                waiters.retain(|t| t.id() != me);
+                // Set between the flag check above and taking the lock: report it.
+                return self.is_set();
             }
             std::thread::park_timeout(deadline - now);
         }
         true
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn timed_out_waits_leave_no_entry_behind() {
+        let e = OneShotEvent::new();
+        for _ in 0..50 {
+            assert!(!e.wait_timeout(Duration::from_micros(10)));
+        }
+        assert_eq!(e.inner.waiters.lock().unwrap().len(), 0);
+        e.set();
+        assert!(e.wait_timeout(Duration::from_micros(10)));
     }
 }

@@ -89,7 +89,9 @@ impl<T> Mutex<T> {
             spins += 1;
             hint::spin_loop();
         }
-        // Acquire (success): as in `lock`. Taking it as 1 is fine: nobody sleeps yet.
+        // Acquire (success): as in `lock`. Taking it as 1 even though others may be asleep is fine:
+        // a sleeper woken later swaps 2 back in when it retries, so the unlock that matters still
+        // sees 2 and wakes the next one.
         if self
             .state
             .word

@@ -69,14 +69,16 @@ impl<K: Hash + Eq, V, S: BuildHasher> ShardedMap<K, V, S> {
         self.shards.len()
     }
 
-    /// The key's hash and its shard. The shard uses the top bits; the table inside uses the low bits
-    /// (and its own top 7 as tags), so the two choices stay independent.
+    /// The key's hash and its shard. The table inside a shard uses the low bits to place a key and the
+    /// top 7 bits as its one-byte tag, so the shard index is taken from the bits just below those
+    /// 7 (`h << 7`): if it came from the top bits, every key of a shard would share part of its tag,
+    /// and lookups would compare many more keys in full.
     fn locate<Q: Hash + ?Sized>(&self, key: &Q) -> (u64, &RwLock<HashTable<(K, V)>>) {
         let h = self.hasher.hash_one(key);
         let i = if self.shard_bits == 0 {
             0
         } else {
-            (h >> (64 - self.shard_bits)) as usize
+            ((h << 7) >> (64 - self.shard_bits)) as usize
         };
         (h, &self.shards[i])
     }

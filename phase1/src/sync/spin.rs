@@ -31,6 +31,11 @@ pub struct SpinGuard<'a, T> {
     lock: &'a SpinLock<T>,
 }
 
+// SAFETY: a shared guard only gives `&T`, so sharing the guard is sharing `&T`: sound when `T: Sync`.
+// (Without this impl the compiler would derive `Sync` from `&SpinLock<T>`, i.e. for every `T: Send`,
+// and `&SpinGuard<Cell<_>>` on two threads would be a data race in safe code.)
+unsafe impl<T: Sync> Sync for SpinGuard<'_, T> {}
+
 impl<T> SpinLock<T> {
     /// An unlocked lock around `value`.
     #[cfg(not(loom))]

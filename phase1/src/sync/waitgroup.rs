@@ -48,12 +48,21 @@ impl WaitGroup {
 
     /// Registers `n` more units of outstanding work (Go's `Add(n)` with `n > 0`).
     pub fn add(&self, n: u32) {
-        // Relaxed: registering work publishes nothing; the Release is in `done`.
-        let before = self.count.word.fetch_add(n, Relaxed);
-        assert!(
-            before.checked_add(n).is_some(),
-            "WaitGroup counter overflowed u32"
-        );
+        // Relaxed (load and CAS): registering work publishes nothing; the Release is in `done`.
+        // A CAS loop rather than `fetch_add`, so an overflow panics before the counter wraps (a
+        // wrapped counter could read zero and release the waiters early).
+        let mut c = self.count.word.load(Relaxed);
+        loop {
+            let next = c.checked_add(n).expect("WaitGroup counter overflowed u32");
+            match self
+                .count
+                .word
+                .compare_exchange_weak(c, next, Relaxed, Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => c = actual,
+            }
+        }
     }
 
     /// Marks one unit of work as finished (Go's `Done()`).
