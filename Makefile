@@ -45,8 +45,13 @@ test:
 	$(CARGO) test --workspace --doc
 
 loom:
-	RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) CARGO_TARGET_DIR=$(LOOM_TARGET) \
-	  $(CARGO) test --release -p phase1 --test 'loom_*'
+	@for p in $(PHASES); do \
+	  if ls $$p/tests/loom_*.rs >/dev/null 2>&1; then \
+	    echo "== loom models of $$p"; \
+	    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) CARGO_TARGET_DIR=$(LOOM_TARGET) \
+	      $(CARGO) test --release -p $$p --test 'loom_*' || exit 1; \
+	  fi; \
+	done
 
 smoke:
 	$(CARGO) build --workspace --bins
