@@ -3,3 +3,4 @@
 //! is wrong, not crossbeam.
 pub mod channel;
 pub mod lock;
+pub mod timer;

@@ -7,3 +7,4 @@
 //! our types, in the phase crates.
 pub mod channel;
 pub mod lock;
+pub mod timer;

@@ -1,0 +1,1 @@
+//! The timer-queue conformance suite (filled in by the timers work).

@@ -1,0 +1,1 @@
+//! The timer-queue contract (filled in by the timers work).
