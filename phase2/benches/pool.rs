@@ -130,7 +130,7 @@ fn ordered_vs_unordered(c: &mut Criterion) {
     g.throughput(Throughput::Elements(jobs));
     let param = format!("jobs={jobs},window={window}");
     let uneven = |i: u64| {
-        spin(if i % 8 == 0 { 40 } else { 2 });
+        spin(if i.is_multiple_of(8) { 40 } else { 2 });
         i
     };
     let mut pool = Pool::new("bench-ord", WORKERS, 64);

@@ -21,7 +21,8 @@ fn every_job_once_or_cancelled_never_both() {
         for cut in [0usize, 1, 3, 7, 15, 40] {
             let jobs = 60u64;
             let leak = ThreadLeakCheck::named("t-once");
-            let runs: Arc<Vec<AtomicU32>> = Arc::new((0..jobs).map(|_| AtomicU32::new(0)).collect());
+            let runs: Arc<Vec<AtomicU32>> =
+                Arc::new((0..jobs).map(|_| AtomicU32::new(0)).collect());
             let mut pool = Pool::new("t-once", 3, 16);
             let mut results = Vec::new();
             for i in 0..jobs {
@@ -41,7 +42,11 @@ fn every_job_once_or_cancelled_never_both() {
                 results.push(pool.recv().expect("alive"));
             }
             results.extend(pool.shutdown());
-            assert_eq!(results.len(), jobs as usize, "one result per job (cut {cut})");
+            assert_eq!(
+                results.len(),
+                jobs as usize,
+                "one result per job (cut {cut})"
+            );
             let mut seen = vec![0; jobs as usize];
             let mut cancelled = 0;
             for r in &results {
@@ -57,8 +62,14 @@ fn every_job_once_or_cancelled_never_both() {
                     Outcome::Panicked(ref m) => panic!("unexpected panic {m}"),
                 }
             }
-            assert!(seen.iter().all(|&n| n == 1), "an id reported twice or never (cut {cut})");
-            assert!(cancelled > 0, "cancelling with jobs queued cancels some (cut {cut})");
+            assert!(
+                seen.iter().all(|&n| n == 1),
+                "an id reported twice or never (cut {cut})"
+            );
+            assert!(
+                cancelled > 0,
+                "cancelling with jobs queued cancels some (cut {cut})"
+            );
             leak.assert_no_leak(GRACE);
         }
     });
@@ -95,8 +106,14 @@ fn in_flight_never_exceeds_the_workers() {
             drop(pool);
             assert_eq!(results.len(), 200);
             let seen = max.load(Ordering::SeqCst);
-            assert!(seen <= workers, "{seen} jobs in flight with {workers} workers");
-            assert!(pool_max <= workers, "the pool's gauge says {pool_max} > {workers}");
+            assert!(
+                seen <= workers,
+                "{seen} jobs in flight with {workers} workers"
+            );
+            assert!(
+                pool_max <= workers,
+                "the pool's gauge says {pool_max} > {workers}"
+            );
             if workers > 1 {
                 // The bound is also reached: the pool does run jobs concurrently.
                 assert!(seen >= 2, "{workers} workers never overlapped");
@@ -161,7 +178,10 @@ fn running_jobs_observe_the_token_and_no_thread_is_left() {
         }
         pool.cancel();
         let results = pool.shutdown();
-        let stopped = results.iter().filter(|r| r.outcome == Outcome::Done("stopped")).count();
+        let stopped = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Done("stopped"))
+            .count();
         let cancelled = results.iter().filter(|r| r.outcome.is_cancelled()).count();
         assert_eq!((stopped, cancelled), (2, 2));
         leak.assert_no_leak(GRACE);

@@ -50,6 +50,9 @@ fn a_slow_head_job_fills_the_buffer_up_to_the_window_and_no_further() {
         let mut out = Vec::new();
         let stats = map_window(&mut pool, 0..40u64, 6, true, job, |_, v| out.push(v));
         assert_eq!(out, (0..40).collect::<Vec<_>>());
-        assert_eq!(stats.max_buffered, 5, "the window lets exactly 5 results pile up behind job 0");
+        assert_eq!(
+            stats.max_buffered, 5,
+            "the window lets exactly 5 results pile up behind job 0"
+        );
     });
 }

@@ -51,7 +51,14 @@ impl RetryPolicy {
     /// `base·factor^k` capped at `cap`; 5 attempts, no jitter, seed 0 until changed.
     pub fn exponential(base: Duration, factor: f64, cap: Duration) -> Self {
         assert!(factor >= 1.0, "backoff must not shrink");
-        RetryPolicy { base, factor, cap, jitter: 0.0, max_attempts: 5, seed: 0 }
+        RetryPolicy {
+            base,
+            factor,
+            cap,
+            jitter: 0.0,
+            max_attempts: 5,
+            seed: 0,
+        }
     }
 
     /// Jitter removing up to `fraction` of each delay, drawn from a RNG seeded with `seed`.
@@ -105,14 +112,28 @@ impl RetryPolicy {
         loop {
             attempt_times.push(clock.now());
             let err = match op(attempt) {
-                Ok(v) => return RetryReport { result: Ok(v), attempt_times, delays },
+                Ok(v) => {
+                    return RetryReport {
+                        result: Ok(v),
+                        attempt_times,
+                        delays,
+                    };
+                }
                 Err(Attempt::Permanent(e)) => {
-                    return RetryReport { result: Err(e), attempt_times, delays };
+                    return RetryReport {
+                        result: Err(e),
+                        attempt_times,
+                        delays,
+                    };
                 }
                 Err(Attempt::Retryable(e)) => e,
             };
             if attempt + 1 >= self.max_attempts {
-                return RetryReport { result: Err(err), attempt_times, delays };
+                return RetryReport {
+                    result: Err(err),
+                    attempt_times,
+                    delays,
+                };
             }
             let d = self.jittered(attempt, &mut rng);
             delays.push(d);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 
-use phase1::channels::{Receiver, RecvTimeoutError, Sender, bounded, unbounded};
+use phase1::channels::{Receiver, Sender, bounded, unbounded};
 
 use super::outcome::{JobResult, Outcome};
 use super::token::CancelToken;
@@ -65,7 +65,14 @@ impl<T: Send + 'static> Pool<T> {
                     .expect("spawn a pool worker")
             })
             .collect();
-        Pool { queue: Some(queue), results, workers, token, gauges, next_id: 0 }
+        Pool {
+            queue: Some(queue),
+            results,
+            workers,
+            token,
+            gauges,
+            next_id: 0,
+        }
     }
 
     /// Queues a job, blocking while the queue is full (backpressure). Returns its id.
@@ -88,10 +95,7 @@ impl<T: Send + 'static> Pool<T> {
 
     /// The next result if one arrives within `limit`.
     pub fn recv_timeout(&self, limit: std::time::Duration) -> Option<JobResult<T>> {
-        match self.results.recv_timeout(limit) {
-            Ok(r) => Some(r),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.results.recv_timeout(limit).ok()
     }
 
     /// Cancels: every job still queued is reported `Cancelled` without running; running jobs see
@@ -133,7 +137,8 @@ impl<T: Send + 'static> Pool<T> {
     fn close_and_join(&mut self) {
         self.queue = None; // the last Sender: workers drain the queue, then `recv` fails
         for w in self.workers.drain(..) {
-            w.join().expect("workers catch job panics, so they never panic");
+            w.join()
+                .expect("workers catch job panics, so they never panic");
         }
     }
 }

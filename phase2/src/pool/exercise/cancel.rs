@@ -71,12 +71,23 @@ pub(crate) fn run(ctx: &mut Ctx) {
             Outcome::Panicked(_) => exclusive = false,
         }
         // A cancelled job must never have run; a finished/stopped one ran exactly once.
-        exclusive &= if r.outcome.is_cancelled() { ran == 0 } else { ran == 1 };
+        exclusive &= if r.outcome.is_cancelled() {
+            ran == 0
+        } else {
+            ran == 1
+        };
     }
     let once = seen.iter().all(|&n| n == 1) && results.len() == jobs as usize;
     let mut t = ctx.table(
         "after cancel",
-        &["jobs", "finished", "stopped at a checkpoint", "cancelled (never ran)", "ids once", "cancel → all joined"],
+        &[
+            "jobs",
+            "finished",
+            "stopped at a checkpoint",
+            "cancelled (never ran)",
+            "ids once",
+            "cancel → all joined",
+        ],
     );
     t.row([
         jobs.to_string(),
@@ -87,8 +98,19 @@ pub(crate) fn run(ctx: &mut Ctx) {
         fmt_duration(drained),
     ]);
     ctx.show(t);
-    let mut t = ctx.table("threads", &["workers alive before cancel", "after shutdown", "process threads: start → end"]);
-    t.row([during.to_string(), after.to_string(), format!("{baseline} → {back}")]);
+    let mut t = ctx.table(
+        "threads",
+        &[
+            "workers alive before cancel",
+            "after shutdown",
+            "process threads: start → end",
+        ],
+    );
+    t.row([
+        during.to_string(),
+        after.to_string(),
+        format!("{baseline} → {back}"),
+    ]);
     ctx.show(t);
     ctx.record("cancelled", cancelled);
     ctx.record("stopped", stopped);
@@ -100,7 +122,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
         fmt_duration(step * 10 * (jobs as u32) / workers as u32),
     ));
     ctx.check("every job reported exactly once", once);
-    ctx.check("a cancelled job never ran; every other job ran exactly once", exclusive);
+    ctx.check(
+        "a cancelled job never ran; every other job ran exactly once",
+        exclusive,
+    );
     ctx.check("queued jobs were cancelled (count > 0)", cancelled > 0);
     ctx.check_with(
         "no worker thread left after cancel + shutdown",

@@ -12,7 +12,7 @@ use crate::pool::{Pool, map_window};
 /// Uneven cost: job `i` sleeps 3 ms if `i % 8 == 0`, else 200 µs (I/O-like jobs, so 4 workers
 /// overlap even on 2 cores). Returns `i`.
 pub(crate) fn uneven(i: u64) -> u64 {
-    let us = if i % 8 == 0 { 3000 } else { 200 };
+    let us = if i.is_multiple_of(8) { 3000 } else { 200 };
     std::thread::sleep(Duration::from_micros(us));
     i
 }
@@ -20,10 +20,20 @@ pub(crate) fn uneven(i: u64) -> u64 {
 pub(crate) fn run(ctx: &mut Ctx) {
     let n: u64 = ctx.pick(240, 80);
     let workers = 4;
-    ctx.say(format!("{n} jobs on {workers} workers; emit each result as soon as the order allows."));
+    ctx.say(format!(
+        "{n} jobs on {workers} workers; emit each result as soon as the order allows."
+    ));
     let mut t = ctx.table(
         "ordered vs unordered",
-        &["window", "mode", "wall", "vs unordered", "max buffered", "max outstanding", "output in order"],
+        &[
+            "window",
+            "mode",
+            "wall",
+            "vs unordered",
+            "max buffered",
+            "max outstanding",
+            "output in order",
+        ],
     );
     let mut pool = Pool::new("p2order", workers, 64);
     let (mut in_order, mut bounded, mut permutation) = (true, true, true);
@@ -37,8 +47,14 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 out.push((id, v))
             });
             let wall = start.elapsed();
-            let sequential = out.iter().enumerate().all(|(k, &(id, v))| id == k as u64 && v == k as u64);
-            let mut ids: Vec<u64> = out.iter().map(|&(id, v)| if id == v { id } else { u64::MAX }).collect();
+            let sequential = out
+                .iter()
+                .enumerate()
+                .all(|(k, &(id, v))| id == k as u64 && v == k as u64);
+            let mut ids: Vec<u64> = out
+                .iter()
+                .map(|&(id, v)| if id == v { id } else { u64::MAX })
+                .collect();
             ids.sort_unstable();
             permutation &= ids == (0..n).collect::<Vec<_>>();
             if ordered {
@@ -53,13 +69,20 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 window.to_string(),
                 if ordered { "ordered" } else { "unordered" }.to_string(),
                 fmt_duration(wall),
-                if ordered { fmt_ratio(wall, unordered_wall) } else { "1.00×".into() },
+                if ordered {
+                    fmt_ratio(wall, unordered_wall)
+                } else {
+                    "1.00×".into()
+                },
                 stats.max_buffered.to_string(),
                 stats.max_outstanding.to_string(),
                 sequential.to_string(),
             ]);
             ctx.record(
-                format!("wall_ns_window_{window}_{}", if ordered { "ordered" } else { "unordered" }),
+                format!(
+                    "wall_ns_window_{window}_{}",
+                    if ordered { "ordered" } else { "unordered" }
+                ),
                 wall.as_nanos() as u64,
             );
         }
@@ -73,6 +96,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
          window bounds the buffer (≤ window − 1 results) but a slow head job stalls a narrow window."
     ));
     ctx.check("ordered output = input order, every run", in_order);
-    ctx.check("reorder buffer < window and outstanding ≤ window, every run", bounded);
-    ctx.check("unordered output is a permutation of the input (nothing lost or doubled)", permutation);
+    ctx.check(
+        "reorder buffer < window and outstanding ≤ window, every run",
+        bounded,
+    );
+    ctx.check(
+        "unordered output is a permutation of the input (nothing lost or doubled)",
+        permutation,
+    );
 }

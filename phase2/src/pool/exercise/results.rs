@@ -17,8 +17,8 @@ const POISONED: u64 = 17;
 /// panic hook) so the demo output stays readable; the pool sees an ordinary panic.
 fn job(i: u64, micros: u64) -> u64 {
     if i == POISONED {
-        let msg = harness::exercise::expect_panic(|| panic!("job {i}: bad input"))
-            .expect_err("panics");
+        let msg =
+            harness::exercise::expect_panic(|| panic!("job {i}: bad input")).expect_err("panics");
         std::panic::resume_unwind(Box::new(msg));
     }
     let end = Instant::now() + Duration::from_micros(micros);
@@ -35,7 +35,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ));
     let mut t = ctx.table(
         "one run per pool size",
-        &["workers", "wall", "done", "panicked", "ids seen once", "max in flight", "threads after"],
+        &[
+            "workers",
+            "wall",
+            "done",
+            "panicked",
+            "ids seen once",
+            "max in flight",
+            "threads after",
+        ],
     );
     let mut all_ok = true;
     let mut bound_ok = true;
@@ -102,6 +110,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ));
     ctx.check("every job id reported exactly once, values correct", all_ok);
     ctx.check("measured max in flight ≤ number of workers", bound_ok);
-    ctx.check("one panicking job = one Panicked result, no other result lost", panic_ok);
-    ctx.check("no worker thread left after shutdown (leak checker)", leak_ok);
+    ctx.check(
+        "one panicking job = one Panicked result, no other result lost",
+        panic_ok,
+    );
+    ctx.check(
+        "no worker thread left after shutdown (leak checker)",
+        leak_ok,
+    );
 }

@@ -50,15 +50,18 @@ pub(crate) fn drive(policy: &RetryPolicy, failures: u32) -> Driven {
                 policy.run(&*clock, |k| {
                     // Release: publishes this attempt to the driver's Acquire load in `wait_past`.
                     attempts.fetch_add(1, Ordering::Release);
-                    if k < failures { Err(Attempt::Retryable(format!("busy #{k}"))) } else { Ok(k) }
+                    if k < failures {
+                        Err(Attempt::Retryable(format!("busy #{k}")))
+                    } else {
+                        Ok(k)
+                    }
                 })
             })
             .expect("spawn")
     };
     let (mut never_early, mut on_time) = (true, true);
-    let mut seen = 1;
     on_time &= wait_past(&attempts, 0, LIMIT);
-    for d in policy.schedule().into_iter().take(failures as usize) {
+    for (seen, d) in (1..).zip(policy.schedule().into_iter().take(failures as usize)) {
         on_time &= clock.wait_for_sleepers(1, LIMIT);
         clock.advance(d - NS);
         // Give an early wake-up the time to show itself (never a false failure: a correct retrier
@@ -66,7 +69,6 @@ pub(crate) fn drive(policy: &RetryPolicy, failures: u32) -> Driven {
         never_early &= !wait_past(&attempts, seen, Duration::from_millis(5));
         clock.advance(NS);
         on_time &= wait_past(&attempts, seen, LIMIT);
-        seen += 1;
     }
     // Whatever happened, release the retrier so it can be joined.
     while !retrier.is_finished() {
@@ -74,7 +76,11 @@ pub(crate) fn drive(policy: &RetryPolicy, failures: u32) -> Driven {
         std::thread::sleep(Duration::from_millis(1));
     }
     let report = retrier.join().expect("the retrier does not panic");
-    Driven { report, never_early, on_time }
+    Driven {
+        report,
+        never_early,
+        on_time,
+    }
 }
 
 pub(crate) fn run(ctx: &mut Ctx) {
@@ -94,7 +100,13 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let measured: Vec<Duration> = r.attempt_times.windows(2).map(|w| w[1] - w[0]).collect();
     let mut t = ctx.table(
         "retry delays (virtual clock)",
-        &["retry", "ceiling min(cap, base·2^k)", "scheduled (jittered)", "measured on the clock", "equal"],
+        &[
+            "retry",
+            "ceiling min(cap, base·2^k)",
+            "scheduled (jittered)",
+            "measured on the clock",
+            "equal",
+        ],
     );
     let mut exact = measured.len() == failures as usize;
     let mut capped = true;
@@ -111,7 +123,13 @@ pub(crate) fn run(ctx: &mut Ctx) {
         ]);
     }
     ctx.show(t);
-    ctx.record("delays_ns", measured.iter().map(|d| d.as_nanos() as u64).collect::<Vec<_>>());
+    ctx.record(
+        "delays_ns",
+        measured
+            .iter()
+            .map(|d| d.as_nanos() as u64)
+            .collect::<Vec<_>>(),
+    );
 
     let same = policy.schedule() == policy.clone().with_jitter(0.5, 42).schedule();
     let other = policy.clone().with_jitter(0.5, 43).schedule();
@@ -151,9 +169,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
         "delays measured on the virtual clock = computed schedule, to the nanosecond",
         exact && driven.never_early && driven.on_time,
     );
-    ctx.check("the run succeeded on the attempt after the last failure", r.result == Ok(failures));
+    ctx.check(
+        "the run succeeded on the attempt after the last failure",
+        r.result == Ok(failures),
+    );
     ctx.check("every delay ≤ its ceiling ≤ the cap", capped);
-    ctx.check("same seed → same delays; another seed → different delays", same && other != schedule);
+    ctx.check(
+        "same seed → same delays; another seed → different delays",
+        same && other != schedule,
+    );
     ctx.check(
         "a permanent error stops at once; retryable errors stop at max attempts",
         permanent.attempt_times.len() == 1
