@@ -29,7 +29,7 @@ fn job(i: u64, micros: u64) -> u64 {
 }
 
 pub(crate) fn run(ctx: &mut Ctx) {
-    let jobs: u64 = ctx.pick(400, 100);
+    let jobs: u64 = ctx.pick(1000, 100);
     ctx.say(format!(
         "{jobs} jobs of ~50 µs busy work (job {POISONED} panics), queue of 8, for 1, 2 and 4 workers."
     ));
