@@ -38,12 +38,13 @@ pub struct Pool<T: Send + 'static> {
     workers: Vec<JoinHandle<()>>,
     /// Shared with every job.
     token: CancelToken,
+    /// In-flight counters, updated by the workers.
     gauges: Arc<Gauges>,
     /// The id of the next submitted job.
     next_id: u64,
 }
 
-/// `submit` after shutdown began: the job is handed back.
+/// `submit` found the queue closed (every worker gone); the job was dropped unrun and got no id.
 #[derive(Debug)]
 pub struct Closed;
 
