@@ -1,0 +1,202 @@
+//! The pool's contract: every job runs exactly once or is reported cancelled (never both), the
+//! number of jobs in flight never exceeds the workers (measured by the jobs themselves, not only by
+//! the pool), a panicking job loses nothing else, and no worker thread outlives cancel, shutdown or
+//! drop.
+#![cfg(not(loom))]
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use harness::leaks::ThreadLeakCheck;
+use harness::watchdog::within;
+use phase2::pool::{Outcome, Pool};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+const GRACE: Duration = Duration::from_secs(5);
+
+#[test]
+fn every_job_once_or_cancelled_never_both() {
+    within(DEADLINE, || {
+        // Cancel after a varying number of results, so the cut falls at different points.
+        for cut in [0usize, 1, 3, 7, 15, 40] {
+            let jobs = 60u64;
+            let leak = ThreadLeakCheck::named("t-once");
+            let runs: Arc<Vec<AtomicU32>> =
+                Arc::new((0..jobs).map(|_| AtomicU32::new(0)).collect());
+            let mut pool = Pool::new("t-once", 3, 16);
+            let mut results = Vec::new();
+            for i in 0..jobs {
+                let runs = runs.clone();
+                pool.submit(move |_| {
+                    // Relaxed: read after the workers are joined.
+                    runs[i as usize].fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_micros(300));
+                    i
+                })
+                .expect("open");
+                if i as usize == cut {
+                    pool.cancel();
+                }
+            }
+            while results.len() < cut.min(jobs as usize) {
+                results.push(pool.recv().expect("alive"));
+            }
+            results.extend(pool.shutdown());
+            assert_eq!(
+                results.len(),
+                jobs as usize,
+                "one result per job (cut {cut})"
+            );
+            let mut seen = vec![0; jobs as usize];
+            let mut cancelled = 0;
+            for r in &results {
+                seen[r.id as usize] += 1;
+                // Relaxed: the workers were joined by `shutdown`.
+                let ran = runs[r.id as usize].load(Ordering::Relaxed);
+                match r.outcome {
+                    Outcome::Done(v) => assert!(v == r.id && ran == 1, "job {} ran {ran}×", r.id),
+                    Outcome::Cancelled => {
+                        cancelled += 1;
+                        assert_eq!(ran, 0, "cancelled job {} ran", r.id)
+                    }
+                    Outcome::Panicked(ref m) => panic!("unexpected panic {m}"),
+                }
+            }
+            assert!(
+                seen.iter().all(|&n| n == 1),
+                "an id reported twice or never (cut {cut})"
+            );
+            assert!(
+                cancelled > 0,
+                "cancelling with jobs queued cancels some (cut {cut})"
+            );
+            leak.assert_no_leak(GRACE);
+        }
+    });
+}
+
+#[test]
+fn in_flight_never_exceeds_the_workers() {
+    within(DEADLINE, || {
+        for workers in [1usize, 2, 3, 4] {
+            // Measured independently of the pool's own gauge: each job counts itself in and out.
+            let now = Arc::new(AtomicUsize::new(0));
+            let max = Arc::new(AtomicUsize::new(0));
+            let mut pool = Pool::new("t-bound", workers, 4);
+            for _ in 0..200 {
+                let (now, max) = (now.clone(), max.clone());
+                pool.submit(move |_| {
+                    // SeqCst: the in/out counter must be one total order across workers.
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    max.fetch_max(n, Ordering::SeqCst);
+                    std::thread::sleep(Duration::from_micros(100));
+                    now.fetch_sub(1, Ordering::SeqCst);
+                })
+                .expect("open");
+            }
+            let pool_max = pool.max_in_flight();
+            let results = {
+                let mut r = Vec::new();
+                while r.len() < 200 {
+                    r.push(pool.recv().expect("alive"));
+                }
+                r
+            };
+            let pool_max = pool_max.max(pool.max_in_flight());
+            drop(pool);
+            assert_eq!(results.len(), 200);
+            let seen = max.load(Ordering::SeqCst);
+            assert!(
+                seen <= workers,
+                "{seen} jobs in flight with {workers} workers"
+            );
+            assert!(
+                pool_max <= workers,
+                "the pool's gauge says {pool_max} > {workers}"
+            );
+            if workers > 1 {
+                // The bound is also reached: the pool does run jobs concurrently.
+                assert!(seen >= 2, "{workers} workers never overlapped");
+            }
+        }
+    });
+}
+
+#[test]
+fn a_panicking_job_loses_nothing_else() {
+    within(DEADLINE, || {
+        let leak = ThreadLeakCheck::named("t-panic");
+        let mut pool = Pool::new("t-panic", 2, 8);
+        for i in 0..50u64 {
+            pool.submit(move |_| {
+                if i % 10 == 3 {
+                    // resume_unwind skips the panic hook: a panic without noise in the test output.
+                    std::panic::resume_unwind(Box::new(format!("job {i} failed")));
+                }
+                i * 2
+            })
+            .expect("open");
+        }
+        let mut results = pool.shutdown();
+        results.sort_by_key(|r| r.id);
+        assert_eq!(results.len(), 50);
+        for r in results {
+            match r.outcome {
+                Outcome::Panicked(m) => {
+                    assert_eq!(r.id % 10, 3);
+                    assert_eq!(m, format!("job {} failed", r.id));
+                }
+                Outcome::Done(v) => assert_eq!(v, r.id * 2),
+                Outcome::Cancelled => panic!("nothing was cancelled"),
+            }
+        }
+        leak.assert_no_leak(GRACE);
+    });
+}
+
+#[test]
+fn running_jobs_observe_the_token_and_no_thread_is_left() {
+    within(DEADLINE, || {
+        let leak = ThreadLeakCheck::named("t-stop");
+        let mut pool = Pool::new("t-stop", 2, 4);
+        let started = Arc::new(AtomicUsize::new(0));
+        for _ in 0..4 {
+            let started = started.clone();
+            pool.submit(move |token| {
+                // SeqCst: a plain counter the test polls.
+                started.fetch_add(1, Ordering::SeqCst);
+                // Would run forever without the token.
+                while !token.is_cancelled() {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                "stopped"
+            })
+            .expect("open");
+        }
+        while started.load(Ordering::SeqCst) < 2 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        pool.cancel();
+        let results = pool.shutdown();
+        let stopped = results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Done("stopped"))
+            .count();
+        let cancelled = results.iter().filter(|r| r.outcome.is_cancelled()).count();
+        assert_eq!((stopped, cancelled), (2, 2));
+        leak.assert_no_leak(GRACE);
+    });
+}
+
+#[test]
+fn dropping_the_pool_joins_its_workers() {
+    within(DEADLINE, || {
+        let leak = ThreadLeakCheck::named("t-drop");
+        let mut pool = Pool::new("t-drop", 3, 2);
+        for i in 0..10u32 {
+            pool.submit(move |_| i).expect("open");
+        }
+        drop(pool);
+        leak.assert_no_leak(GRACE);
+    });
+}
