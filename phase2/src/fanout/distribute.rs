@@ -19,6 +19,9 @@ use rand::{Rng, SeedableRng};
 pub enum Strategy {
     /// One queue, every worker takes the next task when it is free (Go's `for t := range jobs`).
     Shared,
+    /// One queue fed in decreasing order of cost (longest processing time first): needs the costs in
+    /// advance, and bounds the makespan by 4/3 of the optimum instead of total/n + largest.
+    SharedLongestFirst,
     /// Task `i` goes to worker `i % n`'s own queue.
     RoundRobin,
     /// Each task goes to the shorter of two randomly chosen per-worker queues (seeded RNG).
@@ -27,12 +30,18 @@ pub enum Strategy {
 
 impl Strategy {
     /// All strategies, in table order.
-    pub const ALL: [Strategy; 3] = [Strategy::Shared, Strategy::RoundRobin, Strategy::PowerOfTwo];
+    pub const ALL: [Strategy; 4] = [
+        Strategy::Shared,
+        Strategy::SharedLongestFirst,
+        Strategy::RoundRobin,
+        Strategy::PowerOfTwo,
+    ];
 
     /// Short name for tables.
     pub fn name(self) -> &'static str {
         match self {
             Strategy::Shared => "shared queue",
+            Strategy::SharedLongestFirst => "shared, longest first",
             Strategy::RoundRobin => "round-robin",
             Strategy::PowerOfTwo => "power of two choices",
         }
@@ -102,11 +111,11 @@ pub fn shared_queue_upper_bound(costs: &[Duration], workers: usize) -> Duration 
 }
 
 /// Runs every task once on `workers` threads named `fan-dist-<i>`, distributed by `strategy`, all
-/// tasks enqueued at the start (a batch). Every thread is joined before it returns.
+/// tasks enqueued at the start (a batch, in index order unless the strategy reorders it). Every thread is joined before it returns.
 pub fn run(costs: &[Duration], workers: usize, strategy: Strategy, seed: u64) -> Report {
     assert!(workers > 0, "at least one worker");
     let (queues_tx, queues_rx): (Vec<Sender<usize>>, Vec<Receiver<usize>>) = match strategy {
-        Strategy::Shared => {
+        Strategy::Shared | Strategy::SharedLongestFirst => {
             let (tx, rx) = unbounded();
             (vec![tx], vec![rx; workers])
         }
@@ -137,9 +146,13 @@ pub fn run(costs: &[Duration], workers: usize, strategy: Strategy, seed: u64) ->
         })
         .collect();
     let mut rng = SmallRng::seed_from_u64(seed);
-    for i in 0..costs.len() {
+    let mut order: Vec<usize> = (0..costs.len()).collect();
+    if strategy == Strategy::SharedLongestFirst {
+        order.sort_by_key(|&i| std::cmp::Reverse(costs[i]));
+    }
+    for i in order {
         let q = match strategy {
-            Strategy::Shared => 0,
+            Strategy::Shared | Strategy::SharedLongestFirst => 0,
             Strategy::RoundRobin => i % workers,
             Strategy::PowerOfTwo => {
                 let a = rng.random_range(0..workers);

@@ -87,13 +87,15 @@ pub(crate) fn run(ctx: &mut Ctx) {
         makespans.push(r.makespan);
     }
     ctx.show(t);
-    let (shared, rr, p2c) = (makespans[0], makespans[1], makespans[2]);
+    let (shared, lpt, rr, p2c) = (makespans[0], makespans[1], makespans[2], makespans[3]);
     ctx.takeaway(format!(
-        "the shared queue finished in {} vs round-robin {} ({:.2}× slower) and power-of-two {}. With the \
+        "the shared queue finished in {} (longest first: {}) vs round-robin {} ({:.2}× slower) and \
+         power-of-two {}. With the \
          whole batch queued at once, queue length counts tasks, not their cost: p2c is then a random \
          static split (good or bad by luck); a worker that pulls when idle adapts to cost, within \
          total/4 + largest task on every batch",
         fmt_duration(shared),
+        fmt_duration(lpt),
         fmt_duration(rr),
         rr.as_secs_f64() / shared.as_secs_f64(),
         fmt_duration(p2c),
