@@ -76,6 +76,8 @@ pub struct Report {
     pub busy: Vec<Duration>,
     /// Per worker: the indices of the tasks it ran, in order.
     pub ran: Vec<Vec<usize>>,
+    /// The longest time from a task's enqueue to its completion (queueing + running).
+    pub worst_latency: Duration,
 }
 
 impl Report {
@@ -111,10 +113,26 @@ pub fn shared_queue_upper_bound(costs: &[Duration], workers: usize) -> Duration 
 }
 
 /// Runs every task once on `workers` threads named `fan-dist-<i>`, distributed by `strategy`, all
-/// tasks enqueued at the start (a batch, in index order unless the strategy reorders it). Every thread is joined before it returns.
+/// tasks enqueued at the start (a batch, in index order unless the strategy reorders it). Every
+/// thread is joined before it returns.
 pub fn run(costs: &[Duration], workers: usize, strategy: Strategy, seed: u64) -> Report {
+    run_paced(costs, workers, strategy, seed, Duration::ZERO)
+}
+
+/// Like [`run`], but task `k` of the dispatch order is enqueued at `start + k × gap` (a stream of
+/// arrivals rather than a batch), so queue lengths seen at dispatch reflect the work still pending.
+pub fn run_paced(
+    costs: &[Duration],
+    workers: usize,
+    strategy: Strategy,
+    seed: u64,
+    gap: Duration,
+) -> Report {
     assert!(workers > 0, "at least one worker");
-    let (queues_tx, queues_rx): (Vec<Sender<usize>>, Vec<Receiver<usize>>) = match strategy {
+    let (queues_tx, queues_rx): (
+        Vec<Sender<(usize, Instant)>>,
+        Vec<Receiver<(usize, Instant)>>,
+    ) = match strategy {
         Strategy::Shared | Strategy::SharedLongestFirst => {
             let (tx, rx) = unbounded();
             (vec![tx], vec![rx; workers])
@@ -133,14 +151,16 @@ pub fn run(costs: &[Duration], workers: usize, strategy: Strategy, seed: u64) ->
                     let mut busy = Duration::ZERO;
                     let mut ran = Vec::new();
                     let mut last = start;
-                    for i in rx.iter() {
+                    let mut worst = Duration::ZERO;
+                    for (i, enqueued) in rx.iter() {
                         let t0 = Instant::now();
                         thread::sleep(costs[i]);
                         last = Instant::now();
                         busy += last - t0;
+                        worst = worst.max(last - enqueued);
                         ran.push(i);
                     }
-                    (busy, ran, last)
+                    (busy, ran, last, worst)
                 })
                 .expect("spawn a distribution worker")
         })
@@ -150,7 +170,15 @@ pub fn run(costs: &[Duration], workers: usize, strategy: Strategy, seed: u64) ->
     if strategy == Strategy::SharedLongestFirst {
         order.sort_by_key(|&i| std::cmp::Reverse(costs[i]));
     }
-    for i in order {
+    for (k, i) in order.into_iter().enumerate() {
+        if !gap.is_zero() {
+            // Pace against the start, not the previous send, so oversleeping does not accumulate.
+            let due = start + gap * k as u32;
+            let now = Instant::now();
+            if due > now {
+                thread::sleep(due - now);
+            }
+        }
         let q = match strategy {
             Strategy::Shared | Strategy::SharedLongestFirst => 0,
             Strategy::RoundRobin => i % workers,
@@ -164,16 +192,20 @@ pub fn run(costs: &[Duration], workers: usize, strategy: Strategy, seed: u64) ->
                 }
             }
         };
-        queues_tx[q].send(i).expect("workers outlive the dispatch");
+        queues_tx[q]
+            .send((i, Instant::now()))
+            .expect("workers outlive the dispatch");
     }
     drop(queues_tx); // closes every queue: workers finish what is queued, then exit
     let mut report = Report {
         makespan: Duration::ZERO,
         busy: Vec::new(),
         ran: Vec::new(),
+        worst_latency: Duration::ZERO,
     };
     for h in handles {
-        let (busy, ran, last) = h.join().expect("a distribution worker panicked");
+        let (busy, ran, last, worst) = h.join().expect("a distribution worker panicked");
+        report.worst_latency = report.worst_latency.max(worst);
         report.makespan = report.makespan.max(last - start);
         report.busy.push(busy);
         report.ran.push(ran);
