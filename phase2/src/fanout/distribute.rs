@@ -67,6 +67,9 @@ pub fn heavy_tailed(
         .collect()
 }
 
+/// A queued task: its index and when it was enqueued.
+type Queued = (usize, Instant);
+
 /// What one run of a strategy measured.
 #[derive(Debug, Clone)]
 pub struct Report {
