@@ -132,10 +132,7 @@ pub fn run_paced(
     gap: Duration,
 ) -> Report {
     assert!(workers > 0, "at least one worker");
-    let (queues_tx, queues_rx): (
-        Vec<Sender<(usize, Instant)>>,
-        Vec<Receiver<(usize, Instant)>>,
-    ) = match strategy {
+    let (queues_tx, queues_rx): (Vec<Sender<Queued>>, Vec<Receiver<Queued>>) = match strategy {
         Strategy::Shared | Strategy::SharedLongestFirst => {
             let (tx, rx) = unbounded();
             (vec![tx], vec![rx; workers])
