@@ -7,10 +7,15 @@ use harness::leaks::ThreadLeakCheck;
 use harness::watchdog::within;
 use phase2::fanout::early_return::{Leaky, first_error_fixed};
 
+/// The leak checks filter threads by name prefix; tests spawning the same prefix run one at a time so
+/// one test's workers are never counted by another's check.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 const DEADLINE: Duration = Duration::from_secs(30);
 
 #[test]
 fn fixed_version_leaks_no_worker() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     within(DEADLINE, || {
         let check = ThreadLeakCheck::named("fan-fixed");
         let inputs: Vec<u64> = (0..6).collect();
@@ -22,6 +27,7 @@ fn fixed_version_leaks_no_worker() {
 
 #[test]
 fn fixed_version_without_error_sums_everything() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     within(DEADLINE, || {
         let check = ThreadLeakCheck::named("fan-fixed");
         let inputs: Vec<u64> = (1..=5).collect();
@@ -34,6 +40,7 @@ fn fixed_version_without_error_sums_everything() {
 
 #[test]
 fn naive_version_leak_is_detected_then_cleaned() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     within(DEADLINE, || {
         let check = ThreadLeakCheck::named("fan-naive");
         let inputs: Vec<u64> = (0..5).collect();

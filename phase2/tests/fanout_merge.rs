@@ -10,6 +10,10 @@ use phase1::channels::bounded;
 use phase2::fanout::fanin::merge;
 use proptest::prelude::*;
 
+/// The leak check filters threads by name prefix; tests spawning forwarders run one at a time so one
+/// test's forwarders are never counted by another's check.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn merge_all(sources: Vec<Vec<u32>>, cap: usize) -> (Vec<u32>, Vec<usize>) {
     let mut inputs = Vec::new();
     let mut producers = Vec::new();
@@ -39,6 +43,7 @@ proptest! {
     ) {
         let expected_counts: Vec<usize> = sources.iter().map(Vec::len).collect();
         let mut expected: Vec<u32> = sources.iter().flatten().copied().collect();
+        let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         let (mut got, counts) = within(Duration::from_secs(30), move || merge_all(sources, cap));
         expected.sort_unstable();
         got.sort_unstable();
@@ -49,6 +54,7 @@ proptest! {
 
 #[test]
 fn forwarders_end_when_the_output_is_dropped() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     within(Duration::from_secs(30), || {
         let check = ThreadLeakCheck::named("fan-in-");
         let (tx, rx) = bounded::<u32>(0);
