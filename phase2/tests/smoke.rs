@@ -58,7 +58,13 @@ fn every_binary_is_smoke_tested() {
     bins.sort();
     assert_eq!(
         bins,
-        ["exercise1", "exercise2", "exercise3", "exercise4", "exercise5"],
+        [
+            "exercise1",
+            "exercise2",
+            "exercise3",
+            "exercise4",
+            "exercise5"
+        ],
         "add a smoke test for every new binary"
     );
 }

@@ -18,7 +18,7 @@ fn item_bytes(lines: &[String]) -> [f64; 3] {
     let n = lines.len().max(1) as f64;
     let vec_bytes = |ws: &[String]| {
         (size_of::<(u64, Vec<String>)>()
-            + ws.len() * size_of::<String>()
+            + std::mem::size_of_val(ws)
             + ws.iter().map(String::len).sum::<usize>()) as f64
     };
     let (mut a, mut b, mut c) = (0.0, 0.0, 0.0);
@@ -147,12 +147,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ctx.record("bounded_s", bounded.elapsed.as_secs_f64());
     ctx.record("unbounded_s", unbounded.elapsed.as_secs_f64());
     ctx.check_with(
-        &format!("bounded: every channel's depth ≤ {BOUND} at every one of the samples"),
+        format!("bounded: every channel's depth ≤ {BOUND} at every one of the samples"),
         bounded_ok && bounded.samples.len() >= 10,
         format!("{} samples", bounded.samples.len()),
     );
     ctx.check_with(
-        &format!(
+        format!(
             "unbounded: the queue in front of the slow sink grows over the run, past 4 × {BOUND}"
         ),
         unbounded_peak > 4 * BOUND && unbounded_peak > first_total + 2 * BOUND,
