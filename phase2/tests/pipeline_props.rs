@@ -102,6 +102,23 @@ fn slow_sink_bounded_depth_stays_within_bound_while_unbounded_grows() {
         "unbounded depth should grow: first {first}, peak {peak}"
     );
     assert_eq!(u.counts, b.counts, "same result either way");
+
+    // The async version, sampled through weak senders: the same bound holds and is reached.
+    let a = run_tasks(slow_sink(Some(BOUND)));
+    assert_complete(&a, 150, "tasks, bounded");
+    assert!(a.samples.len() >= 20, "{} samples", a.samples.len());
+    assert!(
+        a.samples
+            .iter()
+            .all(|s| s.depth.iter().all(|&d| d <= BOUND)),
+        "tasks: a depth over the bound"
+    );
+    assert_eq!(
+        a.peak_depth(2),
+        BOUND,
+        "tasks: the channel before the sink fills up"
+    );
+    assert_eq!(a.counts, b.counts);
 }
 
 fn failing(stage: Stage, seq: u64, bound: Option<usize>, source_delay_ms: u64) -> Plan {

@@ -74,7 +74,7 @@ pub struct Plan {
     pub sink_delay: Duration,
     /// A failure to inject, if any.
     pub fail: Option<StageError>,
-    /// Sample the depth of every channel this often (thread version only); `None` = no sampler.
+    /// Sample the depth of every channel this often; `None` = no sampler.
     pub sample_every: Option<Duration>,
 }
 

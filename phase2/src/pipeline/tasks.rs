@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::corpus::{self, Counts};
-use super::plan::{Plan, Run, Stage, StageError};
+use super::plan::{DepthSample, Plan, Run, Stage, StageError};
 
 /// The first error (and when), then the token every stage watches.
 #[derive(Clone)]
@@ -78,9 +78,10 @@ fn parse_line(line: String) -> Vec<String> {
 
 /// Runs the four-stage pipeline as tokio tasks on the current runtime and awaits every task.
 ///
-/// The channels are bounded by `plan.bound` (an unbounded plan uses a very large bound: tokio's
-/// unbounded channel is a different type, and only the thread version measures unbounded growth).
-/// `plan.sample_every` is ignored here.
+/// The channels are bounded by `plan.bound` (an unbounded plan uses a bound of 2^20: tokio's
+/// unbounded channel is a different type, without a depth to sample). With `plan.sample_every`, a
+/// sampler task reads each channel's depth as `max_capacity() - capacity()` through a `WeakSender`
+/// (upgraded for the instant of the read only, so it never keeps a channel open).
 pub async fn run(plan: Plan) -> Run {
     let start = Instant::now();
     let c = Cancel {
@@ -92,6 +93,36 @@ pub async fn run(plan: Plan) -> Run {
     let (tx_lines, rx_lines) = mpsc::channel::<(u64, String)>(cap);
     let (tx_tokens, rx_tokens) = mpsc::channel::<(u64, Vec<String>)>(cap);
     let (tx_words, mut rx_words) = mpsc::channel::<(u64, Vec<String>)>(cap);
+
+    let sampler = plan.sample_every.map(|every| {
+        let (w0, w1, w2) = (
+            tx_lines.downgrade(),
+            tx_tokens.downgrade(),
+            tx_words.downgrade(),
+        );
+        let token = c.token.clone();
+        tokio::spawn(async move {
+            let mut samples = Vec::new();
+            loop {
+                let d0 = w0.upgrade().map(|s| s.max_capacity() - s.capacity());
+                let d1 = w1.upgrade().map(|s| s.max_capacity() - s.capacity());
+                let d2 = w2.upgrade().map(|s| s.max_capacity() - s.capacity());
+                if d0.is_none() && d1.is_none() && d2.is_none() {
+                    break; // every stage that sends has returned
+                }
+                samples.push(DepthSample {
+                    at: start.elapsed(),
+                    depth: [d0.unwrap_or(0), d1.unwrap_or(0), d2.unwrap_or(0)],
+                });
+                tokio::select! {
+                    biased;
+                    _ = token.cancelled() => break,
+                    _ = tokio::time::sleep(every) => {}
+                }
+            }
+            samples
+        })
+    });
 
     let lines = plan.lines;
     let pace = plan.source_delay;
@@ -167,6 +198,10 @@ pub async fn run(plan: Plan) -> Run {
         Err(_) => (Counts::new(), Vec::new()),
     };
     let all_exited_at = Instant::now();
+    let samples = match sampler {
+        Some(s) => s.await.unwrap_or_default(),
+        None => Vec::new(),
+    };
     let first = *c.first.lock().unwrap_or_else(|p| p.into_inner());
     Run {
         counts,
@@ -175,7 +210,7 @@ pub async fn run(plan: Plan) -> Run {
         failed_at: first.map(|f| f.1),
         all_exited_at,
         stages_exited: exited,
-        samples: Vec::new(),
+        samples,
         elapsed: start.elapsed(),
     }
 }

@@ -9,7 +9,7 @@ use harness::Ctx;
 use harness::stats::{fmt_bytes, fmt_duration};
 
 use crate::pipeline::corpus;
-use crate::pipeline::{Plan, Run, threads};
+use crate::pipeline::{Plan, Run, tasks, threads};
 
 const BOUND: usize = 8;
 
@@ -61,6 +61,9 @@ pub(crate) fn run(ctx: &mut Ctx) {
     };
     let bounded = threads::run(plan(Some(BOUND)));
     let unbounded = threads::run(plan(None));
+    let rt = tasks::runtime();
+    let async_bounded = rt.block_on(tasks::run(plan(Some(BOUND))));
+    drop(rt);
 
     // Depth over time: eight evenly spaced samples of each run.
     let mut t = ctx.table(
@@ -104,7 +107,11 @@ pub(crate) fn run(ctx: &mut Ctx) {
         ],
     );
     let reference = corpus::sequential(&lines);
-    for (name, r) in [("bounded", &bounded), ("unbounded", &unbounded)] {
+    for (name, r) in [
+        ("threads, bounded", &bounded),
+        ("threads, unbounded", &unbounded),
+        ("tokio tasks, bounded", &async_bounded),
+    ] {
         s.row([
             name.to_string(),
             r.samples.len().to_string(),
@@ -147,23 +154,34 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ctx.record("bounded_s", bounded.elapsed.as_secs_f64());
     ctx.record("unbounded_s", unbounded.elapsed.as_secs_f64());
     ctx.check_with(
-        format!("bounded: every channel's depth ≤ {BOUND} at every one of the samples"),
+        format!("threads, bounded: every channel's depth ≤ {BOUND} at every one of the samples"),
         bounded_ok && bounded.samples.len() >= 10,
         format!("{} samples", bounded.samples.len()),
     );
+    let async_ok = async_bounded
+        .samples
+        .iter()
+        .all(|s| s.depth.iter().all(|&d| d <= BOUND));
+    ctx.check_with(
+        format!("tokio tasks, bounded: every channel's depth ≤ {BOUND} at every sample, and the bound is reached"),
+        async_ok && async_bounded.samples.len() >= 10 && async_bounded.peak_depth(2) == BOUND,
+        format!("{} samples", async_bounded.samples.len()),
+    );
     ctx.check_with(
         format!(
-            "unbounded: the queue in front of the slow sink grows over the run, past 4 × {BOUND}"
+            "threads, unbounded: the queue in front of the slow sink grows over the run, past 4 × {BOUND}"
         ),
         unbounded_peak > 4 * BOUND && unbounded_peak > first_total + 2 * BOUND,
         format!("peak {unbounded_peak}, first sample {first_total}"),
     );
     ctx.check(
-        "both versions counted every line (backpressure slows the producer, loses nothing)",
+        "every run counted every line (backpressure slows the producer, loses nothing)",
         bounded.counts == reference
             && unbounded.counts == reference
+            && async_bounded.counts == reference
             && bounded.delivered.len() == n
-            && unbounded.delivered.len() == n,
+            && unbounded.delivered.len() == n
+            && async_bounded.delivered.len() == n,
     );
     ctx.check_with(
         "unbounded buys no throughput behind a slow sink (its time ≥ half the bounded one's)",
