@@ -140,12 +140,18 @@ fn sigterm_drains_in_flight_requests_then_cancels_the_rest_and_exits_0() {
         let report = svc.report();
         let answers: Vec<Option<String>> = clients.into_iter().map(|c| c.join().unwrap()).collect();
 
-        assert!(status.success(), "exit status {status:?}, report {report:?}");
+        assert!(
+            status.success(),
+            "exit status {status:?}, report {report:?}"
+        );
         assert!(took < drain + MARGIN, "exited {took:?} after SIGTERM");
         for (w, a) in works.iter().zip(&answers) {
             let a = a.as_deref().expect("acknowledged");
             let want = if *w < 1500 { "DONE " } else { "CANCELLED " };
-            assert!(a.starts_with(want), "work {w} ms: answer {a:?}, want {want}…");
+            assert!(
+                a.starts_with(want),
+                "work {w} ms: answer {a:?}, want {want}…"
+            );
         }
         assert_eq!(field(&report, "accepted"), "7", "{report}");
         assert_eq!(field(&report, "completed"), "5", "{report}");
@@ -168,7 +174,9 @@ fn sigterm_with_short_requests_drains_them_all_and_refuses_new_connections() {
             })
             .collect();
         for _ in 0..4 {
-            ack_rx.recv_timeout(Duration::from_secs(10)).expect("acknowledged");
+            ack_rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("acknowledged");
         }
         svc.signal(libc::SIGTERM);
         // Once the listener is gone, connections are refused (while the drain still runs).

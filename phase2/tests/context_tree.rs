@@ -108,7 +108,11 @@ fn a_child_of_a_cancelled_parent_is_born_cancelled() {
     root.cancel();
     let c = root.child();
     assert_eq!(c.reason(), Some(Reason::Cancelled));
-    assert_eq!(root.children(), 0, "a born-cancelled child is not registered");
+    assert_eq!(
+        root.children(),
+        0,
+        "a born-cancelled child is not registered"
+    );
     let fixed = phase2::context::broken::child_check_under_lock(&root);
     assert!(fixed.is_cancelled());
 }

@@ -29,7 +29,10 @@ fn cancel_racing_child_registration_never_misses_the_child() {
         let grandchild = child.child();
         canceller.join().unwrap();
         assert!(child.is_cancelled(), "child missed its parent's cancel");
-        assert!(grandchild.is_cancelled(), "grandchild missed the root's cancel");
+        assert!(
+            grandchild.is_cancelled(),
+            "grandchild missed the root's cancel"
+        );
     });
 }
 

@@ -282,7 +282,11 @@ impl Context {
     /// Registers `waker` to be woken by the cancel, under waiter id `*slot` (allocated on first use).
     /// Returns the reason instead if already done.
     #[cfg(not(loom))]
-    pub(crate) fn register(&self, slot: &mut Option<u64>, waker: &std::task::Waker) -> Option<Reason> {
+    pub(crate) fn register(
+        &self,
+        slot: &mut Option<u64>,
+        waker: &std::task::Waker,
+    ) -> Option<Reason> {
         let mut st = self.node().lock();
         if let Some(r) = st.reason {
             return Some(r);

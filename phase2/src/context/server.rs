@@ -11,8 +11,8 @@
 use super::Context;
 use std::future::Future;
 use std::io::Write as _;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -115,7 +115,11 @@ async fn handle(stream: TcpStream, id: usize, ctx: Context, counters: Arc<Counte
         counters.dropped_idle.fetch_add(1, Ordering::Relaxed);
         return;
     };
-    if write.write_all(format!("ACK {id}\n").as_bytes()).await.is_err() {
+    if write
+        .write_all(format!("ACK {id}\n").as_bytes())
+        .await
+        .is_err()
+    {
         counters.dropped_idle.fetch_add(1, Ordering::Relaxed);
         return;
     }

@@ -162,7 +162,13 @@ pub(crate) fn run(ctx: &mut Ctx) {
 
     let mut t = ctx.table(
         format!("{n} heartbeat tasks per strategy; live tasks counted by tokio's metric"),
-        &["strategy", "live while running", "live after cleanup", "graceful exits", "drops"],
+        &[
+            "strategy",
+            "live while running",
+            "live after cleanup",
+            "graceful exits",
+            "drops",
+        ],
     );
     for r in &rows {
         t.row([
@@ -178,7 +184,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
         "Row 1: the spawning function returned and left its tasks running (\"live while running\" is \
          counted after the return); only a cancel it did not own could stop them.",
     );
-    ctx.record("detached_alive_after_return", rows[0].alive_after_return as u64);
+    ctx.record(
+        "detached_alive_after_return",
+        rows[0].alive_after_return as u64,
+    );
     ctx.check(
         "detached tasks outlive the function that spawned them (all counted)",
         rows[0].alive_after_return == n,

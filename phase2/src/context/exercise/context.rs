@@ -46,7 +46,9 @@ fn tree_tokio() -> Vec<CancellationToken> {
 const B_SUBTREE: [usize; 4] = [2, 7, 8, 9];
 
 pub(crate) fn run(ctx: &mut Ctx) {
-    ctx.say("Tree: root → a, b, c → 3 grandchildren each (13 nodes). Cancel b, then cancel the root.");
+    ctx.say(
+        "Tree: root → a, b, c → 3 grandchildren each (13 nodes). Cancel b, then cancel the root.",
+    );
     let ours = tree_ours();
     let theirs = tree_tokio();
     ours[2].cancel();
@@ -59,9 +61,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     theirs[0].cancel();
     let ours_all = ours.iter().filter(|c| c.is_cancelled()).count();
     let theirs_all = theirs.iter().filter(|c| c.is_cancelled()).count();
-    let reasons_ok = ours
-        .iter()
-        .all(|c| c.reason() == Some(Reason::Cancelled));
+    let reasons_ok = ours.iter().all(|c| c.reason() == Some(Reason::Cancelled));
 
     let mut t = ctx.table(
         "same tree, same cancels",
@@ -215,7 +215,11 @@ fn costs(ctx: &mut Ctx) {
     for (name, a, b) in [
         ("child() + drop", child_ours, child_theirs),
         ("is_cancelled() on a live node", check_ours, check_theirs),
-        (&*format!("cancel a root with {fan} children"), cancel_ours, cancel_theirs),
+        (
+            &*format!("cancel a root with {fan} children"),
+            cancel_ours,
+            cancel_theirs,
+        ),
     ] {
         t.row([
             name.to_string(),

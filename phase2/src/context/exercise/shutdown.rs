@@ -90,9 +90,18 @@ pub(crate) fn run(ctx: &mut Ctx) {
         outcome;
 
     let mut t = ctx.table(
-        format!("{n_short} short ({}) + {n_long} long ({}) requests in flight, then stop; drain {}",
-            fmt_duration(short), fmt_duration(long), fmt_duration(drain)),
-        &["requests", "answer", "count", "answered after the stop, max"],
+        format!(
+            "{n_short} short ({}) + {n_long} long ({}) requests in flight, then stop; drain {}",
+            fmt_duration(short),
+            fmt_duration(long),
+            fmt_duration(drain)
+        ),
+        &[
+            "requests",
+            "answer",
+            "count",
+            "answered after the stop, max",
+        ],
     );
     let group = |range: std::ops::Range<usize>| {
         let rs = &replies[range];
@@ -104,7 +113,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let (long_r, long_t) = group(n_short..n_short + n_long);
     let summarize = |rs: &[&Reply]| {
         let mut v: Vec<String> = Vec::new();
-        for kind in [Reply::Done, Reply::Cancelled, Reply::NotAccepted, Reply::Lost] {
+        for kind in [
+            Reply::Done,
+            Reply::Cancelled,
+            Reply::NotAccepted,
+            Reply::Lost,
+        ] {
             let c = rs.iter().filter(|r| ***r == kind).count();
             if c > 0 {
                 v.push(format!("{kind:?}"));
@@ -136,7 +150,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
         fmt_duration(report.shutdown_took)
     ));
     ctx.record("shutdown_took_ms", report.shutdown_took.as_millis() as u64);
-    ctx.check("all 8 requests were in flight (acknowledged) before the stop", all_acked);
+    ctx.check(
+        "all 8 requests were in flight (acknowledged) before the stop",
+        all_acked,
+    );
     ctx.check(
         "no accepted request lost: accepted = completed + cancelled, and every client got an answer",
         report.none_lost()
@@ -145,7 +162,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
     );
     ctx.check(
         "short requests finished within the drain (Done); long ones were cancelled at its end",
-        short_r.iter().all(|r| **r == Reply::Done) && long_r.iter().all(|r| **r == Reply::Cancelled),
+        short_r.iter().all(|r| **r == Reply::Done)
+            && long_r.iter().all(|r| **r == Reply::Cancelled),
     );
     ctx.check("new connections are refused after the stop", refused);
     ctx.check_with(

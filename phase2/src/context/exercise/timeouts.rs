@@ -67,7 +67,14 @@ pub(crate) fn run(ctx: &mut Ctx) {
 
     let mut t = ctx.table(
         "nested calls, deadlines relative to the start",
-        &["level", "own timeout", "effective deadline", "observed done at", "reason", "overshoot"],
+        &[
+            "level",
+            "own timeout",
+            "effective deadline",
+            "observed done at",
+            "reason",
+            "overshoot",
+        ],
     );
     for l in levels {
         let eff = rel(&l.ctx).unwrap_or_default();
@@ -147,7 +154,10 @@ fn overshoot(ctx: &mut Ctx) {
     let b = Summary::of(&mut blocking);
     let a = Summary::of(&mut asynch);
     let mut t = ctx.table(
-        format!("overshoot past a {} deadline, {n} runs each", fmt_duration(d)),
+        format!(
+            "overshoot past a {} deadline, {n} runs each",
+            fmt_duration(d)
+        ),
         &["waiter", "p50", "p99", "max"],
     );
     t.row([
