@@ -53,6 +53,9 @@ pub(crate) struct State {
     children: HashMap<u64, Arc<Node>>,
     /// Key for the next child.
     next_key: u64,
+    /// Threads blocked on `cv` right now. The cancel notifies only if there are any: std's
+    /// `notify_all` is a futex-wake system call even when nobody waits.
+    sleepers: usize,
     /// Async waiters' wakers, keyed by waiter id; drained and woken by the cancel.
     #[cfg(not(loom))]
     wakers: HashMap<u64, std::task::Waker>,
@@ -105,7 +108,9 @@ impl Node {
             // load, which may then read `reason()` — it takes the lock anyway, so this flag only has to
             // be monotonic and ordered after the state change.
             self.done.store(true, Ordering::Release);
-            self.cv.notify_all();
+            if st.sleepers > 0 {
+                self.cv.notify_all();
+            }
             #[cfg(not(loom))]
             for (_, w) in st.wakers.drain() {
                 w.wake();
@@ -266,9 +271,13 @@ impl Context {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            if until.is_some_and(|u| now >= u) {
+                return None;
+            }
+            // Counted under the lock, so a cancel (which needs the lock) sees this sleeper.
+            st.sleepers += 1;
             st = match until {
                 None => node.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
-                Some(u) if now >= u => return None,
                 Some(u) => {
                     node.cv
                         .wait_timeout(st, u - now)
@@ -276,6 +285,7 @@ impl Context {
                         .0
                 }
             };
+            st.sleepers -= 1;
         }
     }
 

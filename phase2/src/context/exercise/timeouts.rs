@@ -88,7 +88,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
             fmt_duration(l.own),
             fmt_duration(eff),
             seen.map(|s| fmt_duration(s - start)).unwrap_or("-".into()),
-            format!("{reason:?}"),
+            reason.map_or("live".to_string(), |r| format!("{r:?}")),
             seen.map(|s| fmt_duration(s.saturating_duration_since(start + eff)))
                 .unwrap_or("-".into()),
         ]);
