@@ -213,8 +213,11 @@ impl Context {
 
     /// True once cancelled or past the effective deadline (which it then enforces).
     pub fn is_cancelled(&self) -> bool {
+        let node = self.node();
         // Acquire: pairs with the Release in `cancel`; a true here happens-after the cancel.
-        self.node().done.load(Ordering::Acquire) || self.node().expire(Instant::now())
+        // The clock is read only when there is a deadline to compare it with.
+        node.done.load(Ordering::Acquire)
+            || (node.deadline.is_some() && node.expire(Instant::now()))
     }
 
     /// Why it is done, or `None` while live. Go: `ctx.Err()`.
