@@ -18,6 +18,20 @@ fn cancel_wakes_a_blocked_waiter() {
 }
 
 #[test]
+fn a_root_cancel_wakes_waiters_at_two_depths() {
+    loom::model(|| {
+        let root = Context::background();
+        let child = root.child();
+        let grandchild = child.child();
+        let w1 = thread::spawn(move || child.wait());
+        let w2 = thread::spawn(move || grandchild.wait());
+        root.cancel();
+        assert_eq!(w1.join().unwrap(), Reason::Cancelled);
+        assert_eq!(w2.join().unwrap(), Reason::Cancelled);
+    });
+}
+
+#[test]
 fn cancel_racing_child_registration_never_misses_the_child() {
     loom::model(|| {
         let root = Context::background();
