@@ -329,7 +329,7 @@ impl Context {
         self.node().expire(Instant::now());
     }
 
-    /// Registers a child built by a test-only variant (see `broken`).
+    /// This node's state, locked (for `broken`, which builds children step by step).
     pub(crate) fn parent_lock(&self) -> MutexGuard<'_, State> {
         self.node().lock()
     }

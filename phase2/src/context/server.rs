@@ -102,6 +102,7 @@ pub async fn serve(
 }
 
 /// One connection: read the request (or give up at the cancel), acknowledge, work, answer.
+/// Every counter update here is a Relaxed `fetch_add`: see `Counters` for why that suffices.
 async fn handle(stream: TcpStream, id: usize, ctx: Context, counters: Arc<Counters>) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();

@@ -20,13 +20,24 @@ struct Exits {
     dropped: AtomicUsize,
 }
 
+impl Exits {
+    /// Relaxed loads: called once the tasks are gone (see `DropGuard::drop`).
+    fn graceful(&self) -> usize {
+        self.graceful.load(Ordering::Relaxed)
+    }
+    /// Relaxed, as `graceful`.
+    fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
 /// Increments `dropped` when the worker's future is dropped, finished or aborted.
 struct DropGuard(Arc<Exits>);
 
 impl Drop for DropGuard {
     fn drop(&mut self) {
-        // Relaxed: a count read after the tasks are gone (the metric's wait orders it well enough
-        // for a displayed number; the checks only use it after joins).
+        // Relaxed: a count; it is read only after the runtime reports the task gone, or after a
+        // join / a `TaskTracker::wait`, and the task's completion is what orders it before the read.
         self.0.dropped.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -44,6 +55,7 @@ fn worker(ctx: Context, exits: Arc<Exits>) -> impl Future<Output = ()> + Send + 
             }
         }
         // The graceful part: flush, say goodbye, release... Aborted tasks never get here.
+        // Relaxed: a count, read as `DropGuard::drop` says.
         exits.graceful.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -86,8 +98,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
         name: "detached tokio::spawn",
         alive_after_return: after_return,
         alive_after_cleanup: after_cleanup,
-        graceful: exits.graceful.load(Ordering::Relaxed),
-        dropped: exits.dropped.load(Ordering::Relaxed),
+        graceful: exits.graceful(),
+        dropped: exits.dropped(),
     });
 
     // 2. JoinSet, dropped: every task is aborted at its next await; no graceful exit.
@@ -108,8 +120,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
         name: "JoinSet, dropped (abort)",
         alive_after_return: set_alive,
         alive_after_cleanup: after_cleanup,
-        graceful: exits.graceful.load(Ordering::Relaxed),
-        dropped: exits.dropped.load(Ordering::Relaxed),
+        graceful: exits.graceful(),
+        dropped: exits.dropped(),
     });
 
     // 3. JoinSet + cancel + join_all: graceful, and the results are collected.
@@ -132,8 +144,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
         name: "JoinSet + cancel + join_all",
         alive_after_return: alive_before,
         alive_after_cleanup: after_cleanup,
-        graceful: exits.graceful.load(Ordering::Relaxed),
-        dropped: exits.dropped.load(Ordering::Relaxed),
+        graceful: exits.graceful(),
+        dropped: exits.dropped(),
     });
 
     // 4. TaskTracker + cancel + close + wait: the same, without holding the results.
@@ -155,8 +167,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
         name: "TaskTracker + cancel + wait",
         alive_after_return: tracker_alive,
         alive_after_cleanup: after_cleanup,
-        graceful: exits.graceful.load(Ordering::Relaxed),
-        dropped: exits.dropped.load(Ordering::Relaxed),
+        graceful: exits.graceful(),
+        dropped: exits.dropped(),
     });
     drop(rt);
 
