@@ -196,8 +196,29 @@ fn the_async_future_resolves_on_cancel_and_on_deadline() {
                 let f = e.cancelled();
                 let _ = tokio::time::timeout(Duration::from_micros(1), f).await;
             }
+            assert_eq!(
+                e.waiting_tasks(),
+                0,
+                "dropped futures unregister their wakers"
+            );
+            let pending = e.cancelled();
+            tokio::pin!(pending);
+            assert!(futures_poll_once(pending.as_mut()).is_pending());
+            assert_eq!(e.waiting_tasks(), 1, "a polled future is registered once");
+            assert!(futures_poll_once(pending.as_mut()).is_pending());
+            assert_eq!(e.waiting_tasks(), 1, "a re-poll does not register twice");
             e.cancel();
+            assert_eq!(e.waiting_tasks(), 0, "the cancel drains the wakers");
+            assert_eq!(pending.await, Reason::Cancelled);
             assert_eq!(e.cancelled().await, Reason::Cancelled);
         });
     });
+}
+
+/// Polls a future once with a no-op waker.
+fn futures_poll_once<F: std::future::Future>(
+    f: std::pin::Pin<&mut F>,
+) -> std::task::Poll<F::Output> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    f.poll(&mut cx)
 }

@@ -317,6 +317,12 @@ impl Context {
         None
     }
 
+    /// Async waiters registered right now (diagnostics: shows that dropped futures unregister).
+    #[cfg(not(loom))]
+    pub fn waiting_tasks(&self) -> usize {
+        self.node().lock().wakers.len()
+    }
+
     /// Forgets the waker under `id` (a dropped future).
     #[cfg(not(loom))]
     pub(crate) fn unregister(&self, id: u64) {
