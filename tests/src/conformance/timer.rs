@@ -95,12 +95,13 @@ pub fn exactly_at_the_deadline_tick<Q: TimerQueue>(mut q: Q) {
 
 /// A deadline already past fires on the next `expire`, ahead of later ones.
 pub fn past_deadline_fires_next<Q: TimerQueue>(mut q: Q) {
-    q.insert(200, 2);
+    q.insert(200, 3);
     expire(&mut q, 100);
-    q.insert(50, 1);
     q.insert(100, 0);
-    assert_eq!(expire(&mut q, 100), vec![1, 0], "past deadline: next expire, by deadline");
-    assert_eq!(expire(&mut q, 200), vec![2], "past deadline: the rest");
+    q.insert(50, 1);
+    q.insert(100, 2);
+    assert_eq!(expire(&mut q, 100), vec![1, 0, 2], "past deadline: next expire, by deadline");
+    assert_eq!(expire(&mut q, 200), vec![3], "past deadline: the rest");
 }
 
 /// `expire` with an earlier `now` does not move time back.
