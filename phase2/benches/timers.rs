@@ -1,7 +1,7 @@
 //! `timers/1M`: the timing wheel against the binary-heap queue on 1M timers: insert them all, cancel
 //! every other one, expire the rest advancing time 1024 ticks per call (`phase2::timers::workload`).
 //! Target: ours-wheel / heap ≤ 0.33 (the wheel ≥ 3× faster).
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
 use phase2::timers::workload;
@@ -17,18 +17,22 @@ fn timers(c: &mut Criterion) {
     g.bench_function("ours-wheel", |b| {
         b.iter_batched(
             || TimingWheel::with_capacity(N),
-            |mut q| black_box(workload::churn(&mut q, &deadlines, |id| {
-                black_box(id);
-            })),
+            |mut q| {
+                black_box(workload::churn(&mut q, &deadlines, |id| {
+                    black_box(id);
+                }))
+            },
             BatchSize::PerIteration,
         )
     });
     g.bench_function("heap", |b| {
         b.iter_batched(
             || HeapQueue::with_capacity(N),
-            |mut q| black_box(workload::churn(&mut q, &deadlines, |id| {
-                black_box(id);
-            })),
+            |mut q| {
+                black_box(workload::churn(&mut q, &deadlines, |id| {
+                    black_box(id);
+                }))
+            },
             BatchSize::PerIteration,
         )
     });

@@ -139,8 +139,12 @@ fn bench_workload_same_expiries() {
         assert_eq!(n, v.len());
         v
     };
-    let wheel = run(&mut |v| phase2::timers::workload::churn(&mut TimingWheel::new(), &deadlines, |id| v.push(id)));
-    let heap = run(&mut |v| phase2::timers::workload::churn(&mut HeapQueue::new(), &deadlines, |id| v.push(id)));
+    let wheel = run(&mut |v| {
+        phase2::timers::workload::churn(&mut TimingWheel::new(), &deadlines, |id| v.push(id))
+    });
+    let heap = run(&mut |v| {
+        phase2::timers::workload::churn(&mut HeapQueue::new(), &deadlines, |id| v.push(id))
+    });
     let mut expected: Vec<u64> = (0..50_000).step_by(2).collect();
     expected.sort_by_key(|&id| (deadlines[id as usize], id));
     assert_eq!(wheel, expected);

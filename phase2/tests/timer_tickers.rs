@@ -2,8 +2,8 @@
 //! form stops; the periodic worker never overlaps its runs and leaves no thread; and the `leaks`,
 //! `missed-ticks` (Burst / Delay / Skip measured) and `periodic` sections pass their self-checks.
 #![cfg(not(loom))]
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! in `Reverse`.
 //!
 //! Cancel is lazy: it marks the timer's slab entry dead and leaves the heap entry, which `expire`
-//! skips when it surfaces (Go did the same before 1.14 moved to in-place deletion). Insert and
+//! skips when it surfaces (Go's runtime also marks a stopped timer deleted and cleans it out later). Insert and
 //! expire are O(log n), cancel O(1).
 
 use std::cmp::Reverse;
@@ -62,7 +62,11 @@ impl TimerQueue for HeapQueue {
     fn insert(&mut self, deadline: Tick, id: u64) -> HeapHandle {
         let seq = self.next_seq;
         self.next_seq += 1;
-        let slot = Slot { seq, id, live: true };
+        let slot = Slot {
+            seq,
+            id,
+            live: true,
+        };
         let index = match self.free.pop() {
             Some(i) => {
                 self.slots[i as usize] = slot;

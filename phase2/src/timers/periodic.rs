@@ -60,7 +60,11 @@ pub struct PeriodicWorker {
 
 impl PeriodicWorker {
     /// Start a worker thread named `name` running `job(k)` for run index `k` on `schedule`.
-    pub fn spawn(name: &str, mut schedule: Schedule, mut job: impl FnMut(u32) + Send + 'static) -> Self {
+    pub fn spawn(
+        name: &str,
+        mut schedule: Schedule,
+        mut job: impl FnMut(u32) + Send + 'static,
+    ) -> Self {
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = thread::Builder::new()
             .name(name.to_owned())

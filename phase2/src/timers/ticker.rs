@@ -6,9 +6,9 @@
 //! wakes the thread at once (`recv_timeout` returns `Disconnected`) and `Drop` joins it.
 //! [`LeakyTicker`] is the `time.Tick` mistake: its thread loops on a flag that its owner never sets.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 

@@ -233,7 +233,10 @@ impl TimerQueue for TimingWheel {
                 i
             }
             None => {
-                assert!(self.entries.len() < NIL as usize, "timing wheel: too many timers");
+                assert!(
+                    self.entries.len() < NIL as usize,
+                    "timing wheel: too many timers"
+                );
                 self.entries.push(entry);
                 (self.entries.len() - 1) as u32
             }

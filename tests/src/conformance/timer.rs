@@ -28,9 +28,17 @@ pub fn same_expiries<Q: TimerQueue>(mut q: Q) {
         q.insert(deadline, id);
     }
     assert_eq!(q.len(), 5, "same_expiries: len after inserts");
-    assert_eq!(expire(&mut q, 4), Vec::<u64>::new(), "same_expiries: nothing before 5");
+    assert_eq!(
+        expire(&mut q, 4),
+        Vec::<u64>::new(),
+        "same_expiries: nothing before 5"
+    );
     assert_eq!(expire(&mut q, 25), vec![0, 1, 2], "same_expiries: up to 25");
-    assert_eq!(expire(&mut q, 25), Vec::<u64>::new(), "same_expiries: fires once");
+    assert_eq!(
+        expire(&mut q, 25),
+        Vec::<u64>::new(),
+        "same_expiries: fires once"
+    );
     assert_eq!(expire(&mut q, 2000), vec![3, 4], "same_expiries: the rest");
     assert!(q.is_empty(), "same_expiries: empty at the end");
 }
@@ -45,7 +53,11 @@ pub fn equal_deadlines_in_insertion_order<Q: TimerQueue>(mut q: Q) {
     expire(&mut q, 4990);
     q.insert(5000, 4);
     q.insert(4999, 0);
-    assert_eq!(expire(&mut q, 5000), vec![0, 1, 2, 3, 4], "equal deadlines: insertion order");
+    assert_eq!(
+        expire(&mut q, 5000),
+        vec![0, 1, 2, 3, 4],
+        "equal deadlines: insertion order"
+    );
 }
 
 /// Cancel removes a pending timer once; it is `false` twice, and after the timer fired.
@@ -57,12 +69,23 @@ pub fn cancel_works<Q: TimerQueue>(mut q: Q) {
     assert!(!q.cancel(a), "cancel: second cancel is false");
     assert!(q.cancel(c), "cancel: far timer");
     assert_eq!(q.len(), 1, "cancel: len");
-    assert_eq!(expire(&mut q, 10), vec![2], "cancel: cancelled timer never fires");
+    assert_eq!(
+        expire(&mut q, 10),
+        vec![2],
+        "cancel: cancelled timer never fires"
+    );
     assert!(!q.cancel(b), "cancel: after firing is false");
     // A new timer may reuse the cancelled one's storage: the old handle must not reach it.
     q.insert(20, 4);
-    assert!(!q.cancel(a), "cancel: stale handle does not cancel a newer timer");
-    assert_eq!(expire(&mut q, 200_000), vec![4], "cancel: newer timer fires");
+    assert!(
+        !q.cancel(a),
+        "cancel: stale handle does not cancel a newer timer"
+    );
+    assert_eq!(
+        expire(&mut q, 200_000),
+        vec![4],
+        "cancel: newer timer fires"
+    );
 }
 
 /// Deadlines far beyond any wheel's span (and `u64::MAX`) still fire, and only when due.
@@ -86,7 +109,12 @@ pub fn exactly_at_the_deadline_tick<Q: TimerQueue>(mut q: Q) {
     let mut now = 0;
     for d in [1u64, 63, 64, 65, 4095, 4096, 4097, 262_144, 16_777_216] {
         // Step to one tick before by a large jump, then to the tick itself.
-        assert_eq!(expire(&mut q, d - 1), Vec::<u64>::new(), "deadline tick: nothing at {}", d - 1);
+        assert_eq!(
+            expire(&mut q, d - 1),
+            Vec::<u64>::new(),
+            "deadline tick: nothing at {}",
+            d - 1
+        );
         assert_eq!(expire(&mut q, d), vec![d], "deadline tick: fires at {d}");
         now = d;
     }
@@ -100,7 +128,11 @@ pub fn past_deadline_fires_next<Q: TimerQueue>(mut q: Q) {
     q.insert(100, 0);
     q.insert(50, 1);
     q.insert(100, 2);
-    assert_eq!(expire(&mut q, 100), vec![1, 0, 2], "past deadline: next expire, by deadline");
+    assert_eq!(
+        expire(&mut q, 100),
+        vec![1, 0, 2],
+        "past deadline: next expire, by deadline"
+    );
     assert_eq!(expire(&mut q, 200), vec![3], "past deadline: the rest");
 }
 
@@ -133,7 +165,11 @@ pub fn spread_over_levels<Q: TimerQueue>(mut q: Q) {
     let mut now = 0u64;
     while !model.is_empty() {
         now = now.saturating_add(1 + now / 3);
-        assert_eq!(expire(&mut q, now), expire(&mut model, now), "spread: expire({now})");
+        assert_eq!(
+            expire(&mut q, now),
+            expire(&mut model, now),
+            "spread: expire({now})"
+        );
     }
     assert!(q.is_empty(), "spread: empty");
 }
@@ -153,7 +189,9 @@ impl TimerQueue for Model {
     fn insert(&mut self, deadline: Tick, id: u64) -> u64 {
         let seq = self.seq;
         self.seq += 1;
-        let at = self.pending.partition_point(|&(d, s, _)| (d, s) < (deadline, seq));
+        let at = self
+            .pending
+            .partition_point(|&(d, s, _)| (d, s) < (deadline, seq));
         self.pending.insert(at, (deadline, seq, id));
         seq
     }

@@ -1,12 +1,12 @@
 //! `leaks`: the ticker nobody stops, counted, then contained; the ticker that stops on drop.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use harness::leaks::ThreadLeakCheck;
 use harness::Ctx;
+use harness::leaks::ThreadLeakCheck;
 
 use crate::timers::{LeakyTicker, Ticker};
 
@@ -50,10 +50,25 @@ pub(super) fn run(ctx: &mut Ctx) {
 
     let mut t = ctx.table(
         "ticks after the owner was dropped",
-        &["ticker", "ticks before drop", "ticks after drop", "its thread alive after drop"],
+        &[
+            "ticker",
+            "ticks before drop",
+            "ticks after drop",
+            "its thread alive after drop",
+        ],
     );
-    t.row(["never stopped (LeakyTicker)", &at_drop.to_string(), &leaky_after.to_string(), &leaky_threads.to_string()]);
-    t.row(["stops on drop (Ticker)", &ok_at_drop.to_string(), &ok_after.to_string(), &ok_threads.to_string()]);
+    t.row([
+        "never stopped (LeakyTicker)",
+        &at_drop.to_string(),
+        &leaky_after.to_string(),
+        &leaky_threads.to_string(),
+    ]);
+    t.row([
+        "stops on drop (Ticker)",
+        &ok_at_drop.to_string(),
+        &ok_after.to_string(),
+        &ok_threads.to_string(),
+    ]);
     ctx.show(t);
     ctx.record("leaky_ticks_after_drop", leaky_after);
     ctx.record("ok_ticks_after_drop", ok_after);
@@ -61,9 +76,23 @@ pub(super) fn run(ctx: &mut Ctx) {
         "The unstopped ticker fired {leaky_after} more times with nobody listening and kept its thread; \
          the one that owns its stop signal fired {ok_after} times after drop and left no thread."
     ));
-    ctx.check_with("the never-stopped ticker keeps ticking after its owner is gone", leaky_after > 0, format!("{leaky_after} ticks"));
-    ctx.check("its thread is still alive after the drop (1 leaked)", leaky_threads == 1);
-    ctx.check("contained: stopped and joined afterwards, no thread left", leaky_left == 0);
-    ctx.check_with("the drop-stopped ticker ticks 0 times after drop", ok_after == 0, format!("{ok_after} ticks"));
+    ctx.check_with(
+        "the never-stopped ticker keeps ticking after its owner is gone",
+        leaky_after > 0,
+        format!("{leaky_after} ticks"),
+    );
+    ctx.check(
+        "its thread is still alive after the drop (1 leaked)",
+        leaky_threads == 1,
+    );
+    ctx.check(
+        "contained: stopped and joined afterwards, no thread left",
+        leaky_left == 0,
+    );
+    ctx.check_with(
+        "the drop-stopped ticker ticks 0 times after drop",
+        ok_after == 0,
+        format!("{ok_after} ticks"),
+    );
     ctx.check("the drop-stopped ticker leaves no thread", ok_threads == 0);
 }

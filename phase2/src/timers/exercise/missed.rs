@@ -67,7 +67,11 @@ pub(super) fn run(ctx: &mut Ctx) {
     for k in 0..TICKS {
         let mut row = vec![format!("#{k}")];
         for (_, ticks) in &runs {
-            row.push(format!("{} / {}", ms(ticks[k].scheduled), ms(ticks[k].actual)));
+            row.push(format!(
+                "{} / {}",
+                ms(ticks[k].scheduled),
+                ms(ticks[k].actual)
+            ));
         }
         t.row(row);
     }
@@ -75,7 +79,10 @@ pub(super) fn run(ctx: &mut Ctx) {
 
     let period = PERIOD.as_nanos();
     let gaps = |ticks: &[Tick]| -> Vec<Duration> {
-        ticks.windows(2).map(|w| w[1].actual.saturating_sub(w[0].actual)).collect()
+        ticks
+            .windows(2)
+            .map(|w| w[1].actual.saturating_sub(w[0].actual))
+            .collect()
     };
     let (burst, delay, skip) = (&runs[0].1, &runs[1].1, &runs[2].1);
     // Burst: every scheduled instant is on the grid and none is missing; the late ones arrive back to back.
@@ -108,10 +115,31 @@ pub(super) fn run(ctx: &mut Ctx) {
         ms(span(delay)),
         ms(span(skip))
     ));
-    ctx.check("Burst: all ticks scheduled on the original grid, none dropped", burst_on_grid);
-    ctx.check_with("Burst: missed ticks delivered back to back (≥ 2 gaps < period/4)", burst_quick >= 2, format!("{burst_quick}"));
-    ctx.check_with("Delay: no two ticks closer than one period (less 10% for timer granularity)", delay_min_gap >= PERIOD - PERIOD / 10, format!("min gap {delay_min_gap:?}"));
-    ctx.check("Skip: scheduled ticks stay on the original grid", skip_on_grid);
-    ctx.check_with("Skip: missed periods are dropped (a scheduled gap > 1.5 periods)", skipped >= 1, format!("{skipped}"));
-    ctx.check("Burst reaches tick #7 before Delay does", span(burst) < span(delay));
+    ctx.check(
+        "Burst: all ticks scheduled on the original grid, none dropped",
+        burst_on_grid,
+    );
+    ctx.check_with(
+        "Burst: missed ticks delivered back to back (≥ 2 gaps < period/4)",
+        burst_quick >= 2,
+        format!("{burst_quick}"),
+    );
+    ctx.check_with(
+        "Delay: no two ticks closer than one period (less 10% for timer granularity)",
+        delay_min_gap >= PERIOD - PERIOD / 10,
+        format!("min gap {delay_min_gap:?}"),
+    );
+    ctx.check(
+        "Skip: scheduled ticks stay on the original grid",
+        skip_on_grid,
+    );
+    ctx.check_with(
+        "Skip: missed periods are dropped (a scheduled gap > 1.5 periods)",
+        skipped >= 1,
+        format!("{skipped}"),
+    );
+    ctx.check(
+        "Burst reaches tick #7 before Delay does",
+        span(burst) < span(delay),
+    );
 }

@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use harness::leaks::ThreadLeakCheck;
-use harness::stats::{fmt_duration, Summary};
 use harness::Ctx;
+use harness::leaks::ThreadLeakCheck;
+use harness::stats::{Summary, fmt_duration};
 
 use crate::timers::{PeriodicWorker, Schedule, Ticker};
 
@@ -33,7 +33,11 @@ impl Probe {
         // decrement, so the max observed is a true count of overlapping runs.
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max.fetch_max(now, Ordering::SeqCst);
-        thread::sleep(if k % 4 == 3 { PERIOD * 5 / 2 } else { Duration::from_millis(1) });
+        thread::sleep(if k % 4 == 3 {
+            PERIOD * 5 / 2
+        } else {
+            Duration::from_millis(1)
+        });
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         // Relaxed: a count read after the workers are joined.
         self.runs.fetch_add(1, Ordering::Relaxed);
@@ -60,9 +64,11 @@ pub(super) fn run(ctx: &mut Ctx) {
     let leak = ThreadLeakCheck::named("tmr-periodic");
     let ours = Arc::new(Probe::default());
     let p = Arc::clone(&ours);
-    let worker = PeriodicWorker::spawn("tmr-periodic", Schedule::new(PERIOD, JITTER, SEED), move |k| {
-        p.job(k as usize)
-    });
+    let worker = PeriodicWorker::spawn(
+        "tmr-periodic",
+        Schedule::new(PERIOD, JITTER, SEED),
+        move |k| p.job(k as usize),
+    );
     thread::sleep(span);
     let t0 = Instant::now();
     let runs = worker.stop();
@@ -92,9 +98,23 @@ pub(super) fn run(ctx: &mut Ctx) {
 
     let mut t = ctx.table(
         "periodic runs",
-        &["variant", "runs", "max concurrent runs", "start gap mean", "p50", "max"],
+        &[
+            "variant",
+            "runs",
+            "max concurrent runs",
+            "start gap mean",
+            "p50",
+            "max",
+        ],
     );
-    for (name, probe, n) in [("ours (one worker, skip)", &ours, runs as usize), ("thread per tick", &naive, naive.runs.load(Ordering::Relaxed))] {
+    for (name, probe, n) in [
+        ("ours (one worker, skip)", &ours, runs as usize),
+        (
+            "thread per tick",
+            &naive,
+            naive.runs.load(Ordering::Relaxed),
+        ),
+    ] {
         let s = probe.intervals();
         t.row([
             name.to_string(),
@@ -108,7 +128,10 @@ pub(super) fn run(ctx: &mut Ctx) {
     ctx.show(t);
 
     // The jitter is replayable: the same seed gives the same schedule, and every offset is in bounds.
-    let (mut a, mut b) = (Schedule::new(PERIOD, JITTER, SEED), Schedule::new(PERIOD, JITTER, SEED));
+    let (mut a, mut b) = (
+        Schedule::new(PERIOD, JITTER, SEED),
+        Schedule::new(PERIOD, JITTER, SEED),
+    );
     let offsets: Vec<Duration> = (0..1000).map(|k| a.due(k)).collect();
     let same = (0..1000).all(|k| b.due(k) == offsets[k as usize]);
     let in_bounds = offsets.iter().enumerate().all(|(k, &d)| {
@@ -132,11 +155,27 @@ pub(super) fn run(ctx: &mut Ctx) {
          progress), and {after_stop} runs happened after it.",
         fmt_duration(stop_took)
     ));
-    ctx.check_with("ours: at most 1 run at a time (measured)", ours_max == 1, format!("max {ours_max}"));
-    ctx.check_with("thread per tick: runs overlap when one overruns (max > 1)", naive_max > 1, format!("max {naive_max}"));
-    ctx.check_with("ours: 0 runs after stop", after_stop == 0, format!("{after_stop}"));
+    ctx.check_with(
+        "ours: at most 1 run at a time (measured)",
+        ours_max == 1,
+        format!("max {ours_max}"),
+    );
+    ctx.check_with(
+        "thread per tick: runs overlap when one overruns (max > 1)",
+        naive_max > 1,
+        format!("max {naive_max}"),
+    );
+    ctx.check_with(
+        "ours: 0 runs after stop",
+        after_stop == 0,
+        format!("{after_stop}"),
+    );
     ctx.check("ours: no worker thread left after stop", left == 0);
     ctx.check("ours: made runs before stop", runs > 0);
     ctx.check("jitter: same seed, same schedule", same);
-    ctx.check_with("jitter: every due time within ±jitter of its period, and not all on the grid", in_bounds && spread > 500, format!("{spread}/1000 off-grid"));
+    ctx.check_with(
+        "jitter: every due time within ±jitter of its period, and not all on the grid",
+        in_bounds && spread > 500,
+        format!("{spread}/1000 off-grid"),
+    );
 }

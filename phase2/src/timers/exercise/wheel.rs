@@ -2,9 +2,9 @@
 
 use std::time::{Duration, Instant};
 
+use harness::Ctx;
 use harness::contracts::timer::TimerQueue;
 use harness::stats::{fmt_duration, fmt_ratio};
-use harness::Ctx;
 
 use crate::timers::workload::{self, SPAN, STEP};
 use crate::timers::{HeapQueue, TimingWheel};
@@ -34,7 +34,10 @@ pub(super) fn run(ctx: &mut Ctx) {
         best[1] = best[1].min(h);
         orders = [fw, fh];
     }
-    let mut t = ctx.table("insert + cancel half + expire", &["queue", "total", "per timer", "vs heap"]);
+    let mut t = ctx.table(
+        "insert + cancel half + expire",
+        &["queue", "total", "per timer", "vs heap"],
+    );
     for (name, d) in [("timing wheel (ours)", best[0]), ("binary heap", best[1])] {
         t.row([
             name.to_string(),
@@ -57,7 +60,15 @@ pub(super) fn run(ctx: &mut Ctx) {
          each timer is touched at most once per level on the way down, where the heap pays O(log n) \
          cache-missing sift steps per insert and per pop (cancelled entries included)."
     ));
-    ctx.check_with("wheel: fired exactly the non-cancelled timers, in (deadline, insertion) order", orders[0] == expected, format!("{} fired", orders[0].len()));
+    ctx.check_with(
+        "wheel: fired exactly the non-cancelled timers, in (deadline, insertion) order",
+        orders[0] == expected,
+        format!("{} fired", orders[0].len()),
+    );
     ctx.check("heap: the same", orders[1] == expected);
-    ctx.check_with("wheel faster than the heap (wide margin: ≥ 1.5×)", speedup >= 1.5, format!("{speedup:.2}×"));
+    ctx.check_with(
+        "wheel faster than the heap (wide margin: ≥ 1.5×)",
+        speedup >= 1.5,
+        format!("{speedup:.2}×"),
+    );
 }
