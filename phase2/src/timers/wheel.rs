@@ -11,9 +11,11 @@
 //! is re-inserted relative to the new time and lands on a lower level. A bitmap per level says which
 //! slots are occupied, so finding the next event is one `trailing_zeros` per level.
 //!
-//! Timers live in a slab (a `Vec` with a free list); each slot is an intrusive doubly-linked list
-//! threaded through the slab by index, so cancel is O(1) and no allocation happens per timer once
-//! the slab has grown.
+//! Timers live in a slab (a `Vec` with a free list); each slot is an intrusive singly-linked list
+//! threaded through the slab by index, pushed at the head, so an insert writes only its own entry and
+//! the slot's head. Cancel is lazy and O(1): it marks the entry dead, and the entry is recycled when
+//! its slot is next walked (cascade or expiry). The order inside a list does not matter: the timers
+//! of one tick are sorted by insertion sequence before they are emitted.
 
 use harness::contracts::timer::{Tick, TimerQueue};
 
@@ -25,7 +27,7 @@ const OVERFLOW: usize = LEVELS * SLOTS;
 /// Timers whose deadline is `<=` the current time, waiting for the next `expire`.
 const DUE: usize = OVERFLOW + 1;
 const LISTS: usize = DUE + 1;
-/// "No entry" for the links, and "in no list" for a free slab entry.
+/// "No entry" for the links.
 const NIL: u32 = u32::MAX;
 
 /// A timer of the wheel: where it sits in the slab and the sequence number it was given, so a stale
@@ -42,10 +44,11 @@ struct Entry {
     /// Insertion sequence number: orders equal deadlines and identifies the occupant.
     seq: u64,
     id: u64,
-    prev: u32,
+    /// Next entry of the same list, or `NIL`.
     next: u32,
-    /// Which list the entry is in (`0..LISTS`), or `NIL` when the entry is free.
-    list: u32,
+    /// Pending: neither fired nor cancelled. A cancelled entry stays in its list, not live, until
+    /// the list is walked; a free entry is never live.
+    live: bool,
 }
 
 /// The hierarchical timing wheel. See the module docs.
@@ -56,9 +59,8 @@ pub struct TimingWheel {
     entries: Vec<Entry>,
     /// Free slab entries, reused last-in first-out (the most recently freed entry is warm in cache).
     free: Vec<u32>,
-    /// Head and tail index of each list, `NIL` when empty.
+    /// Head index of each list, `NIL` when empty.
     heads: [u32; LISTS],
-    tails: [u32; LISTS],
     /// Bit `s` of `occupied[L]` is set iff level `L` slot `s` is non-empty.
     occupied: [u64; LEVELS],
     len: usize,
@@ -86,7 +88,6 @@ impl TimingWheel {
             entries: Vec::with_capacity(n),
             free: Vec::new(),
             heads: [NIL; LISTS],
-            tails: [NIL; LISTS],
             occupied: [0; LEVELS],
             len: 0,
             next_seq: 0,
@@ -110,41 +111,10 @@ impl TimingWheel {
 
     fn push(&mut self, index: u32) {
         let list = self.list_for(self.entries[index as usize].deadline);
-        let tail = self.tails[list];
-        {
-            let e = &mut self.entries[index as usize];
-            e.list = list as u32;
-            e.prev = tail;
-            e.next = NIL;
-        }
-        if tail == NIL {
-            self.heads[list] = index;
-        } else {
-            self.entries[tail as usize].next = index;
-        }
-        self.tails[list] = index;
+        self.entries[index as usize].next = self.heads[list];
+        self.heads[list] = index;
         if list < OVERFLOW {
             self.occupied[list / SLOTS] |= 1 << (list % SLOTS);
-        }
-    }
-
-    fn unlink(&mut self, index: u32) {
-        let Entry {
-            prev, next, list, ..
-        } = self.entries[index as usize];
-        let list = list as usize;
-        if prev == NIL {
-            self.heads[list] = next;
-        } else {
-            self.entries[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.tails[list] = prev;
-        } else {
-            self.entries[next as usize].prev = prev;
-        }
-        if list < OVERFLOW && self.heads[list] == NIL {
-            self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
         }
     }
 
@@ -152,18 +122,16 @@ impl TimingWheel {
     fn take(&mut self, list: usize) -> u32 {
         let head = self.heads[list];
         self.heads[list] = NIL;
-        self.tails[list] = NIL;
         if list < OVERFLOW {
             self.occupied[list / SLOTS] &= !(1 << (list % SLOTS));
         }
         head
     }
 
-    fn release(&mut self, index: u32) {
-        let e = &mut self.entries[index as usize];
-        e.list = NIL;
+    /// Return a slab entry to the free list (it is not live any more).
+    fn recycle(&mut self, index: u32) {
+        self.entries[index as usize].live = false;
         self.free.push(index);
-        self.len -= 1;
     }
 
     /// The next time something must happen: the start of the earliest occupied slot, or of the
@@ -185,7 +153,9 @@ impl TimingWheel {
         let mut earliest = None::<Tick>;
         while index != NIL {
             let e = &self.entries[index as usize];
-            earliest = Some(earliest.map_or(e.deadline, |m| m.min(e.deadline)));
+            if e.live {
+                earliest = Some(earliest.map_or(e.deadline, |m| m.min(e.deadline)));
+            }
             index = e.next;
         }
         let span_bits = SLOT_BITS as usize * LEVELS;
@@ -201,15 +171,20 @@ impl TimingWheel {
         self.batch.clear();
         while index != NIL {
             let e = self.entries[index as usize];
-            self.batch.push((e.deadline, e.seq, index));
+            if e.live {
+                self.batch.push((e.deadline, e.seq, index));
+            } else {
+                self.recycle(index);
+            }
             index = e.next;
         }
         self.batch.sort_unstable_by_key(|&(d, s, _)| (d, s));
         for k in 0..self.batch.len() {
             let (_, _, index) = self.batch[k];
             out.push(self.entries[index as usize].id);
-            self.release(index);
+            self.recycle(index);
         }
+        self.len -= self.batch.len();
     }
 }
 
@@ -223,9 +198,8 @@ impl TimerQueue for TimingWheel {
             deadline,
             seq,
             id,
-            prev: NIL,
             next: NIL,
-            list: NIL,
+            live: true,
         };
         let index = match self.free.pop() {
             Some(i) => {
@@ -248,9 +222,10 @@ impl TimerQueue for TimingWheel {
 
     fn cancel(&mut self, handle: WheelHandle) -> bool {
         match self.entries.get(handle.index as usize) {
-            Some(e) if e.list != NIL && e.seq == handle.seq => {
-                self.unlink(handle.index);
-                self.release(handle.index);
+            Some(e) if e.live && e.seq == handle.seq => {
+                // Lazy: the entry stays in its list, dead, until the list is walked.
+                self.entries[handle.index as usize].live = false;
+                self.len -= 1;
                 true
             }
             _ => false,
@@ -268,8 +243,12 @@ impl TimerQueue for TimingWheel {
             self.now = self.now.max(at);
             let mut index = self.take(list);
             while index != NIL {
-                let next = self.entries[index as usize].next;
-                self.push(index);
+                let Entry { next, live, .. } = self.entries[index as usize];
+                if live {
+                    self.push(index);
+                } else {
+                    self.recycle(index);
+                }
                 index = next;
             }
             self.flush_due(out);
