@@ -15,7 +15,9 @@
 //! threaded through the slab by index, pushed at the head, so an insert writes only its own entry and
 //! the slot's head. Cancel is lazy and O(1): it marks the entry dead, and the entry is recycled when
 //! its slot is next walked (cascade or expiry). The order inside a list does not matter: the timers
-//! of one tick are sorted by insertion sequence before they are emitted.
+//! of one tick are sorted by insertion sequence before they are emitted. (A cancelled timer in the
+//! overflow list is recycled only when the overflow is next re-filed: far-future cancels hold their
+//! slab entry until then.)
 
 use harness::contracts::timer::{Tick, TimerQueue};
 
