@@ -40,8 +40,17 @@ list:
 	  if [ -f "$$phase/src/bin/$$ex.rs" ]; then status=built; else status=planned; fi; \
 	  printf '%-7s %-10s %-8s %-48s %s\n' "$$phase" "$$ex" "$$status" "$$topic" "$$sections"; done
 
+# One package at a time: every phase has binaries named exercise1…, and cargo puts a workspace-wide build's
+# binaries side by side in target/debug, where phase2's exercise1 would replace phase1's before phase1's
+# smoke test runs it (cargo's "output filename collision", rust-lang/cargo#6313). `cargo run -p` is not
+# affected: it relinks the package's own binary before running it.
+PACKAGES := harness benchkit $(PHASES)
+
 test:
-	$(CARGO) test --workspace --all-targets
+	@for p in $(PACKAGES); do \
+	  echo "== cargo test -p $$p"; \
+	  $(CARGO) test -p $$p --all-targets || exit 1; \
+	done
 	$(CARGO) test --workspace --doc
 
 loom:

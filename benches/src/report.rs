@@ -189,7 +189,7 @@ pub struct Target {
     pub max_ratio: f64,
 }
 
-/// The targets set so far (issue: Phase 1).
+/// The targets set so far (issues: Phase 1, Phase 2).
 pub const TARGETS: &[Target] = &[
     Target {
         label: "futex Mutex, uncontended lock+unlock",
@@ -214,6 +214,22 @@ pub const TARGETS: &[Target] = &[
         ours: "ours",
         peer: "std",
         max_ratio: 1.5,
+    },
+    Target {
+        label: "worker pool, per-job overhead, 10k tiny jobs",
+        group: "pool/tiny-jobs",
+        parameter: "jobs=10000",
+        ours: "ours",
+        peer: "threadpool",
+        max_ratio: 1.0,
+    },
+    Target {
+        label: "timing wheel vs binary heap, 1M timers (insert, cancel half, expire)",
+        group: "timers/1M",
+        parameter: "",
+        ours: "ours-wheel",
+        peer: "heap",
+        max_ratio: 1.0 / 3.0,
     },
 ];
 
