@@ -201,3 +201,54 @@ pub fn check_exercise(
         );
     }
 }
+
+/// One exercise binary at a time: the exercises measure timing, and two of them sharing 2 cores would
+/// skew it. Held by the tests that [`smoke_tests!`](crate::smoke_tests) generates.
+pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A hung binary is killed after this long (a hang deadline, not a performance budget: `--quick`
+/// takes about 3 s, but tests share 2 cores with other test binaries).
+pub const HANG_DEADLINE: Duration = Duration::from_secs(90);
+
+/// The binaries a phase crate has in `src/bin`, sorted by name (to check each one is smoke-tested).
+pub fn binaries_of(manifest_dir: &str) -> Vec<String> {
+    let mut bins: Vec<String> = std::fs::read_dir(Path::new(manifest_dir).join("src/bin"))
+        .expect("src/bin of the phase crate")
+        .filter_map(|e| e.ok()?.path().file_stem()?.to_str().map(str::to_string))
+        .collect();
+    bins.sort();
+    bins
+}
+
+/// The smoke tests of a phase crate, one `#[test]` per exercise binary plus one that fails when a
+/// binary was added without being listed: `harness::smoke_tests!("phase1", exercise1, exercise2);`
+/// in the crate's `tests/smoke.rs`.
+#[macro_export]
+macro_rules! smoke_tests {
+    ($phase:literal, $($exercise:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $exercise() {
+                let _one_at_a_time = $crate::smoke::SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+                let root = ::std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+                $crate::smoke::check_exercise(
+                    root,
+                    $phase,
+                    stringify!($exercise),
+                    ::std::path::Path::new(env!(concat!("CARGO_BIN_EXE_", stringify!($exercise)))),
+                    $crate::smoke::HANG_DEADLINE,
+                );
+            }
+        )+
+
+        #[test]
+        fn every_binary_is_smoke_tested() {
+            let listed = [$(stringify!($exercise)),+];
+            assert_eq!(
+                $crate::smoke::binaries_of(env!("CARGO_MANIFEST_DIR")),
+                listed,
+                "add a smoke test for every new binary"
+            );
+        }
+    };
+}
