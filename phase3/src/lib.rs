@@ -1,4 +1,4 @@
-//! # Phase 3 — real-world systems (coming next)
+//! # Phase 3 — real-world systems
 //!
 //! Where Go reaches for goroutines per connection and `sync` primitives, Rust reaches for tokio,
 //! rayon and explicit memory orderings. This crate will hold:
@@ -8,3 +8,8 @@
 //! - exercise3 — rate limiting (`token-bucket`, `leaky-bucket`, `sliding-window`, `throttle-debounce`);
 //! - exercise4 — reliable systems (`leaks`, `happens-before`, `races`).
 #![warn(missing_docs)]
+
+pub mod cpu;
+pub mod io;
+pub mod ratelimit;
+pub mod reliable;

@@ -1,4 +1,4 @@
-//! # Phase 4 — expert level (coming next)
+//! # Phase 4 — expert level
 //!
 //! Go hides its runtime; in Rust the runtime is a library you can write. This crate will hold:
 //!
@@ -7,3 +7,7 @@
 //! - exercise3 — distributed consumers on an embedded log and Redis Streams (`consumer-group`,
 //!   `backpressure`, `idempotency`, `dlq`).
 #![warn(missing_docs)]
+
+pub mod consumers;
+pub mod lockfree;
+pub mod runtime;

@@ -2,5 +2,7 @@
 //! implementations. The peers passing is what proves a suite honest: if crossbeam fails it, the suite
 //! is wrong, not crossbeam.
 pub mod channel;
+pub mod deque;
 pub mod lock;
+pub mod queue;
 pub mod timer;

@@ -6,5 +6,7 @@
 //! Adapters for the ecosystem's types live here, next to the trait; adapters for ours live next to
 //! our types, in the phase crates.
 pub mod channel;
+pub mod deque;
 pub mod lock;
+pub mod queue;
 pub mod timer;

@@ -1,0 +1,1 @@
+//! (deque conformance: being written)

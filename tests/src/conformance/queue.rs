@@ -1,0 +1,1 @@
+//! (queue conformance: being written)

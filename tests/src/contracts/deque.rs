@@ -1,0 +1,1 @@
+//! (deque contracts: being written)

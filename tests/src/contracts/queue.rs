@@ -1,0 +1,1 @@
+//! (queue contracts: being written)
