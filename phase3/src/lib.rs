@@ -13,3 +13,4 @@ pub mod cpu;
 pub mod io;
 pub mod ratelimit;
 pub mod reliable;
+pub mod steal;
