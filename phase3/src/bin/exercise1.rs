@@ -1,2 +1,0 @@
-//! `make run/phase3/exercise1` — see `phase3::io`.
-harness::exercise_main!(phase3::io::EXERCISE);
