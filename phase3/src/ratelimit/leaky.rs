@@ -118,7 +118,9 @@ impl<T> ShapingQueue<T> {
 
     /// When the next waiting event departs.
     pub fn next_departure(&self) -> Option<Duration> {
-        self.waiting.front().map(|(_, at)| Duration::from_nanos(*at))
+        self.waiting
+            .front()
+            .map(|(_, at)| Duration::from_nanos(*at))
     }
 
     /// Events still waiting at `now` (departure instant later than `now`); at most `burst`.

@@ -41,7 +41,10 @@ impl<C: Clock> RateLimiter for SlidingLog<C> {
         let now = now_ns(&self.clock).max(log.back().copied().unwrap_or(0));
         let window = self.quota.window_ns();
         // The window is (now − W, now]: an admission at `t` leaves it once `t + W ≤ now`.
-        while log.front().is_some_and(|&t| t.saturating_add(window) <= now) {
+        while log
+            .front()
+            .is_some_and(|&t| t.saturating_add(window) <= now)
+        {
             log.pop_front();
         }
         if log.len() < self.quota.burst() as usize {

@@ -71,7 +71,13 @@ pub(super) fn run(ctx: &mut Ctx) {
         .collect();
     let mut t = ctx.table(
         "14 arrivals: 10 at 0 ms, 3 at 1500-1520 ms, 1 at 3000 ms (10/s, bucket of 4)",
-        &["leaky bucket as", "passed", "dropped", "output times (ms)", "max delay"],
+        &[
+            "leaky bucket as",
+            "passed",
+            "dropped",
+            "output times (ms)",
+            "max delay",
+        ],
     );
     let times = |v: &[(usize, u64)]| {
         v.iter()

@@ -87,7 +87,11 @@ pub(super) fn run(ctx: &mut Ctx) {
         "Limit: 10 per 1 s window. Trace: 10 attempts at 900 ms (just before the 1 s boundary), then \
          one every 10 ms until 3 s, on a virtual clock.",
     );
-    let (a, b, c) = (VirtualClock::new(), VirtualClock::new(), VirtualClock::new());
+    let (a, b, c) = (
+        VirtualClock::new(),
+        VirtualClock::new(),
+        VirtualClock::new(),
+    );
     let limiters: Vec<(Box<dyn RateLimiter>, Arc<VirtualClock>, &str)> = vec![
         (
             Box::new(SlidingLog::new(quota, a.clone())),

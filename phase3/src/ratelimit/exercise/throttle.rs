@@ -77,11 +77,26 @@ pub(super) fn run(ctx: &mut Ctx) {
         .start_paused(true)
         .build()
         .expect("runtime");
-    let trace: Vec<Duration> = TRACE_MS.iter().map(|&ms| Duration::from_millis(ms)).collect();
+    let trace: Vec<Duration> = TRACE_MS
+        .iter()
+        .map(|&ms| Duration::from_millis(ms))
+        .collect();
     let cases: [(&str, Operator, &[(usize, u64)]); 4] = [
-        ("throttle, leading", Operator::Throttle(INTERVAL, Edge::Leading), LEADING),
-        ("throttle, trailing", Operator::Throttle(INTERVAL, Edge::Trailing), TRAILING),
-        ("throttle, both", Operator::Throttle(INTERVAL, Edge::Both), BOTH),
+        (
+            "throttle, leading",
+            Operator::Throttle(INTERVAL, Edge::Leading),
+            LEADING,
+        ),
+        (
+            "throttle, trailing",
+            Operator::Throttle(INTERVAL, Edge::Trailing),
+            TRAILING,
+        ),
+        (
+            "throttle, both",
+            Operator::Throttle(INTERVAL, Edge::Both),
+            BOTH,
+        ),
         ("debounce", Operator::Debounce(QUIET), DEBOUNCED),
     ];
     let mut t = ctx.table(
@@ -93,9 +108,11 @@ pub(super) fn run(ctx: &mut Ctx) {
         let started = std::time::Instant::now();
         let out = rt.block_on(replay(&trace, op));
         let real = started.elapsed();
-        let got: Vec<(usize, u64)> = out.iter().map(|&(i, d)| (i, d.as_millis() as u64)).collect();
-        let exact = got == expected
-            && out.iter().all(|(_, d)| d.subsec_nanos() % 1_000_000 == 0);
+        let got: Vec<(usize, u64)> = out
+            .iter()
+            .map(|&(i, d)| (i, d.as_millis() as u64))
+            .collect();
+        let exact = got == expected && out.iter().all(|(_, d)| d.subsec_nanos() % 1_000_000 == 0);
         all_exact &= exact;
         t.row([
             name.to_string(),
@@ -105,7 +122,11 @@ pub(super) fn run(ctx: &mut Ctx) {
                 .map(|(i, ms)| format!("#{i}@{ms}"))
                 .collect::<Vec<_>>()
                 .join(" "),
-            if exact { "✓".to_string() } else { format!("✗ expected {expected:?}") },
+            if exact {
+                "✓".to_string()
+            } else {
+                format!("✗ expected {expected:?}")
+            },
         ]);
         ctx.record(format!("{name} real time ms"), real.as_secs_f64() * 1e3);
         ctx.check_with(

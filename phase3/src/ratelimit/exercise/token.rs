@@ -53,7 +53,7 @@ pub(super) fn run(ctx: &mut Ctx) {
     );
 
     ctx.say(
-        "\nThreads hammer one bucket on the TSC clock (200 000 permits/s, burst 100). The wrong \
+        "\nThreads hammer one bucket on the TSC clock (20 000 permits/s, burst 1000). The wrong \
          bucket loads the state and stores the update without a CAS: two threads can spend one token.",
     );
     let q = accuracy::quota();
@@ -70,7 +70,8 @@ pub(super) fn run(ctx: &mut Ctx) {
     accuracy::check_bound(ctx, "mutex bucket", &mutex);
     let naive_over: u64 = naive.iter().map(|r| r.over()).sum();
     ctx.record("naive_over_admitted", naive_over);
-    let speed = |runs: &[accuracy::Run], i: usize| runs[i].checks as f64 / runs[i].wall.as_secs_f64();
+    let speed =
+        |runs: &[accuracy::Run], i: usize| runs[i].checks as f64 / runs[i].wall.as_secs_f64();
     let ratio4 = speed(&ours, 2) / speed(&mutex, 2);
     ctx.record("atomic_vs_mutex_checks_4t", ratio4);
     ctx.takeaway(format!(
