@@ -15,9 +15,12 @@ const QUIET: Duration = Duration::from_millis(50);
 
 /// What each operator must emit on the trace, as (event, time ms), derived from the definitions:
 /// windows open at the first event of a quiet spell (and, for a trailing emission, at that emission).
-const LEADING: &[(usize, u64)] = &[(0, 0), (4, 120), (6, 400), (7, 700), (10, 1_100)];
-const TRAILING: &[(usize, u64)] = &[(3, 100), (5, 200), (6, 500), (9, 800), (10, 1_200)];
-const BOTH: &[(usize, u64)] = &[
+/// (event index, emitted at ms).
+type Emitted = &'static [(usize, u64)];
+
+const LEADING: Emitted = &[(0, 0), (4, 120), (6, 400), (7, 700), (10, 1_100)];
+const TRAILING: Emitted = &[(3, 100), (5, 200), (6, 500), (9, 800), (10, 1_200)];
+const BOTH: Emitted = &[
     (0, 0),
     (3, 100),
     (5, 200),
@@ -26,7 +29,7 @@ const BOTH: &[(usize, u64)] = &[
     (9, 800),
     (10, 1_100),
 ];
-const DEBOUNCED: &[(usize, u64)] = &[(5, 200), (6, 450), (9, 790), (10, 1_150)];
+const DEBOUNCED: Emitted = &[(5, 200), (6, 450), (9, 790), (10, 1_150)];
 
 /// Which operator to replay.
 #[derive(Debug, Clone, Copy)]
@@ -81,7 +84,7 @@ pub(super) fn run(ctx: &mut Ctx) {
         .iter()
         .map(|&ms| Duration::from_millis(ms))
         .collect();
-    let cases: [(&str, Operator, &[(usize, u64)]); 4] = [
+    let cases: [(&str, Operator, Emitted); 4] = [
         (
             "throttle, leading",
             Operator::Throttle(INTERVAL, Edge::Leading),
