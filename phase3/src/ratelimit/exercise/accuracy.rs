@@ -132,3 +132,96 @@ pub(super) fn check_bound(ctx: &mut Ctx, name: &str, runs: &[Run]) {
         detail,
     );
 }
+
+/// A clock stopped at its origin: every check of a run happens at one instant, so the exact budget
+/// is known (`burst` for every algorithm here) and any excess is a lost update, not timing noise.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Frozen;
+
+impl Clock for Frozen {
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}
+
+/// Budget per round on the frozen clock.
+const FROZEN_BURST: u32 = 100_000;
+
+/// The frozen-clock table's headers.
+pub(super) const FROZEN_HEADERS: &[&str] = &[
+    "limiter",
+    "threads",
+    "rounds",
+    "admitted",
+    "budget",
+    "over-admitted",
+];
+
+/// `threads` threads, started together, each make `FROZEN_BURST` checks on a fresh limiter of burst
+/// `FROZEN_BURST` at one frozen instant; `rounds` rounds. Adds one row per thread count (2 and 4) and
+/// returns (threads, admitted, budget) for each.
+pub(super) fn frozen_rows<L: RateLimiter>(
+    ctx: &Ctx,
+    table: &mut harness::exercise::TableBuilder,
+    name: &str,
+    make: impl Fn(Quota, Frozen) -> L,
+) -> Vec<(usize, u64, u64)> {
+    let rounds = ctx.pick(10, 2);
+    let q = Quota::new(Duration::from_micros(50), FROZEN_BURST).expect("non-zero");
+    [2usize, 4]
+        .iter()
+        .map(|&threads| {
+            let mut admitted = 0u64;
+            for _ in 0..rounds {
+                let limiter = make(q, Frozen);
+                // A spinning start line, not a Barrier: parked threads wake ~25 µs apart here, long
+                // enough for the first one to drain the bucket before the others arrive.
+                let ready = std::sync::atomic::AtomicUsize::new(0);
+                admitted += std::thread::scope(|s| {
+                    let hs: Vec<_> = (0..threads)
+                        .map(|_| {
+                            s.spawn(|| {
+                                // Relaxed: a start line; the limiter's own atomics/locks order the rest.
+                                ready.fetch_add(1, Ordering::Relaxed);
+                                while ready.load(Ordering::Relaxed) < threads {
+                                    std::thread::yield_now();
+                                }
+                                (0..FROZEN_BURST).filter(|_| limiter.check()).count() as u64
+                            })
+                        })
+                        .collect();
+                    hs.into_iter()
+                        .map(|h| h.join().expect("frozen thread"))
+                        .sum::<u64>()
+                });
+            }
+            let budget = u64::from(FROZEN_BURST) * rounds as u64;
+            table.row([
+                name.to_string(),
+                threads.to_string(),
+                rounds.to_string(),
+                admitted.to_string(),
+                budget.to_string(),
+                admitted.saturating_sub(budget).to_string(),
+            ]);
+            (threads, admitted, budget)
+        })
+        .collect()
+}
+
+/// The exact-budget check: on the frozen clock a correct limiter admits the budget, no more, no less.
+pub(super) fn check_exact(ctx: &mut Ctx, name: &str, runs: &[(usize, u64, u64)]) {
+    let detail = runs
+        .iter()
+        .map(|(t, a, b)| format!("{t}t: {a}/{b}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ctx.check_with(
+        format!("{name}: exactly the budget at one instant under 2 and 4 threads"),
+        runs.iter().all(|(_, a, b)| a == b),
+        detail,
+    );
+}

@@ -7,7 +7,7 @@ use harness::clock::{Clock, VirtualClock};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::accuracy::{self, HEADERS};
+use super::accuracy::{self, FROZEN_HEADERS, HEADERS};
 use crate::ratelimit::{LeakyBucket, Quota, RateLimiter, ShapingQueue, TokenBucket};
 
 /// Bursty arrivals (ms): 10 at once, a pause, 3 close together, one straggler.
@@ -129,6 +129,10 @@ pub(super) fn run(ctx: &mut Ctx) {
         LeakyBucket::new(q, c)
     });
     ctx.show(t);
+    let mut t = ctx.table("exact budget at one frozen instant", FROZEN_HEADERS);
+    let exact = accuracy::frozen_rows(ctx, &mut t, "leaky meter (mutex)", LeakyBucket::new);
+    ctx.show(t);
+    accuracy::check_exact(ctx, "leaky meter", &exact);
     accuracy::check_bound(ctx, "leaky meter", &runs);
     ctx.takeaway(format!(
         "As a meter the leaky bucket is the token bucket mirrored (identical decisions); as a queue it \

@@ -7,7 +7,7 @@ use harness::Ctx;
 use harness::clock::{Clock, VirtualClock};
 use parking_lot::Mutex;
 
-use super::accuracy::{self, HEADERS};
+use super::accuracy::{self, FROZEN_HEADERS, HEADERS};
 use crate::ratelimit::{Quota, RateLimiter, SlidingCounter, SlidingLog};
 
 /// The naive fixed window, for contrast: at most `burst` per aligned window `[kW, (k+1)W)`.
@@ -166,6 +166,12 @@ pub(super) fn run(ctx: &mut Ctx) {
         SlidingCounter::new(q, c)
     });
     ctx.show(t);
+    let mut t = ctx.table("exact budget at one frozen instant", FROZEN_HEADERS);
+    let log_exact = accuracy::frozen_rows(ctx, &mut t, "sliding log", SlidingLog::new);
+    let counter_exact = accuracy::frozen_rows(ctx, &mut t, "sliding counter", SlidingCounter::new);
+    ctx.show(t);
+    accuracy::check_exact(ctx, "sliding log", &log_exact);
+    accuracy::check_exact(ctx, "sliding counter", &counter_exact);
     accuracy::check_bound(ctx, "sliding log", &log);
     accuracy::check_bound(ctx, "sliding counter", &counter);
     ctx.takeaway(format!(
