@@ -10,10 +10,13 @@ use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
+/// Subscribers' senders, each with its subscription id.
+type Senders = Vec<(u64, Sender<u64>)>;
+
 /// The registry: one sender per subscriber, keyed by subscription id.
 #[derive(Debug, Default, Clone)]
 pub struct EventBus {
-    subscribers: Arc<Mutex<Vec<(u64, Sender<u64>)>>>,
+    subscribers: Arc<Mutex<Senders>>,
     next_id: Arc<AtomicU64>,
 }
 

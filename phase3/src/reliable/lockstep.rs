@@ -76,7 +76,7 @@ where
                         // the core away instead of burning the time slice it may be waiting for.
                         thread::yield_now();
                         // Relaxed: a stop request carries no data.
-                        if spins % 64 == 0
+                        if spins.is_multiple_of(64)
                             && (Instant::now() >= end || barrier.stop.load(Ordering::Relaxed))
                         {
                             barrier.stop.store(true, Ordering::Relaxed); // Relaxed: as above.

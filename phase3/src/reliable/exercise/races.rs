@@ -2,9 +2,7 @@
 //! check-then-act), live on this CPU; loom's verdicts are in `tests/loom_reliable.rs`.
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::Barrier;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread;
 use std::time::Duration;
 
 use harness::Ctx;
@@ -15,28 +13,46 @@ use crate::reliable::races::{
     increment_load_store,
 };
 
-/// Two threads each increment one counter `per_thread` times, released together; returns the total.
-pub(crate) fn count_with(per_thread: u64, increment: fn(&AtomicU64)) -> u64 {
-    let counter = Arc::new(AtomicU64::new(0));
-    let start = Arc::new(Barrier::new(2));
-    let workers: Vec<_> = (0..2)
-        .map(|k| {
-            let (counter, start) = (Arc::clone(&counter), Arc::clone(&start));
-            thread::Builder::new()
-                .name(format!("race-inc-{k}"))
-                .spawn(move || {
-                    start.wait();
-                    for _ in 0..per_thread {
-                        increment(&counter);
-                    }
-                })
-                .expect("spawn incrementer")
-        })
-        .collect();
-    for w in workers {
-        w.join().expect("incrementer");
+/// Counts of a lost-update run.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Counted {
+    /// Rounds both threads completed before the deadline.
+    pub rounds: u64,
+    /// Sum of the rounds' counters.
+    pub counted: u64,
+    /// Rounds whose counter ended below 2 × per_round.
+    pub lossy_rounds: u64,
+}
+
+/// `rounds` rounds in lockstep: in each, two threads increment a fresh counter `per_round` times
+/// each, starting together (a spinning barrier), so many rounds find both threads on a core at once.
+pub(crate) fn count_with(
+    rounds: usize,
+    per_round: u64,
+    deadline: Duration,
+    increment: fn(&AtomicU64),
+) -> Counted {
+    let counters: Arc<Vec<AtomicU64>> = Arc::new((0..rounds).map(|_| AtomicU64::new(0)).collect());
+    let c = Arc::clone(&counters);
+    let run = lockstep::run("race-inc", rounds, deadline, move |_, i| {
+        for _ in 0..per_round {
+            increment(&c[i]);
+        }
+        0
+    });
+    let done = run.iterations();
+    // Relaxed: the lockstep threads were joined, which ordered every increment before these loads.
+    let finals = counters[..done].iter().map(|c| c.load(Ordering::Relaxed));
+    let (mut counted, mut lossy_rounds) = (0, 0);
+    for f in finals {
+        counted += f;
+        lossy_rounds += u64::from(f < 2 * per_round);
     }
-    counter.load(Ordering::Relaxed) // Relaxed: the joins ordered every increment before this.
+    Counted {
+        rounds: done as u64,
+        counted,
+        lossy_rounds,
+    }
 }
 
 /// Outcome of `trials` two-thread withdrawal races on accounts holding 1, each thread withdrawing 1.
@@ -104,46 +120,44 @@ pub(super) fn run(ctx: &mut Ctx) {
         indent(DATA_RACE_FIXED),
     ));
 
-    // Lost update: several short rounds, each a fresh pair of threads, so that at least some rounds
-    // find the two threads on two cores at once (the machine is shared; a round whose threads take
-    // turns on one core loses nothing, and that is reported, not hidden).
-    let rounds = ctx.pick(20u64, 5);
-    let per_thread = ctx.pick(200_000u64, 100_000);
-    let expected = rounds * 2 * per_thread;
-    let (mut racy, mut exact, mut lossy_rounds) = (0, 0, 0);
-    for _ in 0..rounds {
-        let r = count_with(per_thread, increment_load_store);
-        lossy_rounds += u64::from(r < 2 * per_thread);
-        racy += r;
-        exact += count_with(per_thread, increment_fetch_add);
-    }
+    // Lost update: many short rounds in lockstep, each on a fresh counter, so that many rounds find
+    // the two threads on two cores at once (the machine is shared; a round whose threads take turns
+    // on one core loses nothing, and that is reported, not hidden).
+    let rounds = ctx.pick(2_000usize, 200);
+    let per_round = 1_000u64; // a few µs of increments: longer than the barrier's release skew
+    let deadline = ctx.pick(Duration::from_secs(2), Duration::from_millis(400));
+    let racy = count_with(rounds, per_round, deadline, increment_load_store);
+    let exact = count_with(rounds, per_round, deadline, increment_fetch_add);
     let mut t = ctx.table(
         format!(
-            "2. lost update: {rounds} rounds × 2 threads × {per_thread} increments of one counter"
+            "2. lost update: {rounds} rounds; in each, 2 threads × {per_round} increments of a fresh counter"
         ),
         &[
             "increment",
+            "rounds",
             "expected",
             "counted",
             "lost increments",
             "rounds with a loss",
         ],
     );
-    t.row([
-        "load; store(v + 1) (wrong)".to_string(),
-        expected.to_string(),
-        racy.to_string(),
-        (expected - racy).to_string(),
-        format!("{lossy_rounds} of {rounds}"),
-    ]);
-    t.row([
-        "fetch_add(1)".to_string(),
-        expected.to_string(),
-        exact.to_string(),
-        (expected - exact).to_string(),
-        format!("0 of {rounds}"),
-    ]);
+    for (label, c) in [
+        ("load; store(v + 1) (wrong)", racy),
+        ("fetch_add(1)", exact),
+    ] {
+        let expected = c.rounds * 2 * per_round;
+        t.row([
+            label.to_string(),
+            c.rounds.to_string(),
+            expected.to_string(),
+            c.counted.to_string(),
+            (expected - c.counted).to_string(),
+            c.lossy_rounds.to_string(),
+        ]);
+    }
     ctx.show(t);
+    let racy_expected = racy.rounds * 2 * per_round;
+    let exact_expected = exact.rounds * 2 * per_round;
 
     // Check-then-act.
     let trials = ctx.pick(50_000usize, 5_000);
@@ -173,30 +187,32 @@ pub(super) fn run(ctx: &mut Ctx) {
     }
     ctx.show(t);
     ctx.say(
-        "loom proves both bugs instead of hoping to hit them: tests/loom_reliable.rs has should_panic \
+        "Both races need the two threads on two cores at the same moment: when this shared machine \
+         gives the run only one core, the threads take turns and nothing is lost. loom proves both bugs \
+         instead of hoping to hit them: tests/loom_reliable.rs has should_panic \
          models for the load/store increment and the check-then-act withdrawal, and passing models \
          for fetch_add and the CAS loop. A race detector (TSan) would flag none of these: every \
          access is atomic; it sees data races on plain memory (unsafe code, FFI), in the run it watches.",
     );
-    ctx.record("lost_increments", expected - racy);
+    ctx.record("lost_increments", racy_expected - racy.counted);
     ctx.record("overdrafts_racy", wrong.both_succeeded);
     ctx.record("overdrafts_fixed", right.both_succeeded);
     ctx.takeaway(format!(
-        "Atomic steps do not make an atomic operation: the load/store counter lost {} of {expected} \
+        "Atomic steps do not make an atomic operation: the load/store counter lost {} of {racy_expected} \
          increments and check-then-act overdrew {} of {} accounts; fetch_add and a CAS loop lost none.",
-        expected - racy,
+        racy_expected - racy.counted,
         wrong.both_succeeded,
         wrong.trials
     ));
     ctx.check_with(
         "fetch_add counts every increment exactly",
-        exact == expected,
-        format!("{exact} of {expected}"),
+        exact.rounds > 0 && exact.counted == exact_expected,
+        format!("{} of {exact_expected}", exact.counted),
     );
     ctx.check_with(
         "the load/store counter never counts more than it was given",
-        racy <= expected,
-        format!("{racy} of {expected}"),
+        racy.rounds > 0 && racy.counted <= racy_expected,
+        format!("{} of {racy_expected}", racy.counted),
     );
     ctx.check_with(
         "the CAS withdrawal never overdraws: exactly one success per trial",
