@@ -45,7 +45,8 @@ fn message_passing(n: u64, ordered: bool, deadline: Duration) -> (u64, u64, Dura
 pub(super) fn run(ctx: &mut Ctx) {
     // Part 1: message passing.
     let n = ctx.pick(2_000_000u64, 200_000);
-    let deadline = ctx.pick(Duration::from_secs(2), Duration::from_millis(400));
+    // Each run stops at its deadline; the section's deadlines add up to ≤ 6.5 s (≤ 1.5 s with --quick).
+    let deadline = ctx.pick(Duration::from_secs(1), Duration::from_millis(250));
     ctx.say(format!(
         "1. Message passing: a writer stores data = i, then seq = i (i = 1..{n}); a reader loads seq, \
          then data. Seeing seq = s promises data >= s only if the seq store is Release and the load \
@@ -101,7 +102,7 @@ pub(super) fn run(ctx: &mut Ctx) {
 
     // Part 2: store buffering.
     let iterations = ctx.pick(200_000usize, 20_000);
-    let sb_deadline = ctx.pick(Duration::from_secs(2), Duration::from_millis(400));
+    let sb_deadline = ctx.pick(Duration::from_millis(1500), Duration::from_millis(250));
     ctx.say(format!(
         "2. Store buffering: A: x = 1; r1 = y  ||  B: y = 1; r2 = x, {iterations} fresh (x, y) pairs, \
          both threads released together each iteration by a spinning barrier. SeqCst forbids \

@@ -125,7 +125,8 @@ pub(super) fn run(ctx: &mut Ctx) {
     // on one core loses nothing, and that is reported, not hidden).
     let rounds = ctx.pick(2_000usize, 200);
     let per_round = 1_000u64; // a few µs of increments: longer than the barrier's release skew
-    let deadline = ctx.pick(Duration::from_secs(2), Duration::from_millis(400));
+    // Four lockstep runs, each stopped at its deadline: ≤ 5 s in all (≤ 1.2 s with --quick).
+    let deadline = ctx.pick(Duration::from_secs(1), Duration::from_millis(300));
     let racy = count_with(rounds, per_round, deadline, increment_load_store);
     let exact = count_with(rounds, per_round, deadline, increment_fetch_add);
     let mut t = ctx.table(
@@ -161,7 +162,7 @@ pub(super) fn run(ctx: &mut Ctx) {
 
     // Check-then-act.
     let trials = ctx.pick(50_000usize, 5_000);
-    let deadline = ctx.pick(Duration::from_secs(2), Duration::from_millis(400));
+    let deadline = ctx.pick(Duration::from_millis(1500), Duration::from_millis(300));
     let wrong = overdrafts(false, trials, deadline);
     let right = overdrafts(true, trials, deadline);
     let mut t = ctx.table(
