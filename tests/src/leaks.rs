@@ -225,7 +225,7 @@ mod tokio_handle {
 /// Under `--cfg loom` tokio is not linked; no runtime can be watched.
 #[cfg(loom)]
 mod tokio_handle {
-    #[derive(Debug)]
+    #[derive(Debug, Clone)]
     pub enum Handle {}
     pub fn alive(h: &Handle) -> usize {
         match *h {}
@@ -287,7 +287,8 @@ impl LeakGuard {
     }
 
     /// Also checks that a tokio runtime has no more alive tasks at the end than now.
-    pub fn watch_runtime(mut self, handle: &tokio_handle::Handle) -> Self {
+    #[cfg(not(loom))]
+    pub fn watch_runtime(mut self, handle: &tokio::runtime::Handle) -> Self {
         let now = tokio_handle::alive(handle);
         self.runtimes.push((handle.clone(), now));
         self
