@@ -91,6 +91,8 @@ pub struct LitmusResult {
     pub cut_short: bool,
     /// Wall time of the run.
     pub elapsed: Duration,
+    /// The CPUs the two threads were pinned to, when pinning succeeded.
+    pub pinned: Option<(usize, usize)>,
 }
 
 /// Runs the store-buffering test with `flavor` for `iterations` (or until `deadline`) on 2 threads.
@@ -121,5 +123,6 @@ pub fn store_buffering(flavor: Flavor, iterations: usize, deadline: Duration) ->
         both_one,
         cut_short: run.iterations() < iterations,
         elapsed: run.elapsed,
+        pinned: run.pinned,
     }
 }

@@ -119,6 +119,7 @@ pub(super) fn run(ctx: &mut Ctx) {
             "one 0",
             "both 1",
             "overlapped",
+            "CPUs",
             "time",
         ],
     );
@@ -143,6 +144,8 @@ pub(super) fn run(ctx: &mut Ctx) {
                 "{:.1} %",
                 (r.both_zero + r.both_one) as f64 * 100.0 / r.iterations.max(1) as f64
             ),
+            r.pinned
+                .map_or("not pinned".to_string(), |(a, b)| format!("{a} + {b}")),
             format!("{:.0} ms", r.elapsed.as_secs_f64() * 1e3),
         ]);
         results.push(r);
@@ -150,8 +153,8 @@ pub(super) fn run(ctx: &mut Ctx) {
     ctx.show(t);
     ctx.say(
         "'overlapped' = iterations whose two store/load pairs ran at the same time (both 0 or both 1); \
-         when it is near 0 the two threads took turns on one core (this machine's 2 cores are shared) \
-         and no reordering could show, whatever the ordering.",
+         the threads are pinned to two CPUs, but on this shared machine one of them is sometimes busy with \
+         other work; when 'overlapped' is near 0 the threads took turns and no reordering could show.",
     );
     let by = |f: Flavor| results.iter().find(|r| r.flavor == f).expect("ran");
     let (relaxed, acqrel, seqcst) = (

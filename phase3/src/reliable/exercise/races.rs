@@ -16,6 +16,8 @@ use crate::reliable::races::{
 /// Counts of a lost-update run.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Counted {
+    /// The CPUs the lockstep threads were pinned to.
+    pub pinned: Option<(usize, usize)>,
     /// Rounds both threads completed before the deadline.
     pub rounds: u64,
     /// Sum of the rounds' counters.
@@ -49,6 +51,7 @@ pub(crate) fn count_with(
         lossy_rounds += u64::from(f < 2 * per_round);
     }
     Counted {
+        pinned: run.pinned,
         rounds: done as u64,
         counted,
         lossy_rounds,
@@ -187,14 +190,18 @@ pub(super) fn run(ctx: &mut Ctx) {
         ]);
     }
     ctx.show(t);
-    ctx.say(
-        "Both races need the two threads on two cores at the same moment: when this shared machine \
-         gives the run only one core, the threads take turns and nothing is lost. loom proves both bugs \
+    ctx.say(format!(
+        "The lockstep threads ran {}. Both races need them on two cores at the same moment: when \
+         other work on this shared machine holds one core, they take turns and nothing is lost. \
+         loom proves both bugs \
          instead of hoping to hit them: tests/loom_reliable.rs has should_panic \
          models for the load/store increment and the check-then-act withdrawal, and passing models \
          for fetch_add and the CAS loop. A race detector (TSan) would flag none of these: every \
          access is atomic; it sees data races on plain memory (unsafe code, FFI), in the run it watches.",
-    );
+        racy.pinned.map_or("unpinned (the affinity mask allows one CPU)".to_string(), |(a, b)| {
+            format!("pinned to CPUs {a} and {b}")
+        })
+    ));
     ctx.record("lost_increments", racy_expected - racy.counted);
     ctx.record("overdrafts_racy", wrong.both_succeeded);
     ctx.record("overdrafts_fixed", right.both_succeeded);
