@@ -5,7 +5,7 @@
 //! same with threads, channels and a cancellation token, but a panic is a value to catch
 //! (`catch_unwind`) rather than a crashed process, and joining the workers is explicit.
 //!
-//! - [`Pool`]: `n` workers, a bounded submission queue (our phase 1 channel), one [`JobResult`] per
+//! - [`Pool`]: `n` workers, a bounded submission queue ([`BatchQueue`]: batch take, wakes only sleepers), one [`JobResult`] per
 //!   job (`Done`, `Panicked` or `Cancelled` — never two), measured max in flight, joined on shutdown.
 //! - [`CancelToken`]: the cooperative cancellation flag jobs receive.
 //! - [`RetryPolicy`]: exponential backoff, capped, seeded jitter, retryable vs permanent errors, on
@@ -17,6 +17,7 @@ mod exercise;
 mod ordered;
 #[cfg(not(loom))]
 mod outcome;
+pub mod queue;
 #[cfg(not(loom))]
 mod retry;
 mod token;
@@ -27,6 +28,7 @@ mod workers;
 pub use ordered::{OrderStats, map_window};
 #[cfg(not(loom))]
 pub use outcome::{JobResult, Outcome};
+pub use queue::{BatchQueue, Take};
 #[cfg(not(loom))]
 pub use retry::{Attempt, RetryPolicy, RetryReport};
 pub use token::CancelToken;

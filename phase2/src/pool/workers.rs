@@ -1,39 +1,56 @@
-//! The pool itself: `n` named worker threads pulling boxed jobs from a bounded queue (our phase 1
-//! channel) and sending one [`JobResult`] each to an unbounded result channel.
+//! The pool itself: `n` named worker threads taking boxed jobs in batches from a bounded
+//! [`BatchQueue`] and handing their results back, also in batches, through an unbounded one.
 //!
 //! Concurrency is bounded by construction (one job per worker at a time) and *measured*: workers
 //! count jobs in flight and keep the maximum, so tests check the bound instead of trusting it.
+//! Batching changes when a job *starts* relative to its submission, never how many run at once: a
+//! job taken into a worker's batch is not running, and it is still reported `Cancelled` if the
+//! token is cancelled before its turn.
+use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
-use phase1::channels::{Receiver, Sender, bounded, unbounded};
+use crossbeam_utils::CachePadded;
 
 use super::outcome::{JobResult, Outcome};
+use super::queue::{BatchQueue, Take};
 use super::token::CancelToken;
 
 /// A job: receives the pool's token so a long job can stop early.
 pub type Job<T> = Box<dyn FnOnce(&CancelToken) -> T + Send + 'static>;
 
+/// The most jobs a worker takes at once (its fair share of the queue is usually less).
+const MAX_BATCH: usize = 16;
+
+/// A worker hands its kept results over at the end of each batch, or earlier once the oldest has
+/// waited this long (so a caller waiting on one result is not held up by a batch of slow jobs).
+const FLUSH_AFTER: Duration = Duration::from_micros(100);
+
 /// Counters shared by the workers.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Gauges {
     /// Jobs currently between "started" and "finished" (panics included).
-    in_flight: AtomicUsize,
+    in_flight: CachePadded<AtomicUsize>,
     /// The largest value `in_flight` ever reached.
-    max_in_flight: AtomicUsize,
-    /// Jobs whose closure was called.
-    started: AtomicUsize,
+    max_in_flight: CachePadded<AtomicUsize>,
+    /// Jobs whose closure was called, one counter per worker (no shared cache line per job).
+    started: Vec<CachePadded<AtomicUsize>>,
 }
 
 /// A fixed-size worker pool with a bounded submission queue. Dropping it cancels nothing: it closes
 /// the queue, lets the workers drain it and joins them (like `shutdown`, discarding the results).
 pub struct Pool<T: Send + 'static> {
-    /// `None` once the queue is closed (shutdown in progress).
-    queue: Option<Sender<(u64, Job<T>)>>,
-    /// Every job's result, in completion order.
-    results: Receiver<JobResult<T>>,
+    /// Submitted jobs; closed on shutdown.
+    queue: Arc<BatchQueue<(u64, Job<T>)>>,
+    /// Every job's result; closed when the last worker exits.
+    results: Arc<BatchQueue<JobResult<T>>>,
+    /// Results taken from `results` and not yet returned by `recv` (completion order).
+    inbox: VecDeque<JobResult<T>>,
+    /// Scratch for batch takes from `results`.
+    scratch: Vec<JobResult<T>>,
     /// The worker threads; emptied when joined.
     workers: Vec<JoinHandle<()>>,
     /// Shared with every job.
@@ -52,23 +69,36 @@ impl<T: Send + 'static> Pool<T> {
     /// `workers` threads named `<name>-<i>` (keep `name` ≤ 10 bytes), a queue of `queue_cap` jobs.
     pub fn new(name: &str, workers: usize, queue_cap: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
-        let (queue, jobs) = bounded::<(u64, Job<T>)>(queue_cap);
-        let (report, results) = unbounded();
+        let queue = Arc::new(BatchQueue::new(queue_cap, workers, 1));
+        let results = Arc::new(BatchQueue::new(usize::MAX, 1, workers));
         let token = CancelToken::new();
-        let gauges = Arc::new(Gauges::default());
+        let gauges = Arc::new(Gauges {
+            in_flight: CachePadded::new(AtomicUsize::new(0)),
+            max_in_flight: CachePadded::new(AtomicUsize::new(0)),
+            started: (0..workers)
+                .map(|_| CachePadded::new(AtomicUsize::new(0)))
+                .collect(),
+        });
         let workers = (0..workers)
             .map(|i| {
-                let (jobs, report, token, gauges) =
-                    (jobs.clone(), report.clone(), token.clone(), gauges.clone());
+                let worker = Worker {
+                    index: i,
+                    jobs: queue.clone(),
+                    report: results.clone(),
+                    token: token.clone(),
+                    gauges: gauges.clone(),
+                };
                 thread::Builder::new()
                     .name(format!("{name}-{i}"))
-                    .spawn(move || work(jobs, report, token, gauges))
+                    .spawn(move || worker.run())
                     .expect("spawn a pool worker")
             })
             .collect();
         Pool {
-            queue: Some(queue),
+            queue,
             results,
+            inbox: VecDeque::new(),
+            scratch: Vec::new(),
             workers,
             token,
             gauges,
@@ -81,22 +111,39 @@ impl<T: Send + 'static> Pool<T> {
         &mut self,
         job: impl FnOnce(&CancelToken) -> T + Send + 'static,
     ) -> Result<u64, Closed> {
-        let queue = self.queue.as_ref().ok_or(Closed)?;
         let id = self.next_id;
-        queue.send((id, Box::new(job))).map_err(|_| Closed)?;
+        self.queue.push((id, Box::new(job))).map_err(|_| Closed)?;
         self.next_id += 1;
         Ok(id)
     }
 
     /// The next result in completion order, blocking; `None` once every worker has exited and
     /// every result was taken.
-    pub fn recv(&self) -> Option<JobResult<T>> {
-        self.results.recv().ok()
+    pub fn recv(&mut self) -> Option<JobResult<T>> {
+        if self.inbox.is_empty() && self.results.take(usize::MAX, &mut self.scratch) {
+            self.inbox.extend(self.scratch.drain(..));
+        }
+        self.inbox.pop_front()
     }
 
     /// The next result if one arrives within `limit`.
-    pub fn recv_timeout(&self, limit: std::time::Duration) -> Option<JobResult<T>> {
-        self.results.recv_timeout(limit).ok()
+    pub fn recv_timeout(&mut self, limit: Duration) -> Option<JobResult<T>> {
+        if self.inbox.is_empty() {
+            let deadline = Instant::now() + limit;
+            if self
+                .results
+                .take_until(usize::MAX, &mut self.scratch, Some(deadline))
+                == Take::Took
+            {
+                self.inbox.extend(self.scratch.drain(..));
+            }
+        }
+        self.inbox.pop_front()
+    }
+
+    /// Jobs submitted and not yet taken by a worker (a snapshot).
+    pub fn queued(&self) -> usize {
+        self.queue.len()
     }
 
     /// Cancels: every job still queued is reported `Cancelled` without running; running jobs see
@@ -125,18 +172,24 @@ impl<T: Send + 'static> Pool<T> {
     /// The number of job closures that were called.
     pub fn started(&self) -> usize {
         // Relaxed: a statistic, read after the workers are joined for exact figures.
-        self.gauges.started.load(Ordering::Relaxed)
+        self.gauges
+            .started
+            .iter()
+            .map(|s| s.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Closes the queue, lets the workers finish it, joins every worker and returns the results not
     /// yet taken (completion order).
     pub fn shutdown(mut self) -> Vec<JobResult<T>> {
         self.close_and_join();
-        self.results.try_iter().collect()
+        let mut rest: Vec<JobResult<T>> = self.inbox.drain(..).collect();
+        rest.extend(self.results.drain_now());
+        rest
     }
 
     fn close_and_join(&mut self) {
-        self.queue = None; // the last Sender: workers drain the queue, then `recv` fails
+        self.queue.close(); // workers drain the queue, then `take` returns false
         for w in self.workers.drain(..) {
             w.join()
                 .expect("workers catch job panics, so they never panic");
@@ -150,30 +203,65 @@ impl<T: Send + 'static> Drop for Pool<T> {
     }
 }
 
-/// A worker's loop: one job at a time until the queue is closed and empty.
-fn work<T>(
-    jobs: Receiver<(u64, Job<T>)>,
-    report: Sender<JobResult<T>>,
+/// What one worker thread owns.
+struct Worker<T> {
+    index: usize,
+    jobs: Arc<BatchQueue<(u64, Job<T>)>>,
+    report: Arc<BatchQueue<JobResult<T>>>,
     token: CancelToken,
     gauges: Arc<Gauges>,
-) {
-    while let Ok((id, job)) = jobs.recv() {
-        let outcome = if token.is_cancelled() {
-            Outcome::Cancelled
-        } else {
-            // Relaxed (all three): counters only; each RMW is atomic, which is all the maximum needs.
-            let now = gauges.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
-            gauges.max_in_flight.fetch_max(now, Ordering::Relaxed);
-            gauges.started.fetch_add(1, Ordering::Relaxed);
-            let ran = catch_unwind(AssertUnwindSafe(|| job(&token)));
-            gauges.in_flight.fetch_sub(1, Ordering::Relaxed);
-            match ran {
-                Ok(v) => Outcome::Done(v),
-                Err(payload) => Outcome::Panicked(harness::exercise::panic_message(&*payload)),
+}
+
+impl<T> Worker<T> {
+    /// Batches of jobs until the queue is closed and empty; then detaches from the results queue
+    /// (the last worker out closes it, so a blocked `recv` returns `None`).
+    fn run(self) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut kept: Vec<JobResult<T>> = Vec::with_capacity(MAX_BATCH);
+        let mut oldest = Instant::now();
+        while self.jobs.take(MAX_BATCH, &mut batch) {
+            for (id, job) in batch.drain(..) {
+                let outcome = self.run_one(job);
+                if kept.is_empty() {
+                    oldest = Instant::now();
+                }
+                kept.push(JobResult { id, outcome });
+                // The clock is read at 2, 4, 8… kept results only: a flush check per job would
+                // cost more than a tiny job.
+                if kept.len().is_power_of_two() && kept.len() > 1 && oldest.elapsed() >= FLUSH_AFTER
+                {
+                    self.flush(&mut kept);
+                }
             }
-        };
-        // The result channel is unbounded: a worker never blocks on a slow collector. An error
-        // means the pool is gone and nobody wants the result.
-        let _ = report.send(JobResult { id, outcome });
+            self.flush(&mut kept);
+        }
+        self.report.close_one();
+    }
+
+    fn run_one(&self, job: Job<T>) -> Outcome<T> {
+        if self.token.is_cancelled() {
+            return Outcome::Cancelled;
+        }
+        // Relaxed (all): counters only; each RMW is atomic, which is all the maximum needs.
+        let now = self.gauges.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
+        if now > self.gauges.max_in_flight.load(Ordering::Relaxed) {
+            self.gauges.max_in_flight.fetch_max(now, Ordering::Relaxed);
+        }
+        self.gauges.started[self.index].fetch_add(1, Ordering::Relaxed);
+        let ran = catch_unwind(AssertUnwindSafe(|| job(&self.token)));
+        self.gauges.in_flight.fetch_sub(1, Ordering::Relaxed);
+        match ran {
+            Ok(v) => Outcome::Done(v),
+            Err(payload) => Outcome::Panicked(harness::exercise::panic_message(&*payload)),
+        }
+    }
+
+    /// Hands the kept results over under one lock. An error means the pool is gone and nobody
+    /// wants them.
+    fn flush(&self, kept: &mut Vec<JobResult<T>>) {
+        if !kept.is_empty() {
+            let _ = self.report.push_all(kept);
+            kept.clear();
+        }
     }
 }
