@@ -36,3 +36,9 @@ pub fn id(implementation: &str, parameter: impl std::fmt::Display) -> BenchmarkI
 pub fn is_ours(function_id: &str) -> bool {
     function_id == "ours" || function_id.starts_with("ours-")
 }
+
+/// Whether a bench function id is a reference point rather than a peer (`baseline-…`, e.g. the
+/// sequential run of a parallel workload): reported, but never the "best peer" of a scenario.
+pub fn is_baseline(function_id: &str) -> bool {
+    function_id.starts_with("baseline-")
+}

@@ -157,7 +157,7 @@ pub fn ratios(ms: &[Measurement]) -> Vec<RatioRow> {
     for ((group, parameter), list) in by_scenario {
         let best_peer = list
             .iter()
-            .filter(|m| !crate::is_ours(&m.function))
+            .filter(|m| !crate::is_ours(&m.function) && !crate::is_baseline(&m.function))
             .min_by(|a, b| a.per_element_ns().total_cmp(&b.per_element_ns()));
         for ours in list.iter().filter(|m| crate::is_ours(&m.function)) {
             rows.push(RatioRow {
@@ -189,7 +189,7 @@ pub struct Target {
     pub max_ratio: f64,
 }
 
-/// The targets set so far (issues: Phase 1, Phase 2).
+/// The targets set so far (issues: Phase 1 to Phase 4).
 pub const TARGETS: &[Target] = &[
     Target {
         label: "futex Mutex, uncontended lock+unlock",
@@ -230,6 +230,22 @@ pub const TARGETS: &[Target] = &[
         ours: "ours-wheel",
         peer: "heap",
         max_ratio: 1.0 / 3.0,
+    },
+    Target {
+        label: "token bucket check, 1 thread",
+        group: "ratelimit/check-1t",
+        parameter: "ops=10000",
+        ours: "ours-token-bucket",
+        peer: "governor",
+        max_ratio: 2.0,
+    },
+    Target {
+        label: "token bucket check, 2 threads",
+        group: "ratelimit/check-2t",
+        parameter: "ops=10000",
+        ours: "ours-token-bucket",
+        peer: "governor",
+        max_ratio: 2.0,
     },
 ];
 
