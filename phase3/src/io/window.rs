@@ -6,8 +6,8 @@
 //! The streaming [`Tumbling`] aggregator holds only the windows still *open*. Lines arrive out of
 //! order by less than `lateness_ms`, so after seeing timestamp `t` no later line can be older than
 //! the watermark `t - lateness_ms`: every window that ends at or before the watermark is final and
-//! is emitted and forgotten. Memory is bounded by `lateness / width + 2` open windows, however long
-//! the log. A line older than a window already emitted is *late*: counted, never silently merged
+//! is emitted and forgotten. Memory is bounded by `⌈lateness / width⌉ + 1` open windows, however
+//! long the log. A line older than a window already emitted is *late*: counted, never silently merged
 //! (with an honest lateness bound there are none).
 //!
 //! [`reference`] groups everything in one `BTreeMap` after the fact: the oracle the stream must equal.
@@ -116,7 +116,6 @@ impl Tumbling {
         }
         self.open.entry(start).or_default()[r.service as usize].add(r);
         self.out.records += 1;
-        self.peak_open = self.peak_open.max(self.open.len());
         self.max_ts = self.max_ts.max(r.ts_ms);
         let watermark = self.max_ts.saturating_sub(self.lateness);
         // Windows ending at or before the watermark can receive nothing more.
@@ -129,6 +128,14 @@ impl Tumbling {
             let (start, aggs) = entry.remove_entry();
             self.emit(start, aggs);
         }
+        // Counted once the watermark has done its work: what the aggregator keeps between records.
+        self.peak_open = self.peak_open.max(self.open.len());
+    }
+
+    /// The most windows that can stay open between records: every open window starts in
+    /// `(watermark - width, newest]`, an interval `lateness + width` long.
+    pub fn max_open(width_ms: u64, lateness_ms: u64) -> usize {
+        lateness_ms.div_ceil(width_ms.max(1)) as usize + 1
     }
 
     /// Counts a line the parser rejected.

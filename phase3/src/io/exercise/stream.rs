@@ -10,7 +10,7 @@ use harness::stats::{fmt_bytes, fmt_duration};
 
 use crate::io::log::{LogGen, LogSpec, SERVICES, write_log};
 use crate::io::tempdir::TempDir;
-use crate::io::window::{Aggregated, reference, stream_file, whole_file};
+use crate::io::window::{Aggregated, Tumbling, reference, stream_file, whole_file};
 
 const WIDTH_MS: u64 = 10_000;
 const JITTER_MS: u64 = 250;
@@ -171,7 +171,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
         let p = dir.path().to_path_buf();
         dir.close().is_ok() && !p.exists()
     };
-    let bound = (JITTER_MS / WIDTH_MS) as usize + 2;
+    let bound = Tumbling::max_open(WIDTH_MS, JITTER_MS);
     ctx.record("lines", spec.lines);
     ctx.record("file_bytes", bytes);
     ctx.record("stream_held_bytes", stats.held_bytes() as u64);
@@ -210,7 +210,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     );
     ctx.check("the temp directory and the log were removed", path_gone);
     ctx.takeaway(format!(
-        "Streaming {} through a {} buffer held {} ({} windows open at most, ≤ lateness / width + 2 = {bound}) \
+        "Streaming {} through a {} buffer held {} ({} windows open at most, ≤ ⌈lateness / width⌉ + 1 = {bound}) \
          where reading the whole file held {}, and produced the same {} rows; the watermark is what makes a \
          window final — {} lines out of order by less than {JITTER_MS} ms were dropped as late once it trailed by 0 ms.",
         fmt_bytes(bytes),
