@@ -8,7 +8,7 @@ use harness::leaks::ThreadLeakCheck;
 use harness::watchdog::within;
 use phase3::io::little::{littles_law, relative_error, sampled_in_flight, time_average_in_flight};
 use phase3::io::log::SplitMix;
-use phase3::io::service::{Load, Model, measure};
+use phase3::io::service::{Load, Model, measure, measure_open};
 
 fn close(a: f64, b: f64, eps: f64) -> bool {
     (a - b).abs() <= eps * b.abs().max(1.0)
@@ -128,7 +128,17 @@ fn a_live_point_obeys_littles_law_and_leaves_no_thread() {
         let big = Load { conns: 6, ..small };
         let m1 = measure(model, small, Duration::from_secs(20)).expect("run");
         let m6 = measure(model, big, Duration::from_secs(20)).expect("run");
-        for m in [&m1, &m6] {
+        // Open loop: Poisson arrivals below the 2 slots' capacity; in flight now varies with the arrivals.
+        let open = measure_open(
+            model,
+            250.0,
+            16,
+            Duration::from_millis(30),
+            Duration::from_millis(300),
+            Duration::from_secs(20),
+        )
+        .expect("open-loop run");
+        for m in [&m1, &m6, &open] {
             assert_eq!(m.bad_replies, 0);
             assert!(m.requests > 0 && m.samples > 0);
             let l = m.little();

@@ -9,12 +9,13 @@ use harness::Ctx;
 use harness::leaks::ThreadLeakCheck;
 use harness::stats::{fmt_duration, fmt_rate};
 
-use crate::io::service::{Load, Measured, Model, measure};
+use crate::io::service::{Load, Measured, Model, measure, measure_open};
 
 /// Little's law holds for means over a window; sampling noise and the window's edges stay well
 /// inside this.
 pub const LITTLE_TOLERANCE: f64 = 0.25;
 const WORKERS: usize = 4;
+const OPEN_POOL: usize = 64;
 
 struct Point {
     conns: usize,
@@ -128,6 +129,80 @@ pub(crate) fn run(ctx: &mut Ctx) {
         window,
         &mut failures,
     );
+    // Open loop: Poisson arrivals at fractions of the capacity the saturated closed loop measured.
+    let capacity = by_conc
+        .iter()
+        .map(|p| p.m.throughput())
+        .fold(0.0f64, f64::max);
+    let loads: Vec<f64> = ctx.pick(vec![0.25, 0.5, 0.8], vec![0.25, 0.8]);
+    let mut o = ctx.table(
+        format!(
+            "open loop: Poisson arrivals, 1 item per request, {OPEN_POOL} pooled connections, capacity {} (the closed loop's best)",
+            fmt_rate(capacity)
+        ),
+        &[
+            "offered load",
+            "arrivals/s",
+            "requests",
+            "items/s",
+            "p50",
+            "p99",
+            "mean W",
+            "λ·W (Little)",
+            "in flight, sampled",
+            "rel. error",
+        ],
+    );
+    let mut by_load: Vec<(f64, Measured)> = Vec::new();
+    let open_model = Model {
+        workers: WORKERS,
+        per_request,
+        per_item: Duration::ZERO,
+    };
+    for &rho in &loads {
+        let rate = rho * capacity;
+        match measure_open(
+            open_model,
+            rate,
+            OPEN_POOL,
+            warmup,
+            window,
+            warmup + window + Duration::from_secs(10),
+        ) {
+            Ok(m) => {
+                let l = m.little();
+                o.row([
+                    format!("{:.0} %", 100.0 * rho),
+                    fmt_rate(rate),
+                    m.requests.to_string(),
+                    fmt_rate(m.throughput()),
+                    fmt_duration(m.quantile(0.5)),
+                    fmt_duration(m.quantile(0.99)),
+                    fmt_duration(m.mean_latency()),
+                    format!("{:.2}", l.predicted),
+                    format!("{:.2} ({} samples)", l.measured, m.samples),
+                    format!("{:.1} %", 100.0 * l.rel_error),
+                ]);
+                by_load.push((rho, m));
+            }
+            Err(e) => {
+                failures.push(format!("open loop at {rho}: {e}"));
+                o.row([
+                    format!("{:.0} %", 100.0 * rho),
+                    fmt_rate(rate),
+                    e,
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                    "".into(),
+                ]);
+            }
+        }
+    }
+    ctx.show(o);
     let batches: Vec<(usize, u32)> = ctx
         .pick(vec![1, 4, 16, 64, 256], vec![1, 16, 256])
         .into_iter()
@@ -153,10 +228,19 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let leaked = leak.leaked_after(Duration::from_secs(2));
 
     let all: Vec<&Point> = by_conc.iter().chain(&by_batch).collect();
-    let bad: u64 = all.iter().map(|p| p.m.bad_replies).sum();
-    let worst = all
+    let measured: Vec<&Measured> = all
         .iter()
-        .map(|p| p.m.little().rel_error)
+        .map(|p| &p.m)
+        .chain(by_load.iter().map(|(_, m)| m))
+        .collect();
+    let bad: u64 = measured.iter().map(|m| m.bad_replies).sum();
+    let worst = measured
+        .iter()
+        .map(|m| m.little().rel_error)
+        .fold(0.0f64, f64::max);
+    let worst_open = by_load
+        .iter()
+        .map(|(_, m)| m.little().rel_error)
         .fold(0.0f64, f64::max);
     let get = |v: &[Point], conns: usize, batch: u32| {
         v.iter()
@@ -183,7 +267,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     }
     ctx.check_with(
         "every point ran, every answer matched its request (count and checksum)",
-        failures.is_empty() && bad == 0 && all.iter().all(|p| p.m.requests > 0),
+        failures.is_empty() && bad == 0 && measured.iter().all(|m| m.requests > 0),
         if failures.is_empty() {
             format!("{bad} bad answers")
         } else {
@@ -195,9 +279,39 @@ pub(crate) fn run(ctx: &mut Ctx) {
             "Little's law: λ·W within {:.0} % of the sampled in-flight mean at every point",
             100.0 * LITTLE_TOLERANCE
         ),
-        !all.is_empty() && worst <= LITTLE_TOLERANCE,
-        format!("worst {:.1} %", 100.0 * worst),
+        !measured.is_empty() && worst <= LITTLE_TOLERANCE,
+        format!(
+            "worst {:.1} %, open loop {:.1} %",
+            100.0 * worst,
+            100.0 * worst_open
+        ),
     );
+    let light = by_load.first().map(|(_, m)| m.mean_latency());
+    let heavy = by_load.last().map(|(_, m)| m.mean_latency());
+    let open_in_flight = by_load.last().map_or(0.0, |(_, m)| m.in_flight);
+    if let (Some(light), Some(heavy)) = (light, heavy) {
+        ctx.check_with(
+            "open loop: the same service at a higher offered load keeps more in flight and answers slower (mean W)",
+            heavy > light
+                && by_load.last().map(|(_, m)| m.in_flight) > by_load.first().map(|(_, m)| m.in_flight),
+            format!("{} vs {}", fmt_duration(heavy), fmt_duration(light)),
+        );
+    } else {
+        ctx.check("open-loop sweep measured", false);
+    }
+    for (rho, m) in &by_load {
+        ctx.record(
+            format!("open_{:.0}", 100.0 * rho),
+            serde_json::json!({
+                "items_per_s": m.throughput(),
+                "p50_us": m.quantile(0.5).as_micros() as u64,
+                "p99_us": m.quantile(0.99).as_micros() as u64,
+                "little_predicted": m.little().predicted,
+                "in_flight_sampled": m.in_flight,
+                "rel_error": m.little().rel_error,
+            }),
+        );
+    }
     if let (Some(c1), Some(c4), Some(c16)) = (c1, c4, c16) {
         ctx.check_with(
             format!("concurrency up to the {WORKERS} slots buys throughput (≥ 2× from 1 to {WORKERS} conns)"),
@@ -242,8 +356,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
         ctx.takeaway(format!(
             "Throughput grows with concurrency only up to the {WORKERS} slots ({} → {} from 1 to {WORKERS} conns, {} at 16), \
              after which each extra request only waits (p50 {} → {}); batching trades latency for throughput \
-             ({} → {} items/s, p50 {} → {}). Little's law tied the three together within {:.1} % at every point: \
-             in flight = throughput × latency, so fixing any two fixes the third.",
+             ({} → {} items/s, p50 {} → {}). Open loop at {:.0} % of capacity kept {:.1} requests in flight on average and Little's law \
+             tied throughput, latency and in flight together within {:.1} % at every point: fixing any two fixes the third.",
             fmt_rate(c1.0),
             fmt_rate(c4.0),
             fmt_rate(c16.0),
@@ -253,6 +367,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
             fmt_rate(b256.0),
             fmt_duration(b1.1),
             fmt_duration(b256.1),
+            100.0 * loads.last().copied().unwrap_or(0.0),
+            open_in_flight,
             100.0 * worst,
         ));
     }
