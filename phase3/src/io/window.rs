@@ -10,7 +10,7 @@
 //! long the log. A line older than a window already emitted is *late*: counted, never silently merged
 //! (with an honest lateness bound there are none).
 //!
-//! [`reference`] groups everything in one `BTreeMap` after the fact: the oracle the stream must equal.
+//! [`reference()`] groups everything in one `BTreeMap` after the fact: the oracle the stream must equal.
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
