@@ -129,3 +129,20 @@ fn temp_dir_is_removed_on_drop_with_its_contents() {
     drop(dir);
     assert!(!path.exists());
 }
+
+#[test]
+fn without_the_claim_items_may_repeat_but_none_is_lost() {
+    // Read-then-delete: a segment is deleted only by a consumer that has read it, so nothing is
+    // lost; two consumers listing it at once may both read it (how often is up to the scheduler).
+    within(DEADLINE, || {
+        for _ in 0..3 {
+            let dir = TempDir::new("test-naive").expect("temp dir");
+            let run = spool::run_with(dir.path(), 1, 3, 4_000, 16, spool::Claim::ReadThenDelete)
+                .expect("spool run");
+            let d = verify(1, 4_000, run.per_consumer.iter().map(Vec::as_slice));
+            assert_eq!((d.missing, d.unexpected), (0, 0), "{d:?}");
+            assert_eq!(d.received, d.sent + d.duplicated);
+            assert_eq!(run.leftover, 0);
+        }
+    });
+}

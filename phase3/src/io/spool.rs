@@ -25,7 +25,7 @@ pub struct SpoolRun {
     pub per_consumer: Vec<Vec<u64>>,
     /// Segments consumed.
     pub segments: u64,
-    /// Claims that lost the rename race to another consumer.
+    /// Claims that lost the race to another consumer (rename: `NotFound`; naive: already deleted).
     pub lost_races: u64,
     /// Files left in the directory afterwards (0 when every segment was consumed and deleted).
     pub leftover: usize,
@@ -44,11 +44,36 @@ fn produce(dir: &Path, p: u32, per_producer: u32, segment: u32) -> io::Result<()
     Ok(())
 }
 
+/// How a consumer takes a segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Rename it to a name only this consumer uses, then read it: exactly one consumer wins.
+    Rename,
+    /// The naive way: read it, then delete it. Two consumers that list it at once may both read it.
+    ReadThenDelete,
+}
+
+fn decode(name: &str, bytes: &[u8], got: &mut Vec<u64>) -> io::Result<()> {
+    if !bytes.len().is_multiple_of(8) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{name}: {} bytes is not whole items", bytes.len()),
+        ));
+    }
+    got.extend(
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))),
+    );
+    Ok(())
+}
+
 fn consume(
     dir: &Path,
     id: u32,
     producers: u32,
     done: &AtomicU32,
+    claim: Claim,
 ) -> io::Result<(Vec<u64>, u64, u64)> {
     let (mut got, mut segments, mut lost) = (Vec::new(), 0u64, 0u64);
     loop {
@@ -64,21 +89,24 @@ fn consume(
                 continue;
             }
             found = true;
+            if claim == Claim::ReadThenDelete {
+                match fs::read(entry.path()) {
+                    Ok(bytes) => {
+                        decode(name, &bytes, &mut got)?;
+                        segments += 1;
+                        // Another consumer may have read it too, or deleted it already.
+                        let _ = fs::remove_file(entry.path());
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => lost += 1,
+                    Err(e) => return Err(e),
+                }
+                continue;
+            }
             let claimed = dir.join(format!("{name}.c{id}"));
             match fs::rename(entry.path(), &claimed) {
                 Ok(()) => {
                     let bytes = fs::read(&claimed)?;
-                    if bytes.len() % 8 != 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            format!("{name}: {} bytes is not whole items", bytes.len()),
-                        ));
-                    }
-                    got.extend(
-                        bytes
-                            .chunks_exact(8)
-                            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))),
-                    );
+                    decode(name, &bytes, &mut got)?;
                     fs::remove_file(&claimed)?;
                     segments += 1;
                 }
@@ -96,13 +124,32 @@ fn consume(
 }
 
 /// Runs `producers` producer threads and `consumers` consumer threads (named `io-spool-p*` /
-/// `io-spool-c*`, all joined before returning) over the empty directory `dir`.
+/// `io-spool-c*`, all joined before returning) over the empty directory `dir`, claiming by rename.
 pub fn run(
     dir: &Path,
     producers: u32,
     consumers: u32,
     per_producer: u32,
     segment: u32,
+) -> io::Result<SpoolRun> {
+    run_with(
+        dir,
+        producers,
+        consumers,
+        per_producer,
+        segment,
+        Claim::Rename,
+    )
+}
+
+/// [`run`] with a chosen way of claiming a segment.
+pub fn run_with(
+    dir: &Path,
+    producers: u32,
+    consumers: u32,
+    per_producer: u32,
+    segment: u32,
+    claim: Claim,
 ) -> io::Result<SpoolRun> {
     let done = AtomicU32::new(0);
     let t0 = Instant::now();
@@ -126,7 +173,7 @@ pub fn run(
             .map(|c| {
                 thread::Builder::new()
                     .name(format!("io-spool-c{c}"))
-                    .spawn_scoped(s, move || consume(dir, c, producers, done))
+                    .spawn_scoped(s, move || consume(dir, c, producers, done, claim))
                     .expect("spawn consumer")
             })
             .collect();
