@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::thread;
 use std::time::Duration;
 
-use harness::watchdog::within;
+use harness::leaks::within_no_leaks;
 use phase1::channels::{SendTimeoutError, bounded};
 
 /// Senders racing `send_timeout` against receivers racing `recv_timeout` on capacity 0: each value
@@ -16,7 +16,7 @@ use phase1::channels::{SendTimeoutError, bounded};
 /// never neither. Short timeouts make the withdrawal path run thousands of times.
 #[test]
 fn timed_out_rendezvous_values_are_withdrawn_exactly() {
-    within(Duration::from_secs(60), || {
+    within_no_leaks(Duration::from_secs(60), || {
         let (tx, rx) = bounded::<u32>(0);
         let per_sender = 3_000u32;
         let delivered_ok = Arc::new(AtomicUsize::new(0));
@@ -94,7 +94,7 @@ fn timed_out_rendezvous_values_are_withdrawn_exactly() {
 /// number of returned sends never exceeds the number of completed receives.
 #[test]
 fn rendezvous_tickets_never_release_a_sender_early() {
-    within(Duration::from_secs(30), || {
+    within_no_leaks(Duration::from_secs(30), || {
         let (tx, rx) = bounded::<u32>(0);
         let returned = Arc::new(AtomicUsize::new(0));
         let received = Arc::new(AtomicUsize::new(0));
@@ -138,7 +138,7 @@ fn rendezvous_tickets_never_release_a_sender_early() {
 fn exercise_sections_pass_their_checks() {
     for section in phase1::channels::EXERCISE.sections {
         let name = section.name;
-        let failed = within(Duration::from_secs(60), move || {
+        let failed = within_no_leaks(Duration::from_secs(60), move || {
             let section = phase1::channels::EXERCISE
                 .sections
                 .iter()

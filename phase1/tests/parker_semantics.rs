@@ -1,19 +1,20 @@
 //! The parker, the condvar event and the one-shot event with real threads: the token, many rounds
-//! between two threads with exact counts, and the timeouts. Every test runs under a watchdog.
+//! between two threads with exact counts, and the timeouts. Every test runs under a watchdog and a
+//! leak guard (no thread it started may outlive it).
 #![cfg(not(loom))] // real threads and real time; the loom models are in loom_parker.rs
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::*};
 use std::thread;
 use std::time::Duration;
 
-use harness::watchdog::within;
+use harness::leaks::within_no_leaks;
 use phase1::scheduler::{CondvarEvent, OneShotEvent, Parker};
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
 #[test]
 fn an_unpark_before_park_is_not_lost() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let p = Parker::new();
         p.unparker().unpark();
         p.park(); // returns: the token was waiting
@@ -22,7 +23,7 @@ fn an_unpark_before_park_is_not_lost() {
 
 #[test]
 fn unparks_do_not_accumulate() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let p = Parker::new();
         let u = p.unparker();
         for _ in 0..5 {
@@ -41,7 +42,7 @@ fn unparks_do_not_accumulate() {
 
 #[test]
 fn park_timeout_returns_without_a_token_and_leaves_no_state_behind() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let p = Parker::new();
         assert!(!p.park_timeout(Duration::from_millis(5)));
         // After a timeout the parker is EMPTY again: a later unpark is a fresh token.
@@ -52,7 +53,7 @@ fn park_timeout_returns_without_a_token_and_leaves_no_state_behind() {
 
 #[test]
 fn unpark_from_another_thread_wakes_a_parked_thread() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let p = Parker::new();
         let u = p.unparker();
         let t = thread::spawn(move || {
@@ -69,7 +70,7 @@ fn unpark_from_another_thread_wakes_a_parked_thread() {
 #[test]
 fn ping_pong_through_parkers_counts_exactly() {
     const ROUNDS: u64 = 20_000;
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let main = Parker::new();
         let to_main = main.unparker();
         let ball = Arc::new(AtomicU64::new(0));
@@ -111,7 +112,7 @@ fn ping_pong_through_parkers_counts_exactly() {
 #[test]
 fn ping_pong_through_condvar_events_counts_exactly() {
     const ROUNDS: u64 = 20_000;
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let (ping, pong) = (CondvarEvent::new(), CondvarEvent::new());
         let (p2, q2) = (ping.clone(), pong.clone());
         let partner = thread::spawn(move || {
@@ -131,7 +132,7 @@ fn ping_pong_through_condvar_events_counts_exactly() {
 
 #[test]
 fn condvar_event_token_and_timeout() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let e = CondvarEvent::new();
         assert!(
             !e.wait_timeout(Duration::from_millis(5)),
@@ -152,7 +153,7 @@ fn condvar_event_token_and_timeout() {
 
 #[test]
 fn one_shot_event_wakes_every_waiter_and_stays_set() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let e = OneShotEvent::new();
         let woke = Arc::new(AtomicU64::new(0));
         let waiters: Vec<_> = (0..4)

@@ -1,5 +1,5 @@
 //! Unit tests of the from-scratch primitives beyond the lock contract: WaitGroup, OnceCell, Condvar,
-//! ObjectPool, ShardedMap. Every test that can block runs under a watchdog.
+//! ObjectPool, ShardedMap. Every test that can block runs under a watchdog and a leak guard.
 #![cfg(not(loom))]
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use harness::exercise::expect_panic;
-use harness::watchdog::within;
+use harness::leaks::within_no_leaks;
 use phase1::sync::{Condvar, Mutex, ObjectPool, OnceCell, Poisoned, ShardedMap, WaitGroup};
 use proptest::prelude::*;
 
@@ -16,7 +16,7 @@ const DEADLINE: Duration = Duration::from_secs(30);
 
 #[test]
 fn waitgroup_waits_for_every_done() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let wg = Arc::new(WaitGroup::new());
         let finished = Arc::new(AtomicUsize::new(0));
         wg.add(8);
@@ -36,7 +36,7 @@ fn waitgroup_waits_for_every_done() {
 
 #[test]
 fn waitgroup_tokens_cannot_go_negative_and_reuse_works() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let wg = WaitGroup::new();
         thread::scope(|s| {
             for _ in 0..4 {
@@ -66,7 +66,7 @@ fn waitgroup_negative_counter_panics_clearly() {
 
 #[test]
 fn oncecell_runs_the_initialiser_exactly_once_under_contention() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         for _ in 0..50 {
             let cell = Arc::new(OnceCell::new());
             let runs = Arc::new(AtomicUsize::new(0));
@@ -90,7 +90,7 @@ fn oncecell_runs_the_initialiser_exactly_once_under_contention() {
 
 #[test]
 fn oncecell_poisons_on_panic_and_wakes_waiters() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let cell = Arc::new(OnceCell::<u32>::new());
         let started = Arc::new(AtomicUsize::new(0));
         let waiter = {
@@ -141,7 +141,7 @@ fn oncecell_drops_its_value() {
 /// nobody hangs (a lost wake-up would time out under the watchdog).
 #[test]
 fn condvar_loses_no_wakeup_under_producer_consumer_stress() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         const ITEMS: usize = 20_000;
         const CAP: usize = 4;
         let state = Arc::new((
@@ -197,7 +197,7 @@ fn condvar_loses_no_wakeup_under_producer_consumer_stress() {
 
 #[test]
 fn condvar_wait_timeout_times_out_and_notify_wakes() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let lock = Mutex::new(0);
         let cond = Condvar::new();
         let (g, r) = cond.wait_timeout(lock.lock(), Duration::from_millis(20));
@@ -265,7 +265,7 @@ fn object_pool_reuses_objects() {
 
 #[test]
 fn object_pool_is_shared_between_threads() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let pool = Arc::new(ObjectPool::new(
             64,
             || vec![0u64; 16],
@@ -294,7 +294,7 @@ fn object_pool_is_shared_between_threads() {
 
 #[test]
 fn sharded_map_concurrent_writers_lose_nothing() {
-    within(DEADLINE, || {
+    within_no_leaks(DEADLINE, || {
         let map = Arc::new(ShardedMap::<u64, u64>::with_shards(8));
         let handles: Vec<_> = (0..4u64)
             .map(|t| {

@@ -3,7 +3,7 @@
 #![cfg(not(loom))]
 use std::time::{Duration, Instant};
 
-use harness::watchdog::within;
+use harness::leaks::within_no_leaks;
 use phase2::context::{Context, Reason};
 use proptest::prelude::*;
 
@@ -138,7 +138,7 @@ fn dropped_children_deregister_but_a_live_grandchild_keeps_its_branch() {
 
 #[test]
 fn cancel_wakes_blocked_waiters_on_descendants() {
-    within(LIMIT, || {
+    within_no_leaks(LIMIT, || {
         let root = Context::background();
         let waiters: Vec<_> = (0..3)
             .map(|_| {
@@ -156,7 +156,7 @@ fn cancel_wakes_blocked_waiters_on_descendants() {
 
 #[test]
 fn wait_returns_at_the_inherited_deadline_and_wait_timeout_times_out() {
-    within(LIMIT, || {
+    within_no_leaks(LIMIT, || {
         let root = Context::background();
         assert_eq!(root.wait_timeout(Duration::from_millis(20)), None);
         let parent = root.with_timeout(Duration::from_millis(30));
@@ -170,7 +170,7 @@ fn wait_returns_at_the_inherited_deadline_and_wait_timeout_times_out() {
 
 #[test]
 fn the_async_future_resolves_on_cancel_and_on_deadline() {
-    within(LIMIT, || {
+    within_no_leaks(LIMIT, || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()

@@ -5,7 +5,7 @@ use std::thread;
 use std::time::Duration;
 
 use harness::leaks::ThreadLeakCheck;
-use harness::watchdog::within;
+use harness::leaks::within_no_leaks;
 use phase1::channels::bounded;
 use phase2::fanout::fanin::merge;
 use proptest::prelude::*;
@@ -44,7 +44,7 @@ proptest! {
         let expected_counts: Vec<usize> = sources.iter().map(Vec::len).collect();
         let mut expected: Vec<u32> = sources.iter().flatten().copied().collect();
         let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-        let (mut got, counts) = within(Duration::from_secs(30), move || merge_all(sources, cap));
+        let (mut got, counts) = within_no_leaks(Duration::from_secs(30), move || merge_all(sources, cap));
         expected.sort_unstable();
         got.sort_unstable();
         prop_assert_eq!(got, expected);
@@ -55,7 +55,7 @@ proptest! {
 #[test]
 fn forwarders_end_when_the_output_is_dropped() {
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    within(Duration::from_secs(30), || {
+    within_no_leaks(Duration::from_secs(30), || {
         let check = ThreadLeakCheck::named("fan-in-");
         let (tx, rx) = bounded::<u32>(0);
         let merged = merge(vec![rx], 0);

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use harness::clock::{SystemClock, VirtualClock};
-use harness::watchdog::within;
+use harness::leaks::within_no_leaks;
 use phase2::pool::{Attempt, RetryPolicy};
 
 const NS: Duration = Duration::from_nanos(1);
@@ -52,7 +52,7 @@ fn jitter_is_seeded_bounded_and_only_shortens() {
 
 #[test]
 fn the_schedule_is_exact_on_the_virtual_clock() {
-    within(Duration::from_secs(30), || {
+    within_no_leaks(Duration::from_secs(30), || {
         let p = RetryPolicy::exponential(ms(50), 2.0, ms(300))
             .with_max_attempts(6)
             .with_jitter(0.3, 99);
@@ -112,7 +112,7 @@ fn the_schedule_is_exact_on_the_virtual_clock() {
 
 #[test]
 fn permanent_errors_stop_and_retryable_ones_run_out() {
-    within(Duration::from_secs(30), || {
+    within_no_leaks(Duration::from_secs(30), || {
         let p = RetryPolicy::exponential(ms(1), 2.0, ms(4)).with_max_attempts(3);
         // A permanent error on the first attempt: no sleep, so the virtual clock is never waited on.
         let clock = VirtualClock::new();
