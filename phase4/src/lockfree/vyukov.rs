@@ -2,16 +2,22 @@
 //! whose turn the slot is, and two claim counters (`tail` for producers, `head` for consumers).
 //!
 //! Positions count up forever; position `pos` lives in slot `pos % cap`. A slot's `seq` is:
-//! - `pos` — empty, waiting for the producer of position `pos`;
-//! - `pos + 1` — full, holding the value of position `pos`, waiting for its consumer;
-//! - `pos + cap` — emptied again, waiting for the producer of the next lap.
+//! - `2·pos` — empty, waiting for the producer of position `pos`;
+//! - `2·pos + 1` — full, holding the value of position `pos`, waiting for its consumer;
+//! - `2·(pos + cap)` — emptied again: empty for the producer of the next lap.
 //!
-//! A producer reads `tail`, checks the slot's `seq == tail`, claims the position with a CAS on `tail`,
-//! writes the value and publishes it by storing `seq = pos + 1` (Release). A consumer does the mirror
-//! image on `head`, and hands the slot to the next lap with `seq = pos + cap` (Release). The CAS only
-//! picks *who* owns a position (Relaxed is enough); the slot's `seq` carries the happens-before.
+//! A producer reads `tail`, checks the slot's `seq == 2·tail`, claims the position with a CAS on
+//! `tail`, writes the value and publishes it by storing `seq = 2·pos + 1` (Release). A consumer does
+//! the mirror image on `head`, and hands the slot to the next lap with `seq = 2·(pos + cap)`
+//! (Release). The CAS only picks *who* owns a position (Relaxed is enough); the slot's `seq` carries
+//! the happens-before.
 //!
-//! Positions are `usize`: at 10⁹ operations a second they wrap after 584 years; we do not handle that.
+//! Why `2·pos` and not Vyukov's `pos` / `pos + 1` / `pos + cap`: with a capacity of 1, "full with
+//! position 0" (`0 + 1`) and "empty for position 1" (`0 + cap`) would be the same number, and a
+//! second push would overwrite the first value. The conformance suite's capacity-1 cases caught it.
+//!
+//! Positions are `usize` and `seq` holds twice a position: at 10⁹ operations a second that wraps after
+//! 292 years; we do not handle it.
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::Relaxed;
@@ -36,7 +42,7 @@ fn back_off(step: &mut u32) {
 }
 
 struct Slot<T> {
-    /// The turn: `pos` (empty, for position `pos`), `pos + 1` (holds `pos`'s value), see module docs.
+    /// The turn: `2·pos` (empty, for position `pos`), `2·pos + 1` (holds `pos`'s value); module docs.
     seq: AtomicUsize,
     value: UnsafeCell<MaybeUninit<T>>,
 }
@@ -81,7 +87,7 @@ impl<T, O: Publication> BoundedQueue<T, O> {
         assert!(cap > 0, "a BoundedQueue needs a capacity of at least 1");
         let slots = (0..cap)
             .map(|i| Slot {
-                seq: AtomicUsize::new(i),
+                seq: AtomicUsize::new(2 * i),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             })
             .collect();
@@ -116,10 +122,10 @@ impl<T, O: Publication> BoundedQueue<T, O> {
         let mut step = 0;
         loop {
             let slot = self.slot(pos);
-            // Acquire: pairs with the consumer's Release store of `seq = pos` (one lap ago), so its read
+            // Acquire: pairs with the consumer's Release store of `seq = 2·pos` (one lap ago): its read
             // of the old value happened before our write below.
             let seq = slot.seq.load(O::OBSERVE);
-            let lag = seq.wrapping_sub(pos) as isize;
+            let lag = seq.wrapping_sub(pos.wrapping_mul(2)) as isize;
             if lag == 0 {
                 // Relaxed: the CAS only decides which producer owns `pos`; no data rides on it.
                 match self
@@ -127,11 +133,11 @@ impl<T, O: Publication> BoundedQueue<T, O> {
                     .compare_exchange_weak(pos, pos.wrapping_add(1), Relaxed, Relaxed)
                 {
                     Ok(_) => {
-                        // SAFETY: we own position `pos` (the CAS), and the slot is empty (seq == pos):
+                        // SAFETY: we own position `pos` (the CAS), and the slot is empty (seq == 2·pos):
                         // no other thread touches its value until we publish it.
                         slot.value.with_mut(|p| unsafe { (*p).write(value) });
                         // Release: publishes the write above to the consumer's Acquire load of seq.
-                        slot.seq.store(pos.wrapping_add(1), O::PUBLISH);
+                        slot.seq.store(pos.wrapping_mul(2) | 1, O::PUBLISH);
                         return Ok(());
                     }
                     Err(current) => {
@@ -157,9 +163,9 @@ impl<T, O: Publication> BoundedQueue<T, O> {
         let mut step = 0;
         loop {
             let slot = self.slot(pos);
-            // Acquire: pairs with the producer's Release store of `seq = pos + 1`: its value is visible.
+            // Acquire: pairs with the producer's Release store of `seq = 2·pos + 1`: its value is visible.
             let seq = slot.seq.load(O::OBSERVE);
-            let lag = seq.wrapping_sub(pos.wrapping_add(1)) as isize;
+            let lag = seq.wrapping_sub(pos.wrapping_mul(2) | 1) as isize;
             if lag == 0 {
                 // Relaxed: picks the consumer that owns `pos`.
                 match self
@@ -167,12 +173,12 @@ impl<T, O: Publication> BoundedQueue<T, O> {
                     .compare_exchange_weak(pos, pos.wrapping_add(1), Relaxed, Relaxed)
                 {
                     Ok(_) => {
-                        // SAFETY: we own position `pos` and the slot is full (seq == pos + 1): the
+                        // SAFETY: we own position `pos` and the slot is full (seq == 2·pos + 1): the
                         // producer's write is visible (Acquire above) and no one else reads it.
                         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
                         // Release: our read happens before the next lap's producer writes the slot.
-                        slot.seq
-                            .store(pos.wrapping_add(self.slots.len()), O::PUBLISH);
+                        let next_lap = pos.wrapping_add(self.slots.len()).wrapping_mul(2);
+                        slot.seq.store(next_lap, O::PUBLISH);
                         return Some(value);
                     }
                     Err(current) => {

@@ -472,7 +472,7 @@ pub fn spsc_drops_exactly_once<F: SpscFlavor>() {
             }
             assert_each_dropped_once(F::NAME, "sequential", &ledger);
         }
-        let per = 20_000;
+        let per = 10_000;
         let ledger = DropLedger::new(per);
         let (mut tx, mut rx) = F::channel(16);
         let producer_done = Arc::new(AtomicBool::new(false));
@@ -500,7 +500,7 @@ pub fn spsc_drops_exactly_once<F: SpscFlavor>() {
                     let mut e = ledger.element(id);
                     // Retry a refusal a bounded number of times, then drop it: both are fine, what
                     // matters is that every element is dropped exactly once.
-                    for _ in 0..100 {
+                    for _ in 0..10 {
                         match tx.try_push(e) {
                             Ok(()) => break,
                             Err(back) => {
@@ -524,6 +524,8 @@ pub fn spsc_drops_exactly_once<F: SpscFlavor>() {
 macro_rules! queue_conformance {
     ($module:ident, $flavor:ty) => {
         mod $module {
+            #[allow(unused_imports)]
+            use super::*;
             use $crate::conformance::queue as suite;
             #[test]
             fn fifo_single_thread() {
@@ -558,6 +560,8 @@ macro_rules! queue_conformance {
 macro_rules! spsc_conformance {
     ($module:ident, $flavor:ty) => {
         mod $module {
+            #[allow(unused_imports)]
+            use super::*;
             use $crate::conformance::queue as suite;
             #[test]
             fn spsc_fifo_two_threads() {
