@@ -102,7 +102,7 @@ fn every_element_dropped_exactly_once() {
             popped > 0 && popped < 2 * per,
             "some popped, some left ({popped})"
         );
-        drop(Arc::try_unwrap(s).ok().expect("threads joined"));
+        drop(Arc::try_unwrap(s).expect("threads joined"));
         let wrong = ledger.wrong();
         assert!(
             wrong.is_empty(),

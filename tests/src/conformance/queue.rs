@@ -174,7 +174,7 @@ pub fn matches_sequential_model<F: QueueFlavor>() {
             let mut model = VecDeque::new();
             let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ cap as u64;
             for step in 0..20_000u64 {
-                if xorshift(&mut rng) % 2 == 0 {
+                if xorshift(&mut rng).is_multiple_of(2) {
                     let expected = if bound.is_some_and(|b| model.len() == b) {
                         Err(step)
                     } else {
@@ -416,7 +416,7 @@ pub fn spsc_full_empty_and_model<F: SpscFlavor>() {
             let mut model: VecDeque<u64> = (1..cap as u64).chain([100]).collect();
             let mut rng = 0x2545_F491_4F6C_DD1Du64 ^ cap as u64;
             for step in 1_000..21_000u64 {
-                if xorshift(&mut rng) % 2 == 0 {
+                if xorshift(&mut rng).is_multiple_of(2) {
                     let expected = if model.len() == cap {
                         Err(step)
                     } else {
