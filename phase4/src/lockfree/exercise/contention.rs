@@ -1,5 +1,6 @@
 //! `contention`: two instrumented locks, one hot and one cold; the histograms name the hot one.
 use std::hint::black_box;
+use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ const THREADS: usize = 3;
 /// One iteration in `COLD_EVERY` also takes the cold lock.
 const COLD_EVERY: usize = 10;
 
-/// Busy work for `d` (a sleep would hand the core away, which is not what a critical section does).
+/// Busy work for `d` (CPU work inside or outside a critical section).
 fn spin_for(d: Duration) {
     let end = Instant::now() + d;
     while Instant::now() < end {
@@ -23,14 +24,17 @@ fn spin_for(d: Duration) {
 }
 
 pub(crate) fn run(ctx: &mut Ctx) {
-    let iters = ctx.pick(2_000, 200);
-    let hot_hold = Duration::from_micros(4);
+    let iters = ctx.pick(1_500, 300);
+    let hot_work = Duration::from_micros(2);
+    let hot_io = Duration::from_micros(20);
     let cold_hold = Duration::from_micros(2);
     ctx.say(format!(
-        "{THREADS} threads × {iters} iterations: take `hot` for {} of work, work {} outside it, and every \
-         {COLD_EVERY}th iteration take `cold` for {}. The locks record wait and hold times \
+        "{THREADS} threads × {iters} iterations: take `hot` for {} of work plus a {} sleep standing in for \
+         a blocking call made under the lock (the classic hot-lock bug), work {} outside it, and every \
+         {COLD_EVERY}th iteration take `cold` for {} of work. The locks record wait and hold times \
          (hdrhistogram, ns); the program does not know which is hot — the numbers decide.",
-        fmt_duration(hot_hold),
+        fmt_duration(hot_work),
+        fmt_duration(hot_io),
         fmt_duration(Duration::from_micros(1)),
         fmt_duration(cold_hold)
     ));
@@ -40,14 +44,18 @@ pub(crate) fn run(ctx: &mut Ctx) {
         InstrumentedMutex::new("hot", 0usize),
     ];
     let (cold, hot) = (&locks[0], &locks[1]);
+    let start = Barrier::new(THREADS);
     thread::scope(|s| {
         for _ in 0..THREADS {
             s.spawn(|| {
+                // Start together: thread start-up is tens of µs, a fair share of a short run.
+                start.wait();
                 for i in 0..iters {
                     {
                         let mut g = hot.lock();
                         *g += 1;
-                        spin_for(hot_hold);
+                        spin_for(hot_work);
+                        thread::sleep(hot_io);
                     }
                     spin_for(Duration::from_micros(1));
                     if i % COLD_EVERY == 0 {
@@ -131,13 +139,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
         format!("named: {}", hottest.name),
     );
     ctx.takeaway(format!(
-        "`{}` is the hot lock: {:.0} % of all time spent waiting, worst wait {} vs {} for `cold`; most \
-         acquisitions are uncontended (p50 {}), the cost hides in the tail — rank locks by total wait \
-         (how many waited × how long), not by a median or by hold time alone.",
+        "`{}` is the hot lock: {:.0} % of all time spent waiting, median wait {} vs {} for `cold` — a \
+         blocking call under a lock turns its hold time into everyone else's wait; rank locks by total \
+         wait (how many waited × how long), then look at what the holder does.",
         hottest.name,
         100.0 * hottest.total_wait.as_secs_f64() / total_wait.as_secs_f64().max(1e-12),
-        fmt_duration(reports[1].wait[2]),
-        fmt_duration(reports[0].wait[2]),
-        fmt_duration(reports[1].wait[0])
+        fmt_duration(reports[1].wait[0]),
+        fmt_duration(reports[0].wait[0])
     ));
 }
