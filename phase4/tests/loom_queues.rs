@@ -98,23 +98,23 @@ fn mpmc_two_producers_lose_nothing() {
 }
 
 #[test]
-fn mpmc_capacity_one_two_consumers_each_value_once() {
+fn mpmc_capacity_one_wraps_without_losing_or_repeating() {
     phase1::shim::model(|| {
-        // Capacity 1: the second push must wait for a pop, and reuses the slot one lap later.
+        // Capacity 1: the second push must wait for the pop, and reuses the slot one lap later.
         let q = Arc::new(BoundedQueue::<usize>::new(1));
-        let consumers: Vec<_> = (0..2)
-            .map(|_| {
-                let q = q.clone();
-                thread::spawn(move || {
-                    loop {
-                        if let Some(v) = q.try_pop() {
-                            return v;
-                        }
-                        thread::yield_now();
+        let consumer = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut got = Vec::new();
+                while got.len() < 2 {
+                    match q.try_pop() {
+                        Some(v) => got.push(v),
+                        None => thread::yield_now(),
                     }
-                })
+                }
+                got
             })
-            .collect();
+        };
         for v in [1, 2] {
             let mut v = v;
             while let Err(back) = q.try_push(v) {
@@ -122,9 +122,8 @@ fn mpmc_capacity_one_two_consumers_each_value_once() {
                 thread::yield_now();
             }
         }
-        let mut got: Vec<usize> = consumers.into_iter().map(|c| c.join().unwrap()).collect();
-        got.sort_unstable();
-        assert_eq!(got, [1, 2]);
+        assert_eq!(consumer.join().unwrap(), [1, 2]);
+        assert_eq!(q.try_pop(), None);
     });
 }
 
@@ -133,9 +132,14 @@ fn mpmc_drops_leftovers_exactly_once() {
     phase1::shim::model(|| {
         let drops = Arc::new(AtomicUsize::new(0));
         let q = Arc::new(BoundedQueue::<Counted>::new(2));
+        // The popper waits for one value; the other is still inside when the queue is dropped.
         let popper = {
             let q = q.clone();
-            thread::spawn(move || drop(q.try_pop()))
+            thread::spawn(move || {
+                while q.try_pop().is_none() {
+                    thread::yield_now();
+                }
+            })
         };
         for _ in 0..2 {
             assert!(q.try_push(Counted(drops.clone())).is_ok());
@@ -173,8 +177,14 @@ fn weakened_vyukov_is_caught() {
             let q = q.clone();
             thread::spawn(move || assert!(q.try_push(42).is_ok()))
         };
-        if let Some(v) = q.try_pop() {
-            assert_eq!(v, 42);
+        // Wait for the value: with a lone `try_pop` here, loom ran this model once (we counted) and
+        // that pop found the queue empty, so the racy read was never reached.
+        loop {
+            if let Some(v) = q.try_pop() {
+                assert_eq!(v, 42);
+                break;
+            }
+            thread::yield_now();
         }
         producer.join().unwrap();
     });

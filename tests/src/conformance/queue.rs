@@ -206,7 +206,7 @@ pub fn mpmc_exact_multiset<F: QueueFlavor>() {
     within(CASE_DEADLINE, || {
         for cap in [1, 4, 64] {
             let q = Arc::new(F::with_capacity::<(usize, usize)>(cap));
-            let per = 20_000;
+            let per = 10_000;
             let total = 2 * per;
             let received = Arc::new(AtomicUsize::new(0));
             let producers: Vec<_> = (0..2)
@@ -363,7 +363,7 @@ pub fn spsc_fifo_two_threads<F: SpscFlavor>() {
     within(CASE_DEADLINE, || {
         for &cap in CAPACITIES {
             let (mut tx, mut rx) = F::channel::<u64>(cap);
-            let n = 50_000u64;
+            let n = 20_000u64;
             let producer = thread::spawn(move || {
                 for i in 0..n {
                     let mut v = i;
