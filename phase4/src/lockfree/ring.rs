@@ -52,14 +52,20 @@ unsafe impl<T: Send, O: Publication> Sync for Ring<T, O> {}
 // SAFETY: owning the ring owns the values in it; T: Send lets them go wherever the ring goes.
 unsafe impl<T: Send, O: Publication> Send for Ring<T, O> {}
 
+/// The slot index of position `pos` in a ring of `cap` slots (`mask` as in [`Ring::mask`]).
+#[inline]
+fn index(pos: usize, cap: usize, mask: usize) -> usize {
+    if mask != 0 || cap == 1 {
+        pos & mask
+    } else {
+        pos % cap
+    }
+}
+
 impl<T, O: Publication> Ring<T, O> {
     fn slot(&self, pos: usize) -> &UnsafeCell<MaybeUninit<T>> {
-        let i = if self.mask != 0 || self.slots.len() == 1 {
-            pos & self.mask
-        } else {
-            pos % self.slots.len()
-        };
-        // SAFETY: `i < slots.len()`, as in `BoundedQueue::slot`.
+        let i = index(pos, self.slots.len(), self.mask);
+        // SAFETY: `i < slots.len()`: a mask of a power-of-two length, or a remainder by the length.
         unsafe { self.slots.get_unchecked(i) }
     }
 }
