@@ -247,6 +247,30 @@ pub const TARGETS: &[Target] = &[
         peer: "governor",
         max_ratio: 2.0,
     },
+    Target {
+        label: "Vyukov MPMC queue vs ArrayQueue, 2 producers 2 consumers",
+        group: "queues/mpmc",
+        parameter: "2p2c",
+        ours: "ours-vyukov",
+        peer: "crossbeam-arrayqueue",
+        max_ratio: 1.3,
+    },
+    Target {
+        label: "Vyukov MPMC queue vs ArrayQueue, 1 producer 1 consumer",
+        group: "queues/mpmc",
+        parameter: "1p1c",
+        ours: "ours-vyukov",
+        peer: "crossbeam-arrayqueue",
+        max_ratio: 1.3,
+    },
+    Target {
+        label: "SPSC ring vs rtrb, 10k items",
+        group: "queues/spsc",
+        parameter: "items=10000",
+        ours: "ours-ring",
+        peer: "rtrb",
+        max_ratio: 1.0,
+    },
 ];
 
 /// Like-for-like comparisons worth a row of their own, without a bound: the same mechanism ours and

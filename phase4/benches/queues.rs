@@ -1,2 +1,237 @@
-//! (being written)
-fn main() {}
+//! Lock-free queues and stacks: ours vs the ecosystem, same workload, same group.
+//!
+//! Every scenario runs under `iter_custom`: for a sample of `iters` iterations, the threads are
+//! spawned once and move `iters × ITEMS` values, so thread start-up is amortised over the whole
+//! sample and the time is the transfer itself. A thread that finds the queue full (empty) spins,
+//! yielding the core every 64 failed attempts (2 cores, up to 4 threads).
+//!
+//! - `queues/mpmc`, parameters `2p2c` and `1p1c` (producers × consumers), capacity 1024:
+//!   `ours-vyukov` (`phase4::lockfree::BoundedQueue`) vs `crossbeam-arrayqueue`.
+//! - `queues/spsc`, parameter `items=10000`, capacity 1024: `ours-ring` (`phase4::lockfree::ring`)
+//!   vs `rtrb` vs `crossbeam-arrayqueue` (an MPMC queue used by one producer and one consumer).
+//! - `queues/stack`, parameter `threads=2`: each thread pushes one value and pops one, `ITEMS / 2`
+//!   times: `ours-treiber` (`phase4::lockfree::TreiberStack`) vs `mutex-vec` (`Mutex<Vec>`) vs
+//!   `crossbeam-segqueue` (a lock-free FIFO: the ecosystem's nearest unbounded lock-free container).
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use crossbeam_queue::SegQueue;
+use harness::contracts::queue::{
+    AsSpsc, ConcurrentQueue, CrossbeamArrayQueue, QueueFlavor, SpscConsumer, SpscFlavor,
+    SpscProducer,
+};
+use phase4::lockfree::{OursRing, OursVyukov, TreiberStack};
+
+const ITEMS: u64 = 10_000;
+const CAP: usize = 1024;
+
+/// Retries `attempt` until it succeeds, spinning and yielding the core every 64 failures.
+fn retry<T>(mut attempt: impl FnMut() -> Option<T>) -> T {
+    let mut failures = 0u32;
+    loop {
+        if let Some(v) = attempt() {
+            return v;
+        }
+        failures += 1;
+        if failures.is_multiple_of(64) {
+            thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// `producers` × `consumers` threads move `total` values through `q`; returns the wall time.
+fn mpmc<Q: ConcurrentQueue<u64>>(q: &Q, producers: u64, consumers: u64, total: u64) -> Duration {
+    let t0 = Instant::now();
+    thread::scope(|s| {
+        for p in 0..producers {
+            s.spawn(move || {
+                for v in (p..total).step_by(producers as usize) {
+                    let mut v = Some(v);
+                    retry(|| match q.try_push(v.take().expect("value")) {
+                        Ok(()) => Some(()),
+                        Err(back) => {
+                            v = Some(back);
+                            None
+                        }
+                    });
+                }
+            });
+        }
+        for c in 0..consumers {
+            // Split `total` exactly: consumer c takes its share.
+            let share = total / consumers + u64::from(c < total % consumers);
+            s.spawn(move || {
+                let mut sum = 0u64;
+                for _ in 0..share {
+                    sum = sum.wrapping_add(retry(|| q.try_pop()));
+                }
+                black_box(sum);
+            });
+        }
+    });
+    t0.elapsed()
+}
+
+fn mpmc_group(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queues/mpmc");
+    g.throughput(Throughput::Elements(ITEMS));
+    for (param, p, cns) in [("2p2c", 2, 2), ("1p1c", 1, 1)] {
+        g.bench_function(benchkit::id("ours-vyukov", param), |b| {
+            let q = OursVyukov::with_capacity::<u64>(CAP);
+            b.iter_custom(|iters| mpmc(&q, p, cns, iters * ITEMS))
+        });
+        g.bench_function(benchkit::id("crossbeam-arrayqueue", param), |b| {
+            let q = CrossbeamArrayQueue::with_capacity::<u64>(CAP);
+            b.iter_custom(|iters| mpmc(&q, p, cns, iters * ITEMS))
+        });
+    }
+    g.finish();
+}
+
+/// One producer thread and one consumer thread move `total` values; returns the wall time.
+fn spsc<F: SpscFlavor>(total: u64) -> Duration {
+    let (mut tx, mut rx) = F::channel::<u64>(CAP);
+    let t0 = Instant::now();
+    thread::scope(|s| {
+        s.spawn(move || {
+            for v in 0..total {
+                let mut v = Some(v);
+                retry(|| match tx.try_push(v.take().expect("value")) {
+                    Ok(()) => Some(()),
+                    Err(back) => {
+                        v = Some(back);
+                        None
+                    }
+                });
+            }
+        });
+        s.spawn(move || {
+            let mut sum = 0u64;
+            for _ in 0..total {
+                sum = sum.wrapping_add(retry(|| rx.try_pop()));
+            }
+            black_box(sum);
+        });
+    });
+    t0.elapsed()
+}
+
+/// rtrb behind the SPSC contract (a newtype: trait and type are both foreign here).
+struct Rtrb;
+struct RtrbProducer<T>(rtrb::Producer<T>);
+struct RtrbConsumer<T>(rtrb::Consumer<T>);
+impl<T: Send + 'static> SpscProducer<T> for RtrbProducer<T> {
+    fn try_push(&mut self, value: T) -> Result<(), T> {
+        self.0.push(value).map_err(|rtrb::PushError::Full(v)| v)
+    }
+}
+impl<T: Send + 'static> SpscConsumer<T> for RtrbConsumer<T> {
+    fn try_pop(&mut self) -> Option<T> {
+        self.0.pop().ok()
+    }
+}
+impl SpscFlavor for Rtrb {
+    const NAME: &'static str = "rtrb";
+    type Producer<T: Send + 'static> = RtrbProducer<T>;
+    type Consumer<T: Send + 'static> = RtrbConsumer<T>;
+    fn channel<T: Send + 'static>(cap: usize) -> (RtrbProducer<T>, RtrbConsumer<T>) {
+        let (p, c) = rtrb::RingBuffer::new(cap);
+        (RtrbProducer(p), RtrbConsumer(c))
+    }
+}
+
+fn spsc_group(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queues/spsc");
+    g.throughput(Throughput::Elements(ITEMS));
+    let param = format!("items={ITEMS}");
+    g.bench_function(benchkit::id("ours-ring", &param), |b| {
+        b.iter_custom(|iters| spsc::<OursRing>(iters * ITEMS))
+    });
+    g.bench_function(benchkit::id("rtrb", &param), |b| {
+        b.iter_custom(|iters| spsc::<Rtrb>(iters * ITEMS))
+    });
+    g.bench_function(benchkit::id("crossbeam-arrayqueue", &param), |b| {
+        b.iter_custom(|iters| spsc::<AsSpsc<CrossbeamArrayQueue>>(iters * ITEMS))
+    });
+    g.finish();
+}
+
+/// The push/pop pairs of the stack scenario.
+trait PushPop: Sync {
+    fn push(&self, v: u64);
+    fn pop(&self) -> Option<u64>;
+}
+impl PushPop for TreiberStack<u64> {
+    fn push(&self, v: u64) {
+        TreiberStack::push(self, v)
+    }
+    fn pop(&self) -> Option<u64> {
+        TreiberStack::pop(self)
+    }
+}
+impl PushPop for Mutex<Vec<u64>> {
+    fn push(&self, v: u64) {
+        self.lock().expect("not poisoned").push(v)
+    }
+    fn pop(&self) -> Option<u64> {
+        self.lock().expect("not poisoned").pop()
+    }
+}
+impl PushPop for SegQueue<u64> {
+    fn push(&self, v: u64) {
+        SegQueue::push(self, v)
+    }
+    fn pop(&self) -> Option<u64> {
+        SegQueue::pop(self)
+    }
+}
+
+/// Two threads, each `rounds` × (push one, pop one); returns the wall time.
+fn push_pop<S: PushPop>(s: &S, rounds: u64) -> Duration {
+    let t0 = Instant::now();
+    thread::scope(|sc| {
+        for t in 0..2u64 {
+            sc.spawn(move || {
+                let mut sum = 0u64;
+                for i in 0..rounds {
+                    s.push(t * rounds + i);
+                    // Never empty for this thread: it pushed first, and each thread pops one per push.
+                    sum = sum.wrapping_add(s.pop().unwrap_or(0));
+                }
+                black_box(sum);
+            });
+        }
+    });
+    t0.elapsed()
+}
+
+fn stack_group(c: &mut Criterion) {
+    let mut g = c.benchmark_group("queues/stack");
+    g.throughput(Throughput::Elements(ITEMS));
+    let param = "threads=2";
+    g.bench_function(benchkit::id("ours-treiber", param), |b| {
+        let s = TreiberStack::new();
+        b.iter_custom(|iters| push_pop(&s, iters * ITEMS / 2))
+    });
+    g.bench_function(benchkit::id("mutex-vec", param), |b| {
+        let s = Mutex::new(Vec::new());
+        b.iter_custom(|iters| push_pop(&s, iters * ITEMS / 2))
+    });
+    g.bench_function(benchkit::id("crossbeam-segqueue", param), |b| {
+        let s = SegQueue::new();
+        b.iter_custom(|iters| push_pop(&s, iters * ITEMS / 2))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = benchkit::config();
+    targets = mpmc_group, spsc_group, stack_group
+}
+criterion_main!(benches);
