@@ -194,10 +194,8 @@ pub fn rebalance_scenario(
     let mut order_violations = 0;
     let mut per_member: BTreeMap<String, usize> = BTreeMap::new();
     for d in &deliveries {
-        if let Some(&prev) = last.get(&d.partition) {
-            if d.offset <= prev {
-                order_violations += 1;
-            }
+        if last.get(&d.partition).is_some_and(|&prev| d.offset <= prev) {
+            order_violations += 1;
         }
         last.insert(d.partition, d.offset);
         *per_member.entry(d.member.clone()).or_default() += 1;

@@ -83,10 +83,12 @@ impl RedisServer {
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            if let Ok(mut c) = Connection::connect(&server.addr(), Duration::from_millis(200)) {
-                if c.cmd(&["PING"]).ok().and_then(|r| r.text()).as_deref() == Some("PONG") {
-                    break;
-                }
+            let pong = Connection::connect(&server.addr(), Duration::from_millis(200))
+                .ok()
+                .and_then(|mut c| c.cmd(&["PING"]).ok())
+                .and_then(|r| r.text());
+            if pong.as_deref() == Some("PONG") {
+                break;
             }
             if let Ok(Some(st)) = server.child.try_wait() {
                 let log = std::fs::read_to_string(server._dir.path().join("redis.log"))
