@@ -86,3 +86,50 @@ fn stream_offsets_match_the_embedded_log() {
     broker.delete_topic("t").unwrap();
     assert!(broker.partitions("t").is_err());
 }
+
+#[test]
+fn a_member_whose_redis_goes_away_returns_an_error_instead_of_hanging() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    use phase4::consumers::scenarios::{produce_messages, unique_topic};
+    use phase4::consumers::{ConsumerConfig, GroupCoordinator, Handler, Probe, run_member};
+
+    let Some(backend) = common::redis() else {
+        return;
+    };
+    let broker = phase4::consumers::open_broker(&backend.url).expect("broker");
+    let topic = unique_topic("vanishing");
+    produce_messages(&*broker, &topic, 2, 200, &[]).expect("produce");
+    let handler: Handler = Arc::new(|_| {
+        std::thread::sleep(Duration::from_millis(2));
+        Ok(())
+    });
+    let mut cfg = ConsumerConfig::new(&topic, "g", "m");
+    cfg.exit_when_drained = true;
+    let member = std::thread::spawn(move || {
+        run_member(
+            broker,
+            Arc::new(GroupCoordinator::new(2)),
+            cfg,
+            handler,
+            Probe::new(2),
+            Arc::new(AtomicBool::new(false)),
+        )
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    drop(backend); // SHUTDOWN NOSAVE: the server is gone mid-run.
+    let t0 = Instant::now();
+    while !member.is_finished() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the member hung on a dead server"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let err = member
+        .join()
+        .expect("no panic")
+        .expect_err("the server went away");
+    assert!(err.0.contains("redis"), "{err}");
+}

@@ -301,6 +301,7 @@ fn poll_loop(
     let mut leaving = false;
     let mut idle = false;
     let mut fatal: Option<BrokerError> = None;
+    let mut reported = 0u64;
     loop {
         // 1. Completions: advance each partition's finished prefix.
         let mut first = if idle {
@@ -314,6 +315,7 @@ fn poll_loop(
         };
         let mut completed_now = 0;
         while let Some((p, o, outcome)) = first.take().or_else(|| done.try_recv().ok()) {
+            reported += 1;
             if let Outcome::Fatal(e) = outcome {
                 fatal.get_or_insert(e);
                 continue;
@@ -328,6 +330,14 @@ fn poll_loop(
             }
         }
         since_commit += completed_now;
+        if fatal.is_some() && reported == report.dispatched {
+            // A record could be neither handled nor dead-lettered: it stays uncommitted (and will be
+            // delivered again); hand everything back uncommitted and report the error.
+            for &p in owned.keys() {
+                group.release(&cfg.member, p);
+            }
+            break;
+        }
         if (stop.load(Relaxed) || fatal.is_some()) && !leaving {
             // Relaxed: a request flag; nothing else is read on its account.
             leaving = true;
