@@ -99,6 +99,28 @@ fn growth_while_a_thief_steals() {
     });
 }
 
+/// The scenario the no-fence model below breaks, on the correct deque: two steals racing a pop over
+/// two elements. Each element comes out exactly once.
+#[test]
+fn a_pop_racing_two_steals_takes_each_element_once() {
+    loom::model(|| {
+        let w = Worker::<u32, Correct>::with_capacity_and_orderings(4);
+        w.push(1);
+        w.push(2);
+        let s = w.stealer();
+        let thief = thread::spawn(move || {
+            let mut got = vec![];
+            got.extend(s.steal().success());
+            got.extend(s.steal().success());
+            got
+        });
+        let mut all: Vec<u32> = w.pop().into_iter().collect();
+        all.extend(thief.join().unwrap());
+        all.extend(std::iter::from_fn(|| w.pop()));
+        assert_eq!(sorted(all), vec![1, 2], "each element exactly once");
+    });
+}
+
 /// A push that publishes `bottom` with Relaxed: the thief can count the element before seeing it
 /// written, and loom reports the unsynchronised read of the slot.
 #[test]

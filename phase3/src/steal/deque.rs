@@ -163,7 +163,9 @@ struct Inner<T, O: Orderings> {
     /// The live buffer. Replaced only by the owner (on growth); never null.
     buffer: AtomicPtr<Buffer<T>>,
     /// Buffers replaced by growth, kept until the deque is dropped (see the module docs). Touched
-    /// only by the owner, and by `drop` when no one else is left.
+    /// only by the owner, and by `drop` when no one else is left. Boxed: thieves hold pointers to
+    /// the `Buffer` itself, so it must not move when the vector grows.
+    #[allow(clippy::vec_box)]
     retired: UnsafeCell<Vec<Box<Buffer<T>>>>,
     _orderings: PhantomData<O>,
 }
@@ -366,6 +368,7 @@ impl<T: Send, O: Orderings> Worker<T, O> {
         // SAFETY: `old` came from `Box::into_raw`; keep it (thieves may still read it) until the
         // deque drops. `retired` is only touched by the owner.
         let old = unsafe { Box::from_raw(old) };
+        // SAFETY: only the owner (this `!Sync` handle) and `Inner::drop` touch `retired`.
         self.inner.retired.with_mut(|r| unsafe { (*r).push(old) });
         new
     }

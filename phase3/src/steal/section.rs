@@ -57,8 +57,8 @@ pub fn run(ctx: &mut Ctx) {
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(2, 4);
-    let n: u64 = ctx.pick(3_000_000, 200_000);
-    let reps = ctx.pick(5, 2);
+    let n: u64 = ctx.pick(3_000_000, 1_000_000);
+    let reps = ctx.pick(5, 1);
     ctx.say(format!(
         "A skewed tree of {n} nodes (each node's left subtree holds 7/8 of its descendants; ~20 ns \
          per node; subtrees under {} nodes summed sequentially), {threads} threads, median of {reps} \
