@@ -1,0 +1,165 @@
+//! Loom models of the Chase–Lev deque (`phase3::steal::deque`): every interleaving of owner and
+//! thieves (up to `LOOM_MAX_PREEMPTIONS`), and every value a weakly ordered load may return.
+//!
+//! The correct deque: owner pop vs steal on the last element, steal vs steal, and growth while a
+//! thief steals; in each, every element is obtained exactly once. Then two deliberately broken
+//! variants (`phase3::steal::deque::broken`), which loom must catch (`#[should_panic]`): a push that
+//! publishes `bottom` with `Relaxed`, and a deque without its SeqCst fences.
+//!
+//! Loom's limits, where they matter here: it treats SeqCst accesses like AcqRel but does model SeqCst
+//! *fences*, which is what this algorithm relies on; and each model is kept tiny (buffer of 2, two or
+//! three elements) because the state space grows fast.
+#![cfg(loom)]
+use phase1::shim::thread;
+use phase3::steal::deque::{Correct, Orderings, Steal, Stealer, Worker, broken};
+
+/// Steals once, retrying a lost race (loom explores the yield as a scheduling point).
+fn steal_retrying<T: Send, O: Orderings>(s: &Stealer<T, O>) -> Option<T> {
+    loop {
+        match s.steal() {
+            Steal::Success(v) => return Some(v),
+            Steal::Empty => return None,
+            Steal::Retry => thread::yield_now(),
+        }
+    }
+}
+
+fn sorted(mut v: Vec<u32>) -> Vec<u32> {
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn pop_and_steal_race_for_the_last_element() {
+    loom::model(|| {
+        let w = Worker::<u32, Correct>::with_capacity_and_orderings(2);
+        w.push(1);
+        let s = w.stealer();
+        let thief = thread::spawn(move || s.steal().success());
+        let mine = w.pop();
+        let theirs = thief.join().unwrap();
+        // Exactly one side has it. (A thief's Retry means the owner's CAS won.)
+        assert_eq!(
+            mine.into_iter().chain(theirs).collect::<Vec<_>>(),
+            vec![1],
+            "the last element obtained exactly once"
+        );
+        assert_eq!(w.pop(), None);
+    });
+}
+
+#[test]
+fn pops_and_steals_deliver_two_elements_once_each() {
+    loom::model(|| {
+        let w = Worker::<u32, Correct>::with_capacity_and_orderings(2);
+        w.push(1);
+        w.push(2);
+        let s = w.stealer();
+        let thief = thread::spawn(move || steal_retrying(&s).into_iter().collect::<Vec<_>>());
+        let mut all: Vec<u32> = std::iter::from_fn(|| w.pop()).collect();
+        all.extend(thief.join().unwrap());
+        assert_eq!(sorted(all), vec![1, 2], "each element exactly once");
+    });
+}
+
+#[test]
+fn two_thieves_never_take_the_same_element() {
+    loom::model(|| {
+        let w = Worker::<u32, Correct>::with_capacity_and_orderings(2);
+        w.push(1);
+        w.push(2);
+        let thieves: Vec<_> = (0..2)
+            .map(|_| {
+                let s = w.stealer();
+                thread::spawn(move || steal_retrying(&s))
+            })
+            .collect();
+        let mut all: Vec<u32> = thieves
+            .into_iter()
+            .filter_map(|t| t.join().unwrap())
+            .collect();
+        all.extend(std::iter::from_fn(|| w.pop()));
+        assert_eq!(sorted(all), vec![1, 2], "each element exactly once");
+    });
+}
+
+#[test]
+fn growth_while_a_thief_steals() {
+    loom::model(|| {
+        let w = Worker::<u32, Correct>::with_capacity_and_orderings(2);
+        w.push(1);
+        w.push(2);
+        let s = w.stealer();
+        let thief = thread::spawn(move || steal_retrying(&s).into_iter().collect::<Vec<_>>());
+        // The buffer holds 2: this push grows it while the thief may be reading the old one.
+        w.push(3);
+        let mut all: Vec<u32> = std::iter::from_fn(|| w.pop()).collect();
+        all.extend(thief.join().unwrap());
+        assert_eq!(sorted(all), vec![1, 2, 3], "each element exactly once");
+    });
+}
+
+/// The scenario the no-fence model below breaks, on the correct deque: two steals racing a pop over
+/// two elements. Each element comes out exactly once.
+#[test]
+fn a_pop_racing_two_steals_takes_each_element_once() {
+    loom::model(|| {
+        let w = Worker::<u32, Correct>::with_capacity_and_orderings(4);
+        w.push(1);
+        w.push(2);
+        let s = w.stealer();
+        let thief = thread::spawn(move || {
+            let mut got = vec![];
+            got.extend(s.steal().success());
+            got.extend(s.steal().success());
+            got
+        });
+        let mut all: Vec<u32> = w.pop().into_iter().collect();
+        all.extend(thief.join().unwrap());
+        all.extend(std::iter::from_fn(|| w.pop()));
+        assert_eq!(sorted(all), vec![1, 2], "each element exactly once");
+    });
+}
+
+/// A push that publishes `bottom` with Relaxed: the thief can count the element before seeing it
+/// written, and loom reports the unsynchronised read of the slot.
+#[test]
+#[should_panic(expected = "Causality violation")]
+fn wrong_relaxed_push_lets_a_thief_read_an_unwritten_slot() {
+    loom::model(|| {
+        let w = Worker::<u32, broken::RelaxedPush>::with_capacity_and_orderings(2);
+        let s = w.stealer();
+        let thief = thread::spawn(move || s.steal().success());
+        w.push(1);
+        let mut all: Vec<u32> = std::iter::from_fn(|| w.pop()).collect();
+        all.extend(thief.join().unwrap());
+        assert_eq!(all, vec![1]);
+    });
+}
+
+/// No SeqCst fences: the thief takes element 0, then the owner pops with a stale `top` (thinks two
+/// are left, takes index 1 without a CAS) while the thief's next steal reads a stale `bottom` and
+/// takes index 1 too. Loom finds the interleaving where one element comes out twice.
+#[test]
+#[should_panic(expected = "obtained twice")]
+fn wrong_no_fence_lets_owner_and_thief_take_the_same_element() {
+    loom::model(|| {
+        let w = Worker::<u32, broken::NoFence>::with_capacity_and_orderings(4);
+        w.push(1);
+        w.push(2);
+        let s = w.stealer();
+        let thief = thread::spawn(move || {
+            let mut got = vec![];
+            got.extend(s.steal().success());
+            got.extend(s.steal().success());
+            got
+        });
+        let mut all: Vec<u32> = w.pop().into_iter().collect();
+        all.extend(thief.join().unwrap());
+        all.extend(std::iter::from_fn(|| w.pop()));
+        let all = sorted(all);
+        let mut unique = all.clone();
+        unique.dedup();
+        assert_eq!(all, unique, "an element obtained twice: {all:?}");
+    });
+}
