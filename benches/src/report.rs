@@ -271,6 +271,30 @@ pub const TARGETS: &[Target] = &[
         peer: "rtrb",
         max_ratio: 1.0,
     },
+    Target {
+        label: "Chase-Lev deque vs crossbeam-deque, owner push/pop",
+        group: "deque/push-pop",
+        parameter: "n=1024",
+        ours: "ours",
+        peer: "crossbeam-deque",
+        max_ratio: 1.5,
+    },
+    Target {
+        label: "Chase-Lev deque vs crossbeam-deque, steal",
+        group: "deque/steal",
+        parameter: "n=1024",
+        ours: "ours",
+        peer: "crossbeam-deque",
+        max_ratio: 1.5,
+    },
+    Target {
+        label: "work-stealing scheduler vs rayon join, unbalanced tree",
+        group: "stealing/unbalanced-tree",
+        parameter: "n=1000000,threads=2",
+        ours: "ours",
+        peer: "rayon-join",
+        max_ratio: 3.0,
+    },
 ];
 
 /// Like-for-like comparisons worth a row of their own, without a bound: the same mechanism ours and
@@ -315,6 +339,14 @@ pub const PAIRS: &[Target] = &[
         parameter: "cap=1024",
         ours: "ours",
         peer: "std",
+        max_ratio: f64::INFINITY,
+    },
+    Target {
+        label: "false sharing: packed vs cache-padded per-thread counters, 2 threads",
+        group: "false-sharing/counters",
+        parameter: "threads=2",
+        ours: "packed",
+        peer: "padded",
         max_ratio: f64::INFINITY,
     },
 ];
