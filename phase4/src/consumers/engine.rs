@@ -303,7 +303,7 @@ fn poll_loop(
     let mut fatal: Option<BrokerError> = None;
     let mut reported = 0u64;
     loop {
-        // 1. Completions: advance each partition's finished prefix.
+        // 1. Completions: advance each partition's finished prefix; commit every `commit_every`.
         let mut first = if idle {
             match done.recv_timeout(Duration::from_millis(2)) {
                 Ok(m) => Some(m),
@@ -328,8 +328,19 @@ fn poll_loop(
                 }
                 probe.set_in_flight(p, own.tracker.window_len());
             }
+            // Commit the finished prefixes exactly every `commit_every` completions, before taking
+            // the next completion: the poll loop often drains several at once (a slow broker call,
+            // a descheduled thread), and counting per drain would move each commit point past its
+            // boundary — the drift adds up, and a commit could take in completions that belong to
+            // the next batch.
+            since_commit += 1;
+            if since_commit >= cfg.commit_every.max(1) && fatal.is_none() {
+                for (&p, own) in owned.iter_mut() {
+                    commit(broker, cfg, probe, p, own)?;
+                }
+                since_commit = 0;
+            }
         }
-        since_commit += completed_now;
         if fatal.is_some() && reported == report.dispatched {
             // A record could be neither handled nor dead-lettered: it stays uncommitted (and will be
             // delivered again); hand everything back uncommitted and report the error.
@@ -403,14 +414,6 @@ fn poll_loop(
                 fetched += recs.len();
                 dispatch(own, recs, cfg, probe, jobs, &mut report.dispatched);
             }
-        }
-
-        // 4. Commit the finished prefixes every `commit_every` completions.
-        if since_commit >= cfg.commit_every.max(1) && fatal.is_none() {
-            for (&p, own) in owned.iter_mut() {
-                commit(broker, cfg, probe, p, own)?;
-            }
-            since_commit = 0;
         }
 
         idle = fetched == 0 && completed_now == 0;

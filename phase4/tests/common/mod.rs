@@ -11,11 +11,12 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use parking_lot::Mutex;
 use phase4::consumers::resp::Connection;
 use phase4::consumers::scenarios::{self, message_id};
 use phase4::consumers::{
-    ConsumerConfig, GroupCoordinator, Handler, MemorySink, Probe, ScratchDir, open_broker,
-    run_member,
+    Broker, BrokerResult, ConsumerConfig, DeadLetter, GroupCoordinator, Handler, MemorySink,
+    Offset, Probe, Record, ScratchDir, open_broker, run_member,
 };
 
 /// A broker URL to test against, and whatever must stay alive for it.
@@ -304,6 +305,122 @@ pub fn group_rebalances_keep_order_and_apply_once(url: &str) {
     assert!(r.per_member.values().all(|&n| n > 0), "{:?}", r.per_member);
 }
 
+/// A broker whose fetches are slow (so completions pile up while the poll loop waits on one) and
+/// which records how many offsets each commit carried.
+struct SlowFetch {
+    inner: Arc<dyn Broker>,
+    commits: Mutex<Vec<usize>>,
+}
+
+impl Broker for SlowFetch {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn create_topic(&self, topic: &str, partitions: u32) -> BrokerResult<()> {
+        self.inner.create_topic(topic, partitions)
+    }
+    fn partitions(&self, topic: &str) -> BrokerResult<u32> {
+        self.inner.partitions(topic)
+    }
+    fn produce(&self, topic: &str, partition: u32, payload: &[u8]) -> BrokerResult<Offset> {
+        self.inner.produce(topic, partition, payload)
+    }
+    fn end_offset(&self, topic: &str, partition: u32) -> BrokerResult<Offset> {
+        self.inner.end_offset(topic, partition)
+    }
+    fn create_group(&self, topic: &str, group: &str) -> BrokerResult<()> {
+        self.inner.create_group(topic, group)
+    }
+    fn fetch(&self, t: &str, g: &str, c: &str, p: u32, max: usize) -> BrokerResult<Vec<Record>> {
+        thread::sleep(Duration::from_millis(5));
+        self.inner.fetch(t, g, c, p, max)
+    }
+    fn reclaim(
+        &self,
+        t: &str,
+        g: &str,
+        c: &str,
+        p: u32,
+        idle: Duration,
+    ) -> BrokerResult<Vec<Record>> {
+        self.inner.reclaim(t, g, c, p, idle)
+    }
+    fn commit(&self, t: &str, g: &str, p: u32, offsets: &[Offset]) -> BrokerResult<()> {
+        self.commits.lock().push(offsets.len());
+        self.inner.commit(t, g, p, offsets)
+    }
+    fn committed(&self, topic: &str, group: &str, partition: u32) -> BrokerResult<Offset> {
+        self.inner.committed(topic, group, partition)
+    }
+    fn dead_letter(&self, topic: &str, r: &Record, attempts: u32, e: &str) -> BrokerResult<()> {
+        self.inner.dead_letter(topic, r, attempts, e)
+    }
+    fn dead_letters(&self, topic: &str) -> BrokerResult<Vec<DeadLetter>> {
+        self.inner.dead_letters(topic)
+    }
+    fn remove_dead_letter(&self, topic: &str, id: &str) -> BrokerResult<()> {
+        self.inner.remove_dead_letter(topic, id)
+    }
+    fn delete_topic(&self, topic: &str) -> BrokerResult<()> {
+        self.inner.delete_topic(topic)
+    }
+}
+
+/// One partition, one worker (so completions arrive in offset order), slow fetches (so the poll
+/// loop finds many completions at once): every commit must still carry exactly `commit_every`
+/// offsets — a commit point that drifts past its boundary is what let the crash scenario's
+/// "killed mid-batch" commit everything applied.
+pub fn commits_land_exactly_every_commit_every(url: &str) {
+    let inner = open_broker(url).expect("broker");
+    let topic = scenarios::unique_topic("cadence");
+    scenarios::produce_messages(&*inner, &topic, 1, 60, &[]).expect("produce");
+    let broker = Arc::new(SlowFetch {
+        inner,
+        commits: Mutex::new(Vec::new()),
+    });
+    let sink = Arc::new(MemorySink::new());
+    let handler: Handler = {
+        let sink = sink.clone();
+        Arc::new(move |r| {
+            sink.apply(&message_id(&r.payload));
+            Ok(())
+        })
+    };
+    let mut cfg = ConsumerConfig::new(&topic, "g", "m");
+    cfg.workers = 1;
+    cfg.max_in_flight = 16;
+    cfg.fetch_max = 16;
+    cfg.commit_every = 5;
+    cfg.exit_when_drained = true;
+    let dynb: Arc<dyn Broker> = broker.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let member = thread::spawn(move || {
+        run_member(
+            dynb,
+            Arc::new(GroupCoordinator::new(1)),
+            cfg,
+            handler,
+            Probe::new(1),
+            stop,
+        )
+    });
+    let watchdog = Instant::now() + Duration::from_secs(30);
+    while !member.is_finished() {
+        assert!(Instant::now() < watchdog, "the member never drained");
+        thread::sleep(Duration::from_millis(5));
+    }
+    member.join().expect("member").expect("run_member");
+    assert_eq!(sink.applied(), 60);
+    assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 60);
+    let commits = broker.commits.lock().clone();
+    assert_eq!(commits.iter().sum::<usize>(), 60, "{commits:?}");
+    assert!(
+        commits.iter().all(|&n| n == 5),
+        "commits drifted off their commit_every boundaries: {commits:?}"
+    );
+    let _ = broker.delete_topic(&topic);
+}
+
 pub fn killed_consumer_restarts_and_applies_each_message_once(url: &str) {
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_exercise3"));
     let r = scenarios::crash_restart_scenario(exe, url, 300, 3).expect("scenario");
@@ -368,6 +485,10 @@ macro_rules! scenario_tests {
         #[test]
         fn consumer_group_rebalance_keeps_per_partition_order() {
             with_backend(common::group_rebalances_keep_order_and_apply_once);
+        }
+        #[test]
+        fn commits_land_exactly_every_commit_every() {
+            with_backend(common::commits_land_exactly_every_commit_every);
         }
         #[test]
         fn sigkilled_consumer_restarts_and_each_message_is_applied_once() {
