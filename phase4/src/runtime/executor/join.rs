@@ -77,7 +77,11 @@ impl<T> JoinHandle<T> {
 
     /// True once the task finished (output ready, panicked, or cancelled).
     pub fn is_finished(&self) -> bool {
-        self.cell.0.lock().unwrap_or_else(|p| p.into_inner()).finished
+        self.cell
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .finished
     }
 }
 

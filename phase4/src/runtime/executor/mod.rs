@@ -160,7 +160,9 @@ impl Shared {
         let room = LOCAL_CAPACITY - ring.len();
         let mut moved = 0;
         while moved < share.min(room) {
-            let Some(t) = inj.queue.pop_front() else { break };
+            let Some(t) = inj.queue.pop_front() else {
+                break;
+            };
             // SAFETY: called by worker `me` only.
             if let Err(back) = unsafe { ring.push(t) } {
                 // Cannot happen with `room` checked, but never lose a task: put them back.
@@ -200,7 +202,12 @@ impl Shared {
         // Acquire (inside `len`) / the injector lock: this is the "last look" of the parking protocol,
         // after `Sleepers::register`'s AcqRel RMW.
         self.shutdown.load(Acquire)
-            || !self.injector.lock().unwrap_or_else(|p| p.into_inner()).queue.is_empty()
+            || !self
+                .injector
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .queue
+                .is_empty()
             || self.rings.iter().any(|r| !r.is_empty())
     }
 }
@@ -426,7 +433,11 @@ impl Drop for Executor {
         }
         // Close the injector and cancel what it holds; later wake-ups cancel their task.
         let left: Vec<_> = {
-            let mut inj = self.shared.injector.lock().unwrap_or_else(|p| p.into_inner());
+            let mut inj = self
+                .shared
+                .injector
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             inj.closed = true;
             inj.queue.drain(..).collect()
         };

@@ -177,7 +177,10 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
                 if let Err(spill) = unsafe { dest.push(rest) } {
                     // Cannot happen while `dest` was empty (n <= CAP / 2 + 1 <= CAP); dropping the
                     // spill would lose tasks, so keep the invariant loud.
-                    unreachable!("steal_into: destination ring overflowed ({} items)", spill.len());
+                    unreachable!(
+                        "steal_into: destination ring overflowed ({} items)",
+                        spill.len()
+                    );
                 }
             }
             return first;

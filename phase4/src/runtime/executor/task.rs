@@ -85,10 +85,7 @@ impl Task {
             return Polled::Done;
         }
         // Release: the next poller (after a wake-up) sees this poll's writes to the future.
-        match self
-            .state
-            .compare_exchange(RUNNING, IDLE, Release, Relaxed)
-        {
+        match self.state.compare_exchange(RUNNING, IDLE, Release, Relaxed) {
             Ok(_) => Polled::Idle,
             Err(_) => {
                 // NOTIFIED: only we can move it from there. Relaxed: we keep the task and requeue
