@@ -25,7 +25,7 @@ fn report(depth: u64) {
 #[allow(unconditional_recursion)]
 fn dive(depth: u64) -> u64 {
     let frame = black_box([depth as u8; 512]);
-    if depth % 64 == 0 {
+    if depth.is_multiple_of(64) {
         report(depth);
     }
     black_box(dive(depth + 1)) + frame[0] as u64

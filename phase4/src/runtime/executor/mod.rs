@@ -224,7 +224,7 @@ fn worker_loop(shared: Arc<Shared>, me: usize) {
             break;
         }
         tick = tick.wrapping_add(1);
-        let next = if tick % INJECTOR_INTERVAL == 0 {
+        let next = if tick.is_multiple_of(INJECTOR_INTERVAL) {
             shared.pop_injector(me).or_else(|| {
                 // SAFETY: worker `me` owns `ring`.
                 unsafe { ring.pop() }

@@ -48,7 +48,7 @@ fn starve(kind: Busy, busy: Duration) -> std::io::Result<u64> {
                     Busy::NoAwait => std::hint::spin_loop(),
                     Busy::ReadyFuture => ready(()).await,
                     Busy::YieldNow => {
-                        if spins % 64 == 0 {
+                        if spins.is_multiple_of(64) {
                             tokio::task::yield_now().await
                         }
                     }
