@@ -38,20 +38,19 @@ fn no_lost_wakeup() {
 #[should_panic(expected = "deadlock")]
 fn wrong_no_recheck_loses_the_wakeup() {
     loom::model(|| {
-        let queue = Arc::new(Mutex::new(VecDeque::<u32>::new()));
-        let sleepers = Arc::new(Sleepers::new(1));
-        let worker = {
-            let (queue, sleepers) = (queue.clone(), sleepers.clone());
-            thread::spawn(move || {
-                loop {
-                    if let Some(v) = queue.lock().unwrap().pop_front() {
-                        return v;
-                    }
-                    sleepers.register(0);
-                    sleepers.park(0); // wrong on purpose: no second look after registering
+        // Leaked, not in `Arc`s: when loom reports the deadlock it unwinds, and dropping loom
+        // objects during that unwind would abort the test process instead of failing the model.
+        let queue: &'static Mutex<VecDeque<u32>> = Box::leak(Box::new(Mutex::new(VecDeque::new())));
+        let sleepers: &'static Sleepers = Box::leak(Box::new(Sleepers::new(1)));
+        let worker = thread::spawn(move || {
+            loop {
+                if let Some(v) = queue.lock().unwrap().pop_front() {
+                    return v;
                 }
-            })
-        };
+                sleepers.register(0);
+                sleepers.park(0); // wrong on purpose: no second look after registering
+            }
+        });
         queue.lock().unwrap().push_back(7);
         sleepers.notify_one();
         assert_eq!(worker.join().unwrap(), 7);
@@ -85,7 +84,7 @@ fn ring_items_taken_exactly_once() {
         };
         for i in 0..3 {
             // SAFETY: the main thread is the ring's owner.
-            if let Err(spill) = unsafe { ring.push(Arc::new(i)) } {
+            if let Err(spill) = unsafe { ring.push(std::sync::Arc::new(i)) } {
                 for v in spill {
                     mark(&taken, *v);
                 }
