@@ -3,4 +3,4 @@
 //! non-zero with a clear error and no panic. See `harness::smoke`.
 #![cfg(not(loom))]
 
-harness::smoke_tests!("phase4", exercise2, exercise3);
+harness::smoke_tests!("phase4", exercise1, exercise2, exercise3);
