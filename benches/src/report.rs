@@ -294,6 +294,37 @@ pub const TARGETS: &[Target] = &[
         ours: "ours",
         peer: "rayon-join",
         max_ratio: 3.0,
+    },    Target {
+        label: "mini executor vs tokio multi-thread, spawn-many",
+        group: "executor/spawn-many",
+        parameter: "tasks=10000",
+        ours: "ours",
+        peer: "tokio-mt",
+        max_ratio: 3.0,
+    },
+    Target {
+        label: "mini executor vs tokio current-thread, spawn-many",
+        group: "executor/spawn-many",
+        parameter: "tasks=10000",
+        ours: "ours",
+        peer: "tokio-ct",
+        max_ratio: 3.0,
+    },
+    Target {
+        label: "mini executor vs tokio multi-thread, yield-many",
+        group: "executor/yield-many",
+        parameter: "tasks=100,yields=100",
+        ours: "ours",
+        peer: "tokio-mt",
+        max_ratio: 3.0,
+    },
+    Target {
+        label: "mini executor vs tokio current-thread, yield-many",
+        group: "executor/yield-many",
+        parameter: "tasks=100,yields=100",
+        ours: "ours",
+        peer: "tokio-ct",
+        max_ratio: 3.0,
     },
 ];
 
