@@ -294,7 +294,8 @@ pub const TARGETS: &[Target] = &[
         ours: "ours",
         peer: "rayon-join",
         max_ratio: 3.0,
-    },    Target {
+    },
+    Target {
         label: "mini executor vs tokio multi-thread, spawn-many",
         group: "executor/spawn-many",
         parameter: "tasks=10000",
