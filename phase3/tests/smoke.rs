@@ -1,0 +1,6 @@
+//! The smoke test of every phase 3 exercise binary: `--quick --json` exits 0 within its budget with every
+//! section of the catalog run and every self-check ✓; `--help` lists the sections; bad input exits
+//! non-zero with a clear error and no panic. See `harness::smoke`.
+#![cfg(not(loom))]
+
+harness::smoke_tests!("phase3", exercise2);
