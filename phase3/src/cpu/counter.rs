@@ -51,7 +51,6 @@ impl ShardedCounter {
 }
 
 /// One atomic word shared by every thread: correct, but contended.
-#[derive(Default)]
 pub struct AtomicCounter {
     /// The count.
     value: CachePadded<AtomicU64>,
@@ -60,7 +59,9 @@ pub struct AtomicCounter {
 impl AtomicCounter {
     /// A counter at zero.
     pub fn new() -> Self {
-        Self::default()
+        AtomicCounter {
+            value: CachePadded::new(AtomicU64::new(0)),
+        }
     }
 
     /// Adds `n`.
@@ -77,16 +78,29 @@ impl AtomicCounter {
 }
 
 /// A `u64` behind one mutex: the single-lock baseline.
-#[derive(Default)]
 pub struct LockedCounter {
     /// The count, guarded by the one lock every thread contends on.
     value: Mutex<u64>,
 }
 
+impl Default for AtomicCounter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Default for LockedCounter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl LockedCounter {
     /// A counter at zero.
     pub fn new() -> Self {
-        Self::default()
+        LockedCounter {
+            value: Mutex::new(0),
+        }
     }
 
     /// Adds `n` under the lock.
