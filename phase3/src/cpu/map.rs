@@ -36,10 +36,13 @@ fn add_hashed<K: Hash + Eq, S: BuildHasher>(
     }
 }
 
+/// One shard: a lock and its table, padded to their own cache line(s).
+type Shard<K, S> = CachePadded<Mutex<HashMap<K, u64, S>>>;
+
 /// A counting map made of independently locked shards.
 pub struct ShardedMap<K, S = RandomState> {
     /// A power of two of shards, each a lock and a table on its own cache line(s).
-    shards: Box<[CachePadded<Mutex<HashMap<K, u64, S>>>]>,
+    shards: Box<[Shard<K, S>]>,
     /// Hashes each key once per operation; every shard's table holds a clone, so the hash matches.
     hasher: S,
     /// `log2(shards.len())`.

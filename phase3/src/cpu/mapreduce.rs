@@ -308,7 +308,7 @@ pub fn count_rayon<'a>(text: &'a [u8], chunk_bytes: usize, hasher: &RandomState)
 
 /// A different parallel design for contrast: no combiner, every word goes straight into one shared
 /// [`ShardedMap`](super::map::ShardedMap) (a lock per word).
-pub fn count_shared_map<'a>(text: &'a [u8], plan: Plan) -> super::map::ShardedMap<&'a [u8]> {
+pub fn count_shared_map(text: &[u8], plan: Plan) -> super::map::ShardedMap<&[u8]> {
     let map = super::map::ShardedMap::new(plan.partitions * 4);
     let chunks = chunk_bounds(text, plan.chunk_bytes);
     parallel_fold(
