@@ -196,11 +196,13 @@ impl SkewedRun {
         imbalance(self.workers.iter().map(|w| w.busy.as_secs_f64()))
     }
 
-    /// The share of `workers` cores the run actually got: workers' CPU time / (wall time × workers).
-    /// Near 1.0 on an idle machine; well below when other processes compete for the cores.
+    /// The share of a core each worker actually got while it had work: workers' CPU time / their busy
+    /// (wall) time. Near 1.0 on an idle machine; well below when other processes take the cores.
+    /// (Not CPU / (elapsed × workers): a worker that finished early and idles is imbalance, not load.)
     pub fn core_share(&self) -> f64 {
         let cpu: f64 = self.workers.iter().map(|w| w.cpu.as_secs_f64()).sum();
-        cpu / (self.elapsed.as_secs_f64() * self.workers.len().max(1) as f64).max(1e-12)
+        let busy: f64 = self.workers.iter().map(|w| w.busy.as_secs_f64()).sum();
+        (cpu / busy.max(1e-12)).min(1.0)
     }
 
     /// Items run in total.
