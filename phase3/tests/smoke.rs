@@ -3,4 +3,4 @@
 //! non-zero with a clear error and no panic. See `harness::smoke`.
 #![cfg(not(loom))]
 
-harness::smoke_tests!("phase3", exercise1, exercise3, exercise4);
+harness::smoke_tests!("phase3", exercise1, exercise2, exercise3, exercise4);

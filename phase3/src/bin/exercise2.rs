@@ -1,0 +1,2 @@
+//! `make run/phase3/exercise2` — see `phase3::cpu`.
+harness::exercise_main!(phase3::cpu::EXERCISE);
