@@ -296,6 +296,22 @@ pub const TARGETS: &[Target] = &[
         max_ratio: 3.0,
     },
     Target {
+        label: "map-reduce word count vs rayon, 50 MB Zipf corpus",
+        group: "mapreduce/wordcount",
+        parameter: "mb=50",
+        ours: "ours",
+        peer: "rayon",
+        max_ratio: 1.2,
+    },
+    Target {
+        label: "map-reduce word count vs sequential (>= 1.6x speed-up on 2 cores)",
+        group: "mapreduce/wordcount",
+        parameter: "mb=50",
+        ours: "ours",
+        peer: "baseline-sequential",
+        max_ratio: 1.0 / 1.6,
+    },
+    Target {
         label: "mini executor vs tokio multi-thread, spawn-many",
         group: "executor/spawn-many",
         parameter: "tasks=10000",
