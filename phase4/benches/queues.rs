@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crossbeam_queue::SegQueue;
 use harness::contracts::queue::{
-    AsSpsc, ConcurrentQueue, CrossbeamArrayQueue, QueueFlavor, SpscConsumer, SpscFlavor,
+    AsSpsc, ConcurrentQueue, CrossbeamArrayQueue, QueueFlavor, Rtrb, SpscConsumer, SpscFlavor,
     SpscProducer,
 };
 use phase4::lockfree::{OursRing, OursVyukov, TreiberStack};
@@ -119,30 +119,6 @@ fn spsc<F: SpscFlavor>(total: u64) -> Duration {
         });
     });
     t0.elapsed()
-}
-
-/// rtrb behind the SPSC contract (a newtype: trait and type are both foreign here).
-struct Rtrb;
-struct RtrbProducer<T>(rtrb::Producer<T>);
-struct RtrbConsumer<T>(rtrb::Consumer<T>);
-impl<T: Send + 'static> SpscProducer<T> for RtrbProducer<T> {
-    fn try_push(&mut self, value: T) -> Result<(), T> {
-        self.0.push(value).map_err(|rtrb::PushError::Full(v)| v)
-    }
-}
-impl<T: Send + 'static> SpscConsumer<T> for RtrbConsumer<T> {
-    fn try_pop(&mut self) -> Option<T> {
-        self.0.pop().ok()
-    }
-}
-impl SpscFlavor for Rtrb {
-    const NAME: &'static str = "rtrb";
-    type Producer<T: Send + 'static> = RtrbProducer<T>;
-    type Consumer<T: Send + 'static> = RtrbConsumer<T>;
-    fn channel<T: Send + 'static>(cap: usize) -> (RtrbProducer<T>, RtrbConsumer<T>) {
-        let (p, c) = rtrb::RingBuffer::new(cap);
-        (RtrbProducer(p), RtrbConsumer(c))
-    }
 }
 
 fn spsc_group(c: &mut Criterion) {

@@ -5,37 +5,8 @@
 //! suite is checked against crossbeam too). The ring only gets the SPSC suite: its halves are not
 //! `Clone` and need `&mut self`, so running it as an MPMC queue does not compile.
 #![cfg(not(loom))]
-use harness::contracts::queue::{
-    AsSpsc, CrossbeamArrayQueue, CrossbeamSegQueue, SpscConsumer, SpscFlavor, SpscProducer,
-};
+use harness::contracts::queue::{AsSpsc, CrossbeamArrayQueue, CrossbeamSegQueue, Rtrb};
 use phase4::lockfree::{OursRing, OursVyukov};
-
-/// rtrb's ring behind the SPSC contract (a newtype: both the trait and the type are foreign here).
-struct Rtrb;
-struct RtrbProducer<T>(rtrb::Producer<T>);
-struct RtrbConsumer<T>(rtrb::Consumer<T>);
-
-impl<T: Send + 'static> SpscProducer<T> for RtrbProducer<T> {
-    fn try_push(&mut self, value: T) -> Result<(), T> {
-        self.0.push(value).map_err(|rtrb::PushError::Full(v)| v)
-    }
-}
-
-impl<T: Send + 'static> SpscConsumer<T> for RtrbConsumer<T> {
-    fn try_pop(&mut self) -> Option<T> {
-        self.0.pop().ok()
-    }
-}
-
-impl SpscFlavor for Rtrb {
-    const NAME: &'static str = "rtrb";
-    type Producer<T: Send + 'static> = RtrbProducer<T>;
-    type Consumer<T: Send + 'static> = RtrbConsumer<T>;
-    fn channel<T: Send + 'static>(cap: usize) -> (RtrbProducer<T>, RtrbConsumer<T>) {
-        let (p, c) = rtrb::RingBuffer::new(cap);
-        (RtrbProducer(p), RtrbConsumer(c))
-    }
-}
 
 harness::queue_conformance!(ours_vyukov, OursVyukov);
 harness::queue_conformance!(crossbeam_arrayqueue, CrossbeamArrayQueue);

@@ -137,3 +137,35 @@ impl<F: QueueFlavor> SpscFlavor for AsSpsc<F> {
         (Half(q.clone()), Half(q))
     }
 }
+
+/// rtrb's wait-free SPSC ring behind the SPSC contract (the peer of our ring in the conformance suite
+/// and the `queues/spsc` bench).
+pub struct Rtrb;
+
+/// The producing half of an [`Rtrb`] ring.
+pub struct RtrbProducer<T>(rtrb::Producer<T>);
+
+/// The consuming half of an [`Rtrb`] ring.
+pub struct RtrbConsumer<T>(rtrb::Consumer<T>);
+
+impl<T: Send + 'static> SpscProducer<T> for RtrbProducer<T> {
+    fn try_push(&mut self, value: T) -> Result<(), T> {
+        self.0.push(value).map_err(|rtrb::PushError::Full(v)| v)
+    }
+}
+
+impl<T: Send + 'static> SpscConsumer<T> for RtrbConsumer<T> {
+    fn try_pop(&mut self) -> Option<T> {
+        self.0.pop().ok()
+    }
+}
+
+impl SpscFlavor for Rtrb {
+    const NAME: &'static str = "rtrb";
+    type Producer<T: Send + 'static> = RtrbProducer<T>;
+    type Consumer<T: Send + 'static> = RtrbConsumer<T>;
+    fn channel<T: Send + 'static>(cap: usize) -> (RtrbProducer<T>, RtrbConsumer<T>) {
+        let (p, c) = rtrb::RingBuffer::new(cap);
+        (RtrbProducer(p), RtrbConsumer(c))
+    }
+}
