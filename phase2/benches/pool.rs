@@ -2,7 +2,8 @@
 //!
 //! - `pool/tiny-jobs`, parameter `jobs=10000`: one iteration runs 10 000 jobs that each bump a
 //!   counter, and waits for all of them. `ours` (2 workers, queue of 1024, one `JobResult` per job
-//!   collected by the caller), `threadpool` (2 threads, `execute` + `join`), `rayon-spawn`
+//!   collected by the caller), `ours-cap16384` (the same with a queue that holds the whole burst, as
+//!   the other pools' unbounded queues do: the difference is what the bound costs), `threadpool` (2 threads, `execute` + `join`), `rayon-spawn`
 //!   (`rayon::spawn` on rayon's global pool; the last job signals completion), `rayon-scope`
 //!   (`rayon::scope` + `spawn`), `tokio-spawn-blocking` (a runtime capped at 2 blocking threads,
 //!   every handle awaited). Every pool is built once, outside the measurement.
@@ -28,22 +29,24 @@ fn tiny_jobs(c: &mut Criterion) {
     // signal (results, join, channel, scope end, awaited handles) orders them for the reader.
     let counter = Arc::new(AtomicUsize::new(0));
 
-    let mut ours: Pool<()> = Pool::new("bench-pool", WORKERS, 1024);
-    g.bench_function(benchkit::id("ours", &param), |b| {
-        b.iter(|| {
-            for _ in 0..JOBS {
-                let counter = counter.clone();
-                ours.submit(move |_| {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                })
-                .expect("open");
-            }
-            for _ in 0..JOBS {
-                black_box(ours.recv().expect("alive"));
-            }
-        })
-    });
-    drop(ours);
+    for (name, cap) in [("ours", 1024usize), ("ours-cap16384", 16_384)] {
+        let mut ours: Pool<()> = Pool::new("bench-pool", WORKERS, cap);
+        g.bench_function(benchkit::id(name, &param), |b| {
+            b.iter(|| {
+                for _ in 0..JOBS {
+                    let counter = counter.clone();
+                    ours.submit(move |_| {
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    })
+                    .expect("open");
+                }
+                for _ in 0..JOBS {
+                    black_box(ours.recv().expect("alive"));
+                }
+            })
+        });
+        drop(ours);
+    }
 
     let tp = threadpool::ThreadPool::new(WORKERS);
     g.bench_function(benchkit::id("threadpool", &param), |b| {

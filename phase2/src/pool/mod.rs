@@ -5,7 +5,8 @@
 //! same with threads, channels and a cancellation token, but a panic is a value to catch
 //! (`catch_unwind`) rather than a crashed process, and joining the workers is explicit.
 //!
-//! - [`Pool`]: `n` workers, a bounded submission queue ([`BatchQueue`]: batch take, wakes only sleepers), one [`JobResult`] per
+//! - [`Pool`]: `n` workers, a bounded submission queue ([`Intake`]: one lock-free submitter,
+//!   batch take, wakes only sleepers; results come back through a [`BatchQueue`]), one [`JobResult`] per
 //!   job (`Done`, `Panicked` or `Cancelled` — never two), measured max in flight, joined on shutdown.
 //! - [`CancelToken`]: the cooperative cancellation flag jobs receive.
 //! - [`RetryPolicy`]: exponential backoff, capped, seeded jitter, retryable vs permanent errors, on
@@ -13,6 +14,9 @@
 //! - [`map_window`]: results in submission order through a bounded reorder window, or unordered.
 #[cfg(not(loom))]
 mod exercise;
+pub mod intake;
+#[cfg(not(loom))]
+mod job;
 #[cfg(not(loom))]
 mod ordered;
 #[cfg(not(loom))]
@@ -24,6 +28,9 @@ mod token;
 #[cfg(not(loom))]
 mod workers;
 
+pub use intake::{Intake, Submitter, intake};
+#[cfg(not(loom))]
+pub use job::Job;
 #[cfg(not(loom))]
 pub use ordered::{OrderStats, map_window};
 #[cfg(not(loom))]
@@ -33,7 +40,7 @@ pub use queue::{BatchQueue, Take};
 pub use retry::{Attempt, RetryPolicy, RetryReport};
 pub use token::CancelToken;
 #[cfg(not(loom))]
-pub use workers::{Closed, Job, Pool};
+pub use workers::{Closed, Pool};
 
 #[cfg(not(loom))]
 /// The exercise.

@@ -1,4 +1,7 @@
-//! The pool's job queue: a bounded MPMC queue that hands out **batches** and wakes only sleepers.
+//! A bounded MPMC queue that hands out **batches** and wakes only sleepers: the pool's results
+//! queue (workers push a batch of results under one lock, the caller takes them all), and its job
+//! queue until the single-submitter [`Intake`](super::intake) replaced it there (the submitter no
+//! longer shares the takers' lock; see that module for the measurements).
 //!
 //! Why not the phase 1 channel the pool started with? On tiny jobs a pool's cost is not the job but
 //! the hand-off: one lock round-trip per job, and worse, one wake-up per job when a worker has gone

@@ -1,5 +1,6 @@
 //! The pool itself: `n` named worker threads taking boxed jobs in batches from a bounded
-//! [`BatchQueue`] and handing their results back, also in batches, through an unbounded one.
+//! [`Intake`] (one lock-free submitter, takers under their own lock) and handing their results
+//! back, also in batches, through an unbounded [`BatchQueue`].
 //!
 //! Concurrency is bounded by construction (one job per worker at a time) and *measured*: workers
 //! count jobs in flight and keep the maximum, so tests check the bound instead of trusting it.
@@ -15,12 +16,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 
+use super::intake::{Intake, Submitter, intake};
+use super::job::Job;
 use super::outcome::{JobResult, Outcome};
 use super::queue::{BatchQueue, Take};
 use super::token::CancelToken;
-
-/// A job: receives the pool's token so a long job can stop early.
-pub type Job<T> = Box<dyn FnOnce(&CancelToken) -> T + Send + 'static>;
 
 /// The most jobs a worker takes at once (its fair share of the queue is usually less).
 const MAX_BATCH: usize = 16;
@@ -43,8 +43,8 @@ struct Gauges {
 /// A fixed-size worker pool with a bounded submission queue. Dropping it cancels nothing: it closes
 /// the queue, lets the workers drain it and joins them (like `shutdown`, discarding the results).
 pub struct Pool<T: Send + 'static> {
-    /// Submitted jobs; closed on shutdown.
-    queue: Arc<BatchQueue<(u64, Job<T>)>>,
+    /// Where submitted jobs go; closed on shutdown.
+    submitter: Submitter<(u64, Job<T>)>,
     /// Every job's result; closed when the last worker exits.
     results: Arc<BatchQueue<JobResult<T>>>,
     /// Results taken from `results` and not yet returned by `recv` (completion order).
@@ -69,7 +69,7 @@ impl<T: Send + 'static> Pool<T> {
     /// `workers` threads named `<name>-<i>` (keep `name` ≤ 10 bytes), a queue of `queue_cap` jobs.
     pub fn new(name: &str, workers: usize, queue_cap: usize) -> Self {
         assert!(workers > 0, "a pool needs at least one worker");
-        let queue = Arc::new(BatchQueue::new(queue_cap, workers, 1));
+        let (submitter, jobs) = intake(queue_cap, workers);
         let results = Arc::new(BatchQueue::new(usize::MAX, 1, workers));
         let token = CancelToken::new();
         let gauges = Arc::new(Gauges {
@@ -83,7 +83,7 @@ impl<T: Send + 'static> Pool<T> {
             .map(|i| {
                 let worker = Worker {
                     index: i,
-                    jobs: queue.clone(),
+                    jobs: jobs.clone(),
                     report: results.clone(),
                     token: token.clone(),
                     gauges: gauges.clone(),
@@ -95,7 +95,7 @@ impl<T: Send + 'static> Pool<T> {
             })
             .collect();
         Pool {
-            queue,
+            submitter,
             results,
             inbox: VecDeque::new(),
             scratch: Vec::new(),
@@ -112,7 +112,9 @@ impl<T: Send + 'static> Pool<T> {
         job: impl FnOnce(&CancelToken) -> T + Send + 'static,
     ) -> Result<u64, Closed> {
         let id = self.next_id;
-        self.queue.push((id, Box::new(job))).map_err(|_| Closed)?;
+        self.submitter
+            .push((id, Job::new(job)))
+            .map_err(|_| Closed)?;
         self.next_id += 1;
         Ok(id)
     }
@@ -143,7 +145,7 @@ impl<T: Send + 'static> Pool<T> {
 
     /// Jobs submitted and not yet taken by a worker (a snapshot).
     pub fn queued(&self) -> usize {
-        self.queue.len()
+        self.submitter.len()
     }
 
     /// Cancels: every job still queued is reported `Cancelled` without running; running jobs see
@@ -189,7 +191,7 @@ impl<T: Send + 'static> Pool<T> {
     }
 
     fn close_and_join(&mut self) {
-        self.queue.close(); // workers drain the queue, then `take` returns false
+        self.submitter.close(); // workers drain the queue, then `take` returns false
         for w in self.workers.drain(..) {
             w.join()
                 .expect("workers catch job panics, so they never panic");
@@ -206,7 +208,7 @@ impl<T: Send + 'static> Drop for Pool<T> {
 /// What one worker thread owns.
 struct Worker<T> {
     index: usize,
-    jobs: Arc<BatchQueue<(u64, Job<T>)>>,
+    jobs: Arc<Intake<(u64, Job<T>)>>,
     report: Arc<BatchQueue<JobResult<T>>>,
     token: CancelToken,
     gauges: Arc<Gauges>,
@@ -248,7 +250,7 @@ impl<T> Worker<T> {
             self.gauges.max_in_flight.fetch_max(now, Ordering::Relaxed);
         }
         self.gauges.started[self.index].fetch_add(1, Ordering::Relaxed);
-        let ran = catch_unwind(AssertUnwindSafe(|| job(&self.token)));
+        let ran = catch_unwind(AssertUnwindSafe(|| job.run(&self.token)));
         self.gauges.in_flight.fetch_sub(1, Ordering::Relaxed);
         match ran {
             Ok(v) => Outcome::Done(v),

@@ -1,0 +1,399 @@
+//! The pool's submission queue: one submitter that never takes the takers' lock on its fast path,
+//! many takers that take **batches** under a lock of their own.
+//!
+//! [`BatchQueue`](super::BatchQueue) put the submitter and the workers behind one mutex. On tiny
+//! jobs on an idle machine that lock *is* the cost: every submit waits for whichever worker holds
+//! it, and the line bounces between three threads (measured: 1.95× `threadpool`, whose submit is
+//! a lock-free channel send). `Pool::submit` takes `&mut self`, so there is exactly one submitter,
+//! and the intake is built on that:
+//!
+//! - **A single-producer ring.** The submitter writes a slot and publishes it by advancing `tail`;
+//!   it reads `head` only when its cached copy says the ring is full. No lock, one RMW per job.
+//! - **Takers serialise on their own mutex.** To the ring they are one consumer: under the lock a
+//!   taker moves its fair share of what is there (`available / takers`, at least one, at most the
+//!   caller's limit) and advances `head`. The share keeps one worker from hoarding jobs a sibling
+//!   could start, as in `BatchQueue`.
+//! - **Sleeping without a lost wake-up, without SeqCst.** The lowest bit of `tail` says "a taker
+//!   sleeps". A taker about to sleep sets it with a `fetch_or` *on `tail` itself* and compares the
+//!   index it gets back with the one it saw empty; the submitter publishes with a `fetch_add` on the
+//!   same word. Two RMWs on one location are totally ordered, so exactly one of them sees the other:
+//!   either the taker sees the new item and does not sleep, or the submitter sees the bit and takes
+//!   the lock to wake it. (A Dekker-style "store my flag, then load yours" pair on two locations
+//!   would need SeqCst fences, which loom does not model.)
+//! - **A wake-up is a claim.** The submitter moves one sleeper to "woken" under the lock and clears
+//!   the bit when none is left, so a burst of submits after one sleeper went to sleep takes the lock
+//!   once, not once per job.
+//! - **A full ring parks the submitter** until takers have freed half of it (low-water mark), so the
+//!   submitter and the takers do not wake each other once per slot.
+//!
+//! The loom models `intake::*` in `phase2/tests/loom_pool.rs` check delivery (each item exactly
+//! once), the bound, the full-ring hand-off and the close on every interleaving.
+use std::mem::MaybeUninit;
+use std::time::Instant;
+
+use crossbeam_utils::CachePadded;
+use phase1::shim::UnsafeCell;
+use phase1::shim::sync::atomic::{AtomicUsize, Ordering::*};
+use phase1::shim::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use super::queue::Take;
+
+/// Bit 0 of `tail`: at least one taker sleeps (or is about to) and wants a wake-up.
+const SLEEPERS: usize = 1;
+/// One item in `tail`'s index (bits 1..).
+const ONE: usize = 2;
+/// Indices are kept modulo 2^63 on both sides (`tail` loses bit 0 to the flag).
+const INDEX: usize = usize::MAX >> 1;
+
+/// Rounds of polling before a taker takes the sleeping path (0 under loom: see `BatchQueue`).
+#[cfg(not(loom))]
+const POLL_ROUNDS: u32 = 12;
+#[cfg(loom)]
+const POLL_ROUNDS: u32 = 0;
+/// Of those rounds, how many only spin (the rest yield the core).
+const SPIN_ROUNDS: u32 = 4;
+
+/// Bookkeeping under the takers' lock.
+#[derive(Debug)]
+struct Takers {
+    /// Sleeping takers nobody has claimed yet (the `SLEEPERS` bit is set exactly when > 0).
+    sleeping: usize,
+    /// Wake-ups granted and not yet consumed by a sleeper.
+    permits: usize,
+    /// The submitter is parked on a full ring.
+    submitter_parked: bool,
+    /// Set by [`Submitter::close`]: takers drain, then get `Take::Closed`.
+    closed: bool,
+}
+
+/// The shared part: the ring, the takers' lock and the two condition variables.
+pub struct Intake<T> {
+    /// `(index << 1) | SLEEPERS`: the index is advanced by the submitter only, the bit is set and
+    /// cleared by whoever holds the takers' lock.
+    tail: CachePadded<AtomicUsize>,
+    /// The next index to take; written only under the takers' lock.
+    head: CachePadded<AtomicUsize>,
+    /// `ring.len()` is `cap` rounded up to a power of two; at most `cap` slots are in use.
+    ring: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    cap: usize,
+    takers: usize,
+    lock: Mutex<Takers>,
+    items_ready: Condvar,
+    space_ready: Condvar,
+}
+
+// SAFETY: items move from the submitter's thread to a taker's (`T: Send`); a slot is written only
+// by the submitter while it is outside `[head, tail)` and read only by a taker holding the lock while
+// it is inside, with the Release/Acquire pairs on `tail` and `head` ordering the two.
+unsafe impl<T: Send> Sync for Intake<T> {}
+// SAFETY: as above; the intake owns the `T`s in its ring.
+unsafe impl<T: Send> Send for Intake<T> {}
+
+impl<T> std::fmt::Debug for Intake<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Intake")
+            .field("len", &self.len())
+            .field("cap", &self.cap)
+            .field("takers", &self.takers)
+            .finish()
+    }
+}
+
+/// The one submitting end (not `Clone`; `push` takes `&mut self`).
+pub struct Submitter<T> {
+    intake: Arc<Intake<T>>,
+    /// Our copy of the tail index (we are its only writer).
+    tail: usize,
+    /// `head` as last read: the ring has room while `tail - head_seen < cap`.
+    head_seen: usize,
+    closed: bool,
+}
+
+impl<T> std::fmt::Debug for Submitter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Submitter")
+            .field("tail", &self.tail)
+            .field("closed", &self.closed)
+            .finish()
+    }
+}
+
+/// A queue of at most `cap` items for `takers` takers: the submitter and the shared end.
+pub fn intake<T>(cap: usize, takers: usize) -> (Submitter<T>, Arc<Intake<T>>) {
+    assert!(cap > 0 && takers > 0, "an intake needs room and a taker");
+    assert!(cap <= 1 << 32, "a ring of {cap} slots is not a job queue");
+    let slots = cap.next_power_of_two();
+    let intake = Arc::new(Intake {
+        tail: CachePadded::new(AtomicUsize::new(0)),
+        head: CachePadded::new(AtomicUsize::new(0)),
+        ring: (0..slots)
+            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .collect(),
+        cap,
+        takers,
+        lock: Mutex::new(Takers {
+            sleeping: 0,
+            permits: 0,
+            submitter_parked: false,
+            closed: false,
+        }),
+        items_ready: Condvar::new(),
+        space_ready: Condvar::new(),
+    });
+    let submitter = Submitter {
+        intake: intake.clone(),
+        tail: 0,
+        head_seen: 0,
+        closed: false,
+    };
+    (submitter, intake)
+}
+
+impl<T> Intake<T> {
+    fn lock(&self) -> MutexGuard<'_, Takers> {
+        // No user code runs under this lock, so a poisoned lock cannot hold a broken invariant.
+        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn slot(&self, index: usize) -> &UnsafeCell<MaybeUninit<T>> {
+        &self.ring[index & (self.ring.len() - 1)]
+    }
+
+    /// Items queued now (a snapshot).
+    pub fn len(&self) -> usize {
+        // Relaxed both: a snapshot for reports; nothing is read through it.
+        let tail = self.tail.load(Relaxed) >> 1;
+        tail.wrapping_sub(self.head.load(Relaxed)) & INDEX
+    }
+
+    /// Whether nothing is queued now (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Moves up to `max` items into `out` — the caller's fair share of what is queued — blocking
+    /// while the intake is empty and open. `false` (nothing moved) once it is closed and empty.
+    pub fn take(&self, max: usize, out: &mut Vec<T>) -> bool {
+        self.take_until(max, out, None) == Take::Took
+    }
+
+    /// [`take`](Self::take) that gives up at `deadline` (under loom, where there is no time, it
+    /// waits like `take`).
+    pub fn take_until(&self, max: usize, out: &mut Vec<T>, deadline: Option<Instant>) -> Take {
+        debug_assert!(max > 0);
+        self.poll();
+        let mut s = self.lock();
+        loop {
+            // Relaxed: `head` is written only under the lock we hold.
+            let head = self.head.load(Relaxed);
+            // Acquire: pairs with the submitter's Release `fetch_add`, so the slots below `tail`
+            // hold the items it wrote.
+            let tail = self.tail.load(Acquire) >> 1;
+            let available = tail.wrapping_sub(head) & INDEX;
+            if available > 0 {
+                let share = (available / self.takers).clamp(1, max);
+                out.reserve(share);
+                for i in 0..share {
+                    // SAFETY: index `head + i` is inside `[head, tail)`: the submitter wrote it
+                    // (visible through the Acquire above) and will not touch it before `head`
+                    // passes it; we hold the lock, so no other taker reads it.
+                    let item = self
+                        .slot(head.wrapping_add(i))
+                        .with_mut(|p| unsafe { (*p).assume_init_read() });
+                    out.push(item);
+                }
+                // Release: the submitter reads `head` with Acquire before it rewrites these slots,
+                // so our reads of them happen before its writes.
+                self.head.store(head.wrapping_add(share) & INDEX, Release);
+                // Low-water: the parked submitter is woken once half the room is free.
+                if s.submitter_parked && available - share <= self.cap / 2 {
+                    s.submitter_parked = false;
+                    self.space_ready.notify_one();
+                }
+                return Take::Took;
+            }
+            if s.closed {
+                return Take::Closed;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Take::TimedOut;
+            }
+            // Going to sleep: raise the flag with an RMW on `tail` and check nothing came in.
+            s.sleeping += 1;
+            // AcqRel: Acquire, so an item published by the `fetch_add` we are ordered after is
+            // visible when we take it on the next round; Release is not needed by anyone but keeps
+            // the pair symmetric. See the module docs for why one location is enough.
+            let seen = self.tail.fetch_or(SLEEPERS, AcqRel) >> 1;
+            if seen != tail {
+                self.unregister(&mut s);
+                continue; // the submitter published after our look: take it
+            }
+            s = self.sleep(s, deadline);
+        }
+    }
+
+    /// Waits until this sleeper is claimed by a wake-up, the intake closes, or `deadline` passes;
+    /// unregisters itself in the last two cases.
+    fn sleep<'a>(
+        &'a self,
+        mut s: MutexGuard<'a, Takers>,
+        deadline: Option<Instant>,
+    ) -> MutexGuard<'a, Takers> {
+        loop {
+            s = match deadline {
+                None => self.items_ready.wait(s).unwrap_or_else(|p| p.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        self.unregister(&mut s);
+                        return s;
+                    }
+                    self.items_ready
+                        .wait_timeout(s, d - now)
+                        .unwrap_or_else(|p| p.into_inner())
+                        .0
+                }
+            };
+            if s.permits > 0 {
+                s.permits -= 1; // claimed: the submitter already took us off `sleeping`
+                return s;
+            }
+            if s.closed {
+                self.unregister(&mut s);
+                return s;
+            }
+            // A spurious wake-up (or a permit another sleeper took): sleep on.
+        }
+    }
+
+    /// One unclaimed sleeper leaves; the last one lowers the flag. Called under the lock.
+    fn unregister(&self, s: &mut Takers) {
+        s.sleeping -= 1;
+        if s.sleeping == 0 {
+            // Relaxed: the flag is only changed under the lock; the submitter's `fetch_add` reads
+            // the newest value of the word whatever the ordering.
+            self.tail.fetch_and(!SLEEPERS, Relaxed);
+        }
+    }
+
+    /// Waits a little, without the lock, for items to appear (the wake-up costs far more).
+    fn poll(&self) {
+        for round in 0..POLL_ROUNDS {
+            if !self.is_empty() {
+                return;
+            }
+            if round < SPIN_ROUNDS {
+                for _ in 0..32 {
+                    phase1::shim::hint::spin_loop();
+                }
+            } else {
+                phase1::shim::thread::yield_now();
+            }
+        }
+    }
+}
+
+impl<T> Drop for Intake<T> {
+    fn drop(&mut self) {
+        // `&mut self`: no submitter or taker is left.
+        // Relaxed: `&mut self` already orders every access before this one.
+        let tail = self.tail.load(Relaxed) >> 1;
+        let mut head = self.head.load(Relaxed);
+        while head != tail {
+            // SAFETY: `[head, tail)` holds initialised items nobody took; each is dropped once.
+            self.slot(head)
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+            head = head.wrapping_add(1) & INDEX;
+        }
+    }
+}
+
+impl<T> Submitter<T> {
+    /// Appends `item`, parking while the intake holds `cap` items; `Err(item)` after
+    /// [`close`](Self::close).
+    pub fn push(&mut self, item: T) -> Result<(), T> {
+        if self.closed {
+            return Err(item);
+        }
+        if self.tail.wrapping_sub(self.head_seen) & INDEX >= self.intake.cap {
+            self.wait_for_room();
+        }
+        let q = &*self.intake;
+        // SAFETY: `tail - head < cap ≤ ring.len()`, so slot `tail` is outside `[head, tail)`: no
+        // taker reads it, and the one that last read it did so before its Release store of `head`,
+        // which we loaded with Acquire (here or in `wait_for_room`).
+        q.slot(self.tail).with_mut(|p| unsafe { (*p).write(item) });
+        // Release: publishes the slot to the taker that loads `tail` with Acquire.
+        let before = q.tail.fetch_add(ONE, Release);
+        self.tail = self.tail.wrapping_add(1) & INDEX;
+        if before & SLEEPERS != 0 {
+            self.wake_one();
+        }
+        Ok(())
+    }
+
+    /// The slow path of `push`: reread `head`, yield a few times, then park until the takers have
+    /// freed half the ring.
+    fn wait_for_room(&mut self) {
+        let q = &*self.intake;
+        let full = |head: usize| self.tail.wrapping_sub(head) & INDEX >= q.cap;
+        for _ in 0..POLL_ROUNDS {
+            // Acquire: pairs with the taker's Release store of `head` (see `push`).
+            let head = q.head.load(Acquire);
+            if !full(head) {
+                self.head_seen = head;
+                return;
+            }
+            phase1::shim::thread::yield_now();
+        }
+        let mut s = q.lock();
+        loop {
+            // Acquire: as above (`head` only moves under the lock we hold, so this is exact).
+            let head = q.head.load(Acquire);
+            if !full(head) {
+                self.head_seen = head;
+                return;
+            }
+            s.submitter_parked = true;
+            s = q.space_ready.wait(s).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
+    /// Claims one sleeping taker and wakes it; lowers the flag when none is left unclaimed.
+    fn wake_one(&self) {
+        let q = &*self.intake;
+        let mut s = q.lock();
+        if s.sleeping > 0 {
+            s.permits += 1;
+            q.items_ready.notify_one();
+            q.unregister(&mut s);
+        }
+    }
+
+    /// Items queued now (a snapshot).
+    pub fn len(&self) -> usize {
+        self.intake.len()
+    }
+
+    /// Whether nothing is queued now (a snapshot).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Closes the intake: later pushes fail; takers drain what is queued, then get `Closed`.
+    pub fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            let q = &*self.intake;
+            // The lock orders every push before the flag for a taker that reads it under the lock.
+            q.lock().closed = true;
+            q.items_ready.notify_all();
+        }
+    }
+}
+
+impl<T> Drop for Submitter<T> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

@@ -1,0 +1,132 @@
+//! The pool's submission intake on real threads: the exact multiset under contention with a small
+//! ring (so the submitter parks often and takers sleep often), the bound, timed takes, and drops.
+//! The interleavings themselves are model-checked in `loom_pool.rs` (`intake::*`).
+#![cfg(not(loom))]
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use harness::watchdog::within;
+use phase2::pool::{Take, intake};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+#[test]
+fn three_takers_get_every_item_exactly_once_and_the_bound_holds() {
+    within(DEADLINE, || {
+        for cap in [1usize, 3, 64] {
+            let items = 50_000u32;
+            let (mut tx, q) = intake::<u32>(cap, 3);
+            let takers: Vec<_> = (0..3)
+                .map(|t| {
+                    let q = q.clone();
+                    thread::spawn(move || {
+                        let (mut got, mut batch) = (Vec::new(), Vec::new());
+                        // Alternate plain and timed takes, and batch limits, across takers.
+                        while match t {
+                            0 => q.take(1, &mut batch),
+                            1 => q.take(8, &mut batch),
+                            _ => loop {
+                                let d = Instant::now() + Duration::from_micros(50);
+                                match q.take_until(4, &mut batch, Some(d)) {
+                                    Take::TimedOut => continue,
+                                    other => break other == Take::Took,
+                                }
+                            },
+                        } {
+                            assert!(batch.len() <= cap, "a batch larger than the ring");
+                            got.append(&mut batch);
+                        }
+                        got
+                    })
+                })
+                .collect();
+            for i in 0..items {
+                tx.push(i).expect("open");
+                assert!(tx.len() <= cap, "{} queued with a bound of {cap}", tx.len());
+            }
+            drop(tx);
+            let mut all: Vec<u32> = takers
+                .into_iter()
+                .flat_map(|t| t.join().expect("taker"))
+                .collect();
+            all.sort_unstable();
+            assert!(
+                all.iter().copied().eq(0..items),
+                "cap {cap}: {} items delivered, expected each of 0..{items} once",
+                all.len()
+            );
+        }
+    });
+}
+
+#[test]
+fn a_timed_take_on_an_empty_intake_times_out_and_a_closed_one_says_so() {
+    within(DEADLINE, || {
+        let (mut tx, q) = intake::<u8>(4, 1);
+        let mut out = Vec::new();
+        let started = Instant::now();
+        let d = started + Duration::from_millis(20);
+        assert_eq!(q.take_until(1, &mut out, Some(d)), Take::TimedOut);
+        assert!(Instant::now() >= d, "returned before its deadline");
+        tx.push(7).unwrap();
+        assert_eq!(
+            q.take_until(1, &mut out, Some(d)),
+            Take::Took,
+            "an item beats a past deadline"
+        );
+        assert_eq!(out, [7]);
+        tx.close();
+        assert_eq!(tx.push(8), Err(8), "a closed intake hands the item back");
+        assert_eq!(q.take_until(1, &mut out, None), Take::Closed);
+    });
+}
+
+#[test]
+fn a_sleeping_taker_is_woken_by_one_push() {
+    within(DEADLINE, || {
+        let (mut tx, q) = intake::<u8>(4, 2);
+        let taker = {
+            let q = q.clone();
+            thread::spawn(move || {
+                let mut out = Vec::new();
+                assert!(q.take(4, &mut out));
+                out
+            })
+        };
+        thread::sleep(Duration::from_millis(20)); // long enough for it to park
+        tx.push(1).unwrap();
+        assert_eq!(taker.join().unwrap(), [1]);
+    });
+}
+
+/// Counts its drops.
+struct Counted(Arc<AtomicUsize>);
+impl Drop for Counted {
+    fn drop(&mut self) {
+        // Relaxed: read after every handle is gone, on this thread.
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn every_item_is_dropped_exactly_once_taken_or_not() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (mut tx, q) = intake(8, 1);
+    for _ in 0..8 {
+        tx.push(Counted(drops.clone()))
+            .unwrap_or_else(|_| panic!("open"));
+    }
+    let mut out = Vec::new();
+    assert!(q.take(3, &mut out));
+    drop(tx);
+    drop(q);
+    assert_eq!(
+        drops.load(Ordering::Relaxed),
+        5,
+        "the five left in the ring"
+    );
+    drop(out);
+    assert_eq!(drops.load(Ordering::Relaxed), 8);
+}
