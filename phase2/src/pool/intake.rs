@@ -36,7 +36,7 @@ use phase1::shim::UnsafeCell;
 use phase1::shim::sync::atomic::{AtomicUsize, Ordering::*};
 use phase1::shim::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::queue::Take;
+use super::queue::{POLL_ROUNDS, Take, poll_until};
 
 /// Bit 0 of `tail`: at least one taker sleeps (or is about to) and wants a wake-up.
 const SLEEPERS: usize = 1;
@@ -44,14 +44,6 @@ const SLEEPERS: usize = 1;
 const ONE: usize = 2;
 /// Indices are kept modulo 2^63 on both sides (`tail` loses bit 0 to the flag).
 const INDEX: usize = usize::MAX >> 1;
-
-/// Rounds of polling before a taker takes the sleeping path (0 under loom: see `BatchQueue`).
-#[cfg(not(loom))]
-const POLL_ROUNDS: u32 = 12;
-#[cfg(loom)]
-const POLL_ROUNDS: u32 = 0;
-/// Of those rounds, how many only spin (the rest yield the core).
-const SPIN_ROUNDS: u32 = 4;
 
 /// Bookkeeping under the takers' lock.
 #[derive(Debug)]
@@ -181,7 +173,7 @@ impl<T> Intake<T> {
     /// waits like `take`).
     pub fn take_until(&self, max: usize, out: &mut Vec<T>, deadline: Option<Instant>) -> Take {
         debug_assert!(max > 0);
-        self.poll();
+        poll_until(|| !self.is_empty());
         let mut s = self.lock();
         loop {
             // Relaxed: `head` is written only under the lock we hold.
@@ -273,22 +265,6 @@ impl<T> Intake<T> {
             // Relaxed: the flag is only changed under the lock; the submitter's `fetch_add` reads
             // the newest value of the word whatever the ordering.
             self.tail.fetch_and(!SLEEPERS, Relaxed);
-        }
-    }
-
-    /// Waits a little, without the lock, for items to appear (the wake-up costs far more).
-    fn poll(&self) {
-        for round in 0..POLL_ROUNDS {
-            if !self.is_empty() {
-                return;
-            }
-            if round < SPIN_ROUNDS {
-                for _ in 0..32 {
-                    phase1::shim::hint::spin_loop();
-                }
-            } else {
-                phase1::shim::thread::yield_now();
-            }
         }
     }
 }
