@@ -1,11 +1,20 @@
 //! A single-producer single-consumer ring buffer: the cheapest hand-off between two threads.
 //!
-//! With one producer and one consumer nobody competes for a position, so there is no CAS at all:
-//! the producer alone writes `tail`, the consumer alone writes `head`. Each side also keeps a
-//! *cached* copy of the other side's index and only reloads it (an Acquire load of a cache line the
-//! other core owns) when the cached value says "full" or "empty". In a steady stream that is once per
-//! many items instead of once per item; that, and the two indices on separate cache lines
-//! (`CachePadded`), is what makes it fast.
+//! With one producer and one consumer nobody competes for a position, so there is no CAS at all, and
+//! each side keeps its own position in a plain field. What remains is telling the other side that a
+//! slot changed hands, and that is where the cost of an SPSC queue is: cache-line transfers.
+//!
+//! The textbook ring (and `rtrb`) shares two indices: the producer publishes `tail`, the consumer
+//! `head`, each caching the other's and reloading it only when the cache says "full" or "empty". When
+//! the consumer keeps up — the usual case — it finds the ring empty after every item and reloads
+//! `tail`, so every item moves *two* lines between the cores: the `tail` line and the slot's line.
+//! This ring has no shared index at all: **each slot carries a `full` flag**, set by the producer
+//! (Release, after writing the value) and cleared by the consumer (Release, after reading it). The
+//! producer looks only at the flag of the slot it is about to write, the consumer only at the flag of
+//! the slot it is about to read, so an item moves only the line it lives on (FastForward, Giacomoni,
+//! Moseley and Vachharajani, PPoPP 2008). The cost is a flag per slot (a `u64` slot becomes 16
+//! bytes), and no cheap `len()`, which the SPSC contract does not ask for. The capacity is exact: the
+//! producer finds the flag of position `p` still set exactly when position `p - cap` was not taken.
 //!
 //! [`channel`] returns a [`Producer`] and a [`Consumer`]. Both take `&mut self` and neither is `Clone`,
 //! so a second producer or consumer cannot be written:
@@ -26,28 +35,31 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::Relaxed;
 
-use crossbeam_utils::CachePadded;
 use phase1::shim::UnsafeCell;
 use phase1::shim::sync::Arc;
-use phase1::shim::sync::atomic::AtomicUsize;
+use phase1::shim::sync::atomic::AtomicBool;
 
 use super::discipline::{Correct, Publication};
 
+/// One slot: the value and the flag that hands it over.
+struct Slot<T> {
+    /// `true` while the slot holds a value the consumer has not taken. The producer sets it
+    /// (publishing the value), the consumer clears it (publishing that the slot is free again).
+    full: AtomicBool,
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
 struct Ring<T, O: Publication> {
-    /// The next position the consumer reads; written only by the consumer.
-    head: CachePadded<AtomicUsize>,
-    /// The next position the producer writes; written only by the producer.
-    tail: CachePadded<AtomicUsize>,
-    /// Position `pos` lives in `slots[pos % cap]`; positions `head..tail` hold values.
-    slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
+    /// Position `pos` lives in `slots[pos % cap]`.
+    slots: Box<[Slot<T>]>,
     /// `cap - 1` for a power-of-two `cap` (then `pos & mask`), else 0 (then `pos % cap`).
     mask: usize,
     _orderings: PhantomData<fn() -> O>,
 }
 
-// SAFETY: the producer writes a slot only while it is outside head..tail and the consumer reads it
-// only while inside; the Release/Acquire pairs on head and tail hand each slot over, so no slot is
-// accessed by two threads at once. Values move between threads: T: Send.
+// SAFETY: the producer writes a slot's value only while its flag is clear and the consumer reads it
+// only while the flag is set; the Release/Acquire pair on the flag hands each slot over, so no value
+// is accessed by two threads at once. Values move between threads: T: Send.
 unsafe impl<T: Send, O: Publication> Sync for Ring<T, O> {}
 // SAFETY: owning the ring owns the values in it; T: Send lets them go wherever the ring goes.
 unsafe impl<T: Send, O: Publication> Send for Ring<T, O> {}
@@ -63,7 +75,7 @@ fn index(pos: usize, cap: usize, mask: usize) -> usize {
 }
 
 impl<T, O: Publication> Ring<T, O> {
-    fn slot(&self, pos: usize) -> &UnsafeCell<MaybeUninit<T>> {
+    fn slot(&self, pos: usize) -> &Slot<T> {
         let i = index(pos, self.slots.len(), self.mask);
         // SAFETY: `i < slots.len()`: a mask of a power-of-two length, or a remainder by the length.
         unsafe { self.slots.get_unchecked(i) }
@@ -81,13 +93,12 @@ impl<T, O: Publication> Drop for Ring<T, O> {
             return;
         }
         // Both halves are gone (this is the last Arc; Arc's drop orders their writes before this).
-        let (head, tail) = (self.head.load(Relaxed), self.tail.load(Relaxed));
-        let mut pos = head;
-        while pos != tail {
-            // SAFETY: positions head..tail hold values nobody read; nobody else is left to.
-            self.slot(pos)
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
-            pos = pos.wrapping_add(1);
+        for slot in self.slots.iter() {
+            // Relaxed: as above, the last Arc's drop already ordered every flag write before us.
+            if slot.full.load(Relaxed) {
+                // SAFETY: a set flag means a value nobody took; nobody else is left to.
+                slot.value.with_mut(|p| unsafe { (*p).assume_init_drop() });
+            }
         }
     }
 }
@@ -95,20 +106,15 @@ impl<T, O: Publication> Drop for Ring<T, O> {
 /// The producing half. Exactly one per ring: not `Clone`, and `try_push` needs `&mut self`.
 pub struct Producer<T, O: Publication = Correct> {
     ring: Arc<Ring<T, O>>,
-    /// Our own copy of `ring.tail` (we are its only writer).
+    /// The next position to write; only the producer knows it.
     tail: usize,
-    /// The consumer's `head` as last seen: a lower bound of the real one, reloaded only when the ring
-    /// looks full.
-    cached_head: usize,
 }
 
 /// The consuming half. Exactly one per ring: not `Clone`, and `try_pop` needs `&mut self`.
 pub struct Consumer<T, O: Publication = Correct> {
     ring: Arc<Ring<T, O>>,
-    /// Our own copy of `ring.head`.
+    /// The next position to read; only the consumer knows it.
     head: usize,
-    /// The producer's `tail` as last seen, reloaded only when the ring looks empty.
-    cached_tail: usize,
 }
 
 /// A ring holding at most `cap` values, split into its two halves.
@@ -126,10 +132,11 @@ pub fn channel<T>(cap: usize) -> (Producer<T>, Consumer<T>) {
 pub fn channel_with_orderings<T, O: Publication>(cap: usize) -> (Producer<T, O>, Consumer<T, O>) {
     assert!(cap > 0, "a ring needs a capacity of at least 1");
     let ring = Arc::new(Ring {
-        head: CachePadded::new(AtomicUsize::new(0)),
-        tail: CachePadded::new(AtomicUsize::new(0)),
         slots: (0..cap)
-            .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
+            .map(|_| Slot {
+                full: AtomicBool::new(false),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+            })
             .collect(),
         mask: if cap.is_power_of_two() { cap - 1 } else { 0 },
         _orderings: PhantomData,
@@ -138,36 +145,27 @@ pub fn channel_with_orderings<T, O: Publication>(cap: usize) -> (Producer<T, O>,
         Producer {
             ring: ring.clone(),
             tail: 0,
-            cached_head: 0,
         },
-        Consumer {
-            ring,
-            head: 0,
-            cached_tail: 0,
-        },
+        Consumer { ring, head: 0 },
     )
 }
 
 impl<T, O: Publication> Producer<T, O> {
     /// Appends `value`, or hands it back when the ring is full.
     pub fn try_push(&mut self, value: T) -> Result<(), T> {
-        let cap = self.ring.slots.len();
-        if self.tail.wrapping_sub(self.cached_head) == cap {
-            // Acquire: pairs with the consumer's Release store of head: its reads of the slots it
-            // freed happened before we overwrite them.
-            self.cached_head = self.ring.head.load(O::OBSERVE);
-            if self.tail.wrapping_sub(self.cached_head) == cap {
-                return Err(value);
-            }
+        let slot = self.ring.slot(self.tail);
+        // Acquire: pairs with the consumer's Release clear, so its read of the old value happened
+        // before we overwrite it.
+        if slot.full.load(O::OBSERVE) {
+            // The consumer has not taken the value `cap` positions back: the ring is full.
+            return Err(value);
         }
-        // SAFETY: position `tail` is outside head..tail (not full), so the consumer will not read
-        // this slot until we publish it below; we are the only producer.
-        self.ring
-            .slot(self.tail)
-            .with_mut(|p| unsafe { (*p).write(value) });
+        // SAFETY: the flag is clear, so the consumer is done with this slot and will not read it
+        // until we set the flag below; we are the only producer.
+        slot.value.with_mut(|p| unsafe { (*p).write(value) });
+        // Release: publishes the write above to the consumer's Acquire load of the flag.
+        slot.full.store(true, O::PUBLISH);
         self.tail = self.tail.wrapping_add(1);
-        // Release: publishes the write above to the consumer's Acquire load of tail.
-        self.ring.tail.store(self.tail, O::PUBLISH);
         Ok(())
     }
 
@@ -180,21 +178,17 @@ impl<T, O: Publication> Producer<T, O> {
 impl<T, O: Publication> Consumer<T, O> {
     /// Takes the oldest value, or `None` when the ring is empty.
     pub fn try_pop(&mut self) -> Option<T> {
-        if self.head == self.cached_tail {
-            // Acquire: pairs with the producer's Release store of tail: the values are visible.
-            self.cached_tail = self.ring.tail.load(O::OBSERVE);
-            if self.head == self.cached_tail {
-                return None;
-            }
+        let slot = self.ring.slot(self.head);
+        // Acquire: pairs with the producer's Release set: the value is visible.
+        if !slot.full.load(O::OBSERVE) {
+            return None;
         }
-        // SAFETY: position `head` is inside head..tail: written and published, read by nobody else.
-        let value = self
-            .ring
-            .slot(self.head)
-            .with(|p| unsafe { (*p).assume_init_read() });
-        self.head = self.head.wrapping_add(1);
+        // SAFETY: the flag is set: the value was written and published, and the producer will not
+        // touch the slot until we clear the flag below.
+        let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
         // Release: our read above happens before the producer reuses the slot.
-        self.ring.head.store(self.head, O::PUBLISH);
+        slot.full.store(false, O::PUBLISH);
+        self.head = self.head.wrapping_add(1);
         Some(value)
     }
 

@@ -322,7 +322,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
          ({}), Treiber {stack:.2}× Mutex<Vec> ({}). Every value arrived exactly once in every run; the \
          timings swing with the machine's load, the exactness does not.",
         if spsc < 1.0 {
-            "no CAS and cached indices pay off"
+            "no CAS, and no shared index: each slot's flag is the hand-off"
         } else {
             "the ring did not win this time: a loaded machine"
         },
