@@ -6,8 +6,8 @@
 //! control, and epoch-based reclamation (crossbeam-epoch) standing in for the GC.
 //!
 //! - [`BoundedQueue`] — a bounded MPMC queue after Vyukov: per-slot sequence numbers, no locks.
-//! - [`ring`] — an SPSC ring: no CAS at all, cached indices, `CachePadded` head and tail; its halves
-//!   are typed so a second producer or consumer does not compile.
+//! - [`ring`] — an SPSC ring: no CAS and no shared index, a `full` flag per slot is the hand-off; its
+//!   halves are typed so a second producer or consumer does not compile.
 //! - [`TreiberStack`] — a lock-free stack, popped nodes freed by crossbeam-epoch.
 //! - [`discipline`] — the orderings as a type parameter, so loom can be shown a weakened copy.
 //! - [`counters`] — packed vs cache-padded per-thread counters (false sharing).
