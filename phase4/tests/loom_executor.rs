@@ -62,8 +62,8 @@ fn wrong_no_recheck_loses_the_wakeup() {
 #[test]
 fn ring_items_taken_exactly_once() {
     loom::model(|| {
-        let ring = Arc::new(LocalRing::<usize, 2>::new());
-        let thief_ring = Arc::new(LocalRing::<usize, 2>::new());
+        let ring = Arc::new(LocalRing::<std::sync::Arc<usize>, 2>::new());
+        let thief_ring = Arc::new(LocalRing::<std::sync::Arc<usize>, 2>::new());
         let taken = Arc::new(AtomicUsize::new(0)); // bit i: item i taken
         let mark = |t: &AtomicUsize, v: usize| {
             let before = t.fetch_or(1 << v, Ordering::Relaxed);

@@ -2,13 +2,15 @@
 //!
 //! Go's `go f()` returns nothing: results travel over a channel you make, and a panicking goroutine
 //! kills the process. Here `spawn` returns a future of `Result<T, JoinError>`: a panic in a task is
-//! caught at the task's boundary and reported to whoever joins it; the worker survives.
+//! caught at the task's boundary (in `task.rs`) and reported to whoever joins it; the worker survives.
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::ptr::NonNull;
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+
+use super::task::{Header, drop_ref};
 
 /// Why a task produced no output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,58 +32,63 @@ impl fmt::Display for JoinError {
 
 impl std::error::Error for JoinError {}
 
-struct Slot<T> {
+/// Where a task's result waits for its handle. Lives in the task's allocation, under a mutex.
+pub(crate) struct Slot<T> {
     output: Option<Result<T, JoinError>>,
     /// Set once the output was stored (or taken): a second completion is ignored.
     finished: bool,
     waker: Option<Waker>,
 }
 
-/// The shared cell between a task and its handle.
-pub(crate) struct JoinCell<T>(Mutex<Slot<T>>);
-
-impl<T> JoinCell<T> {
-    pub(crate) fn new() -> Arc<Self> {
-        Arc::new(JoinCell(Mutex::new(Slot {
+impl<T> Slot<T> {
+    pub(crate) fn new() -> Self {
+        Slot {
             output: None,
             finished: false,
             waker: None,
-        })))
+        }
     }
 
-    fn complete(&self, result: Result<T, JoinError>) {
-        let waker = {
-            let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
-            if s.finished {
-                return;
-            }
-            s.finished = true;
-            s.output = Some(result);
-            s.waker.take()
-        };
-        if let Some(w) = waker {
-            w.wake();
+    /// Stores `result` unless one is already there; returns the waiter to wake (after unlocking).
+    pub(crate) fn complete(&mut self, result: Result<T, JoinError>) -> Option<Waker> {
+        if self.finished {
+            return None;
         }
+        self.finished = true;
+        self.output = Some(result);
+        self.waker.take()
     }
 }
 
 /// A spawned future's result; await it. Dropping it detaches the task (it still runs).
 pub struct JoinHandle<T> {
-    cell: Arc<JoinCell<T>>,
+    /// One counted reference to the task, which keeps `slot` alive.
+    task: NonNull<Header>,
+    slot: NonNull<Mutex<Slot<T>>>,
 }
 
+// SAFETY: the handle only reaches the task's `Mutex<Slot<T>>` (shareable when `T: Send`) and its
+// atomic reference count.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: as above; `&JoinHandle` only reads `is_finished` under the mutex.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(cell: Arc<JoinCell<T>>) -> Self {
-        JoinHandle { cell }
+    /// # Safety
+    /// `task` is a reference the handle now owns, and `slot` lives in that task's allocation.
+    pub(crate) unsafe fn new(task: NonNull<Header>, slot: NonNull<Mutex<Slot<T>>>) -> Self {
+        JoinHandle { task, slot }
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Slot<T>> {
+        // SAFETY: our reference keeps the task, and so the slot, alive.
+        let m = unsafe { self.slot.as_ref() };
+        m.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// True once the task finished (output ready, panicked, or cancelled).
     pub fn is_finished(&self) -> bool {
-        self.cell
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .finished
+        self.slot().finished
     }
 }
 
@@ -89,7 +96,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut s = self.cell.0.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.slot();
         if let Some(out) = s.output.take() {
             return Poll::Ready(out);
         }
@@ -104,48 +111,9 @@ impl<T> Future for JoinHandle<T> {
     }
 }
 
-/// The future a task really runs: the user's future, a panic boundary, and the hand-off to the
-/// `JoinHandle`. Dropped unfinished (shutdown), it reports `Cancelled`.
-pub(crate) struct Harness<F: Future> {
-    future: F,
-    cell: Arc<JoinCell<F::Output>>,
-}
-
-impl<F: Future> Harness<F> {
-    pub(crate) fn new(future: F, cell: Arc<JoinCell<F::Output>>) -> Self {
-        Harness { future, cell }
-    }
-}
-
-impl<F: Future> Future for Harness<F> {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        // SAFETY: `future` is structurally pinned: we never move it out of `self`, and `Harness`
-        // has no `Unpin` impl of its own beyond the auto one (which requires `F: Unpin`).
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: as above, `this.future` stays where it is until `this` is dropped.
-        let fut = unsafe { Pin::new_unchecked(&mut this.future) };
-        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(v)) => {
-                this.cell.complete(Ok(v));
-                Poll::Ready(())
-            }
-            Err(payload) => {
-                this.cell
-                    .complete(Err(JoinError::Panicked(harness::exercise::panic_message(
-                        &*payload,
-                    ))));
-                Poll::Ready(())
-            }
-        }
-    }
-}
-
-impl<F: Future> Drop for Harness<F> {
+impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        // A no-op when the task already completed (`finished` is set).
-        self.cell.complete(Err(JoinError::Cancelled));
+        // SAFETY: we own one reference.
+        unsafe { drop_ref(self.task) };
     }
 }

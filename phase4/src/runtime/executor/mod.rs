@@ -5,8 +5,9 @@
 //! parks Ms that find nothing. tokio's multi-thread scheduler is the same design for futures; this is
 //! a small version of it:
 //!
-//! - [`Task`](task): a boxed future + a state word; its [`Waker`](std::task::Waker) is
-//!   `std::task::Wake` on `Arc<Task>` and queues the task where it was woken.
+//! - [`task`]: one allocation per task (state word, reference count, future, output slot); its
+//!   [`Waker`](std::task::Waker) is a raw waker over that count and queues the task where it was
+//!   woken;
 //! - per-worker [`LocalRing`]: bounded (256), owner pushes/pops, others steal half; overflow moves
 //!   half to the injector;
 //! - the global injector: a `Mutex<VecDeque>`, fed by `spawn` from outside and by overflow, drained
@@ -41,15 +42,14 @@ pub use join::{JoinError, JoinHandle};
 pub use ring::LocalRing;
 pub use sleepers::Sleepers;
 
-use join::{Harness, JoinCell};
-use task::{Polled, Task};
+use task::TaskRef;
 
 /// Slots in a worker's local ring (Go's and tokio's size).
 pub const LOCAL_CAPACITY: usize = 256;
 /// Every this many tasks, a worker looks at the injector before its own ring.
 const INJECTOR_INTERVAL: u32 = 61;
 
-type Ring = LocalRing<Task, LOCAL_CAPACITY>;
+type Ring = LocalRing<TaskRef, LOCAL_CAPACITY>;
 
 /// Counters of one worker, for the exercise's tables. All Relaxed: statistics.
 #[derive(Default)]
@@ -77,7 +77,7 @@ pub struct WorkerReport {
 }
 
 struct Injector {
-    queue: VecDeque<Arc<Task>>,
+    queue: VecDeque<TaskRef>,
     /// Set at shutdown; a push after it cancels the task instead.
     closed: bool,
 }
@@ -108,7 +108,7 @@ impl Shared {
 
     /// Queues a runnable task: on this worker's ring when called from one of our workers, else on
     /// the injector; then wakes an idle worker if there is one.
-    pub(crate) fn schedule(self: &Arc<Self>, task: Arc<Task>) {
+    pub(crate) fn schedule(self: &Arc<Self>, task: TaskRef) {
         if let Some(me) = self.current_worker() {
             // SAFETY: `current_worker` says this thread is worker `me`, the ring's only owner.
             match unsafe { self.rings[me].push(task) } {
@@ -130,7 +130,7 @@ impl Shared {
         }
     }
 
-    fn push_injector(&self, tasks: impl IntoIterator<Item = Arc<Task>>) {
+    fn push_injector(&self, tasks: impl IntoIterator<Item = TaskRef>) {
         let mut inj = self.injector.lock().unwrap_or_else(|p| p.into_inner());
         if inj.closed {
             drop(inj);
@@ -147,7 +147,7 @@ impl Shared {
     }
 
     /// Takes a batch from the injector: returns one task and moves up to a fair share into `me`'s ring.
-    fn pop_injector(&self, me: usize) -> Option<Arc<Task>> {
+    fn pop_injector(&self, me: usize) -> Option<TaskRef> {
         // Relaxed: a hint; a stale zero only delays us to the next look (the parking protocol
         // re-checks under the sleepers' RMW before any sleep).
         if self.injector_len.load(Relaxed) == 0 {
@@ -179,7 +179,7 @@ impl Shared {
         Some(first)
     }
 
-    fn steal(&self, me: usize, start: usize) -> Option<Arc<Task>> {
+    fn steal(&self, me: usize, start: usize) -> Option<TaskRef> {
         let n = self.rings.len();
         for k in 0..n {
             let victim = (start + k) % n;
@@ -242,8 +242,8 @@ fn worker_loop(shared: Arc<Shared>, me: usize) {
         match next {
             Some(task) => {
                 shared.stats[me].polls.fetch_add(1, Relaxed);
-                if let Polled::Requeue = task.run() {
-                    shared.schedule(task);
+                if let Some(again) = task.run() {
+                    shared.schedule(again);
                 }
             }
             None => {
@@ -414,13 +414,9 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let cell = JoinCell::new();
-    let task = Task::new(
-        Box::pin(Harness::new(future, Arc::clone(&cell))),
-        Arc::clone(shared),
-    );
+    let (task, handle) = TaskRef::spawn(future, Arc::clone(shared));
     shared.schedule(task);
-    JoinHandle::new(cell)
+    handle
 }
 
 impl Drop for Executor {

@@ -9,34 +9,62 @@
 //! only one lap later, which needs `head > h` (the ring is full otherwise). `head` only grows, so a
 //! stealer whose CAS `h → h + n` succeeds knows `head` was still `h` after its reads: nothing it read
 //! was overwritten. Slots are atomics, so the losing stealer's stale read is not a data race either.
+//!
+//! The ring holds any owning pointer ([`RingItem`]): the executor's one-allocation task references,
+//! or an `Arc<T>` in the loom model.
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use phase1::shim::sync::atomic::{AtomicPtr, AtomicU32, Ordering::*};
 
-/// A bounded single-producer, multi-consumer ring of `Arc<T>`, `CAP` a power of two.
-pub struct LocalRing<T, const CAP: usize> {
+/// An owning pointer a [`LocalRing`] can store as a raw pointer and give back.
+pub trait RingItem: Send {
+    /// Gives up ownership as a raw, non-null pointer.
+    fn into_raw(self) -> *mut ();
+    /// Takes ownership back.
+    ///
+    /// # Safety
+    /// `ptr` came from [`RingItem::into_raw`] of this type, and is turned back exactly once.
+    unsafe fn from_raw(ptr: *mut ()) -> Self;
+}
+
+impl<T: Send + Sync> RingItem for Arc<T> {
+    fn into_raw(self) -> *mut () {
+        Arc::into_raw(self).cast_mut().cast()
+    }
+
+    unsafe fn from_raw(ptr: *mut ()) -> Self {
+        // SAFETY: the caller passes a pointer from `Arc::into_raw` of an `Arc<T>`, once.
+        unsafe { Arc::from_raw(ptr.cast::<T>()) }
+    }
+}
+
+/// A bounded single-producer, multi-consumer ring of owning pointers, `CAP` a power of two.
+pub struct LocalRing<T: RingItem, const CAP: usize> {
     /// Index of the oldest item; advanced by the owner's pops and by steals (CAS). Wraps.
     head: AtomicU32,
     /// Index one past the newest item; written by the owner only. Wraps.
     tail: AtomicU32,
-    /// `Arc::into_raw` pointers; slot `i % CAP` is live when `head <= i < tail`.
-    slots: Box<[AtomicPtr<T>]>,
+    /// `RingItem::into_raw` pointers; slot `i % CAP` is live when `head <= i < tail`.
+    slots: Box<[AtomicPtr<()>]>,
+    /// The ring owns `T`s.
+    _owns: PhantomData<T>,
 }
 
-// SAFETY: the ring owns `Arc<T>`s and hands them to whichever thread pops or steals them, so it is
-// as shareable as `Arc<T>` is sendable: `T: Send + Sync`. The protocol above gives each pointer to
-// exactly one taker.
-unsafe impl<T: Send + Sync, const CAP: usize> Sync for LocalRing<T, CAP> {}
-// SAFETY: as above; moving the ring moves owned `Arc<T>`s.
-unsafe impl<T: Send + Sync, const CAP: usize> Send for LocalRing<T, CAP> {}
+// SAFETY: the ring owns `T`s and hands them to whichever thread pops or steals them, so sharing it
+// sends `T`s across threads: `T: Send` (a bound of `RingItem`). The protocol above gives each pointer
+// to exactly one taker.
+unsafe impl<T: RingItem, const CAP: usize> Sync for LocalRing<T, CAP> {}
+// SAFETY: as above; moving the ring moves owned `T`s.
+unsafe impl<T: RingItem, const CAP: usize> Send for LocalRing<T, CAP> {}
 
-impl<T, const CAP: usize> Default for LocalRing<T, CAP> {
+impl<T: RingItem, const CAP: usize> Default for LocalRing<T, CAP> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T, const CAP: usize> LocalRing<T, CAP> {
+impl<T: RingItem, const CAP: usize> LocalRing<T, CAP> {
     const MASK: u32 = {
         assert!(CAP.is_power_of_two() && CAP >= 2 && CAP <= 1 << 16);
         (CAP - 1) as u32
@@ -51,6 +79,7 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
             slots: (0..CAP)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                 .collect(),
+            _owns: PhantomData,
         }
     }
 
@@ -73,7 +102,7 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
     ///
     /// # Safety
     /// Only one thread (the owner) may ever call `push` and `pop` on a ring.
-    pub unsafe fn push(&self, item: Arc<T>) -> Result<(), Vec<Arc<T>>> {
+    pub unsafe fn push(&self, item: T) -> Result<(), Vec<T>> {
         loop {
             // Relaxed: only the owner (us) writes `tail`.
             let tail = self.tail.load(Relaxed);
@@ -83,7 +112,7 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
             if (tail.wrapping_sub(head) as usize) < CAP {
                 let slot = &self.slots[(tail & Self::MASK) as usize];
                 // Relaxed: published by the Release store of `tail` just below.
-                slot.store(Arc::into_raw(item).cast_mut(), Relaxed);
+                slot.store(item.into_raw(), Relaxed);
                 // Release: a stealer that sees the new `tail` (Acquire) sees the slot and the task.
                 self.tail.store(tail.wrapping_add(1), Release);
                 return Ok(());
@@ -97,10 +126,10 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
                 .compare_exchange(head, head.wrapping_add(half), AcqRel, Acquire)
                 .is_ok()
             {
-                let mut out: Vec<Arc<T>> = taken
+                let mut out: Vec<T> = taken
                     .into_iter()
-                    // SAFETY: the CAS gave us these slots' pointers, each from `Arc::into_raw`.
-                    .map(|p| unsafe { Arc::from_raw(p) })
+                    // SAFETY: the CAS gave us these slots' pointers, each from `into_raw`.
+                    .map(|p| unsafe { T::from_raw(p) })
                     .collect();
                 out.push(item);
                 return Err(out);
@@ -112,7 +141,7 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
     ///
     /// # Safety
     /// Only the owner may call it (see [`LocalRing::push`]).
-    pub unsafe fn pop(&self) -> Option<Arc<T>> {
+    pub unsafe fn pop(&self) -> Option<T> {
         loop {
             // Acquire: pairs with other stealers' CAS, as in `steal_into`.
             let head = self.head.load(Acquire);
@@ -130,8 +159,8 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
                 .compare_exchange(head, head.wrapping_add(1), AcqRel, Relaxed)
                 .is_ok()
             {
-                // SAFETY: the CAS made this pointer ours; it came from `Arc::into_raw`.
-                return Some(unsafe { Arc::from_raw(ptr) });
+                // SAFETY: the CAS made this pointer ours; it came from `into_raw`.
+                return Some(unsafe { T::from_raw(ptr) });
             }
         }
     }
@@ -142,7 +171,7 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
     ///
     /// # Safety
     /// The caller must be `dest`'s owner, and `dest` must not be `self`.
-    pub unsafe fn steal_into(&self, dest: &Self) -> Option<Arc<T>> {
+    pub unsafe fn steal_into(&self, dest: &Self) -> Option<T> {
         loop {
             // Acquire: pairs with pops and other steals (their CAS), and with the owner's reuse.
             let head = self.head.load(Acquire);
@@ -168,8 +197,8 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
                 continue;
             }
             let mut items = taken.into_iter().map(|p| {
-                // SAFETY: the CAS made these pointers ours; each came from `Arc::into_raw`.
-                unsafe { Arc::from_raw(p) }
+                // SAFETY: the CAS made these pointers ours; each came from `into_raw`.
+                unsafe { T::from_raw(p) }
             });
             let first = items.next();
             for rest in items {
@@ -187,7 +216,7 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
         }
     }
 
-    fn read_range(&self, head: u32, n: u32) -> Vec<*mut T> {
+    fn read_range(&self, head: u32, n: u32) -> Vec<*mut ()> {
         (0..n)
             .map(|i| {
                 let idx = (head.wrapping_add(i) & Self::MASK) as usize;
@@ -199,7 +228,7 @@ impl<T, const CAP: usize> LocalRing<T, CAP> {
     }
 }
 
-impl<T, const CAP: usize> Drop for LocalRing<T, CAP> {
+impl<T: RingItem, const CAP: usize> Drop for LocalRing<T, CAP> {
     fn drop(&mut self) {
         // Exclusive access: no stealer is left. Release every item still queued.
         // SAFETY: `&mut self` makes us the only owner and user.

@@ -1,16 +1,35 @@
-//! A task: a boxed future, its scheduling state, and its waker (`std::task::Wake` on `Arc<Task>`).
+//! A task: one heap allocation holding a header (state word, reference count, vtable, executor),
+//! the future, and the slot its output waits in for the [`JoinHandle`].
 //!
 //! Go's `g` is a stack plus a status word (`_Grunnable`, `_Grunning`, `_Gwaiting`); a Rust task is a
 //! future plus a status word. The state machine makes "woken while running" safe: the waker never
 //! queues a task that is being polled, it marks it, and the worker requeues it after the poll.
+//!
+//! Why one allocation: the first version boxed the future, put the task in an `Arc` and the output
+//! in a second `Arc`, and made an owned `Waker` (a reference-count round trip) for every poll. On
+//! the spawn-many bench that was three `malloc`/`free` pairs per task, freed on a different thread
+//! from the one that allocated them. Now spawn allocates once; [`TaskRef`] (the run queues'
+//! pointer), every `Waker` and the [`JoinHandle`] share one reference count in the header, and the
+//! worker polls with a borrowed waker that touches no count. This is tokio's layout, reduced: a
+//! type-erased header first (`#[repr(C)]`), and a per-future-type vtable for what needs the type.
+//!
+//! References: the run queue holds one while the task is `SCHEDULED` (a [`TaskRef`]), the
+//! `JoinHandle` one, each `Waker` clone one. The last to go frees the task. A task that is waiting
+//! and whose wakers are all dropped can never run again; it is freed with its future when its
+//! handle goes too (the first version leaked nothing either, but kept three allocations for it).
 use std::cell::UnsafeCell;
 use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering::*};
-use std::task::{Context, Wake, Waker};
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::*, fence};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::Shared;
+use super::join::{JoinError, JoinHandle, Slot};
+use super::ring::RingItem;
 
 /// Not queued, not running: waiting for a wake-up.
 pub(crate) const IDLE: u8 = 0;
@@ -23,124 +42,309 @@ pub(crate) const NOTIFIED: u8 = 3;
 /// Finished (or cancelled): the future is gone; wake-ups are ignored.
 pub(crate) const COMPLETE: u8 = 4;
 
-pub(crate) type BoxFuture = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// A spawned task.
-pub(crate) struct Task {
+/// The type-erased front of every task. `#[repr(C)]` in [`Cell`] puts it at offset 0, so a pointer
+/// to the header is a pointer to the cell.
+pub(crate) struct Header {
     /// One of `IDLE`, `SCHEDULED`, `RUNNING`, `NOTIFIED`, `COMPLETE`.
     state: AtomicU8,
-    /// The future; touched only by the thread that moved `state` to `RUNNING` (or that cancels a
-    /// `SCHEDULED` task it took out of a queue), so never by two threads at once.
-    future: UnsafeCell<Option<BoxFuture>>,
+    /// Owners: the run queue's [`TaskRef`], the `JoinHandle`, and every `Waker`.
+    refs: AtomicUsize,
+    /// The functions that need the future's type.
+    vtable: &'static Vtable,
     /// Where wake-ups send it.
     shared: Arc<Shared>,
 }
 
-// SAFETY: `future` is `Send`, and the state machine above gives one thread at a time access to it,
-// with Acquire/Release on `state` and on the queues ordering the accesses.
-unsafe impl Sync for Task {}
-
-/// What one poll did.
-pub(crate) enum Polled {
-    /// Finished; dropped its future.
-    Done,
-    /// Pending and not woken during the poll.
-    Idle,
-    /// Woken during the poll (`yield_now`): the caller must queue it again (state is `SCHEDULED`).
-    Requeue,
+struct Vtable {
+    /// Polls the future once (the caller moved the state to `RUNNING`); true when it finished.
+    poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> bool,
+    /// Drops the future unfinished and reports `Cancelled` to the handle (state `RUNNING`).
+    cancel: unsafe fn(NonNull<Header>),
+    /// Frees the allocation (the last reference is gone).
+    dealloc: unsafe fn(NonNull<Header>),
 }
 
-impl Task {
-    pub(crate) fn new(future: BoxFuture, shared: Arc<Shared>) -> Arc<Task> {
-        Arc::new(Task {
-            state: AtomicU8::new(SCHEDULED),
-            future: UnsafeCell::new(Some(future)),
-            shared,
-        })
+/// The whole task.
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    /// The future; touched only by the thread that moved `state` to `RUNNING`, so never by two
+    /// threads at once. `None` once it finished or was cancelled.
+    future: UnsafeCell<Option<F>>,
+    /// The output, or why there is none, until the handle takes it.
+    join: Mutex<Slot<F::Output>>,
+}
+
+impl<F> Cell<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    const VTABLE: Vtable = Vtable {
+        poll: Self::poll,
+        cancel: Self::cancel,
+        dealloc: Self::dealloc,
+    };
+
+    /// SAFETY (of every fn below): `ptr` points to a live `Cell<F>`, which `TaskRef::spawn` made.
+    unsafe fn cell<'a>(ptr: NonNull<Header>) -> &'a Self {
+        // SAFETY: see above; `#[repr(C)]` puts the header at offset 0.
+        unsafe { ptr.cast::<Self>().as_ref() }
     }
 
-    /// Polls the task once. The caller took it out of a run queue (state `SCHEDULED`).
-    pub(crate) fn run(self: &Arc<Self>) -> Polled {
+    unsafe fn poll(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
+        // SAFETY: the caller's contract.
+        let cell = unsafe { Self::cell(ptr) };
+        // SAFETY: the caller holds the task in `RUNNING`: nobody else touches the future.
+        let slot = unsafe { &mut *cell.future.get() };
+        let Some(future) = slot.as_mut() else {
+            return true;
+        };
+        // SAFETY: the future lives in the task's heap cell and is never moved, only dropped there.
+        let future = unsafe { Pin::new_unchecked(future) };
+        let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => return false,
+            Ok(Poll::Ready(v)) => Ok(v),
+            Err(payload) => Err(JoinError::Panicked(harness::exercise::panic_message(
+                &*payload,
+            ))),
+        };
+        drop_future(slot);
+        complete(&cell.join, result);
+        true
+    }
+
+    unsafe fn cancel(ptr: NonNull<Header>) {
+        // SAFETY: the caller's contract.
+        let cell = unsafe { Self::cell(ptr) };
+        // SAFETY: the caller holds the task in `RUNNING`.
+        drop_future(unsafe { &mut *cell.future.get() });
+        complete(&cell.join, Err(JoinError::Cancelled));
+    }
+
+    unsafe fn dealloc(ptr: NonNull<Header>) {
+        // SAFETY: the cell came from `Box::into_raw` in `TaskRef::spawn`, and this is the last
+        // reference. Dropping it drops a future that never finished and an output never taken.
+        drop(unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) });
+    }
+}
+
+/// Drops a future in place; a panic in its destructor is contained (the worker must survive it).
+fn drop_future<F>(slot: &mut Option<F>) {
+    let _ = catch_unwind(AssertUnwindSafe(|| *slot = None));
+}
+
+/// Stores the task's result for the handle (once) and wakes the handle's waiter.
+fn complete<T>(join: &Mutex<Slot<T>>, result: Result<T, JoinError>) {
+    let waker = join
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .complete(result);
+    if let Some(w) = waker {
+        w.wake();
+    }
+}
+
+/// An owned reference to a task that is `SCHEDULED`: what the run queues hold.
+pub(crate) struct TaskRef(NonNull<Header>);
+
+// SAFETY: a task's future and output are `Send` (bounds of `spawn`), and the header is atomics plus
+// an `Arc<Shared>`; the state machine hands the future to one thread at a time.
+unsafe impl Send for TaskRef {}
+
+impl RingItem for TaskRef {
+    fn into_raw(self) -> *mut () {
+        ManuallyDrop::new(self).0.as_ptr().cast()
+    }
+
+    unsafe fn from_raw(ptr: *mut ()) -> Self {
+        // SAFETY: the caller's contract: the pointer came from `into_raw`, non-null.
+        TaskRef(unsafe { NonNull::new_unchecked(ptr.cast()) })
+    }
+}
+
+impl TaskRef {
+    /// Allocates a task for `future`, `SCHEDULED`, with two references: the returned `TaskRef`
+    /// (to queue) and the `JoinHandle`.
+    pub(crate) fn spawn<F>(future: F, shared: Arc<Shared>) -> (TaskRef, JoinHandle<F::Output>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let cell = Box::new(Cell {
+            header: Header {
+                state: AtomicU8::new(SCHEDULED),
+                refs: AtomicUsize::new(2),
+                vtable: &Cell::<F>::VTABLE,
+                shared,
+            },
+            future: UnsafeCell::new(Some(future)),
+            join: Mutex::new(Slot::new()),
+        });
+        let cell = NonNull::from(Box::leak(cell));
+        // SAFETY: freshly allocated; the handle's reference keeps `join` alive as long as it lives.
+        let join = unsafe { NonNull::from(&cell.as_ref().join) };
+        let header = cell.cast::<Header>();
+        // SAFETY: `header` owns one of the two references just counted; `join` lives in its cell.
+        let handle = unsafe { JoinHandle::new(header, join) };
+        (TaskRef(header), handle)
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: our reference keeps the task alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Polls the task once. Returns it when it was woken during the poll and must be queued again
+    /// (state `SCHEDULED`); otherwise drops this reference.
+    pub(crate) fn run(self) -> Option<TaskRef> {
+        let h = self.header();
         // Acquire: pairs with the Release of the previous poller's `RUNNING -> IDLE` (through the
         // waker's CAS and the queue), so its writes to the future are visible to this poll.
-        if self
-            .state
+        if h.state
             .compare_exchange(SCHEDULED, RUNNING, Acquire, Relaxed)
             .is_err()
         {
-            return Polled::Done; // cancelled by shutdown while queued
+            return None; // cancelled by shutdown while queued
         }
-        let waker = Waker::from(Arc::clone(self));
+        // A borrowed waker: no count changes unless the future clones it. Our reference keeps the
+        // task alive for the whole poll.
+        let waker = ManuallyDrop::new(raw_waker(self.0));
         let mut cx = Context::from_waker(&waker);
-        // SAFETY: we moved the state to RUNNING, which no other thread does until we leave it.
-        let slot = unsafe { &mut *self.future.get() };
-        let ready = match slot.as_mut() {
-            Some(f) => f.as_mut().poll(&mut cx).is_ready(),
-            None => true,
-        };
-        if ready {
-            *slot = None;
+        // SAFETY: the pointer is a live task; we moved its state to RUNNING.
+        if unsafe { (h.vtable.poll)(self.0, &mut cx) } {
             // Release: whoever reads COMPLETE sees the future dropped.
-            self.state.store(COMPLETE, Release);
-            return Polled::Done;
+            h.state.store(COMPLETE, Release);
+            return None;
         }
         // Release: the next poller (after a wake-up) sees this poll's writes to the future.
-        match self.state.compare_exchange(RUNNING, IDLE, Release, Relaxed) {
-            Ok(_) => Polled::Idle,
+        match h.state.compare_exchange(RUNNING, IDLE, Release, Relaxed) {
+            Ok(_) => None,
             Err(_) => {
                 // NOTIFIED: only we can move it from there. Relaxed: we keep the task and requeue
                 // it ourselves; the queue's Release publishes it.
-                self.state.store(SCHEDULED, Relaxed);
-                Polled::Requeue
+                h.state.store(SCHEDULED, Relaxed);
+                Some(self)
             }
         }
     }
 
-    /// Drops the future of a task that is queued and will never run (executor shut down). The
-    /// caller took it out of a queue, or owns it on its way into one.
-    pub(crate) fn cancel(&self) {
+    /// Drops the future of a task that is queued and will never run (executor shut down); the
+    /// handle reports `Cancelled`.
+    pub(crate) fn cancel(self) {
+        let h = self.header();
         // Acquire: as in `run`, the last poll's writes are visible before we drop the future.
-        if self
-            .state
+        if h.state
             .compare_exchange(SCHEDULED, RUNNING, Acquire, Relaxed)
             .is_ok()
         {
-            // SAFETY: as in `run`, RUNNING gives exclusive access to the future.
-            let fut = unsafe { (*self.future.get()).take() };
+            // SAFETY: live task, state RUNNING.
+            unsafe { (h.vtable.cancel)(self.0) };
             // Release: as in `run`.
-            self.state.store(COMPLETE, Release);
-            drop(fut); // the JoinHandle side reports "cancelled" from the future's Drop
+            h.state.store(COMPLETE, Release);
         }
     }
 }
 
-impl Wake for Task {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { drop_ref(self.0) };
     }
+}
 
-    fn wake_by_ref(self: &Arc<Self>) {
-        // Acquire: orders this CAS loop after the last transition; see `run` for the chain.
-        let mut state = self.state.load(Acquire);
-        loop {
-            let next = match state {
-                IDLE => SCHEDULED,
-                RUNNING => NOTIFIED,
-                _ => return, // already queued, already notified, or done
-            };
-            // AcqRel: Acquire to see the previous poll's writes before queuing (the queue then
-            // republishes them); Release for the worker that reads NOTIFIED.
-            match self
-                .state
-                .compare_exchange_weak(state, next, AcqRel, Acquire)
-            {
-                Ok(_) if next == SCHEDULED => {
-                    self.shared.schedule(Arc::clone(self));
-                    return;
-                }
-                Ok(_) => return,
-                Err(actual) => state = actual,
-            }
+/// Adds a reference. Relaxed, as in `Arc::clone`: the new owner got the pointer from an existing
+/// one, which already orders it after the allocation.
+fn inc_ref(ptr: NonNull<Header>) {
+    // SAFETY: the caller owns or borrows a reference, so the task is alive.
+    let old = unsafe { ptr.as_ref() }.refs.fetch_add(1, Relaxed);
+    if old > isize::MAX as usize {
+        std::process::abort(); // as `Arc`: overflow would free a live task
+    }
+}
+
+/// Drops one reference; frees the task when it was the last.
+///
+/// # Safety
+/// The caller owns the reference it drops.
+pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
+    // SAFETY: our reference keeps it alive until the `fetch_sub`.
+    let h = unsafe { ptr.as_ref() };
+    let vtable = h.vtable;
+    // Release: our uses of the task happen before the free; Acquire fence below for the freer.
+    if h.refs.fetch_sub(1, Release) == 1 {
+        fence(Acquire);
+        // SAFETY: the last reference is gone.
+        unsafe { (vtable.dealloc)(ptr) };
+    }
+}
+
+/// Moves an `IDLE` task to `SCHEDULED` (true: the caller must queue it), or marks a `RUNNING` one
+/// `NOTIFIED` (the poller requeues it); otherwise nothing (already queued, notified, or done).
+fn transition_to_scheduled(h: &Header) -> bool {
+    // Acquire: orders this CAS loop after the last transition; see `run` for the chain.
+    let mut state = h.state.load(Acquire);
+    loop {
+        let next = match state {
+            IDLE => SCHEDULED,
+            RUNNING => NOTIFIED,
+            _ => return false,
+        };
+        // AcqRel: Acquire to see the previous poll's writes before queuing (the queue then
+        // republishes them); Release for the worker that reads NOTIFIED.
+        match h.state.compare_exchange_weak(state, next, AcqRel, Acquire) {
+            Ok(_) => return next == SCHEDULED,
+            Err(actual) => state = actual,
         }
     }
+}
+
+/// Wakes the task behind a reference the caller holds for the whole call (so the header, and the
+/// executor it points to, outlive the `schedule`).
+fn wake_by_ref(ptr: NonNull<Header>) {
+    // SAFETY: the caller holds a reference.
+    let h = unsafe { ptr.as_ref() };
+    if transition_to_scheduled(h) {
+        inc_ref(ptr); // the queue's reference
+        h.shared.schedule(TaskRef(ptr));
+    }
+}
+
+fn raw_waker(ptr: NonNull<Header>) -> Waker {
+    // SAFETY: the vtable's functions follow `RawWaker`'s contract over a counted task pointer.
+    unsafe {
+        Waker::from_raw(RawWaker::new(
+            ptr.as_ptr().cast_const().cast(),
+            &WAKER_VTABLE,
+        ))
+    }
+}
+
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+fn waker_ptr(data: *const ()) -> NonNull<Header> {
+    // SAFETY: every waker's data pointer is a task header pointer, non-null.
+    unsafe { NonNull::new_unchecked(data.cast_mut().cast()) }
+}
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    inc_ref(waker_ptr(data));
+    RawWaker::new(data, &WAKER_VTABLE)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    let ptr = waker_ptr(data);
+    wake_by_ref(ptr);
+    // SAFETY: `wake` consumes the waker's reference.
+    unsafe { drop_ref(ptr) };
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    wake_by_ref(waker_ptr(data));
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: dropping the waker gives up its reference.
+    unsafe { drop_ref(waker_ptr(data)) };
 }
