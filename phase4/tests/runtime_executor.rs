@@ -193,3 +193,119 @@ fn spawn_after_shutdown_is_cancelled_not_lost() {
         );
     });
 }
+
+/// Counts drops per id: every future and every output must be dropped exactly once, whether the
+/// task completed, was detached, panicked, or waited forever until its last waker went away.
+struct Probe {
+    id: usize,
+    drops: Arc<Vec<AtomicU64>>,
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        self.drops[self.id].fetch_add(1, Relaxed);
+    }
+}
+
+/// Stores its waker in `parked`, then stays pending forever.
+struct Forever {
+    _probe: Probe,
+    parked: Arc<Mutex<Vec<Waker>>>,
+}
+
+impl Future for Forever {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.parked.lock().unwrap().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+#[test]
+fn every_future_and_output_is_dropped_exactly_once() {
+    const N: usize = 500;
+    // ids: [0, N) futures awaited; [N, 2N) their outputs; [2N, 3N) detached futures;
+    // [3N, 4N) their outputs (never taken); [4N, 5N) futures of which ten panic; [5N, 6N) forever-pending.
+    let drops: Arc<Vec<AtomicU64>> = Arc::new((0..6 * N).map(|_| AtomicU64::new(0)).collect());
+    let probe = {
+        let drops = drops.clone();
+        move |id| Probe {
+            id,
+            drops: drops.clone(),
+        }
+    };
+    let parked = Arc::new(Mutex::new(Vec::new()));
+    within(DEADLINE, move || {
+        let ex = Builder::new()
+            .workers(2)
+            .name("rt-t-drops")
+            .build()
+            .unwrap();
+        let awaited: Vec<_> = (0..N)
+            .map(|i| {
+                let (f, out) = (probe(i), probe(N + i));
+                ex.spawn(async move {
+                    let _f = f;
+                    yield_now().await;
+                    out
+                })
+            })
+            .collect();
+        for i in 0..N {
+            let (f, out) = (probe(2 * N + i), probe(3 * N + i));
+            drop(ex.spawn(async move {
+                let _f = f;
+                out
+            }));
+        }
+        let panicking: Vec<_> = (0..N)
+            .map(|i| {
+                let f = probe(4 * N + i);
+                ex.spawn(async move {
+                    let _f = f;
+                    yield_now().await;
+                    // A few only: each prints its message on the worker's stderr.
+                    if i < 10 {
+                        panic!("task {i} panics on purpose");
+                    }
+                })
+            })
+            .collect();
+        let forever: Vec<_> = (0..N)
+            .map(|i| {
+                ex.spawn(Forever {
+                    _probe: probe(5 * N + i),
+                    parked: parked.clone(),
+                })
+            })
+            .collect();
+        ex.block_on(async {
+            for j in awaited {
+                drop(j.await.expect("completes"));
+            }
+            for (i, j) in panicking.into_iter().enumerate() {
+                assert_eq!(j.await.is_err(), i < 10, "task {i}");
+            }
+        });
+        // Every forever-task has been polled once and parked its waker.
+        while parked.lock().unwrap().len() < N {
+            std::thread::yield_now();
+        }
+        drop(ex);
+        // Its handle and its only waker gone, a waiting task can never run: it is freed with its future.
+        drop(forever);
+        parked.lock().unwrap().clear();
+    });
+    let counts: Vec<u64> = drops.iter().map(|d| d.load(Relaxed)).collect();
+    let wrong: Vec<(usize, u64)> = counts
+        .iter()
+        .enumerate()
+        .filter(|&(_, &c)| c != 1)
+        .map(|(i, &c)| (i, c))
+        .take(10)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "(id, drops) not dropped exactly once: {wrong:?}"
+    );
+}

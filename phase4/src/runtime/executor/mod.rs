@@ -42,6 +42,7 @@ pub use join::{JoinError, JoinHandle};
 pub use ring::LocalRing;
 pub use sleepers::Sleepers;
 
+use crossbeam_utils::CachePadded;
 use task::TaskRef;
 
 /// Slots in a worker's local ring (Go's and tokio's size).
@@ -83,14 +84,21 @@ struct Injector {
 }
 
 /// State shared by the handle, the workers and every task.
+///
+/// Every part two threads write is on its own cache line (`CachePadded`): the rings (each worker
+/// writes its own, stealers CAS their `head`), the injector and its length (written by outside
+/// spawners), the sleepers' count, and each worker's counters (bumped on every poll). Unpadded,
+/// two workers' rings or counters share a 64-byte line and every poll on one core invalidates
+/// the other core's copy: false sharing, as `exercise2 false-sharing` measures.
 pub(crate) struct Shared {
-    rings: Box<[Ring]>,
-    injector: Mutex<Injector>,
+    rings: Box<[CachePadded<Ring>]>,
+    injector: CachePadded<Mutex<Injector>>,
     /// Tasks in the injector (a hint for idle checks; the queue itself is the truth).
-    injector_len: AtomicUsize,
-    sleepers: Sleepers,
-    shutdown: AtomicBool,
-    stats: Box<[WorkerStats]>,
+    injector_len: CachePadded<AtomicUsize>,
+    sleepers: CachePadded<Sleepers>,
+    /// Read on every loop turn, written once: kept off the lines above.
+    shutdown: CachePadded<AtomicBool>,
+    stats: Box<[CachePadded<WorkerStats>]>,
 }
 
 thread_local! {
@@ -198,16 +206,15 @@ impl Shared {
         None
     }
 
+    /// The "last look" of the parking protocol (after `Sleepers::register`'s AcqRel RMW), and the
+    /// spin check before it. Lock-free: the injector's length counter, not its lock. That is
+    /// enough: a spawner raises `injector_len` before its `notify_one` RMW, so a worker whose
+    /// register RMW comes later sees the raised count (Acquire), and one whose RMW comes earlier
+    /// is woken by that `notify_one`. (Taking the injector lock here made every idle spin contend
+    /// with the spawner's pushes.)
     fn has_work(&self) -> bool {
-        // Acquire (inside `len`) / the injector lock: this is the "last look" of the parking protocol,
-        // after `Sleepers::register`'s AcqRel RMW.
         self.shutdown.load(Acquire)
-            || !self
-                .injector
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .queue
-                .is_empty()
+            || self.injector_len.load(Acquire) > 0
             || self.rings.iter().any(|r| !r.is_empty())
     }
 }
@@ -307,15 +314,19 @@ impl Builder {
     /// Starts the workers.
     pub fn build(self) -> io::Result<Executor> {
         let shared = Arc::new(Shared {
-            rings: (0..self.workers).map(|_| Ring::new()).collect(),
-            injector: Mutex::new(Injector {
+            rings: (0..self.workers)
+                .map(|_| CachePadded::new(Ring::new()))
+                .collect(),
+            injector: CachePadded::new(Mutex::new(Injector {
                 queue: VecDeque::new(),
                 closed: false,
-            }),
-            injector_len: AtomicUsize::new(0),
-            sleepers: Sleepers::new(self.workers),
-            shutdown: AtomicBool::new(false),
-            stats: (0..self.workers).map(|_| WorkerStats::default()).collect(),
+            })),
+            injector_len: CachePadded::new(AtomicUsize::new(0)),
+            sleepers: CachePadded::new(Sleepers::new(self.workers)),
+            shutdown: CachePadded::new(AtomicBool::new(false)),
+            stats: (0..self.workers)
+                .map(|_| CachePadded::new(WorkerStats::default()))
+                .collect(),
         });
         let mut threads = Vec::with_capacity(self.workers);
         for i in 0..self.workers {
