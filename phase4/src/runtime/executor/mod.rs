@@ -18,7 +18,8 @@
 //!
 //! Not here (tokio has them): a LIFO slot, a timer or IO driver, a blocking pool, coop budgeting,
 //! task abort, and an owned-task list (a task that is waiting, not queued, when the executor shuts
-//! down is cancelled when it is next woken; one that is never woken again is never dropped).
+//! down is cancelled when it is next woken, or freed when its last waker and its handle are dropped;
+//! one whose waker is kept and never woken keeps its allocation).
 
 pub(crate) mod join;
 pub mod ring;
