@@ -1,8 +1,10 @@
-//! Loom models of the executor's two lock-free protocols: the parking of idle workers (no lost
-//! wake-up) and the bounded local ring (each item taken exactly once).
+//! Loom models of the executor's lock-free protocols: the parking of idle workers (no lost wake-up,
+//! also when producers skip wake-ups because a worker is searching) and the bounded local ring
+//! (each item taken exactly once).
 #![cfg(loom)]
 use std::collections::VecDeque;
 
+use loom::sync::Condvar;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
@@ -22,7 +24,8 @@ fn no_lost_wakeup() {
                     if let Some(v) = queue.lock().unwrap().pop_front() {
                         return v;
                     }
-                    sleepers.sleep_unless(0, || !queue.lock().unwrap().is_empty());
+                    sleepers.start_searching();
+                    sleepers.sleep_unless(0, true, || !queue.lock().unwrap().is_empty());
                 }
             })
         };
@@ -47,7 +50,7 @@ fn wrong_no_recheck_loses_the_wakeup() {
                 if let Some(v) = queue.lock().unwrap().pop_front() {
                     return v;
                 }
-                sleepers.register(0);
+                sleepers.register(0, false);
                 sleepers.park(0); // wrong on purpose: no second look after registering
             }
         });
@@ -97,4 +100,76 @@ fn ring_items_taken_exactly_once() {
         thief.join().unwrap();
         assert_eq!(taken.load(Ordering::Relaxed), 0b111);
     });
+}
+
+/// Two items that can only be finished together: whoever takes one waits until both are taken.
+struct Pair {
+    queue: Mutex<VecDeque<u32>>,
+    taken: Mutex<usize>,
+    both: Condvar,
+}
+
+/// A worker as the executor runs one: take an item, else search, else sleep. Taking an item ends a
+/// search; `hand_on` says whether the last searcher then passes the wake-up on.
+fn pair_worker(id: usize, pair: &Pair, sleepers: &Sleepers, hand_on: bool) {
+    let mut searching = false;
+    loop {
+        let item = pair.queue.lock().unwrap().pop_front();
+        if item.is_some() {
+            if searching && sleepers.stop_searching() && hand_on {
+                sleepers.notify_one();
+            }
+            let mut n = pair.taken.lock().unwrap();
+            *n += 1;
+            pair.both.notify_all();
+            while *n < 2 {
+                n = pair.both.wait(n).unwrap();
+            }
+            return;
+        }
+        if !searching {
+            sleepers.start_searching();
+            searching = true;
+        }
+        // Woken: a producer counted us as searching; FoundWork: we still are.
+        sleepers.sleep_unless(id, true, || !pair.queue.lock().unwrap().is_empty());
+    }
+}
+
+fn pair_model(hand_on: bool) {
+    loom::model(move || {
+        // Leaked, as in `wrong_no_recheck_loses_the_wakeup`: the broken variant deadlocks.
+        let pair: &'static Pair = Box::leak(Box::new(Pair {
+            queue: Mutex::new(VecDeque::new()),
+            taken: Mutex::new(0),
+            both: Condvar::new(),
+        }));
+        let sleepers: &'static Sleepers = Box::leak(Box::new(Sleepers::new(2)));
+        let workers: Vec<_> = (0..2)
+            .map(|id| thread::spawn(move || pair_worker(id, pair, sleepers, hand_on)))
+            .collect();
+        for v in [1, 2] {
+            pair.queue.lock().unwrap().push_back(v);
+            sleepers.notify_one();
+        }
+        for w in workers {
+            w.join().unwrap();
+        }
+        assert_eq!(*pair.taken.lock().unwrap(), 2);
+    });
+}
+
+/// A producer that sees a searching worker skips its wake-up; the searcher, on finding work, wakes
+/// the next worker. Two items that need two workers at once always get them.
+#[test]
+fn searching_worker_passes_the_wakeup_on() {
+    pair_model(true);
+}
+
+/// Without the hand-on, loom finds the run where one worker searched through both pushes (so both
+/// wake-ups were skipped), took the first item and waits for a second worker that sleeps on.
+#[test]
+#[should_panic(expected = "deadlock")]
+fn wrong_searcher_keeps_the_wakeup() {
+    pair_model(false);
 }

@@ -309,3 +309,44 @@ fn every_future_and_output_is_dropped_exactly_once() {
         "(id, drops) not dropped exactly once: {wrong:?}"
     );
 }
+
+/// Two tasks that block until both are running need both workers at once. Producers skip wake-ups
+/// while a worker searches, so this hangs (and the deadline fails it) if a searcher that finds work
+/// does not wake the next worker. Repeated, spawned from outside and from a task, to vary who is
+/// idle, searching or running when the second task arrives.
+#[test]
+fn two_blocking_tasks_get_two_workers() {
+    within(DEADLINE, || {
+        let ex = Builder::new().workers(2).name("rt-t-pair").build().unwrap();
+        let h = ex.handle();
+        for round in 0..300 {
+            let barrier = Arc::new(std::sync::Barrier::new(2));
+            let spawn_pair = {
+                let h = h.clone();
+                move || {
+                    let (b1, b2) = (barrier.clone(), barrier.clone());
+                    let j1 = h.spawn(async move {
+                        b1.wait();
+                    });
+                    let j2 = h.spawn(async move {
+                        b2.wait();
+                    });
+                    (j1, j2)
+                }
+            };
+            let (j1, j2) = if round % 2 == 0 {
+                spawn_pair()
+            } else {
+                ex.block_on(h.spawn(async move { spawn_pair() })).unwrap()
+            };
+            ex.block_on(async {
+                j1.await.unwrap();
+                j2.await.unwrap();
+            });
+            if round % 3 == 0 {
+                // Let both workers go idle before the next pair.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    });
+}

@@ -21,7 +21,7 @@ pub mod executor {
     #[path = "sleepers.rs"]
     pub mod sleepers;
     pub use ring::LocalRing;
-    pub use sleepers::Sleepers;
+    pub use sleepers::{Sleepers, Slept};
 }
 
 #[cfg(not(loom))]

@@ -12,7 +12,8 @@
 //!   half to the injector;
 //! - the global injector: a `Mutex<VecDeque>`, fed by `spawn` from outside and by overflow, drained
 //!   in batches; checked first every 61 ticks so it cannot starve (Go's `schedtick % 61`);
-//! - [`Sleepers`]: idle workers park without losing a wake-up (see its docs);
+//! - [`Sleepers`]: idle workers park without losing a wake-up, and a producer wakes one only when
+//!   no worker is already searching for work (Go's `nmspinning`; see its docs);
 //! - [`Executor::spawn`] returns a [`JoinHandle`]; [`block_on`] drives a future on the caller's thread;
 //! - dropping the [`Executor`] stops and joins every worker; queued tasks are cancelled.
 //!
@@ -41,7 +42,7 @@ use std::thread::{self, JoinHandle as ThreadHandle};
 pub use block_on::block_on;
 pub use join::{JoinError, JoinHandle};
 pub use ring::LocalRing;
-pub use sleepers::Sleepers;
+pub use sleepers::{Sleepers, Slept};
 
 use crossbeam_utils::CachePadded;
 use task::TaskRef;
@@ -226,29 +227,45 @@ fn worker_loop(shared: Arc<Shared>, me: usize) {
     let mut tick: u32 = 0;
     // A tiny xorshift for the steal victim order.
     let mut rng: u32 = 0x9E37_79B9 ^ (me as u32).wrapping_mul(0x85EB_CA6B) | 1;
+    // Out of local work and counted as searching in `Sleepers` (see there: producers skip their
+    // wake-ups while someone searches, so a searcher that finds work must pass the wake-up on).
+    let mut searching = false;
     loop {
         // Acquire: pairs with the Release store in `Executor::drop`.
         if shared.shutdown.load(Acquire) {
             break;
         }
         tick = tick.wrapping_add(1);
-        let next = if tick.is_multiple_of(INJECTOR_INTERVAL) {
+        let local = if tick.is_multiple_of(INJECTOR_INTERVAL) {
             shared.pop_injector(me).or_else(|| {
                 // SAFETY: worker `me` owns `ring`.
                 unsafe { ring.pop() }
             })
         } else {
             // SAFETY: worker `me` owns `ring`.
-            unsafe { ring.pop() }.or_else(|| shared.pop_injector(me))
+            unsafe { ring.pop() }
         };
-        let next = next.or_else(|| {
-            rng ^= rng << 13;
-            rng ^= rng >> 17;
-            rng ^= rng << 5;
-            shared.steal(me, rng as usize)
+        let next = local.or_else(|| {
+            if !searching {
+                shared.sleepers.start_searching();
+                searching = true;
+            }
+            shared.pop_injector(me).or_else(|| {
+                rng ^= rng << 13;
+                rng ^= rng >> 17;
+                rng ^= rng << 5;
+                shared.steal(me, rng as usize)
+            })
         });
         match next {
             Some(task) => {
+                if searching {
+                    searching = false;
+                    if shared.sleepers.stop_searching() {
+                        // The last searcher: wake-ups skipped while we searched are ours to pass on.
+                        shared.sleepers.notify_one();
+                    }
+                }
                 shared.stats[me].polls.fetch_add(1, Relaxed);
                 if let Some(again) = task.run() {
                     shared.schedule(again);
@@ -256,17 +273,22 @@ fn worker_loop(shared: Arc<Shared>, me: usize) {
             }
             None => {
                 // A short spin before sleeping: waking a parked thread costs far more than this.
-                let mut found = false;
-                for _ in 0..16 {
+                if (0..16).any(|_| {
                     thread::yield_now();
-                    if shared.has_work() {
-                        found = true;
-                        break;
-                    }
+                    shared.has_work()
+                }) {
+                    continue;
                 }
-                if !found && shared.sleepers.sleep_unless(me, || shared.has_work()) {
+                // Either way we are searching afterwards: `FoundWork` keeps our search, and a
+                // producer that wakes us counts us as a searcher.
+                if shared
+                    .sleepers
+                    .sleep_unless(me, searching, || shared.has_work())
+                    == Slept::Woken
+                {
                     shared.stats[me].parks.fetch_add(1, Relaxed);
                 }
+                searching = true;
             }
         }
     }
