@@ -87,14 +87,14 @@ where
     };
 
     /// SAFETY (of every fn below): `ptr` points to a live `Cell<F>`, which `TaskRef::spawn` made.
-    unsafe fn cell<'a>(ptr: NonNull<Header>) -> &'a Self {
+    unsafe fn from_header<'a>(ptr: NonNull<Header>) -> &'a Self {
         // SAFETY: see above; `#[repr(C)]` puts the header at offset 0.
         unsafe { ptr.cast::<Self>().as_ref() }
     }
 
     unsafe fn poll(ptr: NonNull<Header>, cx: &mut Context<'_>) -> bool {
         // SAFETY: the caller's contract.
-        let cell = unsafe { Self::cell(ptr) };
+        let cell = unsafe { Self::from_header(ptr) };
         // SAFETY: the caller holds the task in `RUNNING`: nobody else touches the future.
         let slot = unsafe { &mut *cell.future.get() };
         let Some(future) = slot.as_mut() else {
@@ -116,7 +116,7 @@ where
 
     unsafe fn cancel(ptr: NonNull<Header>) {
         // SAFETY: the caller's contract.
-        let cell = unsafe { Self::cell(ptr) };
+        let cell = unsafe { Self::from_header(ptr) };
         // SAFETY: the caller holds the task in `RUNNING`.
         drop_future(unsafe { &mut *cell.future.get() });
         complete(&cell.join, Err(JoinError::Cancelled));
