@@ -16,7 +16,8 @@
 //! References: the run queue holds one while the task is `SCHEDULED` (a [`TaskRef`]), the
 //! `JoinHandle` one, each `Waker` clone one. The last to go frees the task. A task that is waiting
 //! and whose wakers are all dropped can never run again; it is freed with its future when its
-//! handle goes too (the first version leaked nothing either, but kept three allocations for it).
+//! handle goes too, and awaiting that handle waits forever, as in tokio. (The first version freed
+//! such a task with its last waker and reported `Cancelled` to the handle.)
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
