@@ -6,7 +6,7 @@
 #   make test                            every test that needs no external service
 #   make loom                            the loom models (RUSTFLAGS=--cfg loom, release, own target dir)
 #   make smoke                           every exercise binary with --quick
-#   make bench                           every criterion bench (long: minutes per phase)
+#   make bench                           every criterion bench (long; BENCH_ARGS='--measurement-time 3' shortens it)
 #   make bench-report                    ours vs best peer ratio table from criterion's estimates -> BENCHMARKS.md
 #   make lint                            rustfmt check + clippy -D warnings
 #   make ci                              what .ci/run calls: lint, test, loom, smoke, bench --no-run
@@ -73,8 +73,11 @@ smoke:
 	  echo "   ok in $$(( $$(date +%s) - start )) s"; \
 	done
 
+# `--bench '*'`: only the criterion targets, so BENCH_ARGS reaches criterion (the libraries' libtest
+# harness rejects criterion's flags).
+BENCH_ARGS ?=
 bench:
-	$(CARGO) bench --workspace
+	$(CARGO) bench --workspace --bench '*' -- $(BENCH_ARGS)
 
 bench-report:
 	$(CARGO) run --quiet --release -p benchkit --bin bench-report -- --criterion-dir target/criterion --out BENCHMARKS.md
