@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
+use harness::conformance::queue::{DropLedger, Tracked};
 use harness::leaks::ThreadLeakCheck;
 use harness::watchdog::within;
 use phase4::runtime::executor::{Builder, JoinError, yield_now};
@@ -194,22 +195,9 @@ fn spawn_after_shutdown_is_cancelled_not_lost() {
     });
 }
 
-/// Counts drops per id: every future and every output must be dropped exactly once, whether the
-/// task completed, was detached, panicked, or waited forever until its last waker went away.
-struct Probe {
-    id: usize,
-    drops: Arc<Vec<AtomicU64>>,
-}
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        self.drops[self.id].fetch_add(1, Relaxed);
-    }
-}
-
 /// Stores its waker in `parked`, then stays pending forever.
 struct Forever {
-    _probe: Probe,
+    _probe: Tracked,
     parked: Arc<Mutex<Vec<Waker>>>,
 }
 
@@ -226,13 +214,12 @@ fn every_future_and_output_is_dropped_exactly_once() {
     const N: usize = 500;
     // ids: [0, N) futures awaited; [N, 2N) their outputs; [2N, 3N) detached futures;
     // [3N, 4N) their outputs (never taken); [4N, 5N) futures of which ten panic; [5N, 6N) forever-pending.
-    let drops: Arc<Vec<AtomicU64>> = Arc::new((0..6 * N).map(|_| AtomicU64::new(0)).collect());
+    // Every future and every output must be dropped exactly once, whether the task completed, was
+    // detached, panicked, or waited forever until its last waker went away.
+    let ledger = DropLedger::new(6 * N);
     let probe = {
-        let drops = drops.clone();
-        move |id| Probe {
-            id,
-            drops: drops.clone(),
-        }
+        let ledger = ledger.clone();
+        move |id| ledger.element(id)
     };
     let parked = Arc::new(Mutex::new(Vec::new()));
     within(DEADLINE, move || {
@@ -296,17 +283,11 @@ fn every_future_and_output_is_dropped_exactly_once() {
         drop(forever);
         parked.lock().unwrap().clear();
     });
-    let counts: Vec<u64> = drops.iter().map(|d| d.load(Relaxed)).collect();
-    let wrong: Vec<(usize, u64)> = counts
-        .iter()
-        .enumerate()
-        .filter(|&(_, &c)| c != 1)
-        .map(|(i, &c)| (i, c))
-        .take(10)
-        .collect();
+    let wrong = ledger.wrong();
     assert!(
         wrong.is_empty(),
-        "(id, drops) not dropped exactly once: {wrong:?}"
+        "(id, drops) not dropped exactly once: {:?}",
+        &wrong[..wrong.len().min(10)]
     );
 }
 

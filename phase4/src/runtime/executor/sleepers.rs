@@ -199,12 +199,6 @@ impl Sleepers {
         state < SEARCHING && state & IDLE_MASK > 0
     }
 
-    /// Workers searching right now (for tests and tables).
-    pub fn searching(&self) -> usize {
-        // Relaxed: a snapshot.
-        self.state.load(Relaxed) / SEARCHING
-    }
-
     /// Wakes every worker (shutdown): each flag is set, parked or not.
     pub fn unpark_all(&self) {
         for id in 0..self.parkers.len() {
