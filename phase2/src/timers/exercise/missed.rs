@@ -91,8 +91,21 @@ pub(super) fn run(ctx: &mut Ctx) {
         .enumerate()
         .all(|(k, t)| t.scheduled.as_nanos().abs_diff(k as u128 * period) < 1_000_000);
     let burst_quick = gaps(burst).iter().filter(|g| **g < PERIOD / 4).count();
-    // Delay: the grid restarts after the late tick, so no two ticks are ever less than a period apart.
-    let delay_min_gap = gaps(delay).into_iter().min().unwrap_or_default();
+    // Delay: the grid restarts after the late tick, so no two *scheduled* ticks are ever less than a
+    // period apart, and after the slow handler the grid has moved. The guarantee is about the
+    // instants `tick()` returns: tokio treats a tick polled up to 5 ms late as on time and keeps the
+    // grid (`Interval::poll_tick`, tokio 1.x), so the *actual* gap after a handler that started late
+    // can be up to 5 ms (plus any scheduling delay) short of a period. Both are shown.
+    let scheduled_gaps = |ticks: &[Tick]| -> Vec<Duration> {
+        ticks
+            .windows(2)
+            .map(|w| w[1].scheduled.saturating_sub(w[0].scheduled))
+            .collect()
+    };
+    let delay_min_gap = scheduled_gaps(delay).into_iter().min().unwrap_or_default();
+    let delay_min_actual_gap = gaps(delay).into_iter().min().unwrap_or_default();
+    // The tick after the slow handler is due a period after tokio saw it late, not on the old grid.
+    let delay_pushed = scheduled_gaps(delay).get(2).copied().unwrap_or_default();
     // Skip: scheduled instants stay on the original grid but some grid points are skipped.
     let skip_on_grid = skip.iter().all(|t| {
         let r = t.scheduled.as_nanos() % period;
@@ -105,12 +118,18 @@ pub(super) fn run(ctx: &mut Ctx) {
     let span = |ticks: &[Tick]| ticks[TICKS - 1].actual;
     ctx.record("burst_back_to_back", burst_quick);
     ctx.record("delay_min_gap_ms", delay_min_gap.as_secs_f64() * 1e3);
+    ctx.record(
+        "delay_min_actual_gap_ms",
+        delay_min_actual_gap.as_secs_f64() * 1e3,
+    );
     ctx.record("skip_skipped_gaps", skipped);
     ctx.takeaway(format!(
         "After one slow handler: Burst fired {burst_quick} catch-up ticks back to back and kept the \
-         grid; Delay moved the grid (min gap {} ms, never below the period); Skip stayed on the grid \
-         but dropped periods. {TICKS} ticks took {} / {} / {} ms.",
+         grid; Delay moved the grid (scheduled ticks at least {} ms apart, never below the period; \
+         the handlers ran at least {} ms apart, since tokio lets a tick be up to 5 ms late before it \
+         counts as missed); Skip stayed on the grid but dropped periods. {TICKS} ticks took {} / {} / {} ms.",
         ms(delay_min_gap),
+        ms(delay_min_actual_gap),
         ms(span(burst)),
         ms(span(delay)),
         ms(span(skip))
@@ -125,9 +144,14 @@ pub(super) fn run(ctx: &mut Ctx) {
         format!("{burst_quick}"),
     );
     ctx.check_with(
-        "Delay: no two ticks closer than one period (less 10% for timer granularity)",
-        delay_min_gap >= PERIOD - PERIOD / 10,
-        format!("min gap {delay_min_gap:?}"),
+        "Delay: no two scheduled ticks closer than one period",
+        delay_min_gap >= PERIOD,
+        format!("min scheduled gap {}", ms(delay_min_gap)),
+    );
+    ctx.check_with(
+        "Delay: the tick after the slow handler is pushed off the grid (#2 → #3 > 1.5 periods)",
+        delay_pushed > PERIOD + PERIOD / 2,
+        format!("{} ms", ms(delay_pushed)),
     );
     ctx.check(
         "Skip: scheduled ticks stay on the original grid",
