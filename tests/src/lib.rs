@@ -13,6 +13,7 @@
 //! - [`conformance`] — those suites. If crossbeam fails one of them, the suite is wrong.
 #![warn(missing_docs)]
 
+pub mod affinity;
 pub mod clock;
 pub mod conformance;
 pub mod contracts;

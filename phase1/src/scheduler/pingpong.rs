@@ -174,52 +174,7 @@ impl Signal for Spin {
     }
 }
 
-/// Pins the current thread to one core while alive; restores the previous CPU set on drop.
-///
-/// Pinning the two sides of a ping-pong to different cores makes every wake-up a *cross-core*
-/// wake-up; left alone, a loaded kernel may run both on one core, where a wake-up is just a context
-/// switch (and a spinner waits for its own preemption).
-pub struct Pinned {
-    previous: Option<libc::cpu_set_t>,
-}
-
-impl Pinned {
-    /// Pins the calling thread to `core` (no-op, with `previous = None`, if the call fails).
-    pub fn to(core: usize) -> Pinned {
-        // SAFETY: `cpu_set_t` is a plain bit array for which all-zero is a valid (empty) value; the
-        // calls get its exact size, and pid 0 means the calling thread.
-        unsafe {
-            let mut old: libc::cpu_set_t = std::mem::zeroed();
-            if libc::sched_getaffinity(0, size_of::<libc::cpu_set_t>(), &mut old) != 0 {
-                return Pinned { previous: None };
-            }
-            let mut one: libc::cpu_set_t = std::mem::zeroed();
-            libc::CPU_SET(core, &mut one);
-            if libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &one) != 0 {
-                return Pinned { previous: None };
-            }
-            Pinned {
-                previous: Some(old),
-            }
-        }
-    }
-
-    /// True when the pin took effect.
-    pub fn is_pinned(&self) -> bool {
-        self.previous.is_some()
-    }
-}
-
-impl Drop for Pinned {
-    fn drop(&mut self) {
-        if let Some(old) = self.previous {
-            // SAFETY: `old` is the set `sched_getaffinity` filled in; pid 0 is the calling thread.
-            unsafe {
-                libc::sched_setaffinity(0, size_of::<libc::cpu_set_t>(), &old);
-            }
-        }
-    }
-}
+pub use harness::affinity::Pinned;
 
 /// A partner thread that answers every ping with a pong through `S`.
 pub struct PingPong<S: Signal> {

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::affinity::{Pinned, allowed_cpus};
+
 /// The results of a lockstep run: what each thread's step returned, per completed iteration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lockstep {
@@ -32,31 +34,6 @@ impl Lockstep {
     /// The completed iterations' result pairs.
     pub fn pairs(&self) -> impl Iterator<Item = (u8, u8)> + '_ {
         self.a.iter().copied().zip(self.b.iter().copied())
-    }
-}
-
-/// The CPUs this thread may run on (empty when unknown).
-fn allowed_cpus() -> Vec<usize> {
-    // SAFETY: `cpu_set_t` is plain data (all-zero is an empty set); sched_getaffinity writes at most
-    // `size_of::<cpu_set_t>()` bytes into it, and CPU_ISSET only reads it.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
-            return Vec::new();
-        }
-        (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &set))
-            .collect()
-    }
-}
-
-/// Pins the calling thread to `cpu`; true when it worked.
-fn pin_to(cpu: usize) -> bool {
-    // SAFETY: as in `allowed_cpus`; sched_setaffinity(0, ..) changes only the calling thread's mask.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
     }
 }
 
@@ -91,7 +68,8 @@ where
         thread::Builder::new()
             .name(format!("{name}-{}", if is_a { 'a' } else { 'b' }))
             .spawn(move || {
-                let pinned = pin.is_some_and(pin_to);
+                let pin = pin.map(Pinned::to);
+                let pinned = pin.as_ref().is_some_and(Pinned::is_pinned);
                 let mut results = Vec::with_capacity(iterations);
                 for i in 0..iterations {
                     // SeqCst RMW: a full barrier *before* the step, so it cannot hide the step's own
