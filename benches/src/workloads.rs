@@ -4,6 +4,9 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::affinity::{Pinned, allowed_cpus};
+use harness::contracts::queue::ConcurrentQueue;
+
 /// One step of xorshift64: a cheap, well-mixed pseudo-random stream per thread (no shared RNG state to
 /// contend on, no allocation, a handful of cycles).
 #[inline]
@@ -62,5 +65,106 @@ mod tests {
             x = xorshift(x);
             assert_ne!(x, 0);
         }
+    }
+}
+
+/// Retries `attempt` until it succeeds, spinning and yielding the core every 64 failures; returns the
+/// value and how many attempts failed.
+pub fn retry<T>(mut attempt: impl FnMut() -> Option<T>) -> (T, u64) {
+    let mut failures = 0u64;
+    loop {
+        if let Some(v) = attempt() {
+            return (v, failures);
+        }
+        failures += 1;
+        if failures.is_multiple_of(64) {
+            thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Pins the calling thread, the `k`-th of `threads`, to the `k`-th CPU it may use when every thread
+/// can have a CPU of its own; otherwise (an oversubscribed scenario) leaves placement to the kernel.
+/// The pin lasts as long as the returned guard.
+pub fn pin_for(k: usize, threads: usize) -> Option<Pinned> {
+    let cpus = allowed_cpus();
+    (threads <= cpus.len()).then(|| Pinned::to(cpus[k]))
+}
+
+/// What one [`transfer`] measured.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Transfer {
+    /// Wall time from the first spawn to the last join.
+    pub elapsed: Duration,
+    /// Pushes that found the queue full, summed over the producers.
+    pub push_failures: u64,
+    /// Pops that found the queue empty, summed over the consumers.
+    pub pop_failures: u64,
+}
+
+/// `producers` × `consumers` threads move the values `0..total` through `q`; with `pin`, each thread
+/// is pinned by [`pin_for`]. A thread that finds the queue full (empty) retries with [`retry`].
+///
+/// The failure counts tell how the run went. Two threads sharing one core take turns: the producer
+/// fills the queue, fails 64 times and yields, the consumer drains it, fails 64 times and yields,
+/// which shows as exactly 64 / capacity failures per item on both sides.
+pub fn transfer<Q: ConcurrentQueue<u64> + ?Sized>(
+    q: &Q,
+    producers: u64,
+    consumers: u64,
+    total: u64,
+    pin: bool,
+) -> Transfer {
+    let threads = (producers + consumers) as usize;
+    let t0 = Instant::now();
+    let (push_failures, pop_failures) = thread::scope(|s| {
+        let mut pushers = Vec::new();
+        for p in 0..producers {
+            pushers.push(s.spawn(move || {
+                let _pin = pin.then(|| pin_for(p as usize, threads));
+                let mut failed = 0;
+                for v in (p..total).step_by(producers as usize) {
+                    let mut v = Some(v);
+                    failed += retry(|| match q.try_push(v.take().expect("value")) {
+                        Ok(()) => Some(()),
+                        Err(back) => {
+                            v = Some(back);
+                            None
+                        }
+                    })
+                    .1;
+                }
+                failed
+            }));
+        }
+        let mut poppers = Vec::new();
+        for c in 0..consumers {
+            // Split `total` exactly: consumer c takes its share.
+            let share = total / consumers + u64::from(c < total % consumers);
+            poppers.push(s.spawn(move || {
+                let _pin = pin.then(|| pin_for((producers + c) as usize, threads));
+                let (mut sum, mut failed) = (0u64, 0);
+                for _ in 0..share {
+                    let (v, f) = retry(|| q.try_pop());
+                    sum = sum.wrapping_add(v);
+                    failed += f;
+                }
+                std::hint::black_box(sum);
+                failed
+            }));
+        }
+        let joined = |hs: Vec<thread::ScopedJoinHandle<'_, u64>>| -> u64 {
+            hs.into_iter()
+                .map(|h| h.join().expect("a transfer thread panicked"))
+                .sum()
+        };
+        (joined(pushers), joined(poppers))
+    });
+    Transfer {
+        elapsed: t0.elapsed(),
+        push_failures,
+        pop_failures,
     }
 }

@@ -3,7 +3,15 @@
 //! Every scenario runs under `iter_custom`: for a sample of `iters` iterations, the threads are
 //! spawned once and move `iters × ITEMS` values, so thread start-up is amortised over the whole
 //! sample and the time is the transfer itself. A thread that finds the queue full (empty) spins,
-//! yielding the core every 64 failed attempts (2 cores, up to 4 threads).
+//! yielding the core every 64 failed attempts (2 cores, up to 4 threads); the MPMC driver is
+//! `benchkit::workloads::transfer`, shared with `examples/mpmc_paired.rs`.
+//!
+//! When a scenario has no more threads than the machine has CPUs, thread `k` is pinned to CPU `k`.
+//! Left to the kernel, the two threads of a `1p1c` run were often placed on one core, where they can
+//! only take turns: the producer fills all 1 024 slots, fails 64 times, yields; the consumer drains
+//! them, fails 64 times, yields. Such a run shows exactly 64 / 1 024 = 1/16 failed attempts per item
+//! on both sides, measures `sched_yield` rather than the queue, and made our `1p1c` medians bimodal
+//! across runs (and ArrayQueue's too). Pinned, every run measures the cross-core hand-off.
 //!
 //! - `queues/mpmc`, parameters `2p2c` and `1p1c` (producers × consumers), capacity 1024:
 //!   `ours-vyukov` (`phase4::lockfree::BoundedQueue`) vs `crossbeam-arrayqueue`.
@@ -17,65 +25,16 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use benchkit::workloads::{pin_for, retry, transfer};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use crossbeam_queue::SegQueue;
 use harness::contracts::queue::{
-    AsSpsc, ConcurrentQueue, CrossbeamArrayQueue, QueueFlavor, Rtrb, SpscConsumer, SpscFlavor,
-    SpscProducer,
+    AsSpsc, CrossbeamArrayQueue, QueueFlavor, Rtrb, SpscConsumer, SpscFlavor, SpscProducer,
 };
 use phase4::lockfree::{OursRing, OursVyukov, TreiberStack};
 
 const ITEMS: u64 = 10_000;
 const CAP: usize = 1024;
-
-/// Retries `attempt` until it succeeds, spinning and yielding the core every 64 failures.
-fn retry<T>(mut attempt: impl FnMut() -> Option<T>) -> T {
-    let mut failures = 0u32;
-    loop {
-        if let Some(v) = attempt() {
-            return v;
-        }
-        failures += 1;
-        if failures.is_multiple_of(64) {
-            thread::yield_now();
-        } else {
-            std::hint::spin_loop();
-        }
-    }
-}
-
-/// `producers` × `consumers` threads move `total` values through `q`; returns the wall time.
-fn mpmc<Q: ConcurrentQueue<u64>>(q: &Q, producers: u64, consumers: u64, total: u64) -> Duration {
-    let t0 = Instant::now();
-    thread::scope(|s| {
-        for p in 0..producers {
-            s.spawn(move || {
-                for v in (p..total).step_by(producers as usize) {
-                    let mut v = Some(v);
-                    retry(|| match q.try_push(v.take().expect("value")) {
-                        Ok(()) => Some(()),
-                        Err(back) => {
-                            v = Some(back);
-                            None
-                        }
-                    });
-                }
-            });
-        }
-        for c in 0..consumers {
-            // Split `total` exactly: consumer c takes its share.
-            let share = total / consumers + u64::from(c < total % consumers);
-            s.spawn(move || {
-                let mut sum = 0u64;
-                for _ in 0..share {
-                    sum = sum.wrapping_add(retry(|| q.try_pop()));
-                }
-                black_box(sum);
-            });
-        }
-    });
-    t0.elapsed()
-}
 
 fn mpmc_group(c: &mut Criterion) {
     let mut g = c.benchmark_group("queues/mpmc");
@@ -83,11 +42,11 @@ fn mpmc_group(c: &mut Criterion) {
     for (param, p, cns) in [("2p2c", 2, 2), ("1p1c", 1, 1)] {
         g.bench_function(benchkit::id("ours-vyukov", param), |b| {
             let q = OursVyukov::with_capacity::<u64>(CAP);
-            b.iter_custom(|iters| mpmc(&q, p, cns, iters * ITEMS))
+            b.iter_custom(|iters| transfer(&q, p, cns, iters * ITEMS, true).elapsed)
         });
         g.bench_function(benchkit::id("crossbeam-arrayqueue", param), |b| {
             let q = CrossbeamArrayQueue::with_capacity::<u64>(CAP);
-            b.iter_custom(|iters| mpmc(&q, p, cns, iters * ITEMS))
+            b.iter_custom(|iters| transfer(&q, p, cns, iters * ITEMS, true).elapsed)
         });
     }
     g.finish();
@@ -99,6 +58,7 @@ fn spsc<F: SpscFlavor>(total: u64) -> Duration {
     let t0 = Instant::now();
     thread::scope(|s| {
         s.spawn(move || {
+            let _pin = pin_for(0, 2);
             for v in 0..total {
                 let mut v = Some(v);
                 retry(|| match tx.try_push(v.take().expect("value")) {
@@ -111,9 +71,10 @@ fn spsc<F: SpscFlavor>(total: u64) -> Duration {
             }
         });
         s.spawn(move || {
+            let _pin = pin_for(1, 2);
             let mut sum = 0u64;
             for _ in 0..total {
-                sum = sum.wrapping_add(retry(|| rx.try_pop()));
+                sum = sum.wrapping_add(retry(|| rx.try_pop()).0);
             }
             black_box(sum);
         });
@@ -173,6 +134,7 @@ fn push_pop<S: PushPop>(s: &S, rounds: u64) -> Duration {
     thread::scope(|sc| {
         for t in 0..2u64 {
             sc.spawn(move || {
+                let _pin = pin_for(t as usize, 2);
                 let mut sum = 0u64;
                 for i in 0..rounds {
                     s.push(t * rounds + i);
