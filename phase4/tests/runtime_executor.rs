@@ -10,7 +10,7 @@ use std::time::Duration;
 use harness::conformance::queue::{DropLedger, Tracked};
 use harness::leaks::ThreadLeakCheck;
 use harness::watchdog::within;
-use phase4::runtime::executor::{Builder, JoinError, yield_now};
+use phase4::runtime::executor::{Builder, JoinError, block_on, yield_now};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -215,7 +215,7 @@ fn every_future_and_output_is_dropped_exactly_once() {
     // ids: [0, N) futures awaited; [N, 2N) their outputs; [2N, 3N) detached futures;
     // [3N, 4N) their outputs (never taken); [4N, 5N) futures of which ten panic; [5N, 6N) forever-pending.
     // Every future and every output must be dropped exactly once, whether the task completed, was
-    // detached, panicked, or waited forever until its last waker went away.
+    // detached, panicked, or waited forever until the executor shut down.
     let ledger = DropLedger::new(6 * N);
     let probe = {
         let ledger = ledger.clone();
@@ -278,8 +278,8 @@ fn every_future_and_output_is_dropped_exactly_once() {
         while parked.lock().unwrap().len() < N {
             std::thread::yield_now();
         }
+        // Shutdown cancels the waiting tasks (futures dropped now); the handles and wakers free them.
         drop(ex);
-        // Its handle and its only waker gone, a waiting task can never run: it is freed with its future.
         drop(forever);
         parked.lock().unwrap().clear();
     });
@@ -289,6 +289,56 @@ fn every_future_and_output_is_dropped_exactly_once() {
         "(id, drops) not dropped exactly once: {:?}",
         &wrong[..wrong.len().min(10)]
     );
+}
+
+/// Waiting tasks whose wakers are kept and never woken do not outlive the executor: shutdown
+/// cancels them through the owned-task list, their futures are dropped at once (while the wakers
+/// are still held), their handles report `Cancelled`, and a wake-up after that is ignored.
+#[test]
+fn shutdown_cancels_waiting_tasks_whose_wakers_are_kept() {
+    const N: usize = 300;
+    let ledger = DropLedger::new(N);
+    let parked = Arc::new(Mutex::new(Vec::new()));
+    within(DEADLINE, {
+        let (ledger, parked) = (ledger.clone(), parked.clone());
+        move || {
+            let ex = Builder::new()
+                .workers(2)
+                .name("rt-t-owned")
+                .build()
+                .unwrap();
+            let handles: Vec<_> = (0..N)
+                .map(|i| {
+                    ex.spawn(Forever {
+                        _probe: ledger.element(i),
+                        parked: parked.clone(),
+                    })
+                })
+                .collect();
+            while parked.lock().unwrap().len() < N {
+                std::thread::yield_now();
+            }
+            assert_eq!(
+                ledger.total(),
+                0,
+                "no future dropped while the executor runs"
+            );
+            drop(ex);
+            assert!(
+                ledger.wrong().is_empty(),
+                "every waiting future dropped exactly once at shutdown, wakers still held: {:?}",
+                &ledger.wrong()[..ledger.wrong().len().min(10)]
+            );
+            for h in handles {
+                assert_eq!(block_on(h), Err(JoinError::Cancelled));
+            }
+            // Waking a cancelled task does nothing: no poll, no second drop.
+            for w in parked.lock().unwrap().drain(..) {
+                w.wake();
+            }
+        }
+    });
+    assert!(ledger.wrong().is_empty(), "{:?}", ledger.wrong());
 }
 
 /// Two tasks that block until both are running need both workers at once. Producers skip wake-ups

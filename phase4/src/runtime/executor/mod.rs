@@ -15,14 +15,16 @@
 //! - [`Sleepers`]: idle workers park without losing a wake-up, and a producer wakes one only when
 //!   no worker is already searching for work (Go's `nmspinning`; see its docs);
 //! - [`Executor::spawn`] returns a [`JoinHandle`]; [`block_on`] drives a future on the caller's thread;
-//! - dropping the [`Executor`] stops and joins every worker; queued tasks are cancelled.
+//! - [`owned`]: every live task is on the owned-task list, so shutdown reaches the waiting ones too;
+//! - dropping the [`Executor`] stops and joins every worker, then cancels every task that has not
+//!   finished: queued ones where their queue is drained, waiting ones through the owned-task list
+//!   (their futures are dropped at once, whoever still holds their wakers).
 //!
 //! Not here (tokio has them): a LIFO slot, a timer or IO driver, a blocking pool, coop budgeting,
-//! task abort, and an owned-task list (a task that is waiting, not queued, when the executor shuts
-//! down is cancelled when it is next woken, or freed when its last waker and its handle are dropped;
-//! one whose waker is kept and never woken keeps its allocation).
+//! and task abort.
 
 pub(crate) mod join;
+pub(crate) mod owned;
 pub mod ring;
 pub mod sleepers;
 pub(crate) mod task;
@@ -45,6 +47,7 @@ pub use ring::LocalRing;
 pub use sleepers::{Sleepers, Slept};
 
 use crossbeam_utils::CachePadded;
+use owned::OwnedTasks;
 use task::TaskRef;
 
 /// Slots in a worker's local ring (Go's and tokio's size).
@@ -101,6 +104,8 @@ pub(crate) struct Shared {
     /// Read on every loop turn, written once: kept off the lines above.
     shutdown: CachePadded<AtomicBool>,
     stats: Box<[CachePadded<WorkerStats>]>,
+    /// Every task not yet finished (sharded; each shard on its own line).
+    owned: OwnedTasks,
 }
 
 thread_local! {
@@ -350,6 +355,7 @@ impl Builder {
             stats: (0..self.workers)
                 .map(|_| CachePadded::new(WorkerStats::default()))
                 .collect(),
+            owned: OwnedTasks::new(),
         });
         let mut threads = Vec::with_capacity(self.workers);
         for i in 0..self.workers {
@@ -473,6 +479,12 @@ impl Drop for Executor {
         };
         for t in left {
             t.cancel();
+        }
+        // Then every task still waiting: no worker is left to poll it, so drop its future now
+        // rather than when (if ever) its last waker goes.
+        for task in self.shared.owned.close() {
+            // SAFETY: `close` unlinked it and hands us the list's reference.
+            unsafe { TaskRef::cancel_owned(task) };
         }
     }
 }

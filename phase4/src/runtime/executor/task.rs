@@ -14,10 +14,11 @@
 //! type-erased header first (`#[repr(C)]`), and a per-future-type vtable for what needs the type.
 //!
 //! References: the run queue holds one while the task is `SCHEDULED` (a [`TaskRef`]), the
-//! `JoinHandle` one, each `Waker` clone one. The last to go frees the task. A task that is waiting
-//! and whose wakers are all dropped can never run again; it is freed with its future when its
-//! handle goes too, and awaiting that handle waits forever, as in tokio. (The first version freed
-//! such a task with its last waker and reported `Cancelled` to the handle.)
+//! `JoinHandle` one, each `Waker` clone one, and the executor's owned-task list one from spawn until
+//! the task finishes or the executor shuts down ([`super::owned`]). The last to go frees the task.
+//! A task that is waiting and whose wakers are all dropped can never run again; awaiting its handle
+//! waits until the executor shuts down, which cancels it (`Err(Cancelled)`), as in tokio. (The first
+//! version freed such a task with its last waker and reported `Cancelled` to the handle at once.)
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -30,6 +31,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
 use super::Shared;
 use super::join::{JoinError, JoinHandle, Slot};
+use super::owned::Links;
 use super::ring::RingItem;
 
 /// Not queued, not running: waiting for a wake-up.
@@ -54,6 +56,15 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     /// Where wake-ups send it.
     shared: Arc<Shared>,
+    /// Its place in the executor's owned-task list; touched only under that list's shard lock.
+    links: UnsafeCell<Links>,
+}
+
+/// The owned-task list links of a task, for [`super::owned`] (which reads and writes them only
+/// under its shard lock).
+pub(crate) fn links(ptr: NonNull<Header>) -> *mut Links {
+    // SAFETY: the caller passes a live task; this only forms a raw pointer to a field.
+    unsafe { ptr.as_ref() }.links.get()
 }
 
 struct Vtable {
@@ -165,8 +176,8 @@ impl RingItem for TaskRef {
 }
 
 impl TaskRef {
-    /// Allocates a task for `future`, `SCHEDULED`, with two references: the returned `TaskRef`
-    /// (to queue) and the `JoinHandle`.
+    /// Allocates a task for `future`, `SCHEDULED`, with references for the returned `TaskRef` (to
+    /// queue), the `JoinHandle`, and the owned-task list (unless the executor has shut down).
     pub(crate) fn spawn<F>(future: F, shared: Arc<Shared>) -> (TaskRef, JoinHandle<F::Output>)
     where
         F: Future + Send + 'static,
@@ -175,9 +186,10 @@ impl TaskRef {
         let cell = Box::new(Cell {
             header: Header {
                 state: AtomicU8::new(SCHEDULED),
-                refs: AtomicUsize::new(2),
+                refs: AtomicUsize::new(3),
                 vtable: &Cell::<F>::VTABLE,
                 shared,
+                links: UnsafeCell::new(Links::default()),
             },
             future: UnsafeCell::new(Some(future)),
             join: Mutex::new(Slot::new()),
@@ -186,7 +198,13 @@ impl TaskRef {
         // SAFETY: freshly allocated; the handle's reference keeps `join` alive as long as it lives.
         let join = unsafe { NonNull::from(&cell.as_ref().join) };
         let header = cell.cast::<Header>();
-        // SAFETY: `header` owns one of the two references just counted; `join` lives in its cell.
+        // SAFETY: live and unlinked; one of the three references goes to the list.
+        if !unsafe { header.as_ref().shared.owned.insert(header) } {
+            // Shut down: not linked. Nobody else has the pointer yet, so a plain store will do.
+            // SAFETY: as above.
+            unsafe { header.as_ref() }.refs.store(2, Relaxed);
+        }
+        // SAFETY: `header` owns one of the references just counted; `join` lives in its cell.
         let handle = unsafe { JoinHandle::new(header, join) };
         (TaskRef(header), handle)
     }
@@ -216,6 +234,7 @@ impl TaskRef {
         if unsafe { (h.vtable.poll)(self.0, &mut cx) } {
             // Release: whoever reads COMPLETE sees the future dropped.
             h.state.store(COMPLETE, Release);
+            unlink(self.0);
             return None;
         }
         // Release: the next poller (after a wake-up) sees this poll's writes to the future.
@@ -243,6 +262,43 @@ impl TaskRef {
             unsafe { (h.vtable.cancel)(self.0) };
             // Release: as in `run`.
             h.state.store(COMPLETE, Release);
+            unlink(self.0);
+        }
+    }
+
+    /// Shutdown's end of the owned-task list: `ptr` was just unlinked by [`super::owned::OwnedTasks::close`]
+    /// and carries the list's reference. A waiting (`IDLE`) task is cancelled: its future dropped,
+    /// its handle told `Cancelled`. Any other state is someone else's to finish (a queued task is
+    /// cancelled where its queue is drained) or already finished.
+    ///
+    /// # Safety
+    /// `ptr` is live and the caller gives up the list's reference.
+    pub(crate) unsafe fn cancel_owned(ptr: NonNull<Header>) {
+        // SAFETY: the list's reference keeps it alive.
+        let h = unsafe { ptr.as_ref() };
+        // Acquire: as in `run`: the last poll's writes to the future are visible before we drop it.
+        if h.state
+            .compare_exchange(IDLE, RUNNING, Acquire, Relaxed)
+            .is_ok()
+        {
+            // SAFETY: live task, state RUNNING.
+            unsafe { (h.vtable.cancel)(ptr) };
+            // Release: as in `run`.
+            h.state.store(COMPLETE, Release);
+        }
+        // SAFETY: the list's reference, handed to us.
+        unsafe { drop_ref(ptr) };
+    }
+}
+
+/// A task that just finished leaves the owned-task list; the list's reference is dropped by
+/// whoever unlinked it (here, unless shutdown got there first).
+fn unlink(ptr: NonNull<Header>) {
+    // SAFETY: the caller holds a reference (its `TaskRef`), so the task is live and this drop is
+    // never the last.
+    unsafe {
+        if ptr.as_ref().shared.owned.remove(ptr) {
+            drop_ref(ptr);
         }
     }
 }
