@@ -341,6 +341,155 @@ fn shutdown_cancels_waiting_tasks_whose_wakers_are_kept() {
     assert!(ledger.wrong().is_empty(), "{:?}", ledger.wrong());
 }
 
+/// `abort` on a task that waits (its waker kept, never woken): a worker drops its future while
+/// the executor runs on, its handle reports `Cancelled`, and a later wake-up is ignored.
+#[test]
+fn abort_cancels_a_waiting_task() {
+    let ledger = DropLedger::new(1);
+    let parked = Arc::new(Mutex::new(Vec::new()));
+    within(DEADLINE, {
+        let (ledger, parked) = (ledger.clone(), parked.clone());
+        move || {
+            let ex = Builder::new()
+                .workers(2)
+                .name("rt-t-abort")
+                .build()
+                .unwrap();
+            let j = ex.spawn(Forever {
+                _probe: ledger.element(0),
+                parked: parked.clone(),
+            });
+            while parked.lock().unwrap().is_empty() {
+                std::thread::yield_now();
+            }
+            j.abort();
+            assert_eq!(ex.block_on(j), Err(JoinError::Cancelled));
+            assert_eq!(ledger.wrong(), vec![], "the future dropped once, on abort");
+            for w in parked.lock().unwrap().drain(..) {
+                w.wake();
+            }
+            // The executor still works.
+            assert_eq!(ex.block_on(ex.spawn(async { 7 })), Ok(7));
+        }
+    });
+    assert!(ledger.wrong().is_empty());
+}
+
+/// `abort` on tasks that never stop yielding (always queued or running): each is cancelled between
+/// two polls and polled no more after its handle said `Cancelled`. Each poll spins ~100 µs before it
+/// wakes itself, so the abort nearly always lands while the task runs and before that wake-up: the
+/// window where a wake-up that dropped the abort flag would lose the abort (and hang this test).
+#[test]
+fn abort_stops_busy_tasks_between_polls() {
+    within(DEADLINE, || {
+        let ex = Builder::new()
+            .workers(2)
+            .name("rt-t-abort-busy")
+            .build()
+            .unwrap();
+        for _ in 0..20 {
+            let polls = Arc::new(AtomicU64::new(0));
+            let p = polls.clone();
+            let j = ex.spawn(async move {
+                loop {
+                    p.fetch_add(1, Relaxed);
+                    let t0 = std::time::Instant::now();
+                    while t0.elapsed() < Duration::from_micros(100) {
+                        std::hint::spin_loop();
+                    }
+                    yield_now().await;
+                }
+            });
+            while polls.load(Relaxed) < 3 {
+                std::thread::yield_now();
+            }
+            j.abort();
+            let r: Result<(), JoinError> = ex.block_on(j);
+            assert_eq!(r, Err(JoinError::Cancelled));
+            let after = polls.load(Relaxed);
+            std::thread::sleep(Duration::from_millis(2));
+            assert_eq!(polls.load(Relaxed), after, "polled after it was cancelled");
+        }
+    });
+}
+
+/// A task that finished keeps its output when aborted afterwards.
+#[test]
+fn abort_after_completion_keeps_the_output() {
+    within(DEADLINE, || {
+        let ex = Builder::new()
+            .workers(2)
+            .name("rt-t-abort-done")
+            .build()
+            .unwrap();
+        let j = ex.spawn(async { 42 });
+        while !j.is_finished() {
+            std::thread::yield_now();
+        }
+        j.abort();
+        assert_eq!(ex.block_on(j), Ok(42));
+    });
+}
+
+/// `abort` racing a wake-up from another thread, 2 000 times: every task ends exactly once, as
+/// completed or cancelled, its future dropped exactly once, and nothing hangs.
+#[test]
+fn abort_racing_a_wakeup_ends_every_task_once() {
+    const N: usize = 2000;
+    let ledger = DropLedger::new(N);
+    within(DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new()
+                .workers(2)
+                .name("rt-t-abort-race")
+                .build()
+                .unwrap();
+            let (mut done, mut cancelled) = (0, 0);
+            for i in 0..N {
+                let cell = Arc::new(Mutex::new((false, None::<Waker>)));
+                let probe = ledger.element(i);
+                let flag = Flag(cell.clone());
+                let j = ex.spawn(async move {
+                    let _probe = probe;
+                    flag.await;
+                    i
+                });
+                while cell.lock().unwrap().1.is_none() {
+                    std::thread::yield_now();
+                }
+                let waker = std::thread::spawn(move || {
+                    let w = {
+                        let mut s = cell.lock().unwrap();
+                        s.0 = true;
+                        s.1.take()
+                    };
+                    if let Some(w) = w {
+                        w.wake();
+                    }
+                });
+                if i % 2 == 0 {
+                    std::thread::yield_now();
+                }
+                j.abort();
+                match ex.block_on(j) {
+                    Ok(v) => {
+                        assert_eq!(v, i);
+                        done += 1;
+                    }
+                    Err(JoinError::Cancelled) => cancelled += 1,
+                    Err(e) => panic!("task {i}: {e}"),
+                }
+                waker.join().unwrap();
+            }
+            assert_eq!(done + cancelled, N);
+            eprintln!("abort vs wake-up: {done} completed first, {cancelled} cancelled");
+        }
+    });
+    let wrong = ledger.wrong();
+    assert!(wrong.is_empty(), "{:?}", &wrong[..wrong.len().min(10)]);
+}
+
 /// Two tasks that block until both are running need both workers at once. Producers skip wake-ups
 /// while a worker searches, so this hangs (and the deadline fails it) if a searcher that finds work
 /// does not wake the next worker. Repeated, spawned from outside and from a task, to vary who is

@@ -10,14 +10,14 @@ use std::ptr::NonNull;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use super::task::{Header, drop_ref};
+use super::task::{Header, abort, drop_ref};
 
 /// Why a task produced no output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JoinError {
     /// The task panicked; the panic's message.
     Panicked(String),
-    /// The executor shut down before the task finished.
+    /// The task was aborted ([`JoinHandle::abort`]) or the executor shut down before it finished.
     Cancelled,
 }
 
@@ -25,7 +25,9 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JoinError::Panicked(m) => write!(f, "task panicked: {m}"),
-            JoinError::Cancelled => write!(f, "task cancelled: the executor shut down"),
+            JoinError::Cancelled => {
+                write!(f, "task cancelled: aborted, or the executor shut down")
+            }
         }
     }
 }
@@ -84,6 +86,15 @@ impl<T> JoinHandle<T> {
         // SAFETY: our reference keeps the task, and so the slot, alive.
         let m = unsafe { self.slot.as_ref() };
         m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Cancels the task: a worker drops its future instead of polling it again, and awaiting this
+    /// handle gives `Err(JoinError::Cancelled)`. A task that already finished keeps its result. A
+    /// poll in progress is not interrupted; the future is dropped after it (futures are cancelled
+    /// only between polls, as in tokio).
+    pub fn abort(&self) {
+        // SAFETY: our reference keeps the task alive for the call.
+        unsafe { abort(self.task) };
     }
 
     /// True once the task finished (output ready, panicked, or cancelled).

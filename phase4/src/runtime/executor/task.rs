@@ -44,11 +44,16 @@ pub(crate) const RUNNING: u8 = 2;
 pub(crate) const NOTIFIED: u8 = 3;
 /// Finished (or cancelled): the future is gone; wake-ups are ignored.
 pub(crate) const COMPLETE: u8 = 4;
+/// The lifecycle part of the state word (one of the five above).
+const LIFECYCLE: u8 = 0b111;
+/// A flag beside the lifecycle, set by [`abort`]: whoever next holds the task `RUNNING` cancels it
+/// instead of polling it. Every transition below keeps it.
+const ABORTED: u8 = 0b1000;
 
 /// The type-erased front of every task. `#[repr(C)]` in [`Cell`] puts it at offset 0, so a pointer
 /// to the header is a pointer to the cell.
 pub(crate) struct Header {
-    /// One of `IDLE`, `SCHEDULED`, `RUNNING`, `NOTIFIED`, `COMPLETE`.
+    /// One of `IDLE`, `SCHEDULED`, `RUNNING`, `NOTIFIED`, `COMPLETE`, possibly with `ABORTED`.
     state: AtomicU8,
     /// Owners: the run queue's [`TaskRef`], the `JoinHandle`, and every `Waker`.
     refs: AtomicUsize,
@@ -220,11 +225,12 @@ impl TaskRef {
         let h = self.header();
         // Acquire: pairs with the Release of the previous poller's `RUNNING -> IDLE` (through the
         // waker's CAS and the queue), so its writes to the future are visible to this poll.
-        if h.state
-            .compare_exchange(SCHEDULED, RUNNING, Acquire, Relaxed)
-            .is_err()
-        {
+        let Some(claimed) = claim(h, SCHEDULED) else {
             return None; // cancelled by shutdown while queued
+        };
+        if claimed & ABORTED != 0 {
+            self.finish_cancelled();
+            return None;
         }
         // A borrowed waker: no count changes unless the future clones it. Our reference keeps the
         // task alive for the whole poll.
@@ -238,31 +244,48 @@ impl TaskRef {
             return None;
         }
         // Release: the next poller (after a wake-up) sees this poll's writes to the future.
-        match h.state.compare_exchange(RUNNING, IDLE, Release, Relaxed) {
-            Ok(_) => None,
-            Err(_) => {
-                // NOTIFIED: only we can move it from there. Relaxed: we keep the task and requeue
-                // it ourselves; the queue's Release publishes it.
-                h.state.store(SCHEDULED, Relaxed);
-                Some(self)
+        let mut state = RUNNING;
+        loop {
+            match h.state.compare_exchange(state, IDLE, Release, Relaxed) {
+                Ok(_) => return None,
+                // Aborted during the poll: we hold the task, so cancel it here.
+                Err(actual) if actual & ABORTED != 0 => {
+                    self.finish_cancelled();
+                    return None;
+                }
+                // Woken during the poll: only we move it from NOTIFIED; `abort` may still set
+                // its flag, hence a CAS. Relaxed: we requeue it ourselves and the queue's Release
+                // publishes it.
+                Err(NOTIFIED) => {
+                    if h.state
+                        .compare_exchange(NOTIFIED, SCHEDULED, Relaxed, Relaxed)
+                        .is_ok()
+                    {
+                        return Some(self);
+                    }
+                    state = RUNNING; // the flag arrived: the next turn cancels
+                }
+                Err(actual) => state = actual,
             }
         }
+    }
+
+    /// Cancels the task this worker holds `RUNNING`: drops the future, reports `Cancelled`.
+    fn finish_cancelled(&self) {
+        let h = self.header();
+        // SAFETY: live task, state RUNNING (held by the caller).
+        unsafe { (h.vtable.cancel)(self.0) };
+        // Release: whoever reads COMPLETE sees the future dropped.
+        h.state.store(COMPLETE, Release);
+        unlink(self.0);
     }
 
     /// Drops the future of a task that is queued and will never run (executor shut down); the
     /// handle reports `Cancelled`.
     pub(crate) fn cancel(self) {
-        let h = self.header();
         // Acquire: as in `run`, the last poll's writes are visible before we drop the future.
-        if h.state
-            .compare_exchange(SCHEDULED, RUNNING, Acquire, Relaxed)
-            .is_ok()
-        {
-            // SAFETY: live task, state RUNNING.
-            unsafe { (h.vtable.cancel)(self.0) };
-            // Release: as in `run`.
-            h.state.store(COMPLETE, Release);
-            unlink(self.0);
+        if claim(self.header(), SCHEDULED).is_some() {
+            self.finish_cancelled();
         }
     }
 
@@ -277,6 +300,7 @@ impl TaskRef {
         // SAFETY: the list's reference keeps it alive.
         let h = unsafe { ptr.as_ref() };
         // Acquire: as in `run`: the last poll's writes to the future are visible before we drop it.
+        // (`IDLE` never carries `ABORTED`: `abort` schedules an idle task.)
         if h.state
             .compare_exchange(IDLE, RUNNING, Acquire, Relaxed)
             .is_ok()
@@ -288,6 +312,59 @@ impl TaskRef {
         }
         // SAFETY: the list's reference, handed to us.
         unsafe { drop_ref(ptr) };
+    }
+}
+
+/// Moves a task whose lifecycle is `from` to `RUNNING`, keeping the `ABORTED` flag; returns the
+/// state it claimed, or `None` when the task is not in `from` (someone else holds or finished it).
+/// Acquire, for the previous poll's writes to the future.
+fn claim(h: &Header, from: u8) -> Option<u8> {
+    let mut state = h.state.load(Relaxed);
+    loop {
+        if state & LIFECYCLE != from {
+            return None;
+        }
+        match h
+            .state
+            .compare_exchange_weak(state, RUNNING | (state & ABORTED), Acquire, Relaxed)
+        {
+            Ok(_) => return Some(state),
+            Err(actual) => state = actual,
+        }
+    }
+}
+
+/// Asks the task behind `ptr` to stop: whoever next holds it `RUNNING` drops its future instead of
+/// polling it, and its handle reports `Cancelled`. A waiting task is scheduled so that a worker does
+/// it soon; a queued or running one carries the flag to its worker; a finished one keeps its
+/// result. The future is dropped on a worker, never on the caller's thread, and never mid-poll.
+///
+/// # Safety
+/// The caller holds a reference to the task for the whole call.
+pub(crate) unsafe fn abort(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference.
+    let h = unsafe { ptr.as_ref() };
+    let mut state = h.state.load(Relaxed);
+    loop {
+        if state & LIFECYCLE == COMPLETE || state & ABORTED != 0 {
+            return;
+        }
+        let (next, queue) = match state & LIFECYCLE {
+            IDLE => (SCHEDULED | ABORTED, true),
+            _ => (state | ABORTED, false),
+        };
+        // AcqRel as in `transition_to_scheduled`: an RMW on the state word, always, so the worker
+        // that next claims the task (or fails to set it IDLE) reads the flag.
+        match h.state.compare_exchange_weak(state, next, AcqRel, Relaxed) {
+            Ok(_) => {
+                if queue {
+                    inc_ref(ptr); // the queue's reference
+                    h.shared.schedule(TaskRef(ptr));
+                }
+                return;
+            }
+            Err(actual) => state = actual,
+        }
     }
 }
 
@@ -342,15 +419,15 @@ fn transition_to_scheduled(h: &Header) -> bool {
     // Acquire: orders this CAS loop after the last transition; see `run` for the chain.
     let mut state = h.state.load(Acquire);
     loop {
-        let next = match state {
+        let next = match state & LIFECYCLE {
             IDLE => SCHEDULED,
             RUNNING => NOTIFIED,
             _ => return false,
-        };
+        } | (state & ABORTED);
         // AcqRel: Acquire to see the previous poll's writes before queuing (the queue then
         // republishes them); Release for the worker that reads NOTIFIED.
         match h.state.compare_exchange_weak(state, next, AcqRel, Acquire) {
-            Ok(_) => return next == SCHEDULED,
+            Ok(_) => return next & LIFECYCLE == SCHEDULED,
             Err(actual) => state = actual,
         }
     }
