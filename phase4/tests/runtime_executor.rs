@@ -10,7 +10,7 @@ use std::time::Duration;
 use harness::conformance::queue::{DropLedger, Tracked};
 use harness::leaks::ThreadLeakCheck;
 use harness::watchdog::within;
-use phase4::runtime::executor::{Builder, JoinError, block_on, yield_now};
+use phase4::runtime::executor::{Builder, Executor, JoinError, JoinHandle, block_on, yield_now};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -209,6 +209,29 @@ impl Future for Forever {
     }
 }
 
+/// Spawns one [`Forever`] per probe and returns once every one of them has been polled and parked
+/// its waker in `parked`.
+fn spawn_forever(
+    ex: &Executor,
+    probes: impl IntoIterator<Item = Tracked>,
+    parked: &Arc<Mutex<Vec<Waker>>>,
+) -> Vec<JoinHandle<()>> {
+    let already = parked.lock().unwrap().len();
+    let handles: Vec<_> = probes
+        .into_iter()
+        .map(|probe| {
+            ex.spawn(Forever {
+                _probe: probe,
+                parked: parked.clone(),
+            })
+        })
+        .collect();
+    while parked.lock().unwrap().len() < already + handles.len() {
+        std::thread::yield_now();
+    }
+    handles
+}
+
 #[test]
 fn every_future_and_output_is_dropped_exactly_once() {
     const N: usize = 500;
@@ -258,14 +281,7 @@ fn every_future_and_output_is_dropped_exactly_once() {
                 })
             })
             .collect();
-        let forever: Vec<_> = (0..N)
-            .map(|i| {
-                ex.spawn(Forever {
-                    _probe: probe(5 * N + i),
-                    parked: parked.clone(),
-                })
-            })
-            .collect();
+        let forever = spawn_forever(&ex, (0..N).map(|i| probe(5 * N + i)), &parked);
         ex.block_on(async {
             for j in awaited {
                 drop(j.await.expect("completes"));
@@ -274,10 +290,6 @@ fn every_future_and_output_is_dropped_exactly_once() {
                 assert_eq!(j.await.is_err(), i < 10, "task {i}");
             }
         });
-        // Every forever-task has been polled once and parked its waker.
-        while parked.lock().unwrap().len() < N {
-            std::thread::yield_now();
-        }
         // Shutdown cancels the waiting tasks (futures dropped now); the handles and wakers free them.
         drop(ex);
         drop(forever);
@@ -307,17 +319,7 @@ fn shutdown_cancels_waiting_tasks_whose_wakers_are_kept() {
                 .name("rt-t-owned")
                 .build()
                 .unwrap();
-            let handles: Vec<_> = (0..N)
-                .map(|i| {
-                    ex.spawn(Forever {
-                        _probe: ledger.element(i),
-                        parked: parked.clone(),
-                    })
-                })
-                .collect();
-            while parked.lock().unwrap().len() < N {
-                std::thread::yield_now();
-            }
+            let handles = spawn_forever(&ex, (0..N).map(|i| ledger.element(i)), &parked);
             assert_eq!(
                 ledger.total(),
                 0,
@@ -355,13 +357,7 @@ fn abort_cancels_a_waiting_task() {
                 .name("rt-t-abort")
                 .build()
                 .unwrap();
-            let j = ex.spawn(Forever {
-                _probe: ledger.element(0),
-                parked: parked.clone(),
-            });
-            while parked.lock().unwrap().is_empty() {
-                std::thread::yield_now();
-            }
+            let j = spawn_forever(&ex, [ledger.element(0)], &parked).remove(0);
             j.abort();
             assert_eq!(ex.block_on(j), Err(JoinError::Cancelled));
             assert_eq!(ledger.wrong(), vec![], "the future dropped once, on abort");

@@ -299,12 +299,9 @@ impl TaskRef {
     pub(crate) unsafe fn cancel_owned(ptr: NonNull<Header>) {
         // SAFETY: the list's reference keeps it alive.
         let h = unsafe { ptr.as_ref() };
-        // Acquire: as in `run`: the last poll's writes to the future are visible before we drop it.
-        // (`IDLE` never carries `ABORTED`: `abort` schedules an idle task.)
-        if h.state
-            .compare_exchange(IDLE, RUNNING, Acquire, Relaxed)
-            .is_ok()
-        {
+        // Acquire (in `claim`): as in `run`, the last poll's writes to the future are visible
+        // before we drop it.
+        if claim(h, IDLE).is_some() {
             // SAFETY: live task, state RUNNING.
             unsafe { (h.vtable.cancel)(ptr) };
             // Release: as in `run`.
@@ -344,28 +341,12 @@ fn claim(h: &Header, from: u8) -> Option<u8> {
 pub(crate) unsafe fn abort(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference.
     let h = unsafe { ptr.as_ref() };
-    let mut state = h.state.load(Relaxed);
-    loop {
-        if state & LIFECYCLE == COMPLETE || state & ABORTED != 0 {
-            return;
-        }
-        let (next, queue) = match state & LIFECYCLE {
-            IDLE => (SCHEDULED | ABORTED, true),
-            _ => (state | ABORTED, false),
-        };
-        // AcqRel as in `transition_to_scheduled`: an RMW on the state word, always, so the worker
-        // that next claims the task (or fails to set it IDLE) reads the flag.
-        match h.state.compare_exchange_weak(state, next, AcqRel, Relaxed) {
-            Ok(_) => {
-                if queue {
-                    inc_ref(ptr); // the queue's reference
-                    h.shared.schedule(TaskRef(ptr));
-                }
-                return;
-            }
-            Err(actual) => state = actual,
-        }
-    }
+    // An RMW whatever the state (AcqRel, as the wakers' CAS): every later transition is an RMW
+    // that keeps the bit, so the worker that next claims the task, or fails to set it IDLE after a
+    // poll, sees it. On a finished task the bit is never read.
+    h.state.fetch_or(ABORTED, AcqRel);
+    // A waiting task must be claimed by someone to be cancelled: schedule it as a wake-up would.
+    wake_by_ref(ptr);
 }
 
 /// A task that just finished leaves the owned-task list; the list's reference is dropped by
