@@ -10,43 +10,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
-/// A monotonic clock measured from its own origin.
-pub trait Clock: Send + Sync {
-    /// Time since this clock's origin.
-    fn now(&self) -> Duration;
-    /// Blocks the calling thread until `now()` has moved on by at least `d`.
-    fn sleep(&self, d: Duration);
-}
-
-/// The machine's monotonic clock.
-#[derive(Debug, Clone, Copy)]
-pub struct SystemClock {
-    origin: Instant,
-}
-
-impl SystemClock {
-    /// A clock whose origin is now.
-    pub fn new() -> Self {
-        SystemClock {
-            origin: Instant::now(),
-        }
-    }
-}
-
-impl Default for SystemClock {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Clock for SystemClock {
-    fn now(&self) -> Duration {
-        self.origin.elapsed()
-    }
-    fn sleep(&self, d: Duration) {
-        std::thread::sleep(d);
-    }
-}
+pub use shim::clock::{Clock, SystemClock};
 
 /// A clock that moves only when told to. Sleepers block until an [`advance`](Self::advance) reaches
 /// their deadline.
@@ -109,15 +73,6 @@ impl Clock for VirtualClock {
             self.moved.wait(&mut s);
         }
         s.sleepers -= 1;
-    }
-}
-
-impl<C: Clock + ?Sized> Clock for Arc<C> {
-    fn now(&self) -> Duration {
-        (**self).now()
-    }
-    fn sleep(&self, d: Duration) {
-        (**self).sleep(d)
     }
 }
 

@@ -504,16 +504,7 @@ pub fn expect_panic<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     out.map_err(|p| panic_message(&*p))
 }
 
-/// The message of a panic payload.
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "non-string panic payload".to_string()
-    }
-}
+pub use shim::panic_message;
 
 #[cfg(test)]
 mod tests {
