@@ -172,232 +172,98 @@ pub fn ratios(ms: &[Measurement]) -> Vec<RatioRow> {
     rows
 }
 
-/// A target an issue set: in `group [parameter]`, `ours / peer` must be at most `max_ratio`.
-#[derive(Debug, Clone, Copy)]
+/// A target an issue set: in `group [parameter]`, `ours / peer` must be at most `max_ratio`. Each
+/// crate keeps its own in `benches/targets.toml` ([`TargetFile`]), so a new crate's targets never mean
+/// editing this crate.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Target {
     /// What the target is, in words.
-    pub label: &'static str,
+    pub label: String,
     /// Criterion group.
-    pub group: &'static str,
-    /// Parameter ("" for none).
-    pub parameter: &'static str,
+    pub group: String,
+    /// Parameter (empty, or left out, for none).
+    #[serde(default)]
+    pub parameter: String,
     /// Our function id.
-    pub ours: &'static str,
+    pub ours: String,
     /// The peer's function id.
-    pub peer: &'static str,
-    /// The bound on ours / peer.
+    pub peer: String,
+    /// The bound on ours / peer; a like-for-like pair has none (infinity).
+    #[serde(default = "no_bound")]
     pub max_ratio: f64,
 }
 
-/// The targets set so far (issues: Phase 1 to Phase 4).
-pub const TARGETS: &[Target] = &[
-    Target {
-        label: "futex Mutex, uncontended lock+unlock",
-        group: "locks/uncontended",
-        parameter: "",
-        ours: "ours-futex",
-        peer: "std",
-        max_ratio: 1.2,
-    },
-    Target {
-        label: "ShardedMap, 95/5 read-heavy, 2 threads",
-        group: "maps/read-heavy",
-        parameter: "",
-        ours: "ours-sharded",
-        peer: "dashmap",
-        max_ratio: 1.5,
-    },
-    Target {
-        label: "RwLock, read-heavy, 2 threads",
-        group: "rwlock/read-heavy",
-        parameter: "",
-        ours: "ours",
-        peer: "std",
-        max_ratio: 1.5,
-    },
-    Target {
-        label: "worker pool, per-job overhead, 10k tiny jobs",
-        group: "pool/tiny-jobs",
-        parameter: "jobs=10000",
-        ours: "ours",
-        peer: "threadpool",
-        max_ratio: 1.0,
-    },
-    Target {
-        label: "timing wheel vs binary heap, 1M timers (insert, cancel half, expire)",
-        group: "timers/1M",
-        parameter: "",
-        ours: "ours-wheel",
-        peer: "heap",
-        max_ratio: 1.0 / 3.0,
-    },
-    Target {
-        label: "token bucket check, 1 thread",
-        group: "ratelimit/check-1t",
-        parameter: "ops=10000",
-        ours: "ours-token-bucket",
-        peer: "governor",
-        max_ratio: 2.0,
-    },
-    Target {
-        label: "token bucket check, 2 threads",
-        group: "ratelimit/check-2t",
-        parameter: "ops=10000",
-        ours: "ours-token-bucket",
-        peer: "governor",
-        max_ratio: 2.0,
-    },
-    Target {
-        label: "Vyukov MPMC queue vs ArrayQueue, 2 producers 2 consumers",
-        group: "queues/mpmc",
-        parameter: "2p2c",
-        ours: "ours-vyukov",
-        peer: "crossbeam-arrayqueue",
-        max_ratio: 1.3,
-    },
-    Target {
-        label: "Vyukov MPMC queue vs ArrayQueue, 1 producer 1 consumer",
-        group: "queues/mpmc",
-        parameter: "1p1c",
-        ours: "ours-vyukov",
-        peer: "crossbeam-arrayqueue",
-        max_ratio: 1.3,
-    },
-    Target {
-        label: "SPSC ring vs rtrb, 10k items",
-        group: "queues/spsc",
-        parameter: "items=10000",
-        ours: "ours-ring",
-        peer: "rtrb",
-        max_ratio: 1.0,
-    },
-    Target {
-        label: "Chase-Lev deque vs crossbeam-deque, owner push/pop",
-        group: "deque/push-pop",
-        parameter: "n=1024",
-        ours: "ours",
-        peer: "crossbeam-deque",
-        max_ratio: 1.5,
-    },
-    Target {
-        label: "Chase-Lev deque vs crossbeam-deque, steal",
-        group: "deque/steal",
-        parameter: "n=1024",
-        ours: "ours",
-        peer: "crossbeam-deque",
-        max_ratio: 1.5,
-    },
-    Target {
-        label: "work-stealing scheduler vs rayon join, unbalanced tree",
-        group: "stealing/unbalanced-tree",
-        parameter: "n=1000000,threads=2",
-        ours: "ours",
-        peer: "rayon-join",
-        max_ratio: 3.0,
-    },
-    Target {
-        label: "map-reduce word count vs rayon, 50 MB Zipf corpus",
-        group: "mapreduce/wordcount",
-        parameter: "mb=50",
-        ours: "ours",
-        peer: "rayon",
-        max_ratio: 1.2,
-    },
-    Target {
-        label: "map-reduce word count vs sequential (>= 1.6x speed-up on 2 cores)",
-        group: "mapreduce/wordcount",
-        parameter: "mb=50",
-        ours: "ours",
-        peer: "baseline-sequential",
-        max_ratio: 1.0 / 1.6,
-    },
-    Target {
-        label: "mini executor vs tokio multi-thread, spawn-many",
-        group: "executor/spawn-many",
-        parameter: "tasks=10000",
-        ours: "ours",
-        peer: "tokio-mt",
-        max_ratio: 3.0,
-    },
-    Target {
-        label: "mini executor vs tokio current-thread, spawn-many",
-        group: "executor/spawn-many",
-        parameter: "tasks=10000",
-        ours: "ours",
-        peer: "tokio-ct",
-        max_ratio: 3.0,
-    },
-    Target {
-        label: "mini executor vs tokio multi-thread, yield-many",
-        group: "executor/yield-many",
-        parameter: "tasks=100,yields=100",
-        ours: "ours",
-        peer: "tokio-mt",
-        max_ratio: 3.0,
-    },
-    Target {
-        label: "mini executor vs tokio current-thread, yield-many",
-        group: "executor/yield-many",
-        parameter: "tasks=100,yields=100",
-        ours: "ours",
-        peer: "tokio-ct",
-        max_ratio: 3.0,
-    },
-];
+fn no_bound() -> f64 {
+    f64::INFINITY
+}
 
-/// Like-for-like comparisons worth a row of their own, without a bound: the same mechanism ours and
-/// std's (the "best peer" of a scenario may be a different design, e.g. a channel that spins before it
-/// parks, which says little about our parker).
-pub const PAIRS: &[Target] = &[
-    Target {
-        label: "parker wake-up round trip, cross-core",
-        group: "wakeup/round-trip",
-        parameter: "cross-core",
-        ours: "ours-parker",
-        peer: "std-park",
-        max_ratio: f64::INFINITY,
-    },
-    Target {
-        label: "condvar event wake-up round trip, cross-core",
-        group: "wakeup/round-trip",
-        parameter: "cross-core",
-        ours: "ours-condvar-event",
-        peer: "std-condvar",
-        max_ratio: f64::INFINITY,
-    },
-    Target {
-        label: "futex Mutex, 2 threads contended",
-        group: "locks/contended",
-        parameter: "threads=2",
-        ours: "ours-futex",
-        peer: "std",
-        max_ratio: f64::INFINITY,
-    },
-    Target {
-        label: "rendezvous channel, SPSC",
-        group: "channels/spsc",
-        parameter: "cap=0",
-        ours: "ours",
-        peer: "std",
-        max_ratio: f64::INFINITY,
-    },
-    Target {
-        label: "bounded channel cap 1024, SPSC",
-        group: "channels/spsc",
-        parameter: "cap=1024",
-        ours: "ours",
-        peer: "std",
-        max_ratio: f64::INFINITY,
-    },
-    Target {
-        label: "false sharing: packed vs cache-padded per-thread counters, 2 threads",
-        group: "false-sharing/counters",
-        parameter: "threads=2",
-        ours: "packed",
-        peer: "padded",
-        max_ratio: f64::INFINITY,
-    },
-];
+/// One crate's `benches/targets.toml`: `[[target]]` entries (with a bound) and `[[pair]]` entries
+/// (like-for-like comparisons worth a row of their own, without a bound: the same mechanism ours and
+/// std's, where the "best peer" of a scenario may be a different design).
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetFile {
+    /// Bounded targets.
+    #[serde(default)]
+    pub target: Vec<Target>,
+    /// Unbounded like-for-like rows.
+    #[serde(default)]
+    pub pair: Vec<Target>,
+}
+
+impl TargetFile {
+    /// Parses one file's text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self, String> {
+        let file: TargetFile =
+            toml::from_str(text).map_err(|e| format!("{}: {e}", origin.display()))?;
+        for t in &file.target {
+            if !(t.max_ratio.is_finite() && t.max_ratio > 0.0) {
+                return Err(format!(
+                    "{}: target \"{}\" needs a positive max_ratio",
+                    origin.display(),
+                    t.label
+                ));
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// Every `benches/targets.toml` under `root` (the workspace), merged in path order. `target/` and
+/// hidden directories are not searched.
+pub fn load_targets(root: &Path) -> Result<TargetFile, String> {
+    let mut files = Vec::new();
+    find_target_files(root, &mut files);
+    files.sort();
+    let mut all = TargetFile::default();
+    for f in files {
+        let text = fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let one = TargetFile::parse(&text, &f)?;
+        all.target.extend(one.target);
+        all.pair.extend(one.pair);
+    }
+    Ok(all)
+}
+
+fn find_target_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if !path.is_dir() || name.starts_with('.') || name == "target" {
+            continue;
+        }
+        let file = path.join("targets.toml");
+        if name == "benches" && file.is_file() {
+            out.push(file);
+        }
+        find_target_files(&path, out);
+    }
+}
 
 /// A target's outcome: the measured ratio, or None when either side was not measured.
 pub fn evaluate(target: &Target, ms: &[Measurement]) -> Option<f64> {
@@ -405,7 +271,18 @@ pub fn evaluate(target: &Target, ms: &[Measurement]) -> Option<f64> {
         ms.iter()
             .find(|m| m.group == target.group && m.parameter == target.parameter && m.function == f)
     };
-    Some(find(target.ours)?.per_element_ns() / find(target.peer)?.per_element_ns())
+    Some(find(&target.ours)?.per_element_ns() / find(&target.peer)?.per_element_ns())
+}
+
+/// What `bench-report --check` looks at: every target whose both sides were measured and whose
+/// ratio is over its bound, with the ratio. Targets not measured are not counted as missed (a rerun
+/// of one bench leaves the others' estimates unread); the report lists them as "not measured".
+pub fn missed<'t>(targets: &'t [Target], ms: &[Measurement]) -> Vec<(&'t Target, f64)> {
+    targets
+        .iter()
+        .filter_map(|t| evaluate(t, ms).map(|r| (t, r)))
+        .filter(|(t, r)| *r > t.max_ratio)
+        .collect()
 }
 
 /// Nanoseconds in the unit that reads best.
@@ -424,14 +301,14 @@ pub fn fmt_ns(ns: f64) -> String {
 }
 
 /// The whole report as Markdown.
-pub fn markdown(ms: &[Measurement], header: &str) -> String {
+pub fn markdown(ms: &[Measurement], targets: &TargetFile, header: &str) -> String {
     let mut s = String::new();
     s.push_str("# Benchmarks: ours vs the ecosystem\n\n");
     s.push_str(header);
     s.push_str("\n\nTimes are criterion medians per element (per iteration where a bench declares no throughput). ");
     s.push_str("ratio = ours / fastest peer in the same scenario: below 1.00× we are faster. Regenerate with ");
     s.push_str("`make bench && make bench-report`.\n\n## Targets\n\n| target | ours / peer | measured | bound | |\n|---|---|---|---|---|\n");
-    for t in TARGETS {
+    for t in &targets.target {
         match evaluate(t, ms) {
             Some(r) => s.push_str(&format!(
                 "| {} | {} / {} | {:.2}× | ≤ {:.2}× | {} |\n",
@@ -449,13 +326,13 @@ pub fn markdown(ms: &[Measurement], header: &str) -> String {
         }
     }
     s.push_str("\n## Like for like: ours vs std's version of the same mechanism\n\n| comparison | ours / peer | ours | peer | ratio |\n|---|---|---|---|---|\n");
-    for t in PAIRS {
+    for t in &targets.pair {
         let find = |f: &str| {
             ms.iter()
                 .find(|m| m.group == t.group && m.parameter == t.parameter && m.function == f)
                 .map(|m| m.per_element_ns())
         };
-        let (o, p) = (find(t.ours), find(t.peer));
+        let (o, p) = (find(&t.ours), find(&t.peer));
         s.push_str(&format!(
             "| {} | {} / {} | {} | {} | {} |\n",
             t.label,
@@ -537,15 +414,88 @@ mod tests {
         assert!((r1.ratio() - 0.5).abs() < 1e-9);
     }
 
+    fn target(group: &str, ours: &str, peer: &str, max_ratio: f64) -> Target {
+        Target {
+            label: "t".into(),
+            group: group.into(),
+            parameter: String::new(),
+            ours: ours.into(),
+            peer: peer.into(),
+            max_ratio,
+        }
+    }
+
     #[test]
     fn targets_use_the_named_peer_and_report_missing_data() {
         let ms = vec![
             m("locks/uncontended", "ours-futex", "", 12.0),
             m("locks/uncontended", "std", "", 10.0),
+            m("locks/uncontended", "parking_lot", "", 6.0),
         ];
-        let t = &TARGETS[0];
-        assert!((evaluate(t, &ms).unwrap() - 1.2).abs() < 1e-9);
-        assert_eq!(evaluate(&TARGETS[1], &ms), None);
+        let t = target("locks/uncontended", "ours-futex", "std", 1.2);
+        assert!((evaluate(&t, &ms).unwrap() - 1.2).abs() < 1e-9);
+        assert_eq!(evaluate(&target("maps/x", "ours", "std", 1.0), &ms), None);
+    }
+
+    #[test]
+    fn check_lists_only_measured_targets_over_their_bound() {
+        let targets = [
+            target("g", "ours", "peer", 1.0),
+            target("g", "ours", "peer", 1.5),
+            target("unmeasured", "ours", "peer", 0.1),
+        ];
+        let ms = vec![m("g", "ours", "", 12.0), m("g", "peer", "", 10.0)];
+        let missed = missed(&targets, &ms);
+        assert_eq!(missed.len(), 1, "only the 1.0 bound is missed at 1.2x");
+        assert_eq!(missed[0].0.max_ratio, 1.0);
+        assert!((missed[0].1 - 1.2).abs() < 1e-9);
+        // On the bound is met.
+        let ms = vec![m("g", "ours", "", 10.0), m("g", "peer", "", 10.0)];
+        assert!(super::missed(&targets[..1], &ms).is_empty());
+    }
+
+    #[test]
+    fn target_files_parse_and_bad_ones_name_the_file() {
+        let ok = TargetFile::parse(
+            "[[target]]\nlabel = \"a\"\ngroup = \"g\"\nours = \"ours\"\npeer = \"p\"\nmax_ratio = 1.5\n\n\
+             [[pair]]\nlabel = \"b\"\ngroup = \"g\"\nparameter = \"n=1\"\nours = \"ours\"\npeer = \"std\"\n",
+            Path::new("x/benches/targets.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            ok.target,
+            vec![Target {
+                label: "a".into(),
+                peer: "p".into(),
+                ..target("g", "ours", "p", 1.5)
+            }]
+        );
+        assert_eq!(ok.pair[0].parameter, "n=1");
+        assert!(ok.pair[0].max_ratio.is_infinite());
+        let p = Path::new("x/benches/targets.toml");
+        let unknown = TargetFile::parse("[[target]]\nlabel = \"a\"\nbound = 1\n", p).unwrap_err();
+        assert!(
+            unknown.starts_with("x/benches/targets.toml:") && unknown.contains("bound"),
+            "{unknown}"
+        );
+        let unbounded = TargetFile::parse(
+            "[[target]]\nlabel = \"a\"\ngroup = \"g\"\nours = \"o\"\npeer = \"p\"\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(
+            unbounded.contains("needs a positive max_ratio"),
+            "{unbounded}"
+        );
+    }
+
+    #[test]
+    fn the_workspace_target_files_load() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let all = load_targets(root).unwrap();
+        assert!(all.target.len() >= 20, "phases 1-4 set at least 20 targets");
+        assert!(all.target.iter().any(|t| t.group == "locks/uncontended"));
+        assert!(all.pair.iter().all(|t| t.max_ratio.is_infinite()));
     }
 
     #[test]

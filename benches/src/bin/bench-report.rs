@@ -11,9 +11,16 @@ struct Args {
     /// criterion's output directory.
     #[arg(long, default_value = "target/criterion")]
     criterion_dir: PathBuf,
+    /// Where to look for the crates' `benches/targets.toml` files (the workspace root).
+    #[arg(long, default_value = ".")]
+    targets_root: PathBuf,
     /// Where to write the Markdown report ("-" for stdout only).
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: String,
+    /// Exit 1 when a measured target is missed (for people rerunning the numbers; not in CI, where
+    /// no bench runs).
+    #[arg(long)]
+    check: bool,
 }
 
 fn main() -> ExitCode {
@@ -32,6 +39,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let targets = match benchkit::report::load_targets(&args.targets_root) {
+        Ok(t) if t.target.is_empty() => {
+            eprintln!(
+                "error: no benches/targets.toml with a [[target]] under {}",
+                args.targets_root.display()
+            );
+            return ExitCode::from(2);
+        }
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let header = format!(
         "Machine: {} ({} cores). {}. Report written {} UTC.",
         cpu_model(),
@@ -41,7 +62,7 @@ fn main() -> ExitCode {
         harness::exercise::build_line().replace("build: ", "report tool built with: "),
         utc_now()
     );
-    let md = benchkit::report::markdown(&ms, &header);
+    let md = benchkit::report::markdown(&ms, &targets, &header);
     print!("{md}");
     if args.out != "-" {
         if let Err(e) = std::fs::write(&args.out, &md) {
@@ -49,6 +70,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
         eprintln!("(written to {})", args.out);
+    }
+    if args.check {
+        let missed = benchkit::report::missed(&targets.target, &ms);
+        for (t, r) in &missed {
+            eprintln!(
+                "missed: {} — {} / {} = {r:.2}×, bound {:.2}×",
+                t.label, t.ours, t.peer, t.max_ratio
+            );
+        }
+        if !missed.is_empty() {
+            eprintln!("check: {} target(s) missed", missed.len());
+            return ExitCode::from(1);
+        }
+        eprintln!("check: every measured target met");
     }
     ExitCode::SUCCESS
 }
