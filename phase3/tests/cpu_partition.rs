@@ -89,7 +89,10 @@ fn skewed_runs_equal_sequential_and_static_split_is_the_predicted_one() {
                     .iter()
                     .map(|&c| u64::from(c))
                     .sum();
-                assert_eq!(st.units, block, "static worker {w} of {workers}: the w-th block");
+                assert_eq!(
+                    st.units, block,
+                    "static worker {w} of {workers}: the w-th block"
+                );
                 start += st.items;
             }
             // With the blocks pinned down, the prediction the exercise prints is this run's.

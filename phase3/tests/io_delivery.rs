@@ -153,7 +153,11 @@ fn without_the_claim_items_may_repeat_but_none_is_lost() {
             // runs of SEGMENT consecutive items starting at a segment boundary, and the segments the
             // consumers counted are the copies found in the items.
             for (c, got) in run.per_consumer.iter().enumerate() {
-                assert_eq!(got.len() % SEGMENT as usize, 0, "consumer {c}: a partial segment");
+                assert_eq!(
+                    got.len() % SEGMENT as usize,
+                    0,
+                    "consumer {c}: a partial segment"
+                );
                 for copy in got.chunks(SEGMENT as usize) {
                     let first = copy[0] as u32;
                     assert_eq!(first % SEGMENT, 0, "consumer {c}: a copy not at a boundary");
@@ -164,7 +168,11 @@ fn without_the_claim_items_may_repeat_but_none_is_lost() {
                     );
                 }
             }
-            assert_eq!(run.segments, d.received / u64::from(SEGMENT), "segments counted");
+            assert_eq!(
+                run.segments,
+                d.received / u64::from(SEGMENT),
+                "segments counted"
+            );
             assert_eq!(run.leftover, 0);
         }
     });

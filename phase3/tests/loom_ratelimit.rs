@@ -192,7 +192,10 @@ fn one_stale_check_over_admits_by_at_most_one() {
     let seen = most.clone();
     loom::model(move || {
         let admitted = admitted_in_the_window(1, &[0], 2);
-        assert!(admitted <= 2, "over the stated bound: {admitted} admitted, burst 1 + 1 stale");
+        assert!(
+            admitted <= 2,
+            "over the stated bound: {admitted} admitted, burst 1 + 1 stale"
+        );
         seen.fetch_max(admitted, std::sync::atomic::Ordering::Relaxed);
     });
     assert_eq!(

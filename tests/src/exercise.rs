@@ -658,7 +658,11 @@ mod tests {
         assert_eq!(section["checks"].as_array().map(Vec::len), Some(1));
         let mut quiet = Ctx::for_test("pass");
         passing(&mut quiet);
-        let doc = EX.json_document(true, vec![section.clone(), quiet.into_json(Duration::ZERO), section], true);
+        let doc = EX.json_document(
+            true,
+            vec![section.clone(), quiet.into_json(Duration::ZERO), section],
+            true,
+        );
         assert_eq!(doc["skipped_total"], 2);
         assert_eq!(doc["sections"][1]["skipped"], json!([]));
     }

@@ -156,7 +156,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
     if share >= MIN_CORE_SHARE {
         ctx.check_with(
             balance,
-            dynamic_run.unit_imbalance() < predicted_static && guided_run.unit_imbalance() < predicted_static,
+            dynamic_run.unit_imbalance() < predicted_static
+                && guided_run.unit_imbalance() < predicted_static,
             format!(
                 "dynamic {:.2}, guided {:.2} vs static {predicted_static:.2}",
                 dynamic_run.unit_imbalance(),

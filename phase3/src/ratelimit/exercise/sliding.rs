@@ -210,7 +210,10 @@ pub(super) fn run(ctx: &mut Ctx) {
     ctx.check_with(
         "sliding log: forgets on time (every refusal had 10 admissions in the window before it)",
         log_bad == 0,
-        format!("{log_bad} of {} refusals without a full window", refusals(0)),
+        format!(
+            "{log_bad} of {} refusals without a full window",
+            refusals(0)
+        ),
     );
     ctx.check_with(
         "sliding counter: every refusal is one its estimate prev·(W − x)/W + cur + 1 > L requires, \

@@ -2,7 +2,7 @@
 //! check-then-act), live on this CPU; loom's verdicts are in `tests/loom_reliable.rs`.
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Duration;
 
 use harness::Ctx;
