@@ -251,7 +251,7 @@ pub(super) fn run(ctx: &mut Ctx) {
             loses,
             racy.lossy_rounds > 0 && racy.counted <= racy_expected,
             format!(
-                "{} of {} overlapping rounds; {} of {racy_expected} counted",
+                "{} rounds lost increments, {} seen overlapping; {} of {racy_expected} counted",
                 racy.lossy_rounds, racy.overlapped, racy.counted
             ),
         );
