@@ -75,7 +75,27 @@ fn skewed_runs_equal_sequential_and_static_split_is_the_predicted_one() {
                 assert_eq!(units, costs.iter().map(|&c| u64::from(c)).sum::<u64>());
                 assert!(r.workers.iter().all(|w| w.busy <= r.elapsed));
             }
+            // Static's split against its definition (not the formula both the split and
+            // `static_unit_imbalance` use): one claim per worker, sizes within one item, blocks
+            // contiguous and in worker order, so worker w's units are the costs of the w-th run.
             let r = partition::run_skewed(&costs, workers, Scheme::Static);
+            let sizes: Vec<usize> = r.workers.iter().map(|w| w.items).collect();
+            let (lo, hi) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+            assert!(hi - lo <= 1, "static block sizes {sizes:?}");
+            let mut start = 0;
+            for (w, st) in r.workers.iter().enumerate() {
+                assert_eq!(st.claims, 1, "static worker {w} of {workers}: one block");
+                let block: u64 = costs[start..start + st.items]
+                    .iter()
+                    .map(|&c| u64::from(c))
+                    .sum();
+                assert_eq!(
+                    st.units, block,
+                    "static worker {w} of {workers}: the w-th block"
+                );
+                start += st.items;
+            }
+            // With the blocks pinned down, the prediction the exercise prints is this run's.
             assert!(
                 (r.unit_imbalance() - partition::static_unit_imbalance(&costs, workers)).abs()
                     < 1e-9

@@ -135,13 +135,44 @@ fn without_the_claim_items_may_repeat_but_none_is_lost() {
     // Read-then-delete: a segment is deleted only by a consumer that has read it, so nothing is
     // lost; two consumers listing it at once may both read it (how often is up to the scheduler).
     within(DEADLINE, || {
+        const SEGMENT: u32 = 16;
         for _ in 0..3 {
             let dir = TempDir::new("test-naive").expect("temp dir");
-            let run = spool::run_with(dir.path(), 1, 3, 4_000, 16, spool::Claim::ReadThenDelete)
-                .expect("spool run");
+            let run = spool::run_with(
+                dir.path(),
+                1,
+                3,
+                4_000,
+                SEGMENT,
+                spool::Claim::ReadThenDelete,
+            )
+            .expect("spool run");
             let d = verify(1, 4_000, run.per_consumer.iter().map(Vec::as_slice));
             assert_eq!((d.missing, d.unexpected), (0, 0), "{d:?}");
-            assert_eq!(d.received, d.sent + d.duplicated);
+            // A repeat is a whole segment read again, never part of one: every consumer's items are
+            // runs of SEGMENT consecutive items starting at a segment boundary, and the segments the
+            // consumers counted are the copies found in the items.
+            for (c, got) in run.per_consumer.iter().enumerate() {
+                assert_eq!(
+                    got.len() % SEGMENT as usize,
+                    0,
+                    "consumer {c}: a partial segment"
+                );
+                for copy in got.chunks(SEGMENT as usize) {
+                    let first = copy[0] as u32;
+                    assert_eq!(first % SEGMENT, 0, "consumer {c}: a copy not at a boundary");
+                    let whole = (0..SEGMENT).map(|k| item(0, first + k));
+                    assert!(
+                        copy.iter().copied().eq(whole),
+                        "consumer {c}: segment at {first} read torn or out of order"
+                    );
+                }
+            }
+            assert_eq!(
+                run.segments,
+                d.received / u64::from(SEGMENT),
+                "segments counted"
+            );
             assert_eq!(run.leftover, 0);
         }
     });

@@ -1,7 +1,10 @@
 //! Loom models of the lock-free token bucket: however the CAS loops interleave, the threads together
 //! never admit more than the quota allows (and, on a frozen clock, admit exactly the burst). The
-//! load-then-store version over-admits, and loom finds the interleaving.
+//! load-then-store version over-admits, and loom finds the interleaving. A check preempted between
+//! its clock read and its CAS over-admits by at most one (the bound `TokenBucket`'s docs state), and
+//! loom finds the interleaving that reaches it.
 #![cfg(loom)]
+use std::cell::Cell;
 use std::time::Duration;
 
 use harness::clock::Clock;
@@ -101,4 +104,103 @@ fn wrong_load_then_store_over_admits() {
             "over-admitted: {admitted} permits from a bucket of 1"
         );
     });
+}
+
+/// The instant the window of the stale-check models opens: long after every token taken before it
+/// has been refilled (the bucket is full again by then, whatever happened earlier).
+const LATE: u64 = 1_000;
+
+loom::thread_local! {
+    /// What `now()` returns on this model thread: [`LATE`] unless the thread sets an older reading.
+    static READING: Cell<u64> = Cell::new(LATE);
+}
+
+/// A clock each model thread reads on its own: a thread that sets an older [`READING`] models a check
+/// that read the real clock at that instant, was preempted, and runs its CAS loop only now.
+struct PerThreadReading;
+
+impl Clock for PerThreadReading {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(READING.with(Cell::get))
+    }
+    fn sleep(&self, _: Duration) {
+        unreachable!("nothing sleeps in these models")
+    }
+}
+
+/// Every CAS of the model happens at the one instant [`LATE`] (the window `[LATE, LATE]`, whose quota
+/// is `burst`): one thread per entry of `stale` read the clock at that older instant before the window
+/// opened; the main thread makes `fresh` checks reading `LATE`. Returns what was admitted.
+fn admitted_in_the_window(burst: u32, stale: &[u64], fresh: usize) -> usize {
+    let bucket = Arc::new(TokenBucket::new(quota(burst), PerThreadReading));
+    let late: Vec<_> = stale
+        .iter()
+        .map(|&reading| {
+            let bucket = bucket.clone();
+            thread::spawn(move || {
+                READING.with(|r| r.set(reading));
+                bucket.check()
+            })
+        })
+        .collect();
+    let mut admitted = (0..fresh).filter(|_| bucket.check()).count();
+    for t in late {
+        admitted += usize::from(t.join().unwrap());
+    }
+    admitted
+}
+
+/// The stated bound (`TokenBucket` docs): at most one extra admission per check that read the clock
+/// before the window and completed inside it. Two such checks (readings 0 and 50 ns; interval 10 ns,
+/// burst 1) and two fresh ones: never more than `1 + 2`, whatever the order of the CASes.
+const STALE: [u64; 2] = [0, 50];
+
+#[test]
+fn stale_checks_over_admit_at_most_one_each() {
+    loom::model(|| {
+        let admitted = admitted_in_the_window(1, &STALE, 2);
+        let bound = 1 + STALE.len();
+        assert!(
+            admitted <= bound,
+            "over the stated bound: {admitted} admitted in one instant, burst 1 + {} stale",
+            STALE.len()
+        );
+        assert!(admitted >= 1, "a full bucket admits the first fresh check");
+    });
+}
+
+/// The bound is exact: stated one smaller, loom finds the interleaving that breaks it (the stale
+/// check read at 0 takes the token first, the one read at 50 finds the bucket full again at its
+/// reading, and the fresh check finds it full at `LATE`: 3 admissions at one instant).
+#[test]
+#[should_panic(expected = "over the bound stated one too small")]
+fn stale_checks_bound_stated_one_too_small_fails() {
+    loom::model(|| {
+        let admitted = admitted_in_the_window(1, &STALE, 2);
+        let too_small = STALE.len(); // 1 + STALE.len() − 1
+        assert!(
+            admitted <= too_small,
+            "over the bound stated one too small: {admitted} admitted, {too_small} stated"
+        );
+    });
+}
+
+/// One preempted check: over-admits by exactly one, no more (loom finds the one, the bound holds).
+#[test]
+fn one_stale_check_over_admits_by_at_most_one() {
+    let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = most.clone();
+    loom::model(move || {
+        let admitted = admitted_in_the_window(1, &[0], 2);
+        assert!(
+            admitted <= 2,
+            "over the stated bound: {admitted} admitted, burst 1 + 1 stale"
+        );
+        seen.fetch_max(admitted, std::sync::atomic::Ordering::Relaxed);
+    });
+    assert_eq!(
+        most.load(std::sync::atomic::Ordering::Relaxed),
+        2,
+        "some interleaving reaches the bound"
+    );
 }

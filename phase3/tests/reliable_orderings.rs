@@ -17,7 +17,7 @@ fn store_buffering_under_seqcst_never_shows_both_zero() {
     let r = store_buffering(Flavor::SeqCst, 50_000, Duration::from_secs(3));
     assert!(r.iterations > 0, "no iteration completed: {r:?}");
     assert_eq!(r.both_zero, 0, "SeqCst forbids r1 == r2 == 0: {r:?}");
-    assert_eq!(r.both_zero + r.one_zero + r.both_one, r.iterations);
+    assert_eq!(r.impossible, 0, "a load saw a value never stored: {r:?}");
     guard.finish();
 }
 
@@ -26,7 +26,9 @@ fn every_litmus_outcome_is_one_of_the_four() {
     for flavor in [Flavor::Relaxed, Flavor::AcquireRelease] {
         let r = store_buffering(flavor, 5_000, Duration::from_secs(3));
         assert!(r.iterations > 0);
-        assert_eq!(r.both_zero + r.one_zero + r.both_one, r.iterations, "{r:?}");
+        // Each load sees 0 (initial) or 1 (the one value stored): any other pair is no reordering
+        // but a broken test. (The four counts summing to `iterations` holds by construction.)
+        assert_eq!(r.impossible, 0, "a load saw a value never stored: {r:?}");
     }
 }
 

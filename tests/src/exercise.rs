@@ -10,9 +10,13 @@
 //! - `--help`: the sections and options; an unknown section or flag: a one-line error, exit code 2;
 //! - each section prints what it shows, its tables of live measurements, a one-line takeaway and its
 //!   ✓/✗ self-checks; the process exits 1 when any check fails or a section panics.
+//! - a check this run cannot decide (a timing comparison on a loaded machine, say) is *skipped*, never
+//!   dropped: [`Ctx::skip`] prints `⚠ SKIPPED label: reason`, lists it under the section's
+//!   `"skipped"` in `--json` (with a top-level `"skipped_total"`), and does not change the exit code;
+//!   the smoke test prints every one (see [`crate::smoke`]).
 //!
 //! A section is a plain `fn(&mut Ctx)`. It measures, calls [`Ctx::table`] / [`Ctx::check`] /
-//! [`Ctx::takeaway`], and never prints timing it did not measure.
+//! [`Ctx::skip`] / [`Ctx::takeaway`], and never prints timing it did not measure.
 use std::cell::Cell;
 use std::fmt::Display;
 use std::io::Write;
@@ -192,6 +196,7 @@ impl Exercise {
         }
         let mut reports = Vec::new();
         let mut failed = Vec::new();
+        let mut skipped = 0;
         for section in chosen {
             let mut ctx = Ctx::new(section, cli.quick, human);
             if human {
@@ -211,35 +216,33 @@ impl Exercise {
             if ctx.failed() > 0 {
                 failed.push(section.name);
             }
+            skipped += ctx.skipped().len();
             reports.push(ctx.into_json(t0.elapsed()));
         }
         let ok = failed.is_empty();
         if human {
             println!();
             let total = started.elapsed();
+            let skips = match skipped {
+                0 => String::new(),
+                n => format!(", ⚠ {n} skipped (see above)"),
+            };
             if ok {
                 println!(
-                    "✓ {}: every self-check passed ({:.1} s)",
+                    "✓ {}: every self-check passed{skips} ({:.1} s)",
                     self.id,
                     total.as_secs_f64()
                 );
             } else {
                 println!(
-                    "✗ {}: self-checks failed in: {} ({:.1} s)",
+                    "✗ {}: self-checks failed in: {}{skips} ({:.1} s)",
                     self.id,
                     failed.join(", "),
                     total.as_secs_f64()
                 );
             }
         } else {
-            let doc = json!({
-                "exercise": self.id,
-                "title": self.title,
-                "build": build_info(),
-                "quick": cli.quick,
-                "sections": reports,
-                "ok": ok,
-            });
+            let doc = self.json_document(cli.quick, reports, ok);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&doc).expect("JSON of plain values")
@@ -251,6 +254,24 @@ impl Exercise {
         } else {
             ExitCode::from(1)
         }
+    }
+
+    /// The `--json` document: the sections' reports, and `skipped_total`, the number of entries in
+    /// their `"skipped"` arrays.
+    fn json_document(&self, quick: bool, reports: Vec<Value>, ok: bool) -> Value {
+        let skipped_total: usize = reports
+            .iter()
+            .map(|r| r["skipped"].as_array().map_or(0, Vec::len))
+            .sum();
+        json!({
+            "exercise": self.id,
+            "title": self.title,
+            "build": build_info(),
+            "quick": quick,
+            "sections": reports,
+            "skipped_total": skipped_total,
+            "ok": ok,
+        })
     }
 
     fn print_header(&self, quick: bool) {
@@ -279,6 +300,8 @@ pub struct Ctx {
     tables: Vec<Value>,
     values: Map<String, Value>,
     checks: Vec<(String, bool, String)>,
+    /// Checks this run could not decide: (label, reason).
+    skipped: Vec<(String, String)>,
     takeaway: Option<String>,
 }
 
@@ -291,6 +314,7 @@ impl Ctx {
             tables: Vec::new(),
             values: Map::new(),
             checks: Vec::new(),
+            skipped: Vec::new(),
             takeaway: None,
         }
     }
@@ -304,6 +328,7 @@ impl Ctx {
             tables: Vec::new(),
             values: Map::new(),
             checks: Vec::new(),
+            skipped: Vec::new(),
             takeaway: None,
         }
     }
@@ -395,6 +420,20 @@ impl Ctx {
         ok
     }
 
+    /// A self-check this run cannot decide, reported instead of dropped: the human report prints
+    /// `⚠ SKIPPED label: reason`, `--json` lists `{"label", "reason"}` under the section's `"skipped"`
+    /// (and counts it in the top-level `"skipped_total"`), the smoke test prints it. It does not fail
+    /// the run. Use it only where the reason is the machine, not the code (e.g. a timing comparison
+    /// when the workers got too little CPU), and say in `reason` what was measured.
+    pub fn skip(&mut self, label: impl Into<String>, reason: impl Into<String>) {
+        self.skipped.push((label.into(), reason.into()));
+    }
+
+    /// The checks skipped so far: (label, reason).
+    pub fn skipped(&self) -> &[(String, String)] {
+        &self.skipped
+    }
+
     /// How many checks failed so far.
     pub fn failed(&self) -> usize {
         self.checks.iter().filter(|c| !c.1).count()
@@ -425,6 +464,9 @@ impl Ctx {
                 println!("  {mark} {label} ({detail})");
             }
         }
+        for (label, reason) in &self.skipped {
+            println!("  ⚠ SKIPPED {label}: {reason}");
+        }
         println!("  ({} in {:.2} s)", self.section, elapsed.as_secs_f64());
     }
 
@@ -434,6 +476,11 @@ impl Ctx {
             .into_iter()
             .map(|(label, ok, detail)| json!({"label": label, "ok": ok, "detail": detail}))
             .collect();
+        let skipped: Vec<Value> = self
+            .skipped
+            .into_iter()
+            .map(|(label, reason)| json!({"label": label, "reason": reason}))
+            .collect();
         json!({
             "name": self.section,
             "elapsed_s": elapsed.as_secs_f64(),
@@ -441,6 +488,7 @@ impl Ctx {
             "values": self.values,
             "takeaway": self.takeaway,
             "checks": checks,
+            "skipped": skipped,
         })
     }
 }
@@ -522,6 +570,10 @@ mod tests {
     fn panicking(_: &mut Ctx) {
         panic!("boom");
     }
+    fn skipping(ctx: &mut Ctx) {
+        ctx.check("decided", true);
+        ctx.skip("timing", "the workers got 40% of a core");
+    }
 
     static EX: Exercise = Exercise {
         id: "phase0/exercise0",
@@ -543,6 +595,11 @@ mod tests {
                 name: "panic",
                 summary: "panics",
                 run: panicking,
+            },
+            Section {
+                name: "skip",
+                summary: "skips a check",
+                run: skipping,
             },
         ],
     };
@@ -568,6 +625,37 @@ mod tests {
             expect_panic(|| code(&["panic", "--json"])),
             Ok(ExitCode::from(1))
         );
+    }
+
+    #[test]
+    fn a_skipped_check_is_reported_and_does_not_fail() {
+        assert_eq!(code(&["skip", "--json"]), ExitCode::SUCCESS);
+        assert_eq!(code(&["skip"]), ExitCode::SUCCESS);
+        let mut ctx = Ctx::for_test("skip");
+        skipping(&mut ctx);
+        assert_eq!(ctx.failed(), 0);
+        assert_eq!(
+            ctx.skipped(),
+            [(
+                "timing".to_string(),
+                "the workers got 40% of a core".to_string()
+            )]
+        );
+        let section = ctx.into_json(Duration::ZERO);
+        assert_eq!(
+            section["skipped"],
+            json!([{"label": "timing", "reason": "the workers got 40% of a core"}])
+        );
+        assert_eq!(section["checks"].as_array().map(Vec::len), Some(1));
+        let mut quiet = Ctx::for_test("pass");
+        passing(&mut quiet);
+        let doc = EX.json_document(
+            true,
+            vec![section.clone(), quiet.into_json(Duration::ZERO), section],
+            true,
+        );
+        assert_eq!(doc["skipped_total"], 2);
+        assert_eq!(doc["sections"][1]["skipped"], json!([]));
     }
 
     #[test]

@@ -3,9 +3,12 @@
 //! For one exercise binary it checks the contract of CONVENTIONS.md: `--quick --json` exits 0 before a
 //! hang deadline with every section present and every self-check ✓; `--help` exits 0 and names every
 //! section; an unknown flag and an unknown section exit non-zero with a one-line error and no panic.
+//! A check the run skipped ([`Ctx::skip`](crate::Ctx::skip)) is not a failure, but it is never silent:
+//! each one is printed with its reason straight to the test process's stderr (past libtest's output
+//! capture, so a passing test's CI log shows it too), and it must carry a reason.
 //! The sections expected are read from the catalog (`catalog.tsv` at the workspace root), so a binary
 //! and the catalog cannot drift apart.
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -148,6 +151,19 @@ pub fn check_exercise(
         "{id} --quick exit code; stderr:\n{}",
         quick.stderr
     );
+    let skipped = skipped_checks(&doc);
+    report_skipped(&id, &skipped);
+    assert_eq!(
+        doc["skipped_total"].as_u64(),
+        Some(skipped.len() as u64),
+        "{id}: skipped_total vs the sections' skipped lists"
+    );
+    for (section, label, reason) in &skipped {
+        assert!(
+            !label.is_empty() && !reason.is_empty(),
+            "{id}: section {section} skipped a check without a label or a reason"
+        );
+    }
     let ran: Vec<&str> = doc["sections"]
         .as_array()
         .into_iter()
@@ -199,6 +215,34 @@ pub fn check_exercise(
             "{id}: an {what} must not panic: {}",
             bad.stderr
         );
+    }
+}
+
+/// Every check a `--json` document reports as skipped: (section, label, reason).
+pub fn skipped_checks(doc: &serde_json::Value) -> Vec<(String, String, String)> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    doc["sections"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| {
+            let name = text(&s["name"]);
+            s["skipped"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |k| (name.clone(), text(&k["label"]), text(&k["reason"])))
+        })
+        .collect()
+}
+
+/// Prints each skipped check as `⚠ SKIPPED id section: label: reason`. It writes to the process's
+/// stderr handle directly, not through `eprintln!`, which libtest captures and shows only for a failed
+/// test: a skip in a passing run must still reach the log.
+pub fn report_skipped(id: &str, skipped: &[(String, String, String)]) {
+    let mut err = std::io::stderr().lock();
+    for (section, label, reason) in skipped {
+        let _ = writeln!(err, "⚠ SKIPPED {id} {section}: {label}: {reason}");
     }
 }
 

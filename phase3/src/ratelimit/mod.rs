@@ -105,7 +105,9 @@ impl Quota {
 /// A rate limiter: decides, without blocking, whether one more event may pass now.
 ///
 /// Implementations are shared between threads (`&self`, `Send + Sync`). Whatever the interleaving,
-/// the admissions of all threads together respect [`RateLimiter::quota`].
+/// the admissions of all threads together respect [`RateLimiter::quota`], each counted at the instant
+/// its check read the clock (counted when checks complete, a check preempted in between can add one:
+/// see [`TokenBucket`]).
 pub trait RateLimiter: Send + Sync {
     /// Takes one permit if the quota has one now; `true` when the event is admitted.
     fn check(&self) -> bool;

@@ -14,6 +14,24 @@ use super::{Quota, RateLimiter, now_ns};
 use phase1::shim::sync::atomic::{AtomicU64, Ordering};
 
 /// The lock-free token bucket: the bucket's state is one timestamp, updated by compare-and-swap.
+///
+/// # How exact, when a thread is preempted
+///
+/// Counting each admission at the instant its check *read the clock*, no interleaving admits more
+/// than `floor(e / interval) + burst` in an interval of length `e`: each successful CAS sets `full_at`
+/// at least one `interval` past both the value it replaced and its own reading, so for admissions
+/// `i..=m` (in CAS order) whose readings lie in `[a, b]`, `full_at` before `m` is at least
+/// `reading_i + (m − i)·interval` and at most `reading_m + (burst − 1)·interval`.
+///
+/// A check is not one instant, though. One preempted between reading the clock and its CAS spends a
+/// token at its older reading (when the bucket may have been fuller). Counting admissions at the
+/// instants the checks *completed*, an interval can hold one extra admission per check that read the
+/// clock before the interval began and completed inside it, and no more: at most `burst + k` at one
+/// instant with `k` such checks, `floor(e / interval) + burst + k` over `e`. Each thread has at most
+/// one check in flight, so `k ≤ threads`. The bound is tight: `tests/loom_ratelimit.rs` checks it
+/// over every interleaving, and that stating it one smaller fails. No bucket that reads a clock
+/// closes this window (reading the clock and taking the token are two steps); it only costs anything
+/// when a thread is descheduled in those few instructions.
 #[derive(Debug)]
 pub struct TokenBucket<C> {
     /// The clock instant (ns) at which the bucket is full again if nobody takes a token; any value

@@ -87,6 +87,9 @@ pub struct LitmusResult {
     pub one_zero: usize,
     /// Iterations where both loads saw 1 (the pairs overlapped, in an SC-allowed way).
     pub both_one: usize,
+    /// Iterations where a load returned neither 0 (the initial value) nor 1 (the only value stored):
+    /// no ordering allows that, so anything but 0 means the test itself is broken.
+    pub impossible: usize,
     /// True when the deadline cut the run short.
     pub cut_short: bool,
     /// Wall time of the run.
@@ -107,12 +110,13 @@ pub fn store_buffering(flavor: Flavor, iterations: usize, deadline: Duration) ->
         };
         r as u8
     });
-    let (mut both_zero, mut one_zero, mut both_one) = (0, 0, 0);
+    let (mut both_zero, mut one_zero, mut both_one, mut impossible) = (0, 0, 0, 0);
     for pair in run.pairs() {
         match pair {
             (0, 0) => both_zero += 1,
+            (0, 1) | (1, 0) => one_zero += 1,
             (1, 1) => both_one += 1,
-            _ => one_zero += 1,
+            _ => impossible += 1,
         }
     }
     LitmusResult {
@@ -121,6 +125,7 @@ pub fn store_buffering(flavor: Flavor, iterations: usize, deadline: Duration) ->
         both_zero,
         one_zero,
         both_one,
+        impossible,
         cut_short: run.iterations() < iterations,
         elapsed: run.elapsed,
         pinned: run.pinned,

@@ -40,20 +40,64 @@ impl<C: Clock> RateLimiter for FixedWindow<C> {
     }
 }
 
-/// Admission instants (ns) of `limiter` on the boundary trace: 10 attempts at 900 ms, then one
-/// every 10 ms from 1000 ms to 2990 ms.
-fn replay(limiter: &dyn RateLimiter, clock: &VirtualClock) -> Vec<u64> {
+/// Every attempt of the boundary trace, in order, as (instant in ns, admitted): 10 attempts at
+/// 900 ms, then one every 10 ms from 1000 ms to 2990 ms.
+fn replay(limiter: &dyn RateLimiter, clock: &VirtualClock) -> Vec<(u64, bool)> {
     let mut attempts: Vec<u64> = vec![900; 10];
     attempts.extend((1_000..3_000).step_by(10));
-    let mut admitted = Vec::new();
+    let mut events = Vec::new();
     for ms in attempts {
         let now = Duration::from_millis(ms);
         clock.advance(now - clock.now());
-        if limiter.check() {
-            admitted.push(ms * 1_000_000);
-        }
+        events.push((ms * 1_000_000, limiter.check()));
     }
-    admitted
+    events
+}
+
+/// The admission instants of a replay.
+fn admitted(events: &[(u64, bool)]) -> Vec<u64> {
+    events.iter().filter(|e| e.1).map(|e| e.0).collect()
+}
+
+/// Refusals the log's rule does not justify: a refusal at `t` needs `burst` admissions in
+/// `(t − W, t]` before it. A log that forgets too late (or never) refuses with room in the window.
+pub(crate) fn unjustified_log_refusals(events: &[(u64, bool)], quota: Quota) -> usize {
+    let w = quota.window_ns();
+    (0..events.len())
+        .filter(|&j| !events[j].1)
+        .filter(|&j| {
+            let t = events[j].0;
+            let in_window = events[..j]
+                .iter()
+                .filter(|&&(s, ok)| ok && s + w > t)
+                .count();
+            in_window < quota.burst() as usize
+        })
+        .count()
+}
+
+/// Refusals the counter's rule does not justify, computed from the admissions seen (not from the
+/// counter's state): at `t = kW + x` it refuses only when `prev·(W − x) + (cur + 1)·W > L·W`, with
+/// `prev` the admissions in `[(k−1)W, kW)` and `cur` those in `[kW, t]` before this attempt.
+pub(crate) fn unjustified_counter_refusals(events: &[(u64, bool)], quota: Quota) -> usize {
+    let w = quota.window_ns();
+    (0..events.len())
+        .filter(|&j| !events[j].1)
+        .filter(|&j| {
+            let t = events[j].0;
+            let start = t / w * w;
+            let count = |from: u64, to: u64| {
+                events[..j]
+                    .iter()
+                    .filter(|&&(s, ok)| ok && from <= s && s < to)
+                    .count() as u128
+            };
+            let prev = count(start.saturating_sub(w), start);
+            let cur = count(start, t + 1);
+            let (w, x) = (u128::from(w), u128::from(t - start));
+            prev * (w - x) + (cur + 1) * w <= u128::from(quota.burst()) * w
+        })
+        .count()
 }
 
 /// Most admissions in any window `(t − W, t]`.
@@ -124,8 +168,10 @@ pub(super) fn run(ctx: &mut Ctx) {
         ],
     );
     let mut results = Vec::new();
+    let mut traces = Vec::new();
     for (limiter, clock, memory) in &limiters {
-        let admitted = replay(limiter.as_ref(), clock);
+        let events = replay(limiter.as_ref(), clock);
+        let admitted = admitted(&events);
         let max = max_in_window(&admitted, quota.window_ns());
         let excess = worst_excess(&admitted, quota);
         t.row([
@@ -136,6 +182,7 @@ pub(super) fn run(ctx: &mut Ctx) {
             memory.to_string(),
         ]);
         results.push((max, excess));
+        traces.push(events);
     }
     ctx.show(t);
     let l = quota.burst() as usize;
@@ -152,6 +199,27 @@ pub(super) fn run(ctx: &mut Ctx) {
     ctx.check(
         "log and counter: no interval exceeds rate × elapsed + burst",
         results[0].1 <= 0 && results[1].1 <= 0,
+    );
+    // The upper bounds above pass for a limiter that refuses too much (one that never forgets an
+    // admission refuses everything after the first 10); these check each refusal against the rule.
+    let refusals = |k: usize| traces[k].iter().filter(|e| !e.1).count();
+    let (log_bad, counter_bad) = (
+        unjustified_log_refusals(&traces[0], quota),
+        unjustified_counter_refusals(&traces[1], quota),
+    );
+    ctx.check_with(
+        "sliding log: forgets on time (every refusal had 10 admissions in the window before it)",
+        log_bad == 0,
+        format!(
+            "{log_bad} of {} refusals without a full window",
+            refusals(0)
+        ),
+    );
+    ctx.check_with(
+        "sliding counter: every refusal is one its estimate prev·(W − x)/W + cur + 1 > L requires, \
+         counting the admissions it made",
+        counter_bad == 0,
+        format!("{counter_bad} of {} refusals unjustified", refusals(1)),
     );
     ctx.check_with(
         "fixed window: lets 2 × 10 through across the boundary (the flaw the sliding windows fix)",
@@ -184,10 +252,33 @@ pub(super) fn run(ctx: &mut Ctx) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn the_section_passes_its_checks() {
         let mut ctx = harness::Ctx::for_test("sliding-window");
         super::run(&mut ctx);
         assert_eq!(ctx.failed(), 0, "{:?}", ctx.checks());
+    }
+
+    /// The refusal checks fail for a limiter that never forgets: 10 admitted at 900 ms, then every
+    /// attempt refused, though the window has emptied by 1900 ms.
+    #[test]
+    fn a_limiter_that_never_forgets_fails_the_refusal_checks() {
+        let quota = Quota::new(Duration::from_millis(100), 10).expect("non-zero");
+        let ms = 1_000_000;
+        let mut events: Vec<(u64, bool)> = vec![(900 * ms, true); 10];
+        events.extend((1_000..3_000).step_by(10).map(|t| (t * ms, false)));
+        assert_eq!(max_in_window(&admitted(&events), quota.window_ns()), 10);
+        // (t − 1 s, t] no longer holds the 900 ms admissions from t = 1900 ms on: 110 attempts.
+        assert_eq!(unjustified_log_refusals(&events, quota), 110);
+        assert!(unjustified_counter_refusals(&events, quota) > 0);
+        // The real limiters' traces pass.
+        let clock = VirtualClock::new();
+        let log = replay(&SlidingLog::new(quota, clock.clone()), &clock);
+        assert_eq!(unjustified_log_refusals(&log, quota), 0);
+        let clock = VirtualClock::new();
+        let counter = replay(&SlidingCounter::new(quota, clock.clone()), &clock);
+        assert_eq!(unjustified_counter_refusals(&counter, quota), 0);
     }
 }
