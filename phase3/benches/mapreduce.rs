@@ -3,7 +3,10 @@
 //! - `mapreduce/wordcount`, parameter `mb=50`: the corpus (50 000-word vocabulary, s = 1.0, fixed
 //!   seed) is generated once, outside the timed loop. `ours` = `count_parallel` on 2 workers
 //!   (256 KiB chunks claimed dynamically, 8 partitions), `baseline-sequential` = `count_sequential` (a reference point: `make bench-report` never counts it as the best peer),
-//!   `rayon` = `count_rayon` (fold + reduce on rayon's global pool, same chunks). Same hasher for all.
+//!   `rayon` = `count_rayon` (the same map → combine → merge, written with rayon's parallel
+//!   iterators on its global pool, same chunks and partitions, same result type), and
+//!   `rayon-fold-reduce` = rayon's shortest version (fold + pairwise reduce into one table). The
+//!   report compares ours with the faster of the two. Same hasher for all.
 use std::collections::hash_map::RandomState;
 use std::hint::black_box;
 
@@ -31,7 +34,12 @@ fn wordcount(c: &mut Criterion) {
         b.iter(|| black_box(mapreduce::count_sequential(text, &hasher).len()))
     });
     g.bench_function(benchkit::id("rayon", &param), |b| {
-        b.iter(|| black_box(mapreduce::count_rayon(text, plan.chunk_bytes, &hasher).len()))
+        b.iter(|| black_box(mapreduce::count_rayon(text, plan, &hasher).len()))
+    });
+    g.bench_function(benchkit::id("rayon-fold-reduce", &param), |b| {
+        b.iter(|| {
+            black_box(mapreduce::count_rayon_fold_reduce(text, plan.chunk_bytes, &hasher).len())
+        })
     });
     g.finish();
 }

@@ -18,6 +18,8 @@ fn check_all_equal(text: &[u8], hasher: &RandomState) {
             };
             let ours = mapreduce::count_parallel(text, plan, hasher);
             assert!(ours.equals(&reference), "{plan:?}");
+            let rayon = mapreduce::count_rayon(text, plan, hasher);
+            assert!(rayon.equals(&reference), "rayon, {plan:?}");
             assert_eq!(ours.total(), reference.values().sum::<u64>());
             assert_eq!(ours.len(), reference.len());
             let shared = mapreduce::count_shared_map(text, plan).into_map();
@@ -26,7 +28,10 @@ fn check_all_equal(text: &[u8], hasher: &RandomState) {
         }
     }
     for chunk in [1, 100, 1 << 16] {
-        assert_eq!(mapreduce::count_rayon(text, chunk, hasher), reference);
+        assert_eq!(
+            mapreduce::count_rayon_fold_reduce(text, chunk, hasher),
+            reference
+        );
     }
 }
 

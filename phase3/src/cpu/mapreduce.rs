@@ -215,35 +215,17 @@ pub fn count_parallel<'a>(
         chunks.len(),
         plan.workers,
         Scheme::Dynamic { chunk: 1 },
-        |_| {
-            (0..parts)
-                .map(|_| WordCounts::with_hasher(hasher.clone()))
-                .collect()
-        },
+        |_| empty_tables(parts, hasher),
         |tables: &mut Vec<WordCounts<'a>>, range| {
             for c in range {
-                for w in words(&text[chunks[c].clone()]) {
-                    let h = hasher.hash_one(w);
-                    let table = &mut tables[partition_of(h, parts)];
-                    match table.raw_entry_mut().from_key_hashed_nocheck(h, w) {
-                        RawEntryMut::Occupied(mut e) => *e.get_mut() += 1,
-                        RawEntryMut::Vacant(e) => {
-                            e.insert_hashed_nocheck(h, w, 1);
-                        }
-                    }
-                }
+                count_into(tables, &text[chunks[c].clone()], hasher);
             }
         },
     );
     // Shuffle: partition p of every worker, moved into one slot a reducer takes. Each slot's mutex is
     // locked once, by the reducer that claimed p, so it is never contended.
-    let mut by_part: Vec<Vec<WordCounts<'a>>> = (0..parts).map(|_| Vec::new()).collect();
-    for tables in mapped {
-        for (p, t) in tables.into_iter().enumerate() {
-            by_part[p].push(t);
-        }
-    }
-    let slots: Vec<Mutex<Vec<WordCounts<'a>>>> = by_part.into_iter().map(Mutex::new).collect();
+    let slots: Vec<Mutex<Vec<WordCounts<'a>>>> =
+        shuffle(mapped, parts).into_iter().map(Mutex::new).collect();
     // Merge: reducers claim partitions; each merges its partition's tables into the largest one.
     let reduced: Vec<Vec<(usize, WordCounts<'a>)>> = parallel_fold(
         parts,
@@ -252,18 +234,9 @@ pub fn count_parallel<'a>(
         |_| Vec::new(),
         |done: &mut Vec<(usize, WordCounts<'a>)>, range| {
             for p in range {
-                let mut tables =
+                let tables =
                     std::mem::take(&mut *slots[p].lock().unwrap_or_else(|e| e.into_inner()));
-                tables.sort_unstable_by_key(|t| std::cmp::Reverse(t.len()));
-                let mut merged = if tables.is_empty() {
-                    WordCounts::with_hasher(hasher.clone())
-                } else {
-                    tables.swap_remove(0)
-                };
-                for t in tables {
-                    merge_into(&mut merged, t);
-                }
-                done.push((p, merged));
+                done.push((p, merge_partition(tables, hasher)));
             }
         },
     );
@@ -280,9 +253,88 @@ pub fn count_parallel<'a>(
     }
 }
 
-/// rayon's idiomatic version: `fold` a table per rayon job over the same chunks, then `reduce`
-/// pairwise, merging the smaller table into the larger.
-pub fn count_rayon<'a>(text: &'a [u8], chunk_bytes: usize, hasher: &RandomState) -> WordCounts<'a> {
+/// Map + combine one chunk of text into `tables`, one per partition (the word's hash picks it; the
+/// hash is computed once and reused inside the table).
+fn count_into<'a>(tables: &mut [WordCounts<'a>], chunk: &'a [u8], hasher: &RandomState) {
+    let parts = tables.len();
+    for w in words(chunk) {
+        let h = hasher.hash_one(w);
+        let table = &mut tables[partition_of(h, parts)];
+        match table.raw_entry_mut().from_key_hashed_nocheck(h, w) {
+            RawEntryMut::Occupied(mut e) => *e.get_mut() += 1,
+            RawEntryMut::Vacant(e) => {
+                e.insert_hashed_nocheck(h, w, 1);
+            }
+        }
+    }
+}
+
+/// Shuffle: turn "per mapper, one table per partition" into "per partition, one table per mapper".
+fn shuffle<'a>(mapped: Vec<Vec<WordCounts<'a>>>, parts: usize) -> Vec<Vec<WordCounts<'a>>> {
+    let mut by_part: Vec<Vec<WordCounts<'a>>> = (0..parts).map(|_| Vec::new()).collect();
+    for tables in mapped {
+        for (p, t) in tables.into_iter().enumerate() {
+            by_part[p].push(t);
+        }
+    }
+    by_part
+}
+
+/// Reduce one partition: merge its tables into the largest one.
+fn merge_partition<'a>(mut tables: Vec<WordCounts<'a>>, hasher: &RandomState) -> WordCounts<'a> {
+    tables.sort_unstable_by_key(|t| std::cmp::Reverse(t.len()));
+    let mut merged = if tables.is_empty() {
+        WordCounts::with_hasher(hasher.clone())
+    } else {
+        tables.swap_remove(0)
+    };
+    for t in tables {
+        merge_into(&mut merged, t);
+    }
+    merged
+}
+
+fn empty_tables<'a>(parts: usize, hasher: &RandomState) -> Vec<WordCounts<'a>> {
+    (0..parts)
+        .map(|_| WordCounts::with_hasher(hasher.clone()))
+        .collect()
+}
+
+/// The same job on rayon, written as rayon would have it: `fold` partitioned tables per rayon job
+/// over the same chunks, shuffle, then merge the partitions with a parallel iterator. It does exactly
+/// the work [`count_parallel`] does and ends in the same [`PartitionedCounts`], so the two differ only
+/// in the scheduler (rayon's pool and splitting against our claim counter and threads).
+pub fn count_rayon<'a>(text: &'a [u8], plan: Plan, hasher: &RandomState) -> PartitionedCounts<'a> {
+    use rayon::prelude::*;
+    let parts = plan.partitions.max(1).next_power_of_two();
+    let chunks = chunk_bounds(text, plan.chunk_bytes);
+    let mapped: Vec<Vec<WordCounts<'a>>> = chunks
+        .par_iter()
+        .fold(
+            || empty_tables(parts, hasher),
+            |mut tables, r| {
+                count_into(&mut tables, &text[r.clone()], hasher);
+                tables
+            },
+        )
+        .collect();
+    PartitionedCounts {
+        parts: shuffle(mapped, parts)
+            .into_par_iter()
+            .map(|tables| merge_partition(tables, hasher))
+            .collect(),
+        hasher: hasher.clone(),
+    }
+}
+
+/// rayon's shortest version, for contrast: `fold` one table per rayon job, then `reduce` pairwise,
+/// merging the smaller table into the larger. It ends in one table instead of `P`, so its last merges
+/// run on one thread; the bench keeps it beside [`count_rayon`] and the report takes the faster.
+pub fn count_rayon_fold_reduce<'a>(
+    text: &'a [u8],
+    chunk_bytes: usize,
+    hasher: &RandomState,
+) -> WordCounts<'a> {
     use rayon::prelude::*;
     let chunks = chunk_bounds(text, chunk_bytes);
     chunks

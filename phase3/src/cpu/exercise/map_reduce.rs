@@ -49,9 +49,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let hasher = RandomState::new();
     let (seq_time, reference) = best(ROUNDS, || mapreduce::count_sequential(text, &hasher));
     let (ours_time, ours) = best(ROUNDS, || mapreduce::count_parallel(text, plan, &hasher));
-    let (rayon_time, rayon_counts) = best(ROUNDS, || {
-        mapreduce::count_rayon(text, plan.chunk_bytes, &hasher)
-    });
+    let (rayon_time, rayon_counts) = best(ROUNDS, || mapreduce::count_rayon(text, plan, &hasher));
     let (shared_time, shared) = best(ROUNDS, || mapreduce::count_shared_map(text, plan));
     let shared_equal = {
         let m = shared.into_map();
@@ -73,12 +71,16 @@ pub(crate) fn run(ctx: &mut Ctx) {
         ],
     );
     let mb = text.len() as f64 / (1u64 << 20) as f64;
-    let rayon_equal = rayon_counts == reference;
+    let rayon_equal = rayon_counts.equals(&reference);
     let ours_equal = ours.equals(&reference);
     for (name, d, eq) in [
         ("sequential", seq_time, true),
         ("ours: map → combine → merge", ours_time, ours_equal),
-        ("rayon fold + reduce", rayon_time, rayon_equal),
+        (
+            "rayon: the same map → combine → merge",
+            rayon_time,
+            rayon_equal,
+        ),
         (
             "one shared sharded map, no combiner",
             shared_time,
