@@ -146,8 +146,18 @@ impl<T, O: Publication> BoundedQueue<T, O> {
                     }
                 }
             } else if lag < 0 {
-                // The slot still holds the value from one lap ago: the queue is full.
-                return Err(value);
+                // The slot still holds the value from one lap ago. That is "full" only if no consumer
+                // has claimed it yet: a consumer may have moved `head` past it and still be reading it
+                // out, and a push after *another* pop returned must not report full. Relaxed: a pop
+                // that happened before this push advanced `head` before it returned, so coherence
+                // shows us that advance (or a later one).
+                let head = self.head.load(Relaxed);
+                if head.wrapping_add(self.slots.len()) == pos {
+                    return Err(value);
+                }
+                // A consumer is mid-pop on this slot: wait for it to hand the slot over.
+                back_off(&mut step);
+                pos = self.tail.load(Relaxed);
             } else {
                 // Another producer claimed `pos` already; catch up.
                 back_off(&mut step);
@@ -187,8 +197,17 @@ impl<T, O: Publication> BoundedQueue<T, O> {
                     }
                 }
             } else if lag < 0 {
-                // The slot has not been filled for position `pos`: empty.
-                return None;
+                // The slot is not filled for position `pos` yet. That is "empty" only if no producer
+                // has claimed `pos`: one may have, and be mid-write, while a later push has returned.
+                // Relaxed: a push that happened before this pop advanced `tail` before it returned,
+                // so coherence shows us that advance (or a later one).
+                let tail = self.tail.load(Relaxed);
+                if tail == pos {
+                    return None;
+                }
+                // A producer is mid-push on this slot: wait for it (FIFO forbids skipping it).
+                back_off(&mut step);
+                pos = self.head.load(Relaxed);
             } else {
                 back_off(&mut step);
                 pos = self.head.load(Relaxed);
