@@ -344,6 +344,15 @@ pub fn group_rebalances_keep_order_and_apply_once(url: &str) {
     assert_eq!(r.order_violations, 0);
     assert_eq!(r.ownership_errors, 0);
     assert_eq!(r.premature_commits, 0);
+    assert_eq!(
+        (
+            r.audit.acked,
+            r.audit.acked_past_unapplied,
+            r.audit.unclean_handovers
+        ),
+        (300, 0, 0),
+        "the broker-side audit: acked, acked past an unapplied offset, unclean hand-overs"
+    );
     assert!(r.committed_to_end);
     assert!(r.per_member.values().all(|&n| n > 0), "{:?}", r.per_member);
 }
