@@ -284,13 +284,16 @@ mod tests {
 
     use super::BoundedQueue;
 
+    /// Generous: only a livelock reaches it (Miri's clock runs far ahead of its progress).
+    const DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 10 });
+
     /// Capacities that divide `2^usize::BITS` and capacities that do not.
     const CAPS: [usize; 6] = [1, 2, 3, 4, 5, 7];
 
     /// Fill, overfill, drain, over-drain, lap after lap, across the point where the indices wrap.
     #[test]
     fn single_thread_fifo_across_the_index_wrap() {
-        harness::watchdog::within(Duration::from_secs(10), || {
+        harness::watchdog::within(DEADLINE, || {
             for cap in CAPS {
                 let q = BoundedQueue::<usize>::near_wrap(cap);
                 let mut next = 0usize;
@@ -325,7 +328,7 @@ mod tests {
     #[test]
     fn mpmc_exact_multiset_across_the_index_wrap() {
         const PER_PRODUCER: usize = if cfg!(miri) { 20 } else { 5_000 };
-        harness::watchdog::within(Duration::from_secs(30), || {
+        harness::watchdog::within(DEADLINE, || {
             for cap in [3, 4] {
                 let q = Arc::new(BoundedQueue::<usize>::near_wrap(cap));
                 let producers: Vec<_> = (0..2)
