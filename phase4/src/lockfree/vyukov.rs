@@ -22,7 +22,7 @@
 //! an equality: the queue keeps working across the wrap (the unit tests start a few laps before it).
 //! What it cannot survive is ABA on a stale word: a thread that read `tail` (or `head`), was
 //! preempted, and resumes after *exactly* a multiple of `2^usize::BITS / one_lap` laps (at least
-//! `2^usize::BITS / 2` operations; on 32-bit 2^31, a few seconds of a hot queue), finds the same word
+//! `2^usize::BITS / 2` operations: on 32-bit 2^31, tens of seconds of a hot queue), finds the same word
 //! and the same stamp, and its CAS succeeds on a position it should not own. crossbeam's `ArrayQueue`
 //! has the same bound.
 use std::marker::PhantomData;
