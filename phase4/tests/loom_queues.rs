@@ -194,3 +194,63 @@ fn weakened_vyukov_is_caught() {
         producer.join().unwrap();
     });
 }
+
+/// Two producers, one consumer. Producer A may have claimed position 0 and not yet filled it when
+/// producer B's push (position 1) returns. The main thread joins B, so B's push happened before the
+/// `try_pop` below, and nothing else pops: the queue holds at least B's value, and the contract's
+/// `None` ("when empty") would be a lie. A correct pop waits for A's slot (it cannot hand out B's
+/// value first without breaking FIFO), so it returns one of the two.
+#[test]
+fn mpmc_pop_is_not_empty_after_a_push_returned_while_another_is_mid_push() {
+    phase1::shim::model(|| {
+        let q = Arc::new(BoundedQueue::<usize>::new(2));
+        let spawn_push = |v| {
+            let q = q.clone();
+            thread::spawn(move || assert!(q.try_push(v).is_ok(), "room for both"))
+        };
+        let a = spawn_push(1);
+        let b = spawn_push(2);
+        b.join().unwrap();
+        let first = q.try_pop();
+        assert!(
+            first.is_some(),
+            "try_pop reported empty after a push had returned"
+        );
+        a.join().unwrap();
+        let mut got = vec![first.unwrap(), q.try_pop().expect("the other value")];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+/// The mirror image: capacity 2, filled before the model's threads start; two consumers, one of which
+/// (A) may have claimed position 0 and not yet handed its slot back when B's pop (position 1) returns.
+/// After joining B, one pop has completed and no other push is in flight, so the queue holds at most
+/// one value: `Err` ("when full") would be a lie.
+#[test]
+fn mpmc_push_is_not_full_after_a_pop_returned_while_another_is_mid_pop() {
+    phase1::shim::model(|| {
+        let q = Arc::new(BoundedQueue::<usize>::new(2));
+        for v in [1, 2] {
+            assert!(q.try_push(v).is_ok());
+        }
+        let spawn_pop = || {
+            let q = q.clone();
+            thread::spawn(move || q.try_pop().expect("two values for two pops"))
+        };
+        let a = spawn_pop();
+        let b = spawn_pop();
+        let from_b = b.join().unwrap();
+        assert!(
+            q.try_push(3).is_ok(),
+            "try_push reported full after a pop had returned"
+        );
+        let mut got = vec![
+            a.join().unwrap(),
+            from_b,
+            q.try_pop().expect("the pushed value"),
+        ];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2, 3]);
+    });
+}

@@ -17,6 +17,8 @@
 //! - [`FileSink`], [`MemorySink`]: idempotent sinks (at-least-once delivery, each id applied once).
 //! - [`scenarios`]: the experiments, shared by the sections and the tests of both backends.
 #[cfg(not(loom))]
+#[cfg(not(loom))]
+mod audit;
 mod broker;
 #[cfg(not(loom))]
 pub mod cli;
@@ -39,6 +41,8 @@ mod sink;
 #[cfg(not(loom))]
 mod tracker;
 
+#[cfg(not(loom))]
+pub use audit::{AuditVerdict, AuditedBroker};
 #[cfg(not(loom))]
 pub use broker::{
     Broker, BrokerError, BrokerResult, DeadLetter, Offset, Record, open_broker, replay_dead_letters,

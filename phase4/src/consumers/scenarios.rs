@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use super::audit::{AuditVerdict, AuditedBroker};
 use super::broker::{Broker, BrokerError, DeadLetter, open_broker, replay_dead_letters};
 use super::embedded::ScratchDir;
 use super::engine::{ConsumerConfig, Handler, Probe, run_member};
@@ -110,8 +111,10 @@ pub struct RebalanceReport {
     pub ownership_errors: u64,
     /// Records that finished ahead of an earlier offset of their partition.
     pub out_of_order: u64,
-    /// Offsets committed before they finished (must be 0).
+    /// Offsets committed before they finished, as the engine counts them (must be 0).
     pub premature_commits: u64,
+    /// What the broker-side audit saw, from the broker calls and the sink alone.
+    pub audit: AuditVerdict,
     /// Commit calls.
     pub commits: u64,
     /// Every partition's committed offset reached its end.
@@ -127,13 +130,15 @@ pub fn rebalance_scenario(
     messages: usize,
     partitions: u32,
 ) -> Result<RebalanceReport, BrokerError> {
-    let broker = open_broker(url)?;
+    let raw = open_broker(url)?;
     let topic = unique_topic("group");
-    let _cleanup = TopicGuard(&*broker, topic.clone());
-    produce_messages(&*broker, &topic, partitions, messages, &[])?;
+    let _cleanup = TopicGuard(&*raw, topic.clone());
+    produce_messages(&*raw, &topic, partitions, messages, &[])?;
     let coord = Arc::new(GroupCoordinator::new(partitions));
     let probe = Probe::new(partitions);
     let sink = Arc::new(MemorySink::new());
+    let audited = Arc::new(AuditedBroker::new(raw.clone(), sink.clone(), partitions));
+    let broker: Arc<dyn Broker> = audited.clone();
     let handler: Handler = {
         let sink = sink.clone();
         Arc::new(move |r| {
@@ -216,6 +221,7 @@ pub fn rebalance_scenario(
         ownership_errors: coord.ownership_errors(),
         out_of_order: probe.out_of_order.load(Relaxed),
         premature_commits: probe.premature_commits.load(Relaxed),
+        audit: audited.verdict(),
         commits: probe.commits.load(Relaxed),
         committed_to_end,
         elapsed: t0.elapsed(),

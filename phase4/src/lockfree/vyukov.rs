@@ -1,23 +1,30 @@
-//! A bounded MPMC queue after Dmitry Vyukov: an array of slots, each with a sequence number that says
-//! whose turn the slot is, and two claim counters (`tail` for producers, `head` for consumers).
+//! A bounded MPMC queue after Dmitry Vyukov: an array of slots, each with a stamp that says whose
+//! turn the slot is, and two claim counters (`tail` for producers, `head` for consumers).
 //!
-//! Positions count up forever; position `pos` lives in slot `pos % cap`. A slot's `seq` is:
-//! - `2·pos` — empty, waiting for the producer of position `pos`;
-//! - `2·pos + 1` — full, holding the value of position `pos`, waiting for its consumer;
-//! - `2·(pos + cap)` — emptied again: empty for the producer of the next lap.
+//! A position is one word, `lap + index`: `index < cap` picks the slot, and `lap` is a multiple of
+//! `one_lap`, the smallest power of two above `cap` (so the two parts never overlap). Moving on from
+//! `(lap, cap - 1)` goes to `(lap + one_lap, 0)`. A slot's `stamp` is:
+//! - `pos` — empty, waiting for the producer of position `pos`;
+//! - `pos + 1` — full, holding the value of position `pos`, waiting for its consumer;
+//! - `pos + one_lap` — emptied again: empty for the producer of the same slot one lap later.
 //!
-//! A producer reads `tail`, checks the slot's `seq == 2·tail`, claims the position with a CAS on
-//! `tail`, writes the value and publishes it by storing `seq = 2·pos + 1` (Release). A consumer does
-//! the mirror image on `head`, and hands the slot to the next lap with `seq = 2·(pos + cap)`
-//! (Release). The CAS only picks *who* owns a position (Relaxed is enough); the slot's `seq` carries
-//! the happens-before.
+//! `index + 1 <= cap < one_lap`, so "full" never equals "empty for the next lap", even at capacity 1.
 //!
-//! Why `2·pos` and not Vyukov's `pos` / `pos + 1` / `pos + cap`: with a capacity of 1, "full with
-//! position 0" (`0 + 1`) and "empty for position 1" (`0 + cap`) would be the same number, and a
-//! second push would overwrite the first value. The conformance suite's capacity-1 cases caught it.
+//! A producer reads `tail`, checks the slot's `stamp == tail`, claims the position with a CAS on
+//! `tail`, writes the value and publishes it by storing `stamp = pos + 1` (Release). A consumer does
+//! the mirror image on `head`, and hands the slot to the next lap with `stamp = pos + one_lap`
+//! (Release). The CAS only picks *who* owns a position (Relaxed is enough); the stamp carries the
+//! happens-before. A stamp one step behind means full (push) or empty (pop) only when the indices
+//! agree; otherwise a thread of the same side is mid-operation on that slot, and we wait for it.
 //!
-//! Positions are `usize` and `seq` holds twice a position: at 10⁹ operations a second that wraps after
-//! 292 years; we do not handle it.
+//! Wrapping: `lap` is added with wrapping arithmetic, and `one_lap` divides `2^usize::BITS`, so the
+//! position word wraps from the last lap to lap 0 with the index unchanged, and every comparison is
+//! an equality: the queue keeps working across the wrap (the unit tests start a few laps before it).
+//! What it cannot survive is ABA on a stale word: a thread that read `tail` (or `head`), was
+//! preempted, and resumes after *exactly* a multiple of `2^usize::BITS / one_lap` laps (at least
+//! `2^usize::BITS / 2` operations: on 32-bit 2^31, tens of seconds of a hot queue), finds the same word
+//! and the same stamp, and its CAS succeeds on a position it should not own. crossbeam's `ArrayQueue`
+//! has the same bound.
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::Relaxed;
@@ -42,8 +49,8 @@ fn back_off(step: &mut u32) {
 }
 
 struct Slot<T> {
-    /// The turn: `2·pos` (empty, for position `pos`), `2·pos + 1` (holds `pos`'s value); module docs.
-    seq: AtomicUsize,
+    /// The turn: `pos` (empty, for position `pos`), `pos + 1` (holds `pos`'s value); module docs.
+    stamp: AtomicUsize,
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
@@ -51,20 +58,21 @@ struct Slot<T> {
 ///
 /// `O` picks the orderings; leave it at [`Correct`] (see [`super::discipline`]).
 pub struct BoundedQueue<T, O: Publication = Correct> {
-    /// The next position a consumer will claim. Padded: consumers hammer it, producers never touch it.
+    /// The next position (`lap + index`) a consumer will claim. Padded: consumers hammer it, and
+    /// producers read it only to tell "full" from "a consumer is mid-pop".
     head: CachePadded<AtomicUsize>,
     /// The next position a producer will claim.
     tail: CachePadded<AtomicUsize>,
     slots: Box<[Slot<T>]>,
-    /// `cap - 1` when `cap` is a power of two (then `pos & mask` replaces the division), else 0.
-    mask: usize,
+    /// The smallest power of two above the capacity: one lap of the position word.
+    one_lap: usize,
     _orderings: PhantomData<fn() -> O>,
 }
 
 // SAFETY: a value of type T is moved in by one thread and out by another, so T: Send is needed and
-// enough: no two threads ever access one slot's value at once (the seq protocol hands the slot over).
+// enough: no two threads ever access one slot's value at once (the stamp protocol hands the slot over).
 unsafe impl<T: Send, O: Publication> Send for BoundedQueue<T, O> {}
-// SAFETY: as above: shared access only reaches a slot's value through the seq protocol, which gives
+// SAFETY: as above: shared access only reaches a slot's value through the stamp protocol, which gives
 // exactly one thread the slot at a time; nothing hands out a `&T`.
 unsafe impl<T: Send, O: Publication> Sync for BoundedQueue<T, O> {}
 
@@ -84,20 +92,35 @@ impl<T, O: Publication> BoundedQueue<T, O> {
     /// # Panics
     /// When `cap` is 0.
     pub fn with_orderings(cap: usize) -> Self {
+        Self::starting_at_lap(cap, 0)
+    }
+
+    /// A queue whose positions start at `lap` (a multiple of `one_lap`): 0 normally; the wrap tests
+    /// start a few laps before the word wraps.
+    fn starting_at_lap(cap: usize, lap: usize) -> Self {
         assert!(cap > 0, "a BoundedQueue needs a capacity of at least 1");
+        let one_lap = (cap + 1).next_power_of_two();
+        debug_assert_eq!(lap & (one_lap - 1), 0, "a lap has index 0");
         let slots = (0..cap)
             .map(|i| Slot {
-                seq: AtomicUsize::new(2 * i),
+                stamp: AtomicUsize::new(lap.wrapping_add(i)),
                 value: UnsafeCell::new(MaybeUninit::uninit()),
             })
             .collect();
         BoundedQueue {
-            head: CachePadded::new(AtomicUsize::new(0)),
-            tail: CachePadded::new(AtomicUsize::new(0)),
+            head: CachePadded::new(AtomicUsize::new(lap)),
+            tail: CachePadded::new(AtomicUsize::new(lap)),
             slots,
-            mask: if cap.is_power_of_two() { cap - 1 } else { 0 },
+            one_lap,
             _orderings: PhantomData,
         }
+    }
+
+    /// For the wrap tests: a queue whose position word wraps around `usize` after four laps.
+    #[cfg(all(test, not(loom)))]
+    fn near_wrap(cap: usize) -> Self {
+        let one_lap = (cap + 1).next_power_of_two();
+        Self::starting_at_lap(cap, 0usize.wrapping_sub(4 * one_lap))
     }
 
     /// The most values it holds at once.
@@ -106,38 +129,44 @@ impl<T, O: Publication> BoundedQueue<T, O> {
     }
 
     fn slot(&self, pos: usize) -> &Slot<T> {
-        let i = if self.mask != 0 || self.slots.len() == 1 {
-            pos & self.mask
-        } else {
-            pos % self.slots.len()
-        };
-        // SAFETY: `i < slots.len()`: a mask of a power-of-two length, or a remainder by the length.
+        let i = pos & (self.one_lap - 1);
+        debug_assert!(i < self.slots.len());
+        // SAFETY: `i < slots.len()`: every position word is made by `starting_at_lap` (index 0..cap)
+        // or `next`, which keeps the index below `cap`; `head`/`tail` only ever hold such words.
         unsafe { self.slots.get_unchecked(i) }
+    }
+
+    /// The position after `pos`: the next index, or index 0 of the next lap.
+    fn next(&self, pos: usize) -> usize {
+        if (pos & (self.one_lap - 1)) + 1 < self.slots.len() {
+            pos + 1
+        } else {
+            (pos & !(self.one_lap - 1)).wrapping_add(self.one_lap)
+        }
     }
 
     /// Appends `value`, or hands it back when the queue is full.
     pub fn try_push(&self, value: T) -> Result<(), T> {
-        // Relaxed: only a guess at the next position; the slot's seq (Acquire) decides.
+        // Relaxed: only a guess at the next position; the slot's stamp (Acquire) decides.
         let mut pos = self.tail.load(Relaxed);
         let mut step = 0;
         loop {
             let slot = self.slot(pos);
-            // Acquire: pairs with the consumer's Release store of `seq = 2·pos` (one lap ago): its read
+            // Acquire: pairs with the consumer's Release store of `stamp = pos` (one lap ago): its read
             // of the old value happened before our write below.
-            let seq = slot.seq.load(O::OBSERVE);
-            let lag = seq.wrapping_sub(pos.wrapping_mul(2)) as isize;
-            if lag == 0 {
+            let stamp = slot.stamp.load(O::OBSERVE);
+            if stamp == pos {
                 // Relaxed: the CAS only decides which producer owns `pos`; no data rides on it.
                 match self
                     .tail
-                    .compare_exchange_weak(pos, pos.wrapping_add(1), Relaxed, Relaxed)
+                    .compare_exchange_weak(pos, self.next(pos), Relaxed, Relaxed)
                 {
                     Ok(_) => {
-                        // SAFETY: we own position `pos` (the CAS), and the slot is empty (seq == 2·pos):
+                        // SAFETY: we own position `pos` (the CAS), and the slot is empty (stamp == pos):
                         // no other thread touches its value until we publish it.
                         slot.value.with_mut(|p| unsafe { (*p).write(value) });
-                        // Release: publishes the write above to the consumer's Acquire load of seq.
-                        slot.seq.store(pos.wrapping_mul(2) | 1, O::PUBLISH);
+                        // Release: publishes the write above to the consumer's Acquire load of stamp.
+                        slot.stamp.store(pos + 1, O::PUBLISH);
                         return Ok(());
                     }
                     Err(current) => {
@@ -145,11 +174,21 @@ impl<T, O: Publication> BoundedQueue<T, O> {
                         back_off(&mut step);
                     }
                 }
-            } else if lag < 0 {
-                // The slot still holds the value from one lap ago: the queue is full.
-                return Err(value);
+            } else if stamp.wrapping_add(self.one_lap) == pos + 1 {
+                // The slot still holds the value from one lap ago. That is "full" only if no consumer
+                // has claimed it yet: a consumer may have moved `head` past it and still be reading it
+                // out, and a push after *another* pop returned must not report full. Relaxed: a pop
+                // that happened before this push advanced `head` before it returned, so coherence
+                // shows us that advance (or a later one).
+                let head = self.head.load(Relaxed);
+                if head.wrapping_add(self.one_lap) == pos {
+                    return Err(value);
+                }
+                // A consumer is mid-pop on this slot: wait for it to hand the slot over.
+                back_off(&mut step);
+                pos = self.tail.load(Relaxed);
             } else {
-                // Another producer claimed `pos` already; catch up.
+                // Another producer claimed `pos` already (or our guess is stale); catch up.
                 back_off(&mut step);
                 pos = self.tail.load(Relaxed);
             }
@@ -163,22 +202,21 @@ impl<T, O: Publication> BoundedQueue<T, O> {
         let mut step = 0;
         loop {
             let slot = self.slot(pos);
-            // Acquire: pairs with the producer's Release store of `seq = 2·pos + 1`: its value is visible.
-            let seq = slot.seq.load(O::OBSERVE);
-            let lag = seq.wrapping_sub(pos.wrapping_mul(2) | 1) as isize;
-            if lag == 0 {
+            // Acquire: pairs with the producer's Release store of `stamp = pos + 1`: its value is
+            // visible.
+            let stamp = slot.stamp.load(O::OBSERVE);
+            if stamp == pos + 1 {
                 // Relaxed: picks the consumer that owns `pos`.
                 match self
                     .head
-                    .compare_exchange_weak(pos, pos.wrapping_add(1), Relaxed, Relaxed)
+                    .compare_exchange_weak(pos, self.next(pos), Relaxed, Relaxed)
                 {
                     Ok(_) => {
-                        // SAFETY: we own position `pos` and the slot is full (seq == 2·pos + 1): the
+                        // SAFETY: we own position `pos` and the slot is full (stamp == pos + 1): the
                         // producer's write is visible (Acquire above) and no one else reads it.
                         let value = slot.value.with(|p| unsafe { (*p).assume_init_read() });
                         // Release: our read happens before the next lap's producer writes the slot.
-                        let next_lap = pos.wrapping_add(self.slots.len()).wrapping_mul(2);
-                        slot.seq.store(next_lap, O::PUBLISH);
+                        slot.stamp.store(pos.wrapping_add(self.one_lap), O::PUBLISH);
                         return Some(value);
                     }
                     Err(current) => {
@@ -186,10 +224,20 @@ impl<T, O: Publication> BoundedQueue<T, O> {
                         back_off(&mut step);
                     }
                 }
-            } else if lag < 0 {
-                // The slot has not been filled for position `pos`: empty.
-                return None;
+            } else if stamp == pos {
+                // The slot is not filled for position `pos` yet. That is "empty" only if no producer
+                // has claimed `pos`: one may have, and be mid-write, while a later push has returned.
+                // Relaxed: a push that happened before this pop advanced `tail` before it returned,
+                // so coherence shows us that advance (or a later one).
+                let tail = self.tail.load(Relaxed);
+                if tail == pos {
+                    return None;
+                }
+                // A producer is mid-push on this slot: wait for it (FIFO forbids skipping it).
+                back_off(&mut step);
+                pos = self.head.load(Relaxed);
             } else {
+                // Another consumer took `pos` already (or our guess is stale); catch up.
                 back_off(&mut step);
                 pos = self.head.load(Relaxed);
             }
@@ -216,7 +264,7 @@ impl<T, O: Publication> Drop for BoundedQueue<T, O> {
             self.slot(pos)
                 .value
                 .with_mut(|p| unsafe { (*p).assume_init_drop() });
-            pos = pos.wrapping_add(1);
+            pos = self.next(pos);
         }
     }
 }
@@ -226,5 +274,101 @@ impl<T, O: Publication> std::fmt::Debug for BoundedQueue<T, O> {
         f.debug_struct("BoundedQueue")
             .field("capacity", &self.capacity())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::BoundedQueue;
+
+    /// Generous: only a livelock reaches it (Miri's clock runs far ahead of its progress).
+    const DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 10 });
+
+    /// Capacities that divide `2^usize::BITS` and capacities that do not.
+    const CAPS: [usize; 6] = [1, 2, 3, 4, 5, 7];
+
+    /// Fill, overfill, drain, over-drain, lap after lap, across the point where the indices wrap.
+    #[test]
+    fn single_thread_fifo_across_the_index_wrap() {
+        harness::watchdog::within(DEADLINE, || {
+            for cap in CAPS {
+                let q = BoundedQueue::<usize>::near_wrap(cap);
+                let mut next = 0usize;
+                for lap in 0..8 {
+                    for i in 0..cap {
+                        assert!(q.try_push(next + i).is_ok(), "cap {cap}, lap {lap}: room");
+                    }
+                    assert_eq!(q.try_push(usize::MAX), Err(usize::MAX), "cap {cap}: full");
+                    for i in 0..cap {
+                        assert_eq!(q.try_pop(), Some(next + i), "cap {cap}, lap {lap}: FIFO");
+                    }
+                    assert_eq!(q.try_pop(), None, "cap {cap}, lap {lap}: empty");
+                    next += cap;
+                }
+                // Part-full laps too, so the wrap falls in the middle of the occupied range.
+                let mut oldest = next;
+                for _ in 0..cap / 2 {
+                    assert!(q.try_push(next).is_ok(), "cap {cap}: prefill");
+                    next += 1;
+                }
+                for _ in 0..10 * cap {
+                    assert!(q.try_push(next).is_ok(), "cap {cap}: room while part full");
+                    next += 1;
+                    assert_eq!(q.try_pop(), Some(oldest), "cap {cap}: FIFO while part full");
+                    oldest += 1;
+                }
+            }
+        });
+    }
+
+    /// Two producers and two consumers cross the wrap together: every value arrives exactly once.
+    #[test]
+    fn mpmc_exact_multiset_across_the_index_wrap() {
+        const PER_PRODUCER: usize = if cfg!(miri) { 20 } else { 5_000 };
+        harness::watchdog::within(DEADLINE, || {
+            for cap in [3, 4] {
+                let q = Arc::new(BoundedQueue::<usize>::near_wrap(cap));
+                let producers: Vec<_> = (0..2)
+                    .map(|p| {
+                        let q = q.clone();
+                        std::thread::spawn(move || {
+                            for i in 0..PER_PRODUCER {
+                                let mut v = p * PER_PRODUCER + i;
+                                while let Err(back) = q.try_push(v) {
+                                    v = back;
+                                    std::thread::yield_now();
+                                }
+                            }
+                        })
+                    })
+                    .collect();
+                let consumers: Vec<_> = (0..2)
+                    .map(|_| {
+                        let q = q.clone();
+                        std::thread::spawn(move || {
+                            let mut got = Vec::new();
+                            while got.len() < PER_PRODUCER {
+                                match q.try_pop() {
+                                    Some(v) => got.push(v),
+                                    None => std::thread::yield_now(),
+                                }
+                            }
+                            got
+                        })
+                    })
+                    .collect();
+                producers.into_iter().for_each(|p| p.join().unwrap());
+                let mut all: Vec<usize> = consumers
+                    .into_iter()
+                    .flat_map(|c| c.join().unwrap())
+                    .collect();
+                all.sort_unstable();
+                assert_eq!(all, (0..2 * PER_PRODUCER).collect::<Vec<_>>(), "cap {cap}");
+                assert_eq!(q.try_pop(), None);
+            }
+        });
     }
 }

@@ -162,10 +162,18 @@ pub fn redis() -> Option<Backend> {
 
 /// One partition, 40 records; offset 3's work is held until the test lets it go. Offsets after it
 /// finish, yet the committed offset must stay at 3 — then reach 40 once 3 is released.
+///
+/// The oracle is independent of the broker's `committed` (which is the lowest *pending* offset on
+/// both backends, so it reads 3 whatever else was acked): the acks the engine sent, recorded by
+/// [`Recording`], must be exactly the prefix the sink has applied; and a consumer taking the
+/// partition over (as after a crash) must be re-delivered the held offset *and* every finished
+/// offset past it, since none of those may have been acknowledged.
 pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
-    let broker = open_broker(url).expect("broker");
+    let inner = open_broker(url).expect("broker");
     let topic = scenarios::unique_topic("prefix");
-    scenarios::produce_messages(&*broker, &topic, 1, 40, &[]).expect("produce");
+    scenarios::produce_messages(&*inner, &topic, 1, 40, &[]).expect("produce");
+    let recording = Recording::new(inner.clone(), Duration::ZERO);
+    let broker: Arc<dyn Broker> = recording.clone();
     let sink = Arc::new(MemorySink::new());
     let release = Arc::new(AtomicBool::new(false));
     let handler: Handler = {
@@ -208,6 +216,38 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
         "the window of 8 bounds what runs past the held offset"
     );
     assert!(!sink.contains("m000003"));
+    // What the sink applied, by offset (message i is offset i on the one partition).
+    let applied: Vec<Offset> = (0..40)
+        .filter(|&o| sink.contains(&format!("m{o:06}")))
+        .collect();
+    let prefix = (0..40).take_while(|o| applied.contains(o)).count() as Offset;
+    assert_eq!(prefix, 3, "the sink applied {applied:?}");
+    let mut acked = recording.acked(0);
+    acked.sort_unstable();
+    assert_eq!(
+        acked,
+        (0..prefix).collect::<Vec<_>>(),
+        "the engine acknowledged offsets past the unfinished one (sink applied {applied:?})"
+    );
+    // A consumer taking over now (what a restart after a crash does first) is re-delivered every
+    // unacknowledged record: the held one and each finished one behind it.
+    let redelivered: Vec<Offset> = inner
+        .reclaim(&topic, "g", "restarted", 0, Duration::ZERO)
+        .expect("reclaim")
+        .iter()
+        .map(|r| r.offset)
+        .collect();
+    for o in applied
+        .iter()
+        .copied()
+        .filter(|&o| o > prefix)
+        .chain([prefix])
+    {
+        assert!(
+            redelivered.contains(&o),
+            "offset {o} would not be re-delivered after a crash: got {redelivered:?}"
+        );
+    }
     assert_eq!(
         broker.committed(&topic, "g", 0).expect("committed"),
         3,
@@ -222,6 +262,9 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
     assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 40);
     assert_eq!(sink.applied(), 40);
     assert_eq!(probe.premature_commits.load(Relaxed), 0);
+    let mut acked = recording.acked(0);
+    acked.sort_unstable();
+    assert_eq!(acked, (0..40).collect::<Vec<_>>(), "each offset acked once");
     broker.delete_topic(&topic).expect("cleanup");
 }
 
@@ -301,18 +344,51 @@ pub fn group_rebalances_keep_order_and_apply_once(url: &str) {
     assert_eq!(r.order_violations, 0);
     assert_eq!(r.ownership_errors, 0);
     assert_eq!(r.premature_commits, 0);
+    assert_eq!(
+        (
+            r.audit.acked,
+            r.audit.acked_past_unapplied,
+            r.audit.unclean_handovers
+        ),
+        (300, 0, 0),
+        "the broker-side audit: acked, acked past an unapplied offset, unclean hand-overs"
+    );
     assert!(r.committed_to_end);
     assert!(r.per_member.values().all(|&n| n > 0), "{:?}", r.per_member);
 }
 
-/// A broker whose fetches are slow (so completions pile up while the poll loop waits on one) and
-/// which records how many offsets each commit carried.
-struct SlowFetch {
-    inner: Arc<dyn Broker>,
-    commits: Mutex<Vec<usize>>,
+/// A decorator that records every acknowledgement the engine sends, in order, so a test can check
+/// what was acked against what the sink received — independently of the broker's own `committed`
+/// (both backends report the lowest pending offset, which hides an ack past an unfinished one).
+/// With a `fetch_delay`, fetches are slow, so completions pile up while the poll loop waits.
+pub struct Recording {
+    pub inner: Arc<dyn Broker>,
+    fetch_delay: Duration,
+    /// Every commit call: (partition, offsets).
+    pub commits: Mutex<Vec<(u32, Vec<Offset>)>>,
 }
 
-impl Broker for SlowFetch {
+impl Recording {
+    pub fn new(inner: Arc<dyn Broker>, fetch_delay: Duration) -> Arc<Recording> {
+        Arc::new(Recording {
+            inner,
+            fetch_delay,
+            commits: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Every offset acknowledged on `partition`, in the order the acks were sent.
+    pub fn acked(&self, partition: u32) -> Vec<Offset> {
+        self.commits
+            .lock()
+            .iter()
+            .filter(|(p, _)| *p == partition)
+            .flat_map(|(_, o)| o.iter().copied())
+            .collect()
+    }
+}
+
+impl Broker for Recording {
     fn describe(&self) -> String {
         self.inner.describe()
     }
@@ -332,7 +408,9 @@ impl Broker for SlowFetch {
         self.inner.create_group(topic, group)
     }
     fn fetch(&self, t: &str, g: &str, c: &str, p: u32, max: usize) -> BrokerResult<Vec<Record>> {
-        thread::sleep(Duration::from_millis(5));
+        if !self.fetch_delay.is_zero() {
+            thread::sleep(self.fetch_delay);
+        }
         self.inner.fetch(t, g, c, p, max)
     }
     fn reclaim(
@@ -346,7 +424,7 @@ impl Broker for SlowFetch {
         self.inner.reclaim(t, g, c, p, idle)
     }
     fn commit(&self, t: &str, g: &str, p: u32, offsets: &[Offset]) -> BrokerResult<()> {
-        self.commits.lock().push(offsets.len());
+        self.commits.lock().push((p, offsets.to_vec()));
         self.inner.commit(t, g, p, offsets)
     }
     fn committed(&self, topic: &str, group: &str, partition: u32) -> BrokerResult<Offset> {
@@ -374,10 +452,7 @@ pub fn commits_land_exactly_every_commit_every(url: &str) {
     let inner = open_broker(url).expect("broker");
     let topic = scenarios::unique_topic("cadence");
     scenarios::produce_messages(&*inner, &topic, 1, 60, &[]).expect("produce");
-    let broker = Arc::new(SlowFetch {
-        inner,
-        commits: Mutex::new(Vec::new()),
-    });
+    let broker = Recording::new(inner, Duration::from_millis(5));
     let sink = Arc::new(MemorySink::new());
     let handler: Handler = {
         let sink = sink.clone();
@@ -412,7 +487,7 @@ pub fn commits_land_exactly_every_commit_every(url: &str) {
     member.join().expect("member").expect("run_member");
     assert_eq!(sink.applied(), 60);
     assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 60);
-    let commits = broker.commits.lock().clone();
+    let commits: Vec<usize> = broker.commits.lock().iter().map(|(_, o)| o.len()).collect();
     assert_eq!(commits.iter().sum::<usize>(), 60, "{commits:?}");
     assert!(
         commits.iter().all(|&n| n == 5),

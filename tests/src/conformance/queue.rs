@@ -22,8 +22,15 @@ use crate::contracts::queue::{
 };
 use crate::watchdog::within;
 
-/// Deadline for one case: generous, since a case only fails by it when something is stuck.
-pub const CASE_DEADLINE: Duration = Duration::from_secs(30);
+/// Deadline for one case: generous, since a case only fails by it when something is stuck (and
+/// longer under Miri, which runs the shrunk cases some thousand times slower).
+pub const CASE_DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 30 });
+
+/// An operation count, shrunk under Miri to what it can interpret in seconds (still several laps of
+/// every capacity in [`CAPACITIES`] but the largest).
+const fn scaled(n: usize) -> usize {
+    if cfg!(miri) { n / 100 } else { n }
+}
 
 // All atomics in this suite are SeqCst: they are bookkeeping read after joins, and the simplest
 // correct ordering keeps the suite about the queue, not about the suite.
@@ -99,12 +106,12 @@ fn xorshift(state: &mut u64) -> u64 {
 /// Single thread: values come out in the order they went in; an empty queue pops `None`.
 pub fn fifo_single_thread<F: QueueFlavor>() {
     within(CASE_DEADLINE, || {
-        let q = F::with_capacity::<u32>(1_000);
+        let q = F::with_capacity::<u32>(scaled(1_000));
         assert_eq!(q.try_pop(), None, "{}: a new queue is empty", F::NAME);
-        for i in 0..1_000 {
+        for i in 0..scaled(1_000) as u32 {
             assert_eq!(q.try_push(i), Ok(()), "{}: push {i} of 1000", F::NAME);
         }
-        for i in 0..1_000 {
+        for i in 0..scaled(1_000) as u32 {
             assert_eq!(q.try_pop(), Some(i), "{}: FIFO order", F::NAME);
         }
         assert_eq!(q.try_pop(), None, "{}: drained", F::NAME);
@@ -153,10 +160,10 @@ pub fn full_and_empty<F: QueueFlavor>() {
                     assert_eq!(rest, expected, "{}: cap {cap}: drained in order", F::NAME);
                 }
                 None => {
-                    for i in 0..10_000 {
+                    for i in 0..scaled(10_000) {
                         assert_eq!(q.try_push(i), Ok(()), "{}: unbounded never full", F::NAME);
                     }
-                    assert_eq!(std::iter::from_fn(|| q.try_pop()).count(), 10_000);
+                    assert_eq!(std::iter::from_fn(|| q.try_pop()).count(), scaled(10_000));
                 }
             }
             assert_eq!(q.try_pop(), None, "{}: cap {cap}: empty", F::NAME);
@@ -173,7 +180,7 @@ pub fn matches_sequential_model<F: QueueFlavor>() {
             let bound = q.capacity();
             let mut model = VecDeque::new();
             let mut rng = 0x9E37_79B9_7F4A_7C15u64 ^ cap as u64;
-            for step in 0..20_000u64 {
+            for step in 0..scaled(20_000) as u64 {
                 if xorshift(&mut rng).is_multiple_of(2) {
                     let expected = if bound.is_some_and(|b| model.len() == b) {
                         Err(step)
@@ -206,7 +213,7 @@ pub fn mpmc_exact_multiset<F: QueueFlavor>() {
     within(CASE_DEADLINE, || {
         for cap in [1, 4, 64] {
             let q = Arc::new(F::with_capacity::<(usize, usize)>(cap));
-            let per = 10_000;
+            let per = scaled(10_000);
             let total = 2 * per;
             let received = Arc::new(AtomicUsize::new(0));
             let producers: Vec<_> = (0..2)
@@ -317,7 +324,7 @@ pub fn drops_exactly_once<F: QueueFlavor>() {
 pub fn stress_drops_exactly_once<F: QueueFlavor>() {
     within(CASE_DEADLINE, || {
         for cap in [1, 8, 64] {
-            let per = 5_000;
+            let per = scaled(5_000);
             let ledger = DropLedger::new(2 * per);
             let q = Arc::new(F::with_capacity(cap));
             let producers: Vec<_> = (0..2)
@@ -363,7 +370,7 @@ pub fn spsc_fifo_two_threads<F: SpscFlavor>() {
     within(CASE_DEADLINE, || {
         for &cap in CAPACITIES {
             let (mut tx, mut rx) = F::channel::<u64>(cap);
-            let n = 20_000u64;
+            let n = scaled(20_000) as u64;
             let producer = thread::spawn(move || {
                 for i in 0..n {
                     let mut v = i;
@@ -415,7 +422,7 @@ pub fn spsc_full_empty_and_model<F: SpscFlavor>() {
             );
             let mut model: VecDeque<u64> = (1..cap as u64).chain([100]).collect();
             let mut rng = 0x2545_F491_4F6C_DD1Du64 ^ cap as u64;
-            for step in 1_000..21_000u64 {
+            for step in 1_000..1_000 + scaled(20_000) as u64 {
                 if xorshift(&mut rng).is_multiple_of(2) {
                     let expected = if model.len() == cap {
                         Err(step)
@@ -472,7 +479,7 @@ pub fn spsc_drops_exactly_once<F: SpscFlavor>() {
             }
             assert_each_dropped_once(F::NAME, "sequential", &ledger);
         }
-        let per = 10_000;
+        let per = scaled(10_000);
         let ledger = DropLedger::new(per);
         let (mut tx, mut rx) = F::channel(16);
         let producer_done = Arc::new(AtomicBool::new(false));
