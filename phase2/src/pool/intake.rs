@@ -274,13 +274,44 @@ impl<T> Drop for Intake<T> {
         // `&mut self`: no submitter or taker is left.
         // Relaxed: `&mut self` already orders every access before this one.
         let tail = self.tail.load(Relaxed) >> 1;
-        let mut head = self.head.load(Relaxed);
-        while head != tail {
-            // SAFETY: `[head, tail)` holds initialised items nobody took; each is dropped once.
-            self.slot(head)
+        let head = self.head.load(Relaxed);
+        let mut rest = Unclaimed {
+            intake: self,
+            head,
+            tail,
+        };
+        // An item's `Drop` is user code and may panic: then `rest` is dropped by the unwind and
+        // drops the items after it (as `Vec` does), instead of leaking them.
+        rest.drop_all();
+    }
+}
+
+/// The items nobody took, `[head, tail)`, while the intake drops them.
+struct Unclaimed<'a, T> {
+    intake: &'a Intake<T>,
+    head: usize,
+    tail: usize,
+}
+
+impl<T> Unclaimed<'_, T> {
+    fn drop_all(&mut self) {
+        while self.head != self.tail {
+            let at = self.head;
+            // Advanced first, so a panicking item is not dropped again by the unwind.
+            self.head = self.head.wrapping_add(1) & INDEX;
+            // SAFETY: `[head, tail)` holds initialised items nobody took (only the intake's drop
+            // is left to touch them); `at` was just removed from that range, so it is dropped once.
+            self.intake
+                .slot(at)
                 .with_mut(|p| unsafe { (*p).assume_init_drop() });
-            head = head.wrapping_add(1) & INDEX;
         }
+    }
+}
+
+impl<T> Drop for Unclaimed<'_, T> {
+    fn drop(&mut self) {
+        // Empty already unless an item's drop panicked (a second panic aborts, as in `Vec`).
+        self.drop_all();
     }
 }
 
@@ -371,5 +402,49 @@ impl<T> Submitter<T> {
 impl<T> Drop for Submitter<T> {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts its drop, then panics if told to (quietly: `resume_unwind` skips the hook).
+    struct Item {
+        drops: std::sync::Arc<AtomicUsize>,
+        panics: bool,
+    }
+
+    impl Drop for Item {
+        fn drop(&mut self) {
+            // Relaxed: single-threaded test.
+            self.drops.fetch_add(1, Relaxed);
+            if self.panics {
+                resume_unwind(Box::new("item dropped"));
+            }
+        }
+    }
+
+    #[test]
+    fn items_left_in_a_dropped_intake_are_dropped_once_even_when_one_panics() {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (mut tx, q) = intake::<Item>(8, 1);
+        // The ring wraps: take two, so the leftovers straddle the end of the 8 slots.
+        for k in 0..10 {
+            let drops = drops.clone();
+            tx.push(Item { drops, panics: k == 6 }).ok().expect("open");
+            if k == 1 {
+                let mut out = Vec::new();
+                assert!(q.take(2, &mut out));
+                drop(out);
+            }
+        }
+        assert_eq!(drops.load(Relaxed), 2);
+        drop(tx);
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(q)));
+        assert!(dropped.is_err(), "the item's panic propagates");
+        assert_eq!(drops.load(Relaxed), 10, "every item dropped exactly once");
     }
 }
