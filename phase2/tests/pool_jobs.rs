@@ -188,15 +188,60 @@ fn running_jobs_observe_the_token_and_no_thread_is_left() {
     });
 }
 
+/// Counts the exit of a worker thread: dropped with the thread's locals, which happens on that
+/// thread before it ends (and so before a join of it returns).
+struct CountsExit(Arc<AtomicUsize>);
+
+impl Drop for CountsExit {
+    fn drop(&mut self) {
+        // SeqCst: a plain counter, read after the pool is dropped.
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+thread_local! {
+    static ON_EXIT: std::cell::RefCell<Option<CountsExit>> = const { std::cell::RefCell::new(None) };
+}
+
 #[test]
 fn dropping_the_pool_joins_its_workers() {
     within(DEADLINE, || {
         let leak = ThreadLeakCheck::named("t-drop");
+        let jobs = 12usize;
+        // Counted by the jobs themselves, not by the pool or /proc: jobs finished, and worker
+        // threads that ran a job (`entered`) and then reached their end (`exited`).
+        let done = Arc::new(AtomicUsize::new(0));
+        let entered = Arc::new(AtomicUsize::new(0));
+        let exited = Arc::new(AtomicUsize::new(0));
         let mut pool = Pool::new("t-drop", 3, 2);
-        for i in 0..10u32 {
-            pool.submit(move |_| i).expect("open");
+        for _ in 0..jobs {
+            let (done, entered, exited) = (done.clone(), entered.clone(), exited.clone());
+            pool.submit(move |_| {
+                ON_EXIT.with(|slot| {
+                    let mut slot = slot.borrow_mut();
+                    if slot.is_none() {
+                        // SeqCst: plain counters (see `CountsExit`).
+                        entered.fetch_add(1, Ordering::SeqCst);
+                        *slot = Some(CountsExit(exited));
+                    }
+                });
+                // Slow enough that a Drop which only closed the queue would return first.
+                std::thread::sleep(Duration::from_millis(2));
+                done.fetch_add(1, Ordering::SeqCst);
+            })
+            .expect("open");
         }
         drop(pool);
+        // A Drop that detached its workers would return with jobs still running and threads alive:
+        // checked at once, without the grace period the leak check allows.
+        assert_eq!(done.load(Ordering::SeqCst), jobs, "every job finished");
+        let entered = entered.load(Ordering::SeqCst);
+        assert!(entered >= 1);
+        assert_eq!(
+            exited.load(Ordering::SeqCst),
+            entered,
+            "every worker thread that ran a job had ended when drop returned"
+        );
         leak.assert_no_leak(GRACE);
     });
 }
