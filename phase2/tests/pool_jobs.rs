@@ -11,15 +11,20 @@ use harness::leaks::ThreadLeakCheck;
 use harness::watchdog::within;
 use phase2::pool::{Outcome, Pool};
 
-const DEADLINE: Duration = Duration::from_secs(30);
+/// Miri's clock is virtual (it runs on while the interpreter crawls), hence the longer limit.
+const DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 30 });
+/// Jobs per run in the bound test (and cuts in the once-or-cancelled test), shrunk under Miri.
+const BOUND_JOBS: usize = if cfg!(miri) { 24 } else { 200 };
+const CUTS: &[usize] = if cfg!(miri) { &[0, 5] } else { &[0, 1, 3, 7, 15, 40] };
+const ONCE_JOBS: u64 = if cfg!(miri) { 12 } else { 60 };
 const GRACE: Duration = Duration::from_secs(5);
 
 #[test]
 fn every_job_once_or_cancelled_never_both() {
     within(DEADLINE, || {
         // Cancel after a varying number of results, so the cut falls at different points.
-        for cut in [0usize, 1, 3, 7, 15, 40] {
-            let jobs = 60u64;
+        for &cut in CUTS {
+            let jobs = ONCE_JOBS;
             let leak = ThreadLeakCheck::named("t-once");
             let runs: Arc<Vec<AtomicU32>> =
                 Arc::new((0..jobs).map(|_| AtomicU32::new(0)).collect());
@@ -83,7 +88,7 @@ fn in_flight_never_exceeds_the_workers() {
             let now = Arc::new(AtomicUsize::new(0));
             let max = Arc::new(AtomicUsize::new(0));
             let mut pool = Pool::new("t-bound", workers, 4);
-            for _ in 0..200 {
+            for _ in 0..BOUND_JOBS {
                 let (now, max) = (now.clone(), max.clone());
                 pool.submit(move |_| {
                     // SeqCst: the in/out counter must be one total order across workers.
@@ -97,14 +102,14 @@ fn in_flight_never_exceeds_the_workers() {
             let pool_max = pool.max_in_flight();
             let results = {
                 let mut r = Vec::new();
-                while r.len() < 200 {
+                while r.len() < BOUND_JOBS {
                     r.push(pool.recv().expect("alive"));
                 }
                 r
             };
             let pool_max = pool_max.max(pool.max_in_flight());
             drop(pool);
-            assert_eq!(results.len(), 200);
+            assert_eq!(results.len(), BOUND_JOBS);
             let seen = max.load(Ordering::SeqCst);
             assert!(
                 seen <= workers,
@@ -114,7 +119,9 @@ fn in_flight_never_exceeds_the_workers() {
                 pool_max <= workers,
                 "the pool's gauge says {pool_max} > {workers}"
             );
-            if workers > 1 {
+            // Whether two jobs overlap under Miri's scheduler (one interpreted thread at a time,
+            // sleeps skipped by its virtual clock) says nothing about the pool, so not there.
+            if workers > 1 && !cfg!(miri) {
                 // The bound is also reached: the pool does run jobs concurrently.
                 assert!(seen >= 2, "{workers} workers never overlapped");
             }
