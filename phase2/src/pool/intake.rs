@@ -36,7 +36,16 @@ use phase1::shim::UnsafeCell;
 use phase1::shim::sync::atomic::{AtomicUsize, Ordering::*};
 use phase1::shim::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::queue::{POLL_ROUNDS, Take, poll_until};
+use super::queue::{Take, poll_until};
+
+/// Rounds of `wait_for_room`'s lock-free re-read of `head` before it parks. Under loom (where the
+/// queues poll zero rounds) one, so the models also take this path: it is the one where the
+/// Release store / Acquire load of `head` is all that orders a taker's read of a slot before the
+/// submitter rewrites it (on the parked path the lock orders them too).
+#[cfg(not(loom))]
+const ROOM_POLL_ROUNDS: u32 = super::queue::POLL_ROUNDS;
+#[cfg(loom)]
+const ROOM_POLL_ROUNDS: u32 = 1;
 
 /// Bit 0 of `tail`: at least one taker sleeps (or is about to) and wants a wake-up.
 const SLEEPERS: usize = 1;
@@ -76,7 +85,8 @@ pub struct Intake<T> {
 
 // SAFETY: items move from the submitter's thread to a taker's (`T: Send`); a slot is written only
 // by the submitter while it is outside `[head, tail)` and read only by a taker holding the lock while
-// it is inside, with the Release/Acquire pairs on `tail` and `head` ordering the two.
+// it is inside, with the Release/Acquire pairs on `tail` and `head` (or the takers' lock, when the
+// submitter waits for room under it) ordering the two.
 unsafe impl<T: Send> Sync for Intake<T> {}
 // SAFETY: as above; the intake owns the `T`s in its ring.
 unsafe impl<T: Send> Send for Intake<T> {}
@@ -212,10 +222,13 @@ impl<T> Intake<T> {
             }
             // Going to sleep: raise the flag with an RMW on `tail` and check nothing came in.
             s.sleeping += 1;
-            // AcqRel: Acquire, so an item published by the `fetch_add` we are ordered after is
-            // visible when we take it on the next round; Release is not needed by anyone but keeps
-            // the pair symmetric. See the module docs for why one location is enough.
-            let seen = self.tail.fetch_or(SLEEPERS, AcqRel) >> 1;
+            // Relaxed: this RMW only has to be in `tail`'s modification order, which is total
+            // (see the module docs for why one location is enough). It orders no data: an item
+            // it shows us is taken on the next round, whose Acquire load of `tail` reads this
+            // value or a later one and so synchronises with the submitter's Release `fetch_add`;
+            // a wake-up goes through the lock. (The loom models pass with this Relaxed and fail
+            // with either half of the `tail` or `head` Release/Acquire pairs weakened.)
+            let seen = self.tail.fetch_or(SLEEPERS, Relaxed) >> 1;
             if seen != tail {
                 self.unregister(&mut s);
                 continue; // the submitter published after our look: take it
@@ -328,7 +341,8 @@ impl<T> Submitter<T> {
         let q = &*self.intake;
         // SAFETY: `tail - head < cap ≤ ring.len()`, so slot `tail` is outside `[head, tail)`: no
         // taker reads it, and the one that last read it did so before its Release store of `head`,
-        // which we loaded with Acquire (here or in `wait_for_room`).
+        // which we loaded with Acquire in `wait_for_room`'s poll, or under the takers' lock that
+        // the taker held while reading it.
         q.slot(self.tail).with_mut(|p| unsafe { (*p).write(item) });
         // Release: publishes the slot to the taker that loads `tail` with Acquire.
         let before = q.tail.fetch_add(ONE, Release);
@@ -344,7 +358,7 @@ impl<T> Submitter<T> {
     fn wait_for_room(&mut self) {
         let q = &*self.intake;
         let full = |head: usize| self.tail.wrapping_sub(head) & INDEX >= q.cap;
-        for _ in 0..POLL_ROUNDS {
+        for _ in 0..ROOM_POLL_ROUNDS {
             // Acquire: pairs with the taker's Release store of `head` (see `push`).
             let head = q.head.load(Acquire);
             if !full(head) {
@@ -355,8 +369,9 @@ impl<T> Submitter<T> {
         }
         let mut s = q.lock();
         loop {
-            // Acquire: as above (`head` only moves under the lock we hold, so this is exact).
-            let head = q.head.load(Acquire);
+            // Relaxed: `head` only moves under the lock we hold, so this is exact, and the lock
+            // orders the taker's reads of the slots before our rewrite of them.
+            let head = q.head.load(Relaxed);
             if !full(head) {
                 self.head_seen = head;
                 return;
