@@ -209,7 +209,10 @@ fn sigint_on_an_idle_service_exits_0_at_once() {
         let drain = Duration::from_secs(10);
         // Nothing in flight: no reason to wait for the drain. `exit_within` is the check (it fails
         // the test past MARGIN), which means something only while MARGIN is below the drain.
-        assert!(MARGIN < drain, "MARGIN must stay below the drain for this test to check it");
+        assert!(
+            MARGIN < drain,
+            "MARGIN must stay below the drain for this test to check it"
+        );
         let mut svc = Service::start(drain);
         svc.signal(libc::SIGINT);
         let (status, _) = svc.exit_within(MARGIN);

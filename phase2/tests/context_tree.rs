@@ -174,7 +174,10 @@ fn wait_returns_at_the_inherited_deadline_and_wait_timeout_times_out() {
         assert_eq!(child.deadline(), Some(deadline), "the child inherits it");
         assert_eq!(child.wait(), Reason::DeadlineExceeded);
         // Not before the deadline (an early wake-up that reported DeadlineExceeded fails here).
-        assert!(Instant::now() >= deadline, "wait returned before the deadline");
+        assert!(
+            Instant::now() >= deadline,
+            "wait returned before the deadline"
+        );
     });
 }
 

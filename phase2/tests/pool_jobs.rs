@@ -15,7 +15,11 @@ use phase2::pool::{Outcome, Pool};
 const DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 30 });
 /// Jobs per run in the bound test (and cuts in the once-or-cancelled test), shrunk under Miri.
 const BOUND_JOBS: usize = if cfg!(miri) { 24 } else { 200 };
-const CUTS: &[usize] = if cfg!(miri) { &[0, 5] } else { &[0, 1, 3, 7, 15, 40] };
+const CUTS: &[usize] = if cfg!(miri) {
+    &[0, 5]
+} else {
+    &[0, 1, 3, 7, 15, 40]
+};
 const ONCE_JOBS: u64 = if cfg!(miri) { 12 } else { 60 };
 const GRACE: Duration = Duration::from_secs(5);
 

@@ -449,7 +449,12 @@ mod tests {
         // The ring wraps: take two, so the leftovers straddle the end of the 8 slots.
         for k in 0..10 {
             let drops = drops.clone();
-            tx.push(Item { drops, panics: k == 6 }).ok().expect("open");
+            tx.push(Item {
+                drops,
+                panics: k == 6,
+            })
+            .ok()
+            .expect("open");
             if k == 1 {
                 let mut out = Vec::new();
                 assert!(q.take(2, &mut out));

@@ -223,7 +223,11 @@ mod tests {
             let job = with_bomb(&drops, boxed);
             assert!(catch_unwind(AssertUnwindSafe(move || drop(job))).is_err());
         }
-        assert_eq!(drops.load(Relaxed), 4, "the other capture dropped every time");
+        assert_eq!(
+            drops.load(Relaxed),
+            4,
+            "the other capture dropped every time"
+        );
     }
 
     #[test]

@@ -19,9 +19,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let n = ctx.pick(240, 120);
     // The construction: the first seed from SEED on whose batch round-robin is provably bad, i.e. its
     // floor exceeds the shared queue's guarantee by 40%, so the timing comparison has a wide margin.
-    let batch = |seed| {
-        distribute::heavy_tailed(n, MIN, ALPHA, CAP, seed)
-    };
+    let batch = |seed| distribute::heavy_tailed(n, MIN, ALPHA, CAP, seed);
     let provably_bad = |c: &[Duration]| {
         distribute::round_robin_lower_bound(c, WORKERS).as_secs_f64()
             > FACTOR * distribute::shared_queue_upper_bound(c, WORKERS).as_secs_f64()
@@ -165,7 +163,12 @@ pub(crate) fn run(ctx: &mut Ctx) {
         tails.iter().all(|t| t.within()) && tails[0].in_range,
         tails
             .iter()
-            .map(|t| format!("> {}: {} (model {:.0} ± {:.0})", t.label, t.seen, t.mean, t.band))
+            .map(|t| {
+                format!(
+                    "> {}: {} (model {:.0} ± {:.0})",
+                    t.label, t.seen, t.mean, t.band
+                )
+            })
             .collect::<Vec<_>>()
             .join(", "),
     );
