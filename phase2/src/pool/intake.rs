@@ -54,6 +54,79 @@ const ONE: usize = 2;
 /// Indices are kept modulo 2^63 on both sides (`tail` loses bit 0 to the flag).
 const INDEX: usize = usize::MAX >> 1;
 
+/// The orderings of the two publishing pairs, `tail` (items) and `head` (free slots). Outside loom
+/// they are the constants `Acquire` / `Release`. Under loom a model can weaken one pair to
+/// `Relaxed` on its own thread (`twin_weakened`, compiled only under loom): the broken twin that `loom_pool.rs` expects
+/// loom to catch. Loom runs every thread of a model on the calling OS thread, so a thread-local
+/// switch reaches all of them and no other test.
+mod twin {
+    use super::{Acquire, Release};
+    use phase1::shim::sync::atomic::Ordering;
+
+    /// Which Release/Acquire pair.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Pair {
+        /// The submitter's `fetch_add` of `tail` / a taker's load of it.
+        Tail,
+        /// A taker's store of `head` / the submitter's lock-free load of it.
+        Head,
+    }
+
+    #[cfg(loom)]
+    std::thread_local! {
+        static WEAK: std::cell::Cell<Option<Pair>> = const { std::cell::Cell::new(None) };
+    }
+
+    #[cfg(loom)]
+    fn weak(pair: Pair) -> bool {
+        WEAK.with(|w| w.get() == Some(pair))
+    }
+
+    #[cfg(not(loom))]
+    #[inline(always)]
+    fn weak(_: Pair) -> bool {
+        false
+    }
+
+    /// `Release`, or `Relaxed` in the broken twin.
+    #[inline(always)]
+    pub(super) fn release(pair: Pair) -> Ordering {
+        if weak(pair) {
+            Ordering::Relaxed
+        } else {
+            Release
+        }
+    }
+
+    /// `Acquire`, or `Relaxed` in the broken twin.
+    #[inline(always)]
+    pub(super) fn acquire(pair: Pair) -> Ordering {
+        if weak(pair) {
+            Ordering::Relaxed
+        } else {
+            Acquire
+        }
+    }
+
+    /// Loom only: runs `f` with both halves of `pair` weakened to `Relaxed` on this thread.
+    #[cfg(loom)]
+    pub fn weakened<R>(pair: Pair, f: impl FnOnce() -> R) -> R {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                WEAK.with(|w| w.set(None));
+            }
+        }
+        WEAK.with(|w| w.set(Some(pair)));
+        let _reset = Reset;
+        f()
+    }
+}
+
+#[cfg(loom)]
+#[doc(hidden)]
+pub use twin::{Pair as TwinPair, weakened as twin_weakened};
+
 /// Bookkeeping under the takers' lock.
 #[derive(Debug)]
 struct Takers {
@@ -190,7 +263,7 @@ impl<T> Intake<T> {
             let head = self.head.load(Relaxed);
             // Acquire: pairs with the submitter's Release `fetch_add`, so the slots below `tail`
             // hold the items it wrote.
-            let tail = self.tail.load(Acquire) >> 1;
+            let tail = self.tail.load(twin::acquire(twin::Pair::Tail)) >> 1;
             let available = tail.wrapping_sub(head) & INDEX;
             if available > 0 {
                 let share = (available / self.takers).clamp(1, max);
@@ -206,7 +279,10 @@ impl<T> Intake<T> {
                 }
                 // Release: the submitter reads `head` with Acquire before it rewrites these slots,
                 // so our reads of them happen before its writes.
-                self.head.store(head.wrapping_add(share) & INDEX, Release);
+                self.head.store(
+                    head.wrapping_add(share) & INDEX,
+                    twin::release(twin::Pair::Head),
+                );
                 // Low-water: the parked submitter is woken once half the room is free.
                 if s.submitter_parked && available - share <= self.cap / 2 {
                     s.submitter_parked = false;
@@ -345,7 +421,7 @@ impl<T> Submitter<T> {
         // the taker held while reading it.
         q.slot(self.tail).with_mut(|p| unsafe { (*p).write(item) });
         // Release: publishes the slot to the taker that loads `tail` with Acquire.
-        let before = q.tail.fetch_add(ONE, Release);
+        let before = q.tail.fetch_add(ONE, twin::release(twin::Pair::Tail));
         self.tail = self.tail.wrapping_add(1) & INDEX;
         if before & SLEEPERS != 0 {
             self.wake_one();
@@ -360,7 +436,7 @@ impl<T> Submitter<T> {
         let full = |head: usize| self.tail.wrapping_sub(head) & INDEX >= q.cap;
         for _ in 0..ROOM_POLL_ROUNDS {
             // Acquire: pairs with the taker's Release store of `head` (see `push`).
-            let head = q.head.load(Acquire);
+            let head = q.head.load(twin::acquire(twin::Pair::Head));
             if !full(head) {
                 self.head_seen = head;
                 return;
