@@ -136,7 +136,9 @@ fn sigterm_drains_in_flight_requests_then_cancels_the_rest_and_exits_0() {
                 .expect("every request acknowledged before the signal");
         }
         svc.signal(libc::SIGTERM);
-        let (status, took) = svc.exit_within(drain + MARGIN);
+        // The bound on the exit is `exit_within`'s: it fails the test past drain + MARGIN (a
+        // service that waits for the 60 s requests instead of cancelling them at the deadline).
+        let (status, _) = svc.exit_within(drain + MARGIN);
         let report = svc.report();
         let answers: Vec<Option<String>> = clients.into_iter().map(|c| c.join().unwrap()).collect();
 
@@ -144,7 +146,6 @@ fn sigterm_drains_in_flight_requests_then_cancels_the_rest_and_exits_0() {
             status.success(),
             "exit status {status:?}, report {report:?}"
         );
-        assert!(took < drain + MARGIN, "exited {took:?} after SIGTERM");
         for (w, a) in works.iter().zip(&answers) {
             let a = a.as_deref().expect("acknowledged");
             let want = if *w < 1500 { "DONE " } else { "CANCELLED " };
@@ -205,12 +206,17 @@ fn sigterm_with_short_requests_drains_them_all_and_refuses_new_connections() {
 #[test]
 fn sigint_on_an_idle_service_exits_0_at_once() {
     within(Duration::from_secs(30), || {
-        let mut svc = Service::start(Duration::from_secs(10));
+        let drain = Duration::from_secs(10);
+        // Nothing in flight: no reason to wait for the drain. `exit_within` is the check (it fails
+        // the test past MARGIN), which means something only while MARGIN is below the drain.
+        assert!(
+            MARGIN < drain,
+            "MARGIN must stay below the drain for this test to check it"
+        );
+        let mut svc = Service::start(drain);
         svc.signal(libc::SIGINT);
-        let (status, took) = svc.exit_within(MARGIN);
+        let (status, _) = svc.exit_within(MARGIN);
         assert!(status.success(), "{status:?}");
-        // Nothing in flight: no reason to wait for the 10 s drain.
-        assert!(took < Duration::from_secs(10), "took {took:?}");
         assert!(svc.report().contains("accepted=0"));
     });
 }

@@ -135,6 +135,7 @@ mod batch_queue {
 mod intake {
     use phase1::shim::sync::Arc;
     use phase1::shim::thread;
+    use phase2::pool::intake::{TwinPair, twin_weakened};
     use phase2::pool::{Intake, intake};
 
     /// Takes until closed, returning everything this taker got.
@@ -144,22 +145,32 @@ mod intake {
         got
     }
 
+    fn two_takers() {
+        let (mut tx, q) = intake(4, 2);
+        let taker = {
+            let q = q.clone();
+            thread::spawn(move || drain(&q, 1))
+        };
+        tx.push(1).unwrap();
+        tx.push(2).unwrap();
+        tx.close();
+        let mut all = drain(&q, 1);
+        all.extend(taker.join().unwrap());
+        all.sort_unstable();
+        assert_eq!(all, [1, 2]);
+    }
+
     #[test]
     fn two_takers_get_every_item_exactly_once() {
-        loom::model(|| {
-            let (mut tx, q) = intake(4, 2);
-            let taker = {
-                let q = q.clone();
-                thread::spawn(move || drain(&q, 1))
-            };
-            tx.push(1).unwrap();
-            tx.push(2).unwrap();
-            tx.close();
-            let mut all = drain(&q, 1);
-            all.extend(taker.join().unwrap());
-            all.sort_unstable();
-            assert_eq!(all, [1, 2]);
-        });
+        loom::model(two_takers);
+    }
+
+    /// The broken twin: with the `tail` pair Relaxed, a taker reads a slot the submitter's write
+    /// to it does not happen before, and loom must say so.
+    #[test]
+    #[should_panic(expected = "Causality violation")]
+    fn twin_with_the_tail_pair_relaxed_is_caught() {
+        twin_weakened(TwinPair::Tail, || loom::model(two_takers));
     }
 
     /// Two takers asleep (or about to be) and two pushes: each push must claim a different sleeper,
@@ -187,20 +198,31 @@ mod intake {
         });
     }
 
+    fn full_ring() {
+        let (mut tx, q) = intake(1, 1);
+        let submitter = thread::spawn(move || {
+            for i in 0..3 {
+                tx.push(i).unwrap();
+            }
+            // dropping `tx` closes the intake
+        });
+        // One taker, so FIFO order is observable: no item lost, duplicated or reordered.
+        assert_eq!(drain(&q, 2), [0, 1, 2]);
+        submitter.join().unwrap();
+    }
+
     #[test]
     fn a_full_ring_parks_the_submitter_and_the_taker_releases_it() {
-        loom::model(|| {
-            let (mut tx, q) = intake(1, 1);
-            let submitter = thread::spawn(move || {
-                for i in 0..3 {
-                    tx.push(i).unwrap();
-                }
-                // dropping `tx` closes the intake
-            });
-            // One taker, so FIFO order is observable: no item lost, duplicated or reordered.
-            assert_eq!(drain(&q, 2), [0, 1, 2]);
-            submitter.join().unwrap();
-        });
+        loom::model(full_ring);
+    }
+
+    /// The broken twin: with the `head` pair Relaxed, the submitter polling for room rewrites a
+    /// slot the taker's read of it does not happen before, and loom must say so. (Before the
+    /// intake polled one round under loom, this twin passed: the lock hid the missing pair.)
+    #[test]
+    #[should_panic(expected = "Causality violation")]
+    fn twin_with_the_head_pair_relaxed_is_caught() {
+        twin_weakened(TwinPair::Head, || loom::model(full_ring));
     }
 
     /// Items left in the ring when the last handle goes are dropped exactly once.

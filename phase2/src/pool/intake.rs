@@ -36,7 +36,16 @@ use phase1::shim::UnsafeCell;
 use phase1::shim::sync::atomic::{AtomicUsize, Ordering::*};
 use phase1::shim::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::queue::{POLL_ROUNDS, Take, poll_until};
+use super::queue::{Take, poll_until};
+
+/// Rounds of `wait_for_room`'s lock-free re-read of `head` before it parks. Under loom (where the
+/// queues poll zero rounds) one, so the models also take this path: it is the one where the
+/// Release store / Acquire load of `head` is all that orders a taker's read of a slot before the
+/// submitter rewrites it (on the parked path the lock orders them too).
+#[cfg(not(loom))]
+const ROOM_POLL_ROUNDS: u32 = super::queue::POLL_ROUNDS;
+#[cfg(loom)]
+const ROOM_POLL_ROUNDS: u32 = 1;
 
 /// Bit 0 of `tail`: at least one taker sleeps (or is about to) and wants a wake-up.
 const SLEEPERS: usize = 1;
@@ -44,6 +53,79 @@ const SLEEPERS: usize = 1;
 const ONE: usize = 2;
 /// Indices are kept modulo 2^63 on both sides (`tail` loses bit 0 to the flag).
 const INDEX: usize = usize::MAX >> 1;
+
+/// The orderings of the two publishing pairs, `tail` (items) and `head` (free slots). Outside loom
+/// they are the constants `Acquire` / `Release`. Under loom a model can weaken one pair to
+/// `Relaxed` on its own thread (`twin_weakened`, compiled only under loom): the broken twin that `loom_pool.rs` expects
+/// loom to catch. Loom runs every thread of a model on the calling OS thread, so a thread-local
+/// switch reaches all of them and no other test.
+mod twin {
+    use super::{Acquire, Release};
+    use phase1::shim::sync::atomic::Ordering;
+
+    /// Which Release/Acquire pair.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Pair {
+        /// The submitter's `fetch_add` of `tail` / a taker's load of it.
+        Tail,
+        /// A taker's store of `head` / the submitter's lock-free load of it.
+        Head,
+    }
+
+    #[cfg(loom)]
+    std::thread_local! {
+        static WEAK: std::cell::Cell<Option<Pair>> = const { std::cell::Cell::new(None) };
+    }
+
+    #[cfg(loom)]
+    fn weak(pair: Pair) -> bool {
+        WEAK.with(|w| w.get() == Some(pair))
+    }
+
+    #[cfg(not(loom))]
+    #[inline(always)]
+    fn weak(_: Pair) -> bool {
+        false
+    }
+
+    /// `Release`, or `Relaxed` in the broken twin.
+    #[inline(always)]
+    pub(super) fn release(pair: Pair) -> Ordering {
+        if weak(pair) {
+            Ordering::Relaxed
+        } else {
+            Release
+        }
+    }
+
+    /// `Acquire`, or `Relaxed` in the broken twin.
+    #[inline(always)]
+    pub(super) fn acquire(pair: Pair) -> Ordering {
+        if weak(pair) {
+            Ordering::Relaxed
+        } else {
+            Acquire
+        }
+    }
+
+    /// Loom only: runs `f` with both halves of `pair` weakened to `Relaxed` on this thread.
+    #[cfg(loom)]
+    pub fn weakened<R>(pair: Pair, f: impl FnOnce() -> R) -> R {
+        struct Reset;
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                WEAK.with(|w| w.set(None));
+            }
+        }
+        WEAK.with(|w| w.set(Some(pair)));
+        let _reset = Reset;
+        f()
+    }
+}
+
+#[cfg(loom)]
+#[doc(hidden)]
+pub use twin::{Pair as TwinPair, weakened as twin_weakened};
 
 /// Bookkeeping under the takers' lock.
 #[derive(Debug)]
@@ -76,7 +158,8 @@ pub struct Intake<T> {
 
 // SAFETY: items move from the submitter's thread to a taker's (`T: Send`); a slot is written only
 // by the submitter while it is outside `[head, tail)` and read only by a taker holding the lock while
-// it is inside, with the Release/Acquire pairs on `tail` and `head` ordering the two.
+// it is inside, with the Release/Acquire pairs on `tail` and `head` (or the takers' lock, when the
+// submitter waits for room under it) ordering the two.
 unsafe impl<T: Send> Sync for Intake<T> {}
 // SAFETY: as above; the intake owns the `T`s in its ring.
 unsafe impl<T: Send> Send for Intake<T> {}
@@ -180,7 +263,7 @@ impl<T> Intake<T> {
             let head = self.head.load(Relaxed);
             // Acquire: pairs with the submitter's Release `fetch_add`, so the slots below `tail`
             // hold the items it wrote.
-            let tail = self.tail.load(Acquire) >> 1;
+            let tail = self.tail.load(twin::acquire(twin::Pair::Tail)) >> 1;
             let available = tail.wrapping_sub(head) & INDEX;
             if available > 0 {
                 let share = (available / self.takers).clamp(1, max);
@@ -196,7 +279,10 @@ impl<T> Intake<T> {
                 }
                 // Release: the submitter reads `head` with Acquire before it rewrites these slots,
                 // so our reads of them happen before its writes.
-                self.head.store(head.wrapping_add(share) & INDEX, Release);
+                self.head.store(
+                    head.wrapping_add(share) & INDEX,
+                    twin::release(twin::Pair::Head),
+                );
                 // Low-water: the parked submitter is woken once half the room is free.
                 if s.submitter_parked && available - share <= self.cap / 2 {
                     s.submitter_parked = false;
@@ -212,10 +298,13 @@ impl<T> Intake<T> {
             }
             // Going to sleep: raise the flag with an RMW on `tail` and check nothing came in.
             s.sleeping += 1;
-            // AcqRel: Acquire, so an item published by the `fetch_add` we are ordered after is
-            // visible when we take it on the next round; Release is not needed by anyone but keeps
-            // the pair symmetric. See the module docs for why one location is enough.
-            let seen = self.tail.fetch_or(SLEEPERS, AcqRel) >> 1;
+            // Relaxed: this RMW only has to be in `tail`'s modification order, which is total
+            // (see the module docs for why one location is enough). It orders no data: an item
+            // it shows us is taken on the next round, whose Acquire load of `tail` reads this
+            // value or a later one and so synchronises with the submitter's Release `fetch_add`;
+            // a wake-up goes through the lock. (The loom models pass with this Relaxed and fail
+            // with either half of the `tail` or `head` Release/Acquire pairs weakened.)
+            let seen = self.tail.fetch_or(SLEEPERS, Relaxed) >> 1;
             if seen != tail {
                 self.unregister(&mut s);
                 continue; // the submitter published after our look: take it
@@ -274,13 +363,44 @@ impl<T> Drop for Intake<T> {
         // `&mut self`: no submitter or taker is left.
         // Relaxed: `&mut self` already orders every access before this one.
         let tail = self.tail.load(Relaxed) >> 1;
-        let mut head = self.head.load(Relaxed);
-        while head != tail {
-            // SAFETY: `[head, tail)` holds initialised items nobody took; each is dropped once.
-            self.slot(head)
+        let head = self.head.load(Relaxed);
+        let mut rest = Unclaimed {
+            intake: self,
+            head,
+            tail,
+        };
+        // An item's `Drop` is user code and may panic: then `rest` is dropped by the unwind and
+        // drops the items after it (as `Vec` does), instead of leaking them.
+        rest.drop_all();
+    }
+}
+
+/// The items nobody took, `[head, tail)`, while the intake drops them.
+struct Unclaimed<'a, T> {
+    intake: &'a Intake<T>,
+    head: usize,
+    tail: usize,
+}
+
+impl<T> Unclaimed<'_, T> {
+    fn drop_all(&mut self) {
+        while self.head != self.tail {
+            let at = self.head;
+            // Advanced first, so a panicking item is not dropped again by the unwind.
+            self.head = self.head.wrapping_add(1) & INDEX;
+            // SAFETY: `[head, tail)` holds initialised items nobody took (only the intake's drop
+            // is left to touch them); `at` was just removed from that range, so it is dropped once.
+            self.intake
+                .slot(at)
                 .with_mut(|p| unsafe { (*p).assume_init_drop() });
-            head = head.wrapping_add(1) & INDEX;
         }
+    }
+}
+
+impl<T> Drop for Unclaimed<'_, T> {
+    fn drop(&mut self) {
+        // Empty already unless an item's drop panicked (a second panic aborts, as in `Vec`).
+        self.drop_all();
     }
 }
 
@@ -297,10 +417,11 @@ impl<T> Submitter<T> {
         let q = &*self.intake;
         // SAFETY: `tail - head < cap ≤ ring.len()`, so slot `tail` is outside `[head, tail)`: no
         // taker reads it, and the one that last read it did so before its Release store of `head`,
-        // which we loaded with Acquire (here or in `wait_for_room`).
+        // which we loaded with Acquire in `wait_for_room`'s poll, or under the takers' lock that
+        // the taker held while reading it.
         q.slot(self.tail).with_mut(|p| unsafe { (*p).write(item) });
         // Release: publishes the slot to the taker that loads `tail` with Acquire.
-        let before = q.tail.fetch_add(ONE, Release);
+        let before = q.tail.fetch_add(ONE, twin::release(twin::Pair::Tail));
         self.tail = self.tail.wrapping_add(1) & INDEX;
         if before & SLEEPERS != 0 {
             self.wake_one();
@@ -313,9 +434,9 @@ impl<T> Submitter<T> {
     fn wait_for_room(&mut self) {
         let q = &*self.intake;
         let full = |head: usize| self.tail.wrapping_sub(head) & INDEX >= q.cap;
-        for _ in 0..POLL_ROUNDS {
+        for _ in 0..ROOM_POLL_ROUNDS {
             // Acquire: pairs with the taker's Release store of `head` (see `push`).
-            let head = q.head.load(Acquire);
+            let head = q.head.load(twin::acquire(twin::Pair::Head));
             if !full(head) {
                 self.head_seen = head;
                 return;
@@ -324,8 +445,9 @@ impl<T> Submitter<T> {
         }
         let mut s = q.lock();
         loop {
-            // Acquire: as above (`head` only moves under the lock we hold, so this is exact).
-            let head = q.head.load(Acquire);
+            // Relaxed: `head` only moves under the lock we hold, so this is exact, and the lock
+            // orders the taker's reads of the slots before our rewrite of them.
+            let head = q.head.load(Relaxed);
             if !full(head) {
                 self.head_seen = head;
                 return;
@@ -371,5 +493,54 @@ impl<T> Submitter<T> {
 impl<T> Drop for Submitter<T> {
     fn drop(&mut self) {
         self.close();
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts its drop, then panics if told to (quietly: `resume_unwind` skips the hook).
+    struct Item {
+        drops: std::sync::Arc<AtomicUsize>,
+        panics: bool,
+    }
+
+    impl Drop for Item {
+        fn drop(&mut self) {
+            // Relaxed: single-threaded test.
+            self.drops.fetch_add(1, Relaxed);
+            if self.panics {
+                resume_unwind(Box::new("item dropped"));
+            }
+        }
+    }
+
+    #[test]
+    fn items_left_in_a_dropped_intake_are_dropped_once_even_when_one_panics() {
+        let drops = std::sync::Arc::new(AtomicUsize::new(0));
+        let (mut tx, q) = intake::<Item>(8, 1);
+        // The ring wraps: take two, so the leftovers straddle the end of the 8 slots.
+        for k in 0..10 {
+            let drops = drops.clone();
+            tx.push(Item {
+                drops,
+                panics: k == 6,
+            })
+            .ok()
+            .expect("open");
+            if k == 1 {
+                let mut out = Vec::new();
+                assert!(q.take(2, &mut out));
+                drop(out);
+            }
+        }
+        assert_eq!(drops.load(Relaxed), 2);
+        drop(tx);
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(q)));
+        assert!(dropped.is_err(), "the item's panic propagates");
+        assert_eq!(drops.load(Relaxed), 10, "every item dropped exactly once");
     }
 }

@@ -184,6 +184,52 @@ mod tests {
         assert_eq!(drops.load(Relaxed), 4, "never run: dropped by the job");
     }
 
+    /// Panics when dropped (quietly: `resume_unwind` skips the hook).
+    struct PanicsOnDrop;
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            std::panic::resume_unwind(Box::new("capture dropped"));
+        }
+    }
+
+    /// A job capturing a `Counted` and a `PanicsOnDrop`, inline or (padded) boxed.
+    fn with_bomb(drops: &Arc<AtomicUsize>, boxed: bool) -> Job<u32> {
+        let (c, bomb) = (Counted(drops.clone()), PanicsOnDrop);
+        let job = if boxed {
+            let pad = [0u64; 4];
+            Job::new(move |_: &CancelToken| {
+                let _keep = (&c, &bomb, pad);
+                7
+            })
+        } else {
+            Job::new(move |_: &CancelToken| {
+                let _keep = (&c, &bomb);
+                7
+            })
+        };
+        assert_eq!(job.is_boxed(), boxed);
+        job
+    }
+
+    #[test]
+    fn a_capture_that_panics_on_drop_leaves_nothing_undropped_run_or_discarded() {
+        // Miri checks the rest: no double drop, no use of a moved-out slot, the box freed.
+        let drops = Arc::new(AtomicUsize::new(0));
+        for boxed in [false, true] {
+            let job = with_bomb(&drops, boxed);
+            let t = token();
+            let ran = catch_unwind(AssertUnwindSafe(|| job.run(&t)));
+            assert!(ran.is_err(), "the capture's panic ends the run");
+            let job = with_bomb(&drops, boxed);
+            assert!(catch_unwind(AssertUnwindSafe(move || drop(job))).is_err());
+        }
+        assert_eq!(
+            drops.load(Relaxed),
+            4,
+            "the other capture dropped every time"
+        );
+    }
+
     #[test]
     fn a_panicking_job_drops_its_captures_once() {
         let drops = Arc::new(AtomicUsize::new(0));

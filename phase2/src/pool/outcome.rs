@@ -5,7 +5,9 @@
 pub enum Outcome<T> {
     /// The job ran to completion and returned this value.
     Done(T),
-    /// The job ran and panicked; the payload's message. The worker survived.
+    /// The job's code panicked; the payload's message. The worker survived. User code is the
+    /// body and also the captures' `Drop`: a capture that panics on drop after the body returned
+    /// (its value is lost), or while a cancelled job is discarded (it never ran), reports this.
     Panicked(String),
     /// The job was still queued when the pool was cancelled: it never ran.
     Cancelled,

@@ -7,6 +7,7 @@
 //! Batching changes when a job *starts* relative to its submission, never how many run at once: a
 //! job taken into a worker's batch is not running, and it is still reported `Cancelled` if the
 //! token is cancelled before its turn.
+use std::any::Any;
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -148,7 +149,8 @@ impl<T: Send + 'static> Pool<T> {
         self.submitter.len()
     }
 
-    /// Cancels: every job still queued is reported `Cancelled` without running; running jobs see
+    /// Cancels: every job still queued is reported `Cancelled` without running (`Panicked` if a
+    /// capture panics as it is discarded); running jobs see
     /// the token. The pool stays usable for collecting results; new submissions are reported
     /// `Cancelled` too.
     pub fn cancel(&self) {
@@ -240,9 +242,16 @@ impl<T> Worker<T> {
         self.report.close_one();
     }
 
+    /// Runs (or, once cancelled, discards) one job. Everything here that runs user code — the
+    /// body, the captures' `Drop` when the body returns or when a cancelled job is discarded, the
+    /// `Drop` of a caught panic's payload — runs under `catch_unwind`: no job can kill the worker.
     fn run_one(&self, job: Job<T>) -> Outcome<T> {
         if self.token.is_cancelled() {
-            return Outcome::Cancelled;
+            // Discarding the job drops its captures: user code, caught like a run.
+            return match catch_unwind(AssertUnwindSafe(move || drop(job))) {
+                Ok(()) => Outcome::Cancelled,
+                Err(payload) => Outcome::Panicked(message_of(payload)),
+            };
         }
         // Relaxed (all): counters only; each RMW is atomic, which is all the maximum needs.
         let now = self.gauges.in_flight.fetch_add(1, Ordering::Relaxed) + 1;
@@ -254,16 +263,34 @@ impl<T> Worker<T> {
         self.gauges.in_flight.fetch_sub(1, Ordering::Relaxed);
         match ran {
             Ok(v) => Outcome::Done(v),
-            Err(payload) => Outcome::Panicked(harness::exercise::panic_message(&*payload)),
+            Err(payload) => Outcome::Panicked(message_of(payload)),
         }
     }
 
-    /// Hands the kept results over under one lock. An error means the pool is gone and nobody
-    /// wants them.
+    /// Hands the kept results over under one lock. An error means the results queue was closed
+    /// and nobody wants them; their values are user types, so they are dropped under a catch.
     fn flush(&self, kept: &mut Vec<JobResult<T>>) {
-        if !kept.is_empty() {
-            let _ = self.report.push_all(kept);
-            kept.clear();
+        if !kept.is_empty() && self.report.push_all(kept).is_err() {
+            for r in kept.drain(..) {
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(move || drop(r))) {
+                    drop_payload(payload);
+                }
+            }
         }
+    }
+}
+
+/// The message of a caught panic. The payload is consumed here: it is a user value too.
+fn message_of(payload: Box<dyn Any + Send>) -> String {
+    let message = harness::exercise::panic_message(&*payload);
+    drop_payload(payload);
+    message
+}
+
+/// Drops a panic payload, whose `Drop` may panic in turn (`panic_any` with any type): each new
+/// payload is dropped the same way, so nothing unwinds into the worker and nothing leaks.
+fn drop_payload(mut payload: Box<dyn Any + Send>) {
+    while let Err(next) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        payload = next;
     }
 }
