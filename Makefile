@@ -9,7 +9,12 @@
 #   make bench                           every criterion bench (long; BENCH_ARGS='--measurement-time 3' shortens it)
 #   make bench-report                    ours vs best peer ratio table from criterion's estimates -> BENCHMARKS.md
 #   make lint                            rustfmt check + clippy -D warnings
-#   make ci                              what .ci/run calls: lint, test, loom, smoke, bench --no-run
+#   make miri                            the unsafe-heavy tests under Miri (nightly, several seeds)
+#   make sanitize                        the lock-free and executor tests under ThreadSanitizer and AddressSanitizer
+#   make bench-check                     bench-report --check: exit 1 when a measured target is missed
+#   make doc                             the workspace's API docs (warnings are errors)
+#   make deps-check                      a library's normal dependencies hold no harness, CLI or lesson crate
+#   make ci                              what .ci/run calls: lint, deps-check, doc, test, loom, smoke, miri, sanitize, bench --no-run
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -22,10 +27,10 @@ LOOM_TARGET ?= target/loom
 LOOM_MAX_PREEMPTIONS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help list test loom smoke bench bench-report lint fmt ci
+.PHONY: help list test loom smoke bench bench-report bench-check lint fmt doc deps-check miri sanitize ci
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
 
 run/%:
 	@phase=$$(echo '$*' | cut -d/ -f1); ex=$$(echo '$*' | cut -d/ -f2); \
@@ -44,7 +49,9 @@ list:
 # binaries side by side in target/debug, where phase2's exercise1 would replace phase1's before phase1's
 # smoke test runs it (cargo's "output filename collision", rust-lang/cargo#6313). `cargo run -p` is not
 # affected: it relinks the package's own binary before running it.
-PACKAGES := harness benchkit $(PHASES)
+# The libraries: what someone may depend on for real work (deps-check holds them to it).
+LIBRARIES := shim
+PACKAGES := $(LIBRARIES) harness benchkit $(PHASES)
 
 test:
 	@for p in $(PACKAGES); do \
@@ -90,6 +97,35 @@ bench:
 bench-report:
 	$(CARGO) run --quiet --release -p benchkit --bin bench-report -- --criterion-dir target/criterion --out BENCHMARKS.md
 
+bench-check:
+	$(CARGO) run --quiet --release -p benchkit --bin bench-report -- --criterion-dir target/criterion --out - --check > /dev/null
+
+# Miri runs the tests of the unsafe-heavy code listed in tests/miri.txt (sizes shrink under cfg(miri);
+# a line may add MIRIFLAGS, e.g. several scheduler seeds, each with its reason). Own target dir.
+miri:
+	tests/verify.sh miri
+
+# ThreadSanitizer, then AddressSanitizer, over tests/sanitize.txt, on nightly with the standard library
+# rebuilt instrumented (-Zbuild-std). Suppressions: tests/tsan.supp, each with its reason.
+sanitize:
+	tests/verify.sh sanitize thread
+	tests/verify.sh sanitize address
+
+# A library's normal (non-dev) dependency tree must not hold what only the lessons, the harness, the
+# benches or a CLI need. `shim` must hold nothing at all: it is the crate every other one may use.
+DEPS_FORBIDDEN := harness benchkit phase1 phase2 phase3 phase4 phase5 clap comfy-table indicatif criterion proptest loom
+deps-check:
+	@for lib in $(LIBRARIES); do \
+	  deps=$$($(CARGO) tree -q -p $$lib -e normal --prefix none --format '{p}' | awk '{print $$1}' | sort -u | grep -vx "$$lib" || true); \
+	  bad=$$(echo "$$deps" | grep -xF -f <(printf '%s\n' $(DEPS_FORBIDDEN)) || true); \
+	  if [ -n "$$bad" ]; then echo "deps-check: $$lib depends on $$(echo $$bad | tr '\n' ' ')(cargo tree -p $$lib -e normal -i NAME shows the path)" >&2; exit 1; fi; \
+	  if [ "$$lib" = shim ] && [ -n "$$deps" ]; then echo "deps-check: shim must have no dependencies, has: $$(echo $$deps | tr '\n' ' ')" >&2; exit 1; fi; \
+	  echo "deps-check: $$lib ok ($$(echo $$deps | wc -w) normal dependencies)"; \
+	done
+
+doc:
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+
 fmt:
 	$(CARGO) fmt --all
 
@@ -97,5 +133,5 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-ci: lint test loom smoke
+ci: lint deps-check doc test loom smoke miri sanitize
 	$(CARGO) bench --workspace --no-run

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs the test lists of `make miri` and `make sanitize` (tests/miri.txt, tests/sanitize.txt).
+#
+#   tests/verify.sh miri                 every line of tests/miri.txt under Miri
+#   tests/verify.sh sanitize thread      every line of tests/sanitize.txt under ThreadSanitizer
+#   tests/verify.sh sanitize address     ... under AddressSanitizer
+#
+# A list line is `package target [filter ...] [; extra flags]`: `target` is `lib` for the package's unit
+# tests or the name of an integration test; the filter goes to the test binary; the flags after `;` go
+# to MIRIFLAGS (miri) or are ignored (sanitize). Comments (#) say why a line needs its flags.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+mode=${1:?usage: tests/verify.sh miri | sanitize thread|address}
+nightly=${NIGHTLY:-+nightly}
+case $mode in
+  miri) list=tests/miri.txt ;;
+  sanitize)
+    san=${2:?usage: tests/verify.sh sanitize thread|address}
+    case $san in thread|address) ;; *) echo "error: unknown sanitizer '$san' (thread or address)" >&2; exit 2 ;; esac
+    list=tests/sanitize.txt
+    triple=$(rustc -vV | sed -n 's/^host: //p') ;;
+  *) echo "error: unknown mode '$mode' (miri or sanitize)" >&2; exit 2 ;;
+esac
+
+total_start=$(date +%s)
+while IFS= read -r line || [ -n "$line" ]; do
+  line=${line%%#*}
+  [ -z "${line// }" ] && continue
+  spec=${line%%;*}
+  flags=""
+  [[ $line == *";"* ]] && flags=${line#*;}
+  read -r pkg target filter <<<"$spec"
+  if [ "$target" = lib ]; then sel=(--lib); else sel=(--test "$target"); fi
+  start=$(date +%s)
+  if [ "$mode" = miri ]; then
+    echo "== miri: -p $pkg ${sel[*]} ${filter:-} ${flags:+(MIRIFLAGS:$flags)}"
+    MIRIFLAGS="${MIRIFLAGS:-} $flags" CARGO_TARGET_DIR=${MIRI_TARGET:-target/miri} \
+      cargo $nightly miri test -q -p "$pkg" "${sel[@]}" -- ${filter:-}
+  else
+    echo "== $san sanitizer: -p $pkg ${sel[*]} ${filter:-}"
+    RUSTFLAGS="-Zsanitizer=$san" RUSTDOCFLAGS="-Zsanitizer=$san" \
+    TSAN_OPTIONS="suppressions=$PWD/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1" \
+    ASAN_OPTIONS="detect_leaks=1" \
+    CARGO_TARGET_DIR=${SANITIZE_TARGET:-target/sanitize}/$san \
+      cargo $nightly test -q -Zbuild-std --target "$triple" -p "$pkg" "${sel[@]}" -- ${filter:-}
+  fi
+  echo "   ok in $(( $(date +%s) - start )) s"
+done < "$list"
+echo "== $mode ${san:-}: every listed test passed in $(( $(date +%s) - total_start )) s"
