@@ -26,7 +26,10 @@
 //! the owner may be writing that slot at the same moment. The thief's CAS then fails and the bytes it
 //! read are discarded unread, as a `MaybeUninit<T>` that is never assumed initialised. Every
 //! Chase–Lev in a language without per-byte atomics has this race (crossbeam-deque included); the
-//! loom models below never wrap a buffer around under a stale thief, so they do not report it.
+//! loom models below never wrap a buffer around under a stale thief, so they do not report it. Miri
+//! does report it (a data race, UB by the letter of the memory model: only an atomic memcpy would
+//! remove it), so the Miri runs never wrap a buffer under a stale thief either (see `MIN_CAP` and
+//! `harness::conformance::deque`).
 //!
 //! ## Weakened variants
 //! The orderings are parameters ([`Orderings`]), so the loom models can build a deliberately broken
@@ -173,7 +176,8 @@ impl<T> Buffer<T> {
     /// As [`Buffer::write`].
     unsafe fn write_bits(&self, index: isize, bits: MaybeUninit<T>) {
         // SAFETY: as in `write`; the bits are moved as a `MaybeUninit`, never as a `T`.
-        self.slot(index).with_mut(|p| unsafe { ptr::write(p, bits) });
+        self.slot(index)
+            .with_mut(|p| unsafe { ptr::write(p, bits) });
     }
 
     /// Copies slot `index` out, bit for bit, without assuming it is initialised.

@@ -14,15 +14,15 @@
 pub mod deque;
 #[cfg(not(loom))]
 pub mod scheduler;
-// The scheduler's sleep protocol: crate-private, but public under `--cfg loom` for its model
-// (`tests/loom_sleep.rs`), the scheduler itself not being compiled under loom.
+#[cfg(not(loom))]
+pub mod section;
+/// The scheduler's sleep protocol: crate-private, public only under `--cfg loom` for its model
+/// (`tests/loom_sleep.rs`), the scheduler itself not being compiled under loom.
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod sleep;
 #[cfg(not(loom))]
 mod sleep;
-#[cfg(not(loom))]
-pub mod section;
 #[cfg(not(loom))]
 pub mod workload;
 
