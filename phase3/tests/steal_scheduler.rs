@@ -14,10 +14,21 @@ use phase3::steal::workload;
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// Shrinks a size under Miri, which interprets every step (`cargo +nightly miri test -p phase3
+/// --test steal_scheduler`).
+const fn size(native: u64, miri: u64) -> u64 {
+    if cfg!(miri) { miri } else { native }
+}
+
 fn same_as_sequential<D: WorkDeque>() {
     within(DEADLINE, || {
         let pool = Pool::<D>::new(4);
-        for n in [0, 1, 100, 513, 20_000, 300_000] {
+        let sizes: &[u64] = if cfg!(miri) {
+            &[0, 1, 100, 513, 3_000]
+        } else {
+            &[0, 1, 100, 513, 20_000, 300_000]
+        };
+        for &n in sizes {
             let expected = workload::sequential(7, n);
             let got = pool.install(|ctx| workload::ours(ctx, 7, n));
             assert_eq!(got, expected, "{}: n = {n}", D::NAME);
@@ -36,6 +47,10 @@ fn same_result_as_sequential_on_crossbeam_deque() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "checks the workload's rayon variant, none of our unsafe code; rayon's pool under Miri takes minutes"
+)]
 fn rayon_computes_the_same_sum() {
     assert_eq!(
         workload::rayon(3, 100_000),
@@ -51,19 +66,21 @@ fn every_job_runs_once_and_work_is_stolen() {
             // Relaxed: a counter read after `install` returns, which orders every job before it.
             ran.fetch_add(1, Ordering::Relaxed);
             // A little work per leaf, so thieves have something to take.
-            std::hint::black_box(workload::sequential(0, 200));
+            std::hint::black_box(workload::sequential(0, size(200, 20)));
             return;
         }
         ctx.join(|c| fan(c, depth - 1, ran), |c| fan(c, depth - 1, ran));
     }
     within(DEADLINE, || {
+        let depth = size(14, 7) as u32;
         let pool = Pool::<ChaseLev>::new(2);
         let ran = AtomicUsize::new(0);
-        pool.install(|ctx| fan(ctx, 14, &ran));
-        assert_eq!(ran.load(Ordering::Relaxed), 1 << 14);
+        pool.install(|ctx| fan(ctx, depth, &ran));
+        assert_eq!(ran.load(Ordering::Relaxed), 1 << depth);
         assert!(
             pool.steals() > 0,
-            "two workers and 16k leaves: some must be stolen"
+            "two workers and {} leaves: some must be stolen",
+            1 << depth
         );
     })
 }
@@ -78,7 +95,7 @@ fn panics_propagate_and_the_pool_survives() {
         }
         let (a, b) = ctx.join(
             |_| {
-                let v = workload::sequential(0, 2_000);
+                let v = workload::sequential(0, size(2_000, 200));
                 // Relaxed: read after the panic reached `install`'s caller, which joined everything.
                 finished.fetch_add(1, Ordering::Relaxed);
                 v
@@ -105,9 +122,10 @@ fn panics_propagate_and_the_pool_survives() {
             pool.install(|ctx| ctx.join(|_| -> u32 { panic!("left failed") }, |_| 1u32))
         });
         assert!(caught.expect_err("panics").contains("left failed"));
+        let n = size(50_000, 2_000);
         assert_eq!(
-            pool.install(|ctx| workload::ours(ctx, 1, 50_000)),
-            workload::sequential(1, 50_000)
+            pool.install(|ctx| workload::ours(ctx, 1, n)),
+            workload::sequential(1, n)
         );
     })
 }
@@ -121,11 +139,14 @@ fn concurrent_installs() {
             let handles: Vec<_> = (0..3u64)
                 .map(|k| {
                     let pool = &pool;
-                    s.spawn(move || pool.install(|ctx| workload::ours(ctx, k, 40_000)))
+                    s.spawn(move || pool.install(|ctx| workload::ours(ctx, k, size(40_000, 2_000))))
                 })
                 .collect();
             for (k, h) in handles.into_iter().enumerate() {
-                assert_eq!(h.join().unwrap(), workload::sequential(k as u64, 40_000));
+                assert_eq!(
+                    h.join().unwrap(),
+                    workload::sequential(k as u64, size(40_000, 2_000))
+                );
             }
         });
     })
@@ -133,6 +154,10 @@ fn concurrent_installs() {
 
 /// Dropping the pool stops and joins every worker, idle (parked) or just busy.
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "counts threads in /proc/self/task, which Miri's isolation hides; the pools are dropped under Miri by every other case"
+)]
 fn shutdown_leaves_no_thread() {
     within(DEADLINE, || {
         let check = ThreadLeakCheck::named("steal-worker");

@@ -7,6 +7,8 @@
 //!   circular buffer, every ordering justified, loom-checked in `tests/loom_deque.rs`);
 //! - [`scheduler`]: a fork-join pool on it (`join`, `install`), generic over the deque through
 //!   [`harness::contracts::deque::WorkDeque`] so the same scheduler also runs on crossbeam-deque;
+//!   its idle workers park in `sleep` (lock-free counters and fences, loom-checked in
+//!   `tests/loom_sleep.rs`);
 //! - [`workload`]: an unbalanced recursive workload (a skewed tree sum);
 //! - `section`: the exercise section comparing ours, ours on crossbeam-deque, rayon and sequential.
 pub mod deque;
@@ -14,6 +16,13 @@ pub mod deque;
 pub mod scheduler;
 #[cfg(not(loom))]
 pub mod section;
+/// The scheduler's sleep protocol: crate-private, public only under `--cfg loom` for its model
+/// (`tests/loom_sleep.rs`), the scheduler itself not being compiled under loom.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod sleep;
+#[cfg(not(loom))]
+mod sleep;
 #[cfg(not(loom))]
 pub mod workload;
 

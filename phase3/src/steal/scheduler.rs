@@ -13,7 +13,7 @@
 //! and the deque carries a [`JobRef`] (a data pointer plus the function that runs it). That frame
 //! cannot return before the job's latch is set, which is what makes the raw pointer sound.
 //!
-//! ## Parking without lost wake-ups
+//! ## Parking without lost wake-ups (`super::sleep`, loom-checked in `tests/loom_sleep.rs`)
 //! A worker about to park: takes the sleep lock, increments `sleeping`, SeqCst fence, re-checks
 //! for work (every deque, the injector, its latch, shutdown), and only then waits on the condvar
 //! (which releases the lock atomically). Whoever makes work (a push, a latch set, an injection):
@@ -33,7 +33,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 
@@ -41,6 +41,7 @@ use crossbeam_utils::CachePadded;
 use harness::contracts::deque::{DequeOwner, DequeStealer, Steal, WorkDeque};
 
 use super::ChaseLev;
+use super::sleep::Sleep;
 
 /// A type-erased pointer to a job living in some `join` or `install` frame.
 pub struct JobRef<D: WorkDeque> {
@@ -184,71 +185,6 @@ where
     fn take_result(&self) -> Outcome<R> {
         // SAFETY: called after the latch was observed set (Acquire): the executor is done with it.
         unsafe { (*self.result.get()).take() }.expect("the latch is set after the result")
-    }
-}
-
-/// Idle workers park here.
-struct Sleep {
-    lock: Mutex<()>,
-    wake: Condvar,
-    /// How many workers are parked or about to park (incremented under `lock`).
-    sleeping: AtomicUsize,
-    /// How many workers are awake and looking for work (spinning before they park). A push need not
-    /// wake anyone while one of them is searching: it will find the job, or re-check before parking.
-    searching: AtomicUsize,
-}
-
-impl Sleep {
-    /// Parks unless `ready()` says there is something to do (see the module docs for why no wake-up
-    /// is lost). The caller is counted in `searching` on entry and on return.
-    fn park(&self, ready: impl Fn() -> bool) {
-        let guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        // Relaxed both: ordered before the re-check by the fence below. `sleeping` first, so a
-        // notifier never sees us neither searching nor sleeping.
-        self.sleeping.fetch_add(1, Ordering::Relaxed);
-        self.searching.fetch_sub(1, Ordering::Relaxed);
-        // SeqCst fence: pairs with the one in `notify_*`: either our re-check sees the new work, or
-        // the notifier sees us sleeping (and then needs `lock`, which `wait` releases).
-        fence(Ordering::SeqCst);
-        if !ready() {
-            let guard = self.wake.wait(guard).unwrap_or_else(|p| p.into_inner());
-            drop(guard);
-        }
-        // Relaxed: counters; a stale value only costs a notifier a needless wake or a skipped one
-        // that the searcher's own re-check covers.
-        self.searching.fetch_add(1, Ordering::Relaxed);
-        self.sleeping.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// Called after pushing a job: wakes one parked worker, unless one is already searching.
-    fn notify_work(&self) {
-        // SeqCst fence: pairs with the one in `park` (the job was published before this).
-        fence(Ordering::SeqCst);
-        // Relaxed: ordered after the publication by the fence.
-        if self.searching.load(Ordering::Relaxed) == 0 && self.sleeping.load(Ordering::Relaxed) > 0
-        {
-            let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-            // Any worker will do: every parked worker, joiners included, runs the work it finds.
-            self.wake.notify_one();
-        }
-    }
-
-    /// Called after setting a join latch or injecting a job: wakes every parked worker (the one
-    /// waiting on that latch may be any of them).
-    fn notify_all_parked(&self) {
-        // SeqCst fence: pairs with the one in `park`.
-        fence(Ordering::SeqCst);
-        // Relaxed: ordered after the publication by the fence.
-        if self.sleeping.load(Ordering::Relaxed) > 0 {
-            let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-            self.wake.notify_all();
-        }
-    }
-
-    /// Wakes everyone, unconditionally (shutdown).
-    fn notify_all(&self) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.wake.notify_all();
     }
 }
 
@@ -396,14 +332,13 @@ impl<D: WorkDeque> WorkerCtx<D> {
 
     /// Runs jobs until `done()`; spins a little, then parks, when there is nothing to run.
     fn work_until(&self, done: impl Fn() -> bool) {
-        let searching = &self.shared.sleep.searching;
+        let sleep = &self.shared.sleep;
         // 0: busy; k > 0: k rounds without finding work (counted in `searching` meanwhile).
         let mut idle_rounds = 0u32;
         while !done() {
             if let Some(job) = self.find_work() {
                 if idle_rounds > 0 {
-                    // Relaxed: a hint for notifiers; see `Sleep`.
-                    searching.fetch_sub(1, Ordering::Relaxed);
+                    sleep.stop_searching();
                     idle_rounds = 0;
                 }
                 // SAFETY: a job taken from a deque or the injector runs once; its frame waits for it.
@@ -411,8 +346,7 @@ impl<D: WorkDeque> WorkerCtx<D> {
                 continue;
             }
             if idle_rounds == 0 {
-                // Relaxed: a hint for notifiers; `park` fences before relying on it.
-                searching.fetch_add(1, Ordering::Relaxed);
+                sleep.start_searching();
             }
             idle_rounds += 1;
             if idle_rounds < 64 {
@@ -420,13 +354,12 @@ impl<D: WorkDeque> WorkerCtx<D> {
             } else if idle_rounds < 96 {
                 thread::yield_now();
             } else {
-                self.shared.sleep.park(|| done() || self.shared.has_work());
+                sleep.park(|| done() || self.shared.has_work());
                 idle_rounds = 1;
             }
         }
         if idle_rounds > 0 {
-            // Relaxed: as above.
-            searching.fetch_sub(1, Ordering::Relaxed);
+            sleep.stop_searching();
         }
     }
 }
@@ -446,12 +379,7 @@ impl<D: WorkDeque> Pool<D> {
             stealers: owners.iter().map(|o| o.stealer()).collect(),
             injector: Mutex::new(VecDeque::new()),
             injected: AtomicUsize::new(0),
-            sleep: Sleep {
-                lock: Mutex::new(()),
-                wake: Condvar::new(),
-                sleeping: AtomicUsize::new(0),
-                searching: AtomicUsize::new(0),
-            },
+            sleep: Sleep::new(),
             shutdown: AtomicBool::new(false),
             steals: (0..threads)
                 .map(|_| CachePadded::new(AtomicU64::new(0)))
