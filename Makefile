@@ -11,6 +11,7 @@
 #   make lint                            rustfmt check + clippy -D warnings
 #   make miri                            the unsafe-heavy tests under Miri (nightly, several seeds)
 #   make sanitize                        the lock-free and executor tests under ThreadSanitizer and AddressSanitizer
+#   make mutants [FILE=path]             cargo mutants over the protocol cores (not in CI; MUTANTS_BUDGET s a file)
 #   make bench-check                     bench-report --check: exit 1 when a measured target is missed
 #   make doc                             the workspace's API docs (warnings are errors)
 #   make deps-check                      a library's normal dependencies hold no harness, CLI or lesson crate
@@ -27,10 +28,10 @@ LOOM_TARGET ?= target/loom
 LOOM_MAX_PREEMPTIONS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help list test loom smoke bench bench-report bench-check lint fmt doc deps-check miri sanitize ci
+.PHONY: help list test loom smoke bench bench-report bench-check lint fmt doc deps-check miri sanitize mutants ci
 
 help:
-	@sed -n '2,18p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
 
 run/%:
 	@phase=$$(echo '$*' | cut -d/ -f1); ex=$$(echo '$*' | cut -d/ -f2); \
@@ -110,6 +111,12 @@ miri:
 sanitize:
 	tests/verify.sh sanitize thread
 	tests/verify.sh sanitize address
+
+# cargo mutants over the protocol cores of tests/mutants.txt, MUTANTS_BUDGET seconds at most per file
+# (FILE=path runs one). Not in CI: too slow on 2 cores. Results: target/mutants/<file>/mutants.out.
+FILE ?=
+mutants:
+	tests/verify.sh mutants $(FILE)
 
 # A library's normal (non-dev) dependency tree must not hold what only the lessons, the harness, the
 # benches or a CLI need. `shim` must hold nothing at all: it is the crate every other one may use.

@@ -4,6 +4,8 @@
 #   tests/verify.sh miri                 every line of tests/miri.txt under Miri
 #   tests/verify.sh sanitize thread      every line of tests/sanitize.txt under ThreadSanitizer
 #   tests/verify.sh sanitize address     ... under AddressSanitizer
+#   tests/verify.sh mutants [FILE]       cargo mutants over each file of tests/mutants.txt (or one of them),
+#                                        at most MUTANTS_BUDGET seconds a file; results in target/mutants/
 #
 # A list line is `package target [filter ...] [; extra flags]`: `target` is `lib` for the package's unit
 # tests or the name of an integration test; the filter goes to the test binary; the flags after `;` go
@@ -20,7 +22,12 @@ case $mode in
     case $san in thread|address) ;; *) echo "error: unknown sanitizer '$san' (thread or address)" >&2; exit 2 ;; esac
     list=tests/sanitize.txt
     triple=$(rustc -vV | sed -n 's/^host: //p') ;;
-  *) echo "error: unknown mode '$mode' (miri or sanitize)" >&2; exit 2 ;;
+  mutants)
+    command -v cargo-mutants >/dev/null || { echo "error: cargo-mutants is not installed (cargo install cargo-mutants)" >&2; exit 2; }
+    only=${2:-}
+    budget=${MUTANTS_BUDGET:-1800}
+    list=tests/mutants.txt ;;
+  *) echo "error: unknown mode '$mode' (miri, sanitize or mutants)" >&2; exit 2 ;;
 esac
 
 total_start=$(date +%s)
@@ -31,6 +38,20 @@ while IFS= read -r line || [ -n "$line" ]; do
   flags=""
   [[ $line == *";"* ]] && flags=${line#*;}
   read -r pkg target filter <<<"$spec"
+  if [ "$mode" = mutants ]; then
+    [ -n "$only" ] && [ "$target" != "$only" ] && continue
+    out=target/mutants/$(echo "$target" | tr '/' '_' | sed 's/\.rs$//')
+    mkdir -p "$out"
+    echo "== mutants: $target (tests: ${flags:-all of $pkg}; budget ${budget} s)"
+    start=$(date +%s)
+    # cargo mutants exits 2 when a mutant survives, 3 on timeouts, 4 when the unmutated tree fails.
+    rc=0
+    timeout "$budget" cargo mutants -p "$pkg" -f "$target" -o "$out" --timeout 300 --no-shuffle -- $flags || rc=$?
+    if [ "$rc" -eq 124 ]; then echo "   budget of $budget s spent: partial result in $out/mutants.out"; fi
+    echo "   exit $rc after $(( $(date +%s) - start )) s; missed: $(wc -l < "$out/mutants.out/missed.txt" 2>/dev/null || echo ?)," \
+         "caught: $(wc -l < "$out/mutants.out/caught.txt" 2>/dev/null || echo ?), timeouts: $(wc -l < "$out/mutants.out/timeout.txt" 2>/dev/null || echo ?)"
+    continue
+  fi
   if [ "$target" = lib ]; then sel=(--lib); else sel=(--test "$target"); fi
   start=$(date +%s)
   if [ "$mode" = miri ]; then
