@@ -188,3 +188,108 @@ fn buffered_values_are_dropped_when_the_last_receiver_leaves() {
         assert_eq!(drops.load(SeqCst), 6);
     }
 }
+
+/// Capacity 0 buffers nothing: while a sender is blocked handing its value over, `len()` is 0 and
+/// `is_empty()` is true on both halves (the value is still the sender's, see `shared.rs`).
+#[test]
+fn a_rendezvous_channel_is_empty_while_a_sender_blocks() {
+    within_no_leaks(Duration::from_secs(20), || {
+        let (tx, rx) = bounded::<u32>(0);
+        let tx2 = tx.clone();
+        let blocked = thread::spawn(move || tx2.send(7));
+        thread::sleep(Duration::from_millis(30)); // the sender is (very likely) in its phase 2 now
+        assert_eq!((tx.len(), rx.len()), (0, 0), "len at capacity 0");
+        assert!(tx.is_empty() && rx.is_empty(), "is_empty at capacity 0");
+        assert_eq!(rx.recv(), Ok(7));
+        assert_eq!(blocked.join().unwrap(), Ok(()));
+    });
+}
+
+/// A value whose `Drop` panics records its id in the ledger first, then panics.
+struct Ledgered {
+    id: u32,
+    panics: bool,
+    ledger: Arc<std::sync::Mutex<Vec<u32>>>,
+}
+
+impl Drop for Ledgered {
+    fn drop(&mut self) {
+        self.ledger.lock().unwrap().push(self.id);
+        if self.panics {
+            panic!("drop of {} panics", self.id);
+        }
+    }
+}
+
+/// Fills a channel with values 0..6, of which 1, 3 and 4 panic when dropped.
+fn filled_with_panicking_drops(
+    cap: Option<usize>,
+) -> (
+    phase1::channels::Sender<Ledgered>,
+    phase1::channels::Receiver<Ledgered>,
+    Arc<std::sync::Mutex<Vec<u32>>>,
+) {
+    let (tx, rx) = match cap {
+        Some(c) => bounded(c),
+        None => phase1::channels::unbounded(),
+    };
+    let ledger = Arc::new(std::sync::Mutex::new(Vec::new()));
+    for id in 0..6 {
+        let value = Ledgered {
+            id,
+            panics: [1, 3, 4].contains(&id),
+            ledger: ledger.clone(),
+        };
+        assert!(tx.send(value).is_ok(), "receiver alive");
+    }
+    (tx, rx, ledger)
+}
+
+/// The rule of `shared.rs` ("A buffered value whose `Drop` panics"): when the last receiver drops
+/// the buffer, every value is dropped exactly once even though three of them panic, no abort, and
+/// the first panic (value 1's, the oldest panicking one) comes out of the receiver's drop.
+#[test]
+fn panicking_drops_of_buffered_values_drop_the_rest_then_resume_the_first() {
+    for cap in [Some(8), None] {
+        let (tx, rx, ledger) = filled_with_panicking_drops(cap);
+        let outcome = harness::exercise::expect_panic(move || drop(rx));
+        assert_eq!(
+            outcome,
+            Err("drop of 1 panics".to_string()),
+            "cap {cap:?}: the first panic is resumed"
+        );
+        assert_eq!(
+            *ledger.lock().unwrap(),
+            [0, 1, 2, 3, 4, 5],
+            "cap {cap:?}: every value dropped exactly once, oldest first"
+        );
+        assert!(
+            tx.send(Ledgered {
+                id: 9,
+                panics: false,
+                ledger: ledger.clone()
+            })
+            .is_err(),
+            "cap {cap:?}: the channel is closed for senders"
+        );
+    }
+}
+
+/// The same, with the receiver dropped while its thread is already unwinding from another panic:
+/// the caught panics are discarded (resuming one would abort), the thread's own panic is what it
+/// ends with, and every value is still dropped exactly once.
+#[test]
+fn panicking_drops_during_unwinding_do_not_abort() {
+    let (tx, rx, ledger) = filled_with_panicking_drops(Some(8));
+    let outcome = thread::spawn(move || {
+        harness::exercise::expect_panic(move || {
+            let _held_while_unwinding = rx;
+            panic!("the thread's own panic");
+        })
+    })
+    .join()
+    .expect("no abort, no escaped panic");
+    assert_eq!(outcome, Err("the thread's own panic".to_string()));
+    assert_eq!(*ledger.lock().unwrap(), [0, 1, 2, 3, 4, 5]);
+    drop(tx);
+}

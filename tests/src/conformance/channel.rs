@@ -557,6 +557,169 @@ pub fn receivers_share_values<F: ChannelFlavor>() {
     })
 }
 
+/// `len` counts buffered values only: at capacity 0 it is 0 even while a sender is blocked handing
+/// a value over (a rendezvous buffers nothing), and at capacity 2 it counts what is buffered.
+/// Skipped where the flavor has no `len` (std's mpsc).
+pub fn len_counts_buffered_values_only<F: ChannelFlavor>() {
+    within(CASE_DEADLINE, || {
+        let (tx, rx) = F::bounded::<u32>(2);
+        if rx.len().is_none() {
+            return; // no `len` in this flavor
+        }
+        assert_eq!(
+            (tx.len(), rx.len()),
+            (Some(0), Some(0)),
+            "{}: empty",
+            F::NAME
+        );
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        assert_eq!(
+            (tx.len(), rx.len()),
+            (Some(2), Some(2)),
+            "{}: two buffered",
+            F::NAME
+        );
+        assert_eq!(rx.recv(), Some(1));
+        assert_eq!(rx.len(), Some(1), "{}: one left", F::NAME);
+        if !F::FEATURES.rendezvous {
+            return;
+        }
+        let (tx0, rx0) = F::bounded::<u32>(0);
+        let tx0b = tx0.clone();
+        let blocked = thread::spawn(move || tx0b.send(7));
+        thread::sleep(SETTLE); // the sender is (very likely) blocked with its value in hand now
+        assert_eq!(
+            (tx0.len(), rx0.len()),
+            (Some(0), Some(0)),
+            "{}: a rendezvous channel buffers nothing, even with a sender blocked",
+            F::NAME
+        );
+        assert_eq!(rx0.recv(), Some(7));
+        assert_eq!(blocked.join().unwrap(), Ok(()));
+        assert_eq!(rx0.len(), Some(0));
+    })
+}
+
+/// A timeout too long to be a deadline (`Duration::MAX`) means "no deadline": the call waits as
+/// long as the plain one would, and neither panics nor returns early. A receiver in
+/// `recv_timeout(MAX)` gets a value sent 50 ms later, or sees the disconnection; a sender in
+/// `send_timeout(v, MAX)` on a full (or rendezvous) channel completes once a receiver makes room.
+pub fn timeout_max_means_no_deadline<F: ChannelFlavor>() {
+    const LATER: Duration = Duration::from_millis(50);
+    within(CASE_DEADLINE, || {
+        let (tx, rx) = F::bounded::<u32>(1);
+        let receiver = thread::spawn(move || {
+            let first = rx.recv_timeout(Duration::MAX);
+            let second = rx.recv_timeout(Duration::MAX);
+            (first, second)
+        });
+        thread::sleep(LATER);
+        tx.send(5).unwrap();
+        thread::sleep(LATER);
+        drop(tx);
+        assert_eq!(
+            receiver.join().unwrap(),
+            (Ok(5), Err(RecvTimeoutFailure::Disconnected)),
+            "{}: recv_timeout(Duration::MAX) waits for a value, then for the disconnection",
+            F::NAME
+        );
+        if !F::FEATURES.send_timeout {
+            return; // std: SyncSender::send_timeout is unstable
+        }
+        let mut caps = vec![1];
+        if F::FEATURES.rendezvous {
+            caps.insert(0, 0);
+        }
+        for cap in caps {
+            let (tx, rx) = F::bounded::<u32>(cap);
+            if cap == 1 {
+                tx.send(1).unwrap(); // full now
+            }
+            let sender = thread::spawn(move || tx.send_timeout(2, Duration::MAX));
+            thread::sleep(LATER);
+            if cap == 1 {
+                assert_eq!(rx.recv(), Some(1));
+            }
+            assert_eq!(rx.recv(), Some(2), "{}: cap {cap}", F::NAME);
+            assert_eq!(
+                sender.join().unwrap(),
+                Ok(()),
+                "{}: cap {cap}: send_timeout(v, Duration::MAX) completes when there is room",
+                F::NAME
+            );
+            // And it fails with its value once every receiver is gone.
+            let (tx, rx) = F::bounded::<u32>(cap);
+            if cap == 1 {
+                tx.send(1).unwrap();
+            }
+            let sender = thread::spawn(move || tx.send_timeout(3, Duration::MAX));
+            thread::sleep(LATER);
+            drop(rx);
+            assert_eq!(
+                sender.join().unwrap(),
+                Err(SendTimeoutFailure::Disconnected(3)),
+                "{}: cap {cap}: send_timeout(v, Duration::MAX) is woken by the disconnection",
+                F::NAME
+            );
+        }
+    })
+}
+
+/// The last receiver leaving wakes *every* blocked sender, each failing with its own value: three
+/// senders blocked on a full capacity-1 channel (and on a rendezvous, where supported). And the
+/// symmetric close: the last sender leaving wakes every blocked receiver (where receivers clone).
+pub fn close_wakes_every_blocked_thread<F: ChannelFlavor>() {
+    within(CASE_DEADLINE, || {
+        let mut caps = vec![1];
+        if F::FEATURES.rendezvous {
+            caps.insert(0, 0);
+        }
+        for cap in caps {
+            let (tx, rx) = F::bounded::<u32>(cap);
+            if cap == 1 {
+                tx.send(0).unwrap(); // full now
+            }
+            let senders: Vec<_> = (1..=3)
+                .map(|v| {
+                    let tx = tx.clone();
+                    thread::spawn(move || tx.send(v))
+                })
+                .collect();
+            drop(tx);
+            thread::sleep(SETTLE); // all three are (very likely) blocked now
+            drop(rx);
+            let results: Vec<_> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+            assert_eq!(
+                results,
+                [Err(1), Err(2), Err(3)],
+                "{}: cap {cap}: every blocked sender gets its own value back",
+                F::NAME
+            );
+        }
+        let (tx, rx) = F::bounded::<u32>(1);
+        let Some(first) = rx.try_clone() else {
+            return; // std's receiver does not clone: one blocked receiver is all it can have
+        };
+        let receivers: Vec<_> = [Some(first), rx.try_clone(), Some(rx)]
+            .into_iter()
+            .map(|rx| {
+                let rx = rx.expect("receiver_clones");
+                thread::spawn(move || rx.recv())
+            })
+            .collect();
+        thread::sleep(SETTLE); // all three are (very likely) blocked now
+        drop(tx); // the last sender
+        let results: Vec<_> = receivers.into_iter().map(|r| r.join().unwrap()).collect();
+        assert_eq!(
+            results,
+            [None, None, None],
+            "{}: every blocked receiver sees the disconnection",
+            F::NAME
+        );
+    })
+}
+
 fn wait_until(mut cond: impl FnMut() -> bool) {
     while !cond() {
         thread::sleep(Duration::from_millis(1));
@@ -616,6 +779,18 @@ macro_rules! channel_conformance {
             #[test]
             fn receivers_share_values() {
                 suite::receivers_share_values::<$flavor>();
+            }
+            #[test]
+            fn len_counts_buffered_values_only() {
+                suite::len_counts_buffered_values_only::<$flavor>();
+            }
+            #[test]
+            fn timeout_max_means_no_deadline() {
+                suite::timeout_max_means_no_deadline::<$flavor>();
+            }
+            #[test]
+            fn close_wakes_every_blocked_thread() {
+                suite::close_wakes_every_blocked_thread::<$flavor>();
             }
         }
     };
