@@ -230,6 +230,29 @@ fn condvar_wait_timeout_times_out_and_notify_wakes() {
     });
 }
 
+/// `Duration::MAX` is "no deadline" (as in std): no "overflow when adding duration to instant"
+/// panic, and the wait ends by the notify 50 ms later, not by a timeout.
+#[test]
+fn condvar_wait_timeout_while_with_duration_max_waits_for_the_notify() {
+    within_no_leaks(DEADLINE, || {
+        let pair = Arc::new((Mutex::new(false), Condvar::new()));
+        let setter = {
+            let pair = pair.clone();
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(50));
+                *pair.0.lock() = true;
+                pair.1.notify_all();
+            })
+        };
+        let (g, r) = pair
+            .1
+            .wait_timeout_while(pair.0.lock(), Duration::MAX, |ready| !*ready);
+        assert!(*g && !r.timed_out(), "woken by the notify");
+        drop(g);
+        setter.join().unwrap();
+    });
+}
+
 #[test]
 fn object_pool_reuses_objects() {
     let pool = ObjectPool::new(8, || Vec::<u8>::with_capacity(1024), |v| v.clear());
