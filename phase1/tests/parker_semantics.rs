@@ -69,7 +69,7 @@ fn unpark_from_another_thread_wakes_a_parked_thread() {
 /// exact, and every value written before an unpark is seen after the matching park.
 #[test]
 fn ping_pong_through_parkers_counts_exactly() {
-    const ROUNDS: u64 = 20_000;
+    const ROUNDS: u64 = if cfg!(miri) { 200 } else { 20_000 };
     within_no_leaks(DEADLINE, || {
         let main = Parker::new();
         let to_main = main.unparker();
@@ -115,7 +115,7 @@ fn ping_pong_through_parkers_counts_exactly() {
 /// end no token is left over on either event: every notify was consumed by exactly one wait.
 #[test]
 fn ping_pong_through_condvar_events_counts_exactly() {
-    const ROUNDS: u64 = 20_000;
+    const ROUNDS: u64 = if cfg!(miri) { 200 } else { 20_000 };
     within_no_leaks(DEADLINE, || {
         let (ping, pong) = (CondvarEvent::new(), CondvarEvent::new());
         let (p2, q2) = (ping.clone(), pong.clone());

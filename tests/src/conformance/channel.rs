@@ -21,12 +21,24 @@ use crate::contracts::channel::{
 use crate::watchdog::within;
 
 /// Deadline for one case: generous, since a case only fails by it when something is deadlocked.
-pub const CASE_DEADLINE: Duration = Duration::from_secs(20);
+/// Under Miri the clock is virtual and advances with every interpreted step, and a spinning
+/// channel (crossbeam backs off by spinning before it sleeps) burns through 20 s of it: 600 s there.
+pub const CASE_DEADLINE: Duration = if cfg!(miri) {
+    Duration::from_secs(600)
+} else {
+    Duration::from_secs(20)
+};
 
 /// A pause long enough for a thread that *could* run to have run, on a loaded 2-core machine. Used
 /// only to give a wrong outcome the chance to show ("the sender has not returned"), never to assert a
 /// duration.
 const SETTLE: Duration = Duration::from_millis(30);
+
+/// `full` normally, `miri` under Miri (`make miri`), which interprets every step: the stress cases
+/// keep their shape (threads, capacities, checks) with fewer values.
+const fn sized(full: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { full }
+}
 
 // All atomics in this suite use SeqCst: they are test bookkeeping, read after joins or as flags, and
 // the simplest correct ordering keeps the suite about the channel, not about the suite.
@@ -52,7 +64,7 @@ pub fn fifo_per_sender<F: ChannelFlavor>() {
     within(CASE_DEADLINE, || {
         for cap in capacities::<F>() {
             let (tx, rx) = make::<F, (usize, usize)>(cap);
-            let n = 2_000;
+            let n = sized(2_000, 40);
             let producers: Vec<_> = (0..2)
                 .map(|id| {
                     let tx = tx.clone();
@@ -83,7 +95,7 @@ pub fn exact_multiset_mpmc<F: ChannelFlavor>() {
     within(CASE_DEADLINE, || {
         for cap in capacities::<F>() {
             let (tx, rx) = make::<F, u64>(cap);
-            let per = 3_000u64;
+            let per = sized(3_000, 40) as u64;
             let producers: Vec<_> = (0..3u64)
                 .map(|p| {
                     let tx = tx.clone();
@@ -182,7 +194,7 @@ pub fn occupancy_bounded<F: ChannelFlavor>() {
                     let (tx, sent, received, max_seen) =
                         (tx.clone(), sent.clone(), received.clone(), max_seen.clone());
                     thread::spawn(move || {
-                        for i in 0..3_000 {
+                        for i in 0..sized(3_000, 40) {
                             tx.send(i).unwrap();
                             let s = sent.fetch_add(1, SeqCst) + 1;
                             let r = received.load(SeqCst);
@@ -395,7 +407,8 @@ pub fn try_variants<F: ChannelFlavor>() {
         assert_eq!(rx.try_recv(), Ok(1));
         assert_eq!(rx.try_recv(), Err(TryRecvFailure::Empty));
         let (utx, urx) = F::unbounded::<u32>();
-        for i in 0..1_000 {
+        let sends = sized(1_000, 50);
+        for i in 0..sends as u32 {
             assert_eq!(
                 utx.try_send(i),
                 Ok(()),
@@ -403,7 +416,7 @@ pub fn try_variants<F: ChannelFlavor>() {
                 F::NAME
             );
         }
-        assert_eq!(std::iter::from_fn(|| urx.try_recv().ok()).count(), 1_000);
+        assert_eq!(std::iter::from_fn(|| urx.try_recv().ok()).count(), sends);
     })
 }
 
@@ -539,7 +552,8 @@ pub fn receivers_share_values<F: ChannelFlavor>() {
         let rx2 = rx.try_clone().expect("receiver_clones");
         let a = thread::spawn(move || std::iter::from_fn(|| rx.recv()).collect::<Vec<_>>());
         let b = thread::spawn(move || std::iter::from_fn(|| rx2.recv()).collect::<Vec<_>>());
-        for i in 0..10_000 {
+        let sends = sized(10_000, 100);
+        for i in 0..sends as u32 {
             tx.send(i).unwrap();
         }
         drop(tx);
@@ -548,7 +562,7 @@ pub fn receivers_share_values<F: ChannelFlavor>() {
         for v in va.iter().chain(&vb) {
             *counts.entry(*v).or_insert(0) += 1;
         }
-        assert_eq!(counts.len(), 10_000, "{}: every value delivered", F::NAME);
+        assert_eq!(counts.len(), sends, "{}: every value delivered", F::NAME);
         assert!(
             counts.values().all(|&c| c == 1),
             "{}: no value delivered twice",
