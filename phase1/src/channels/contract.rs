@@ -31,6 +31,9 @@ impl<T: Send + 'static> ChannelSender<T> for Sender<T> {
     fn len(&self) -> Option<usize> {
         Some(Sender::len(self))
     }
+    fn is_empty(&self) -> Option<bool> {
+        Some(Sender::is_empty(self))
+    }
 }
 
 impl<T: Send + 'static> ChannelReceiver<T> for Receiver<T> {
@@ -54,6 +57,9 @@ impl<T: Send + 'static> ChannelReceiver<T> for Receiver<T> {
     }
     fn len(&self) -> Option<usize> {
         Some(Receiver::len(self))
+    }
+    fn is_empty(&self) -> Option<bool> {
+        Some(Receiver::is_empty(self))
     }
 }
 

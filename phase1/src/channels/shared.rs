@@ -374,15 +374,15 @@ fn drop_each<T>(values: VecDeque<T>) {
     let mut first_panic = None;
     for value in values {
         // AssertUnwindSafe: `value` is consumed by the closure, nothing is observed after a panic.
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(value))) {
-            if first_panic.is_none() {
-                first_panic = Some(payload);
-            }
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(value)))
+            && first_panic.is_none()
+        {
+            first_panic = Some(payload);
         }
     }
-    if let Some(payload) = first_panic {
-        if !std::thread::panicking() {
-            panic::resume_unwind(payload);
-        }
+    if let Some(payload) = first_panic
+        && !std::thread::panicking()
+    {
+        panic::resume_unwind(payload);
     }
 }

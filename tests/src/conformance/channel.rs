@@ -594,6 +594,7 @@ pub fn len_counts_buffered_values_only<F: ChannelFlavor>() {
             "{}: two buffered",
             F::NAME
         );
+        assert_eq!((tx.is_empty(), rx.is_empty()), (Some(false), Some(false)));
         assert_eq!(rx.recv(), Some(1));
         assert_eq!(rx.len(), Some(1), "{}: one left", F::NAME);
         if !F::FEATURES.rendezvous {
@@ -604,8 +605,8 @@ pub fn len_counts_buffered_values_only<F: ChannelFlavor>() {
         let blocked = thread::spawn(move || tx0b.send(7));
         thread::sleep(SETTLE); // the sender is (very likely) blocked with its value in hand now
         assert_eq!(
-            (tx0.len(), rx0.len()),
-            (Some(0), Some(0)),
+            (tx0.len(), rx0.len(), tx0.is_empty(), rx0.is_empty()),
+            (Some(0), Some(0), Some(true), Some(true)),
             "{}: a rendezvous channel buffers nothing, even with a sender blocked",
             F::NAME
         );

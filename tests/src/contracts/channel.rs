@@ -70,6 +70,11 @@ pub trait ChannelSender<T>: Clone + Send + 'static {
     fn len(&self) -> Option<usize> {
         None
     }
+    /// Nothing buffered right now, or `None` when the flavor cannot tell. Its own method, not
+    /// derived from `len`: a flavor's `is_empty` may be computed differently.
+    fn is_empty(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// The receiving half.
@@ -84,6 +89,11 @@ pub trait ChannelReceiver<T>: Send + 'static + Sized {
     fn try_clone(&self) -> Option<Self>;
     /// Values buffered right now, or `None` when the flavor cannot tell (std's mpsc has no `len`).
     fn len(&self) -> Option<usize> {
+        None
+    }
+    /// Nothing buffered right now, or `None` when the flavor cannot tell. Its own method, not
+    /// derived from `len`: a flavor's `is_empty` may be computed differently.
+    fn is_empty(&self) -> Option<bool> {
         None
     }
 }
@@ -210,6 +220,9 @@ impl<T: Send + 'static> ChannelSender<T> for crossbeam_channel::Sender<T> {
     fn len(&self) -> Option<usize> {
         Some(crossbeam_channel::Sender::len(self))
     }
+    fn is_empty(&self) -> Option<bool> {
+        Some(crossbeam_channel::Sender::is_empty(self))
+    }
 }
 
 impl<T: Send + 'static> ChannelReceiver<T> for crossbeam_channel::Receiver<T> {
@@ -233,6 +246,9 @@ impl<T: Send + 'static> ChannelReceiver<T> for crossbeam_channel::Receiver<T> {
     }
     fn len(&self) -> Option<usize> {
         Some(crossbeam_channel::Receiver::len(self))
+    }
+    fn is_empty(&self) -> Option<bool> {
+        Some(crossbeam_channel::Receiver::is_empty(self))
     }
 }
 

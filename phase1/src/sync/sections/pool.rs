@@ -59,7 +59,7 @@ fn measure(requests: usize, f: impl Fn(usize) -> Handled + Send + Sync + 'static
                         |(sum, dirty), h| {
                             (
                                 sum.wrapping_add(h.checksum),
-                                dirty + !h.arrived_clean as usize,
+                                dirty + usize::from(!h.arrived_clean),
                             )
                         },
                     )
