@@ -5,13 +5,21 @@ use std::time::Duration;
 
 use harness::conformance::lock as suite;
 
+/// How long the churn case runs. Under Miri (`make miri`) time is virtual and every step is
+/// interpreted, so a few milliseconds already mean hundreds of lock hand-offs.
+const CHURN: Duration = if cfg!(miri) {
+    Duration::from_millis(5)
+} else {
+    Duration::from_millis(300)
+};
+
 macro_rules! mutex_suite {
     ($name:ident, $ty:ty) => {
         mod $name {
             use super::*;
             #[test]
             fn mutual_exclusion() {
-                suite::mutual_exclusion::<$ty>(4, 20_000);
+                suite::mutual_exclusion::<$ty>(4, if cfg!(miri) { 100 } else { 20_000 });
             }
             #[test]
             fn try_lock_fails_while_held() {
@@ -23,7 +31,7 @@ macro_rules! mutex_suite {
             }
             #[test]
             fn no_deadlock_under_churn() {
-                suite::no_deadlock_under_churn::<$ty>(4, Duration::from_millis(300));
+                suite::no_deadlock_under_churn::<$ty>(4, CHURN);
             }
         }
     };
@@ -39,7 +47,11 @@ macro_rules! rwlock_suite {
             }
             #[test]
             fn writers_are_exclusive() {
-                suite::writers_are_exclusive::<$ty<(u64, u64)>>(10_000);
+                suite::writers_are_exclusive::<$ty<(u64, u64)>>(if cfg!(miri) {
+                    50
+                } else {
+                    10_000
+                });
             }
             #[test]
             fn try_variants_respect_holders() {

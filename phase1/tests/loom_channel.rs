@@ -46,6 +46,21 @@ fn close_while_sender_blocked_on_full() {
     });
 }
 
+/// Two senders blocked on a full channel: the drop of the last receiver wakes *both*, each failing
+/// with its own value (with `notify_one` there, one would sleep forever: loom reports the deadlock).
+#[test]
+fn close_wakes_both_blocked_senders() {
+    loom::model(|| {
+        let (tx, rx) = bounded::<u32>(1);
+        tx.send(0).unwrap();
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || tx.send(1).map_err(|e| e.0));
+        let b = thread::spawn(move || tx2.send(2).map_err(|e| e.0));
+        drop(rx);
+        assert_eq!((a.join().unwrap(), b.join().unwrap()), (Err(1), Err(2)));
+    });
+}
+
 /// Capacity 0: exactly one value is delivered, and the sender returns only after the receiver began
 /// receiving (it raises `receiving` just before calling `recv`; the take comes after).
 #[test]

@@ -99,6 +99,30 @@ fn one_shot_event_set_once_wakes_every_waiter() {
     });
 }
 
+/// What the setter wrote before `set` is visible to a waiter once `wait` returns, whether the
+/// waiter found the flag already set (Acquire load) or was parked and woken. Without this model the
+/// one-shot models passed with `set`'s Release weakened to Relaxed: they only checked that `wait`
+/// returned. (The waiter is the spawned thread: `set` may unpark a waiter that never slept, and
+/// loom mistakes that stale unpark for the end of a `join` the main thread would be blocked in.)
+#[test]
+fn one_shot_event_publishes_what_was_written_before_set() {
+    loom::model(|| {
+        let e = OneShotEvent::new();
+        let data = Arc::new(UnsafeCell::new(0u32));
+        let (e2, d2) = (e.clone(), data.clone());
+        let waiter = thread::spawn(move || {
+            e2.wait();
+            // SAFETY: `set`'s Release swap → `is_set`'s Acquire load orders the setter's write
+            // before this read; loom reports a causality violation otherwise.
+            d2.with(|v| unsafe { *v })
+        });
+        // SAFETY: the waiter reads `data` only after `wait` returned, i.e. after seeing the flag.
+        data.with_mut(|v| unsafe { *v = 42 });
+        e.set();
+        assert_eq!(waiter.join().unwrap(), 42);
+    });
+}
+
 /// WRONG on purpose: [`Parker`]'s algorithm with every ordering Relaxed. The state machine is the
 /// same (EMPTY / PARKED / NOTIFIED, `Thread::unpark` only for a PARKED owner), so no wake-up is ever
 /// lost: but when the token is left *before* the owner parks, nothing orders the unparker's earlier

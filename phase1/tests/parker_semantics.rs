@@ -69,7 +69,7 @@ fn unpark_from_another_thread_wakes_a_parked_thread() {
 /// exact, and every value written before an unpark is seen after the matching park.
 #[test]
 fn ping_pong_through_parkers_counts_exactly() {
-    const ROUNDS: u64 = 20_000;
+    const ROUNDS: u64 = if cfg!(miri) { 200 } else { 20_000 };
     within_no_leaks(DEADLINE, || {
         let main = Parker::new();
         let to_main = main.unparker();
@@ -109,24 +109,91 @@ fn ping_pong_through_parkers_counts_exactly() {
     });
 }
 
+/// Ping-pong through two condvar events, checked as the parker one is: each thread throws the ball
+/// (an odd or even number) and then waits for its own event; a `wait` that returned without the
+/// partner's `notify` (a token not consumed, a wake-up taken as a token) sees a stale ball. At the
+/// end no token is left over on either event: every notify was consumed by exactly one wait.
 #[test]
 fn ping_pong_through_condvar_events_counts_exactly() {
-    const ROUNDS: u64 = 20_000;
+    const ROUNDS: u64 = if cfg!(miri) { 200 } else { 20_000 };
     within_no_leaks(DEADLINE, || {
         let (ping, pong) = (CondvarEvent::new(), CondvarEvent::new());
         let (p2, q2) = (ping.clone(), pong.clone());
+        let ball = Arc::new(AtomicU64::new(0));
+        let b2 = ball.clone();
         let partner = thread::spawn(move || {
-            for _ in 0..ROUNDS {
+            for i in 0..ROUNDS {
                 p2.wait();
+                // Relaxed is enough: the event's mutex orders the main thread's store before this.
+                assert_eq!(
+                    b2.load(Relaxed),
+                    2 * i + 1,
+                    "saw the ball the main thread threw"
+                );
+                b2.store(2 * i + 2, Relaxed);
                 q2.notify();
             }
-            ROUNDS
         });
-        for _ in 0..ROUNDS {
+        for i in 0..ROUNDS {
+            ball.store(2 * i + 1, Relaxed);
             ping.notify();
             pong.wait();
+            assert_eq!(
+                ball.load(Relaxed),
+                2 * i + 2,
+                "saw the ball the partner threw back"
+            );
         }
-        assert_eq!(partner.join().unwrap(), ROUNDS);
+        partner.join().unwrap();
+        assert!(
+            !ping.wait_timeout(Duration::from_millis(5))
+                && !pong.wait_timeout(Duration::from_millis(5)),
+            "every notify was consumed by exactly one wait: no token left over"
+        );
+    });
+}
+
+/// Runs `signal` on another thread 50 ms from now.
+fn signal_later(signal: impl FnOnce() + Send + 'static) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        thread::sleep(Duration::from_millis(50));
+        signal();
+    })
+}
+
+// `Duration::MAX` is "no deadline" (as in std) for the three timed waits below: no "overflow when
+// adding duration to instant" panic, and each returns true once signalled 50 ms later.
+
+#[test]
+fn park_timeout_with_duration_max_waits_for_the_unpark() {
+    within_no_leaks(DEADLINE, || {
+        let p = Parker::new();
+        let u = p.unparker();
+        let t = signal_later(move || u.unpark());
+        assert!(p.park_timeout(Duration::MAX), "the token came");
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn condvar_event_wait_timeout_with_duration_max_waits_for_the_notify() {
+    within_no_leaks(DEADLINE, || {
+        let e = CondvarEvent::new();
+        let e2 = e.clone();
+        let t = signal_later(move || e2.notify());
+        assert!(e.wait_timeout(Duration::MAX), "the token came");
+        t.join().unwrap();
+    });
+}
+
+#[test]
+fn one_shot_wait_timeout_with_duration_max_waits_for_the_set() {
+    within_no_leaks(DEADLINE, || {
+        let o = OneShotEvent::new();
+        let o2 = o.clone();
+        let t = signal_later(move || o2.set());
+        assert!(o.wait_timeout(Duration::MAX), "set");
+        t.join().unwrap();
     });
 }
 

@@ -142,7 +142,7 @@ fn oncecell_drops_its_value() {
 #[test]
 fn condvar_loses_no_wakeup_under_producer_consumer_stress() {
     within_no_leaks(DEADLINE, || {
-        const ITEMS: usize = 20_000;
+        const ITEMS: usize = if cfg!(miri) { 200 } else { 20_000 };
         const CAP: usize = 4;
         let state = Arc::new((
             Mutex::new(Vec::<usize>::new()),
@@ -230,6 +230,29 @@ fn condvar_wait_timeout_times_out_and_notify_wakes() {
     });
 }
 
+/// `Duration::MAX` is "no deadline" (as in std): no "overflow when adding duration to instant"
+/// panic, and the wait ends by the notify 50 ms later, not by a timeout.
+#[test]
+fn condvar_wait_timeout_while_with_duration_max_waits_for_the_notify() {
+    within_no_leaks(DEADLINE, || {
+        let pair = Arc::new((Mutex::new(false), Condvar::new()));
+        let setter = {
+            let pair = pair.clone();
+            thread::spawn(move || {
+                thread::sleep(Duration::from_millis(50));
+                *pair.0.lock() = true;
+                pair.1.notify_all();
+            })
+        };
+        let (g, r) = pair
+            .1
+            .wait_timeout_while(pair.0.lock(), Duration::MAX, |ready| !*ready);
+        assert!(*g && !r.timed_out(), "woken by the notify");
+        drop(g);
+        setter.join().unwrap();
+    });
+}
+
 #[test]
 fn object_pool_reuses_objects() {
     let pool = ObjectPool::new(8, || Vec::<u8>::with_capacity(1024), |v| v.clear());
@@ -263,6 +286,9 @@ fn object_pool_reuses_objects() {
     assert_eq!(kept.capacity(), 1024);
 }
 
+/// `get`s per thread in the shared-pool test (shrunk under Miri, which interprets every step).
+const POOL_GETS: u64 = if cfg!(miri) { 100 } else { 10_000 };
+
 #[test]
 fn object_pool_is_shared_between_threads() {
     within_no_leaks(DEADLINE, || {
@@ -275,7 +301,7 @@ fn object_pool_is_shared_between_threads() {
             .map(|_| {
                 let pool = pool.clone();
                 thread::spawn(move || {
-                    for i in 0..10_000u64 {
+                    for i in 0..POOL_GETS {
                         let mut b = pool.get();
                         assert!(b.iter().all(|x| *x == 0));
                         b[0] = i + 1;
@@ -287,10 +313,13 @@ fn object_pool_is_shared_between_threads() {
             h.join().unwrap();
         }
         let s = pool.stats();
-        assert_eq!(s.local_hits + s.shared_hits + s.misses, 40_000);
+        assert_eq!(s.local_hits + s.shared_hits + s.misses, 4 * POOL_GETS);
         assert!(s.misses <= 8, "each thread creates about one object: {s:?}");
     });
 }
+
+/// Inserts (and upserts) per thread; at least 100 so every counter key 0..100 exists.
+const MAP_OPS: u64 = if cfg!(miri) { 100 } else { 5_000 };
 
 #[test]
 fn sharded_map_concurrent_writers_lose_nothing() {
@@ -300,7 +329,7 @@ fn sharded_map_concurrent_writers_lose_nothing() {
             .map(|t| {
                 let map = map.clone();
                 thread::spawn(move || {
-                    for i in 0..5_000 {
+                    for i in 0..MAP_OPS {
                         map.insert(1_000 + t * 1_000_000 + i, i); // disjoint from the counters 0..100
                         map.upsert(i % 100, || 0, |v| *v += 1);
                     }
@@ -310,9 +339,9 @@ fn sharded_map_concurrent_writers_lose_nothing() {
         for h in handles {
             h.join().unwrap();
         }
-        assert_eq!(map.len(), 20_000 + 100);
+        assert_eq!(map.len(), 4 * MAP_OPS as usize + 100);
         let total: u64 = (0..100).map(|k| map.get(&k).unwrap()).sum();
-        assert_eq!(total, 20_000, "every read-modify-write counted");
+        assert_eq!(total, 4 * MAP_OPS, "every read-modify-write counted");
     });
 }
 
@@ -332,6 +361,13 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
+    // Under Miri: a handful of cases (each one is interpreted), and no failure persistence file
+    // (Miri's isolation forbids the file system).
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { ProptestConfig::default().cases },
+        failure_persistence: if cfg!(miri) { None } else { ProptestConfig::default().failure_persistence },
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn sharded_map_matches_a_hashmap(ops in proptest::collection::vec(op(), 0..300), shards in 1usize..9) {
         let map = ShardedMap::with_shards(shards);

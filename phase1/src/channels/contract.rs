@@ -28,6 +28,12 @@ impl<T: Send + 'static> ChannelSender<T> for Sender<T> {
             SendTimeoutError::Disconnected(v) => SendTimeoutFailure::Disconnected(v),
         })
     }
+    fn len(&self) -> Option<usize> {
+        Some(Sender::len(self))
+    }
+    fn is_empty(&self) -> Option<bool> {
+        Some(Sender::is_empty(self))
+    }
 }
 
 impl<T: Send + 'static> ChannelReceiver<T> for Receiver<T> {
@@ -48,6 +54,12 @@ impl<T: Send + 'static> ChannelReceiver<T> for Receiver<T> {
     }
     fn try_clone(&self) -> Option<Self> {
         Some(self.clone())
+    }
+    fn len(&self) -> Option<usize> {
+        Some(Receiver::len(self))
+    }
+    fn is_empty(&self) -> Option<bool> {
+        Some(Receiver::is_empty(self))
     }
 }
 

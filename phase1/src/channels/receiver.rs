@@ -28,19 +28,22 @@ impl<T> Receiver<T> {
         })
     }
 
-    /// [`recv`](Receiver::recv), giving up after `timeout`.
+    /// [`recv`](Receiver::recv), giving up after `timeout`. A timeout too long to be represented
+    /// as a deadline (`Duration::MAX`) waits as long as [`recv`](Receiver::recv) would.
     pub fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        self.recv_deadline(Instant::now() + timeout)
+        self.recv_wait(Wait::timeout(timeout))
     }
 
     /// [`recv_timeout`](Receiver::recv_timeout) with an absolute deadline.
     pub fn recv_deadline(&self, deadline: Instant) -> Result<T, RecvTimeoutError> {
-        self.shared
-            .recv(Wait::Until(deadline))
-            .map_err(|f| match f {
-                RecvFailure::Disconnected => RecvTimeoutError::Disconnected,
-                RecvFailure::Empty | RecvFailure::Timeout => RecvTimeoutError::Timeout,
-            })
+        self.recv_wait(Wait::Until(deadline))
+    }
+
+    fn recv_wait(&self, wait: Wait) -> Result<T, RecvTimeoutError> {
+        self.shared.recv(wait).map_err(|f| match f {
+            RecvFailure::Disconnected => RecvTimeoutError::Disconnected,
+            RecvFailure::Empty | RecvFailure::Timeout => RecvTimeoutError::Timeout,
+        })
     }
 
     /// A blocking iterator: yields until the channel is empty and closed (Go's `range ch`).

@@ -33,19 +33,22 @@ impl<T> Sender<T> {
     }
 
     /// [`send`](Sender::send), giving up after `timeout`. At capacity 0 a value not taken in time
-    /// is withdrawn and returned: no receiver will ever see it.
+    /// is withdrawn and returned: no receiver will ever see it. A timeout too long to be
+    /// represented as a deadline (`Duration::MAX`) waits as long as [`send`](Sender::send) would.
     pub fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutError<T>> {
-        self.send_deadline(value, Instant::now() + timeout)
+        self.send_wait(value, Wait::timeout(timeout))
     }
 
     /// [`send_timeout`](Sender::send_timeout) with an absolute deadline.
     pub fn send_deadline(&self, value: T, deadline: Instant) -> Result<(), SendTimeoutError<T>> {
-        self.shared
-            .send(value, Wait::Until(deadline))
-            .map_err(|f| match f {
-                SendFailure::Disconnected(v) => SendTimeoutError::Disconnected(v),
-                SendFailure::Full(v) | SendFailure::Timeout(v) => SendTimeoutError::Timeout(v),
-            })
+        self.send_wait(value, Wait::Until(deadline))
+    }
+
+    fn send_wait(&self, value: T, wait: Wait) -> Result<(), SendTimeoutError<T>> {
+        self.shared.send(value, wait).map_err(|f| match f {
+            SendFailure::Disconnected(v) => SendTimeoutError::Disconnected(v),
+            SendFailure::Full(v) | SendFailure::Timeout(v) => SendTimeoutError::Timeout(v),
+        })
     }
 
     /// Values buffered right now (a snapshot; stale as soon as it returns).

@@ -29,14 +29,28 @@
 //!   report disconnection if every sender is gone (so receivers drain the buffer first); otherwise
 //!   wait on `not_empty`.
 //! - **close** — the last `Sender` dropping wakes every receiver (`not_empty.notify_all`); the last
-//!   `Receiver` dropping wakes every sender (`not_full.notify_all`) and drops the buffered values, as
-//!   nobody can receive them any more. No explicit `close()`: as with
-//!   crossbeam and std, the handles' lifetimes are the channel's.
+//!   `Receiver` dropping wakes every sender (`not_full.notify_all`: each blocked sender must fail
+//!   with its own value, so waking one is not enough) and drops the buffered values, as nobody can
+//!   receive them any more. No explicit `close()`: as with crossbeam and std, the handles' lifetimes
+//!   are the channel's.
+//! - **len** — the buffered values. At capacity 0 it is always 0: the value a blocked sender is
+//!   handing over sits in the slot only so that a receiver can take it; it still belongs to its
+//!   sender (which withdraws it on timeout or disconnection), so it is not buffered.
+//!
+//! ## A buffered value whose `Drop` panics
+//!
+//! When the last receiver leaves, the buffered values are dropped oldest first, each one under
+//! `catch_unwind`: a panicking `Drop` does not stop the others from being dropped, every value is
+//! dropped exactly once, and after the last one the *first* panic is resumed, out of the dropping
+//! `Receiver`'s `drop` (later panics are discarded; this is `Vec`'s rule, minus its abort on a second
+//! panic). If that `Receiver` is itself dropped during a panic's unwinding, the caught panic is
+//! discarded instead of resumed: resuming it there would abort the process.
 //!
 //! Notifications are skipped when the waiter counts say nobody sleeps: `Condvar::notify_*` costs a
 //! futex system call even with no waiter, and the counts are exact because they change under the lock.
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
 
 use crate::shim::sync::{Condvar, Mutex, MutexGuard};
 
@@ -89,6 +103,17 @@ pub(crate) enum Wait {
     Forever,
     /// Until this instant (`*_timeout`).
     Until(Instant),
+}
+
+impl Wait {
+    /// `timeout` from now. A timeout too long to be an `Instant` (`Duration::MAX`, say) is no
+    /// deadline at all: the call waits as long as it takes, as std's and crossbeam's do.
+    pub(crate) fn timeout(timeout: Duration) -> Wait {
+        match Instant::now().checked_add(timeout) {
+            Some(deadline) => Wait::Until(deadline),
+            None => Wait::Forever,
+        }
+    }
 }
 
 /// Why a send did not happen; the value comes back in every case.
@@ -322,6 +347,7 @@ impl<T> Shared<T> {
             if st.receivers != 0 {
                 return;
             }
+            // Every blocked sender must wake and fail with its own value: not `notify_one`.
             self.not_full.notify_all();
             if self.capacity == Capacity::Rendezvous {
                 VecDeque::new()
@@ -329,11 +355,34 @@ impl<T> Shared<T> {
                 std::mem::take(&mut st.queue)
             }
         };
-        drop(orphans);
+        drop_each(orphans);
     }
 
-    /// Values buffered right now.
+    /// Values buffered right now. At capacity 0, always 0: the value in the hand-off slot is
+    /// still its sender's (see the module docs).
     pub(crate) fn len(&self) -> usize {
-        self.lock().queue.len()
+        match self.capacity {
+            Capacity::Rendezvous => 0,
+            _ => self.lock().queue.len(),
+        }
+    }
+}
+
+/// Drops every value, oldest first, even if some `Drop`s panic; then resumes the first panic
+/// (unless this thread is already unwinding, where resuming would abort). See the module docs.
+fn drop_each<T>(values: VecDeque<T>) {
+    let mut first_panic = None;
+    for value in values {
+        // AssertUnwindSafe: `value` is consumed by the closure, nothing is observed after a panic.
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(value)))
+            && first_panic.is_none()
+        {
+            first_panic = Some(payload);
+        }
+    }
+    if let Some(payload) = first_panic
+        && !std::thread::panicking()
+    {
+        panic::resume_unwind(payload);
     }
 }

@@ -55,7 +55,11 @@ impl CondvarEvent {
     /// Like [`wait`](CondvarEvent::wait) but gives up after `timeout`. True when a token was consumed.
     #[cfg(not(loom))]
     pub fn wait_timeout(&self, timeout: std::time::Duration) -> bool {
-        let deadline = std::time::Instant::now() + timeout;
+        let Some(deadline) = std::time::Instant::now().checked_add(timeout) else {
+            // Too long to be a deadline (`Duration::MAX`): no deadline at all, as in std.
+            self.wait();
+            return true;
+        };
         let mut token = self.inner.token.lock().unwrap_or_else(|p| p.into_inner());
         while !*token {
             let now = std::time::Instant::now();

@@ -77,10 +77,14 @@ impl OneShotEvent {
     /// in std's per-thread parker (every `park` loop tolerates that).
     #[cfg(not(loom))]
     pub fn wait_timeout(&self, timeout: std::time::Duration) -> bool {
+        let Some(deadline) = std::time::Instant::now().checked_add(timeout) else {
+            // Too long to be a deadline (`Duration::MAX`): no deadline at all, as in std.
+            self.wait();
+            return true;
+        };
         if self.is_set() || !self.register() {
             return true;
         }
-        let deadline = std::time::Instant::now() + timeout;
         while !self.is_set() {
             let now = std::time::Instant::now();
             if now >= deadline {

@@ -120,10 +120,14 @@ impl Parker {
     /// false when the time ran out.
     #[cfg(not(loom))]
     pub fn park_timeout(&self, timeout: std::time::Duration) -> bool {
+        let Some(deadline) = std::time::Instant::now().checked_add(timeout) else {
+            // Too long to be a deadline (`Duration::MAX`): no deadline at all, as in std.
+            self.park();
+            return true;
+        };
         if self.take_token() || !self.announce() {
             return true;
         }
-        let deadline = std::time::Instant::now() + timeout;
         loop {
             let now = std::time::Instant::now();
             if now >= deadline {

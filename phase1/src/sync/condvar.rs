@@ -89,7 +89,10 @@ impl Condvar {
         timeout: Duration,
         mut condition: impl FnMut(&mut T) -> bool,
     ) -> (MutexGuard<'a, T>, WaitTimeoutResult) {
-        let deadline = Instant::now() + timeout;
+        let Some(deadline) = Instant::now().checked_add(timeout) else {
+            // Too long to be a deadline (`Duration::MAX`): no deadline at all, as in std.
+            return (self.wait_while(guard, condition), WaitTimeoutResult(false));
+        };
         while condition(&mut guard) {
             let now = Instant::now();
             if now >= deadline {

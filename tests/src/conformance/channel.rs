@@ -21,12 +21,24 @@ use crate::contracts::channel::{
 use crate::watchdog::within;
 
 /// Deadline for one case: generous, since a case only fails by it when something is deadlocked.
-pub const CASE_DEADLINE: Duration = Duration::from_secs(20);
+/// Under Miri the clock is virtual and advances with every interpreted step, and a spinning
+/// channel (crossbeam backs off by spinning before it sleeps) burns through 20 s of it: 600 s there.
+pub const CASE_DEADLINE: Duration = if cfg!(miri) {
+    Duration::from_secs(600)
+} else {
+    Duration::from_secs(20)
+};
 
 /// A pause long enough for a thread that *could* run to have run, on a loaded 2-core machine. Used
 /// only to give a wrong outcome the chance to show ("the sender has not returned"), never to assert a
 /// duration.
 const SETTLE: Duration = Duration::from_millis(30);
+
+/// `full` normally, `miri` under Miri (`make miri`), which interprets every step: the stress cases
+/// keep their shape (threads, capacities, checks) with fewer values.
+const fn sized(full: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { full }
+}
 
 // All atomics in this suite use SeqCst: they are test bookkeeping, read after joins or as flags, and
 // the simplest correct ordering keeps the suite about the channel, not about the suite.
@@ -52,7 +64,7 @@ pub fn fifo_per_sender<F: ChannelFlavor>() {
     within(CASE_DEADLINE, || {
         for cap in capacities::<F>() {
             let (tx, rx) = make::<F, (usize, usize)>(cap);
-            let n = 2_000;
+            let n = sized(2_000, 40);
             let producers: Vec<_> = (0..2)
                 .map(|id| {
                     let tx = tx.clone();
@@ -83,7 +95,7 @@ pub fn exact_multiset_mpmc<F: ChannelFlavor>() {
     within(CASE_DEADLINE, || {
         for cap in capacities::<F>() {
             let (tx, rx) = make::<F, u64>(cap);
-            let per = 3_000u64;
+            let per = sized(3_000, 40) as u64;
             let producers: Vec<_> = (0..3u64)
                 .map(|p| {
                     let tx = tx.clone();
@@ -182,7 +194,7 @@ pub fn occupancy_bounded<F: ChannelFlavor>() {
                     let (tx, sent, received, max_seen) =
                         (tx.clone(), sent.clone(), received.clone(), max_seen.clone());
                     thread::spawn(move || {
-                        for i in 0..3_000 {
+                        for i in 0..sized(3_000, 40) {
                             tx.send(i).unwrap();
                             let s = sent.fetch_add(1, SeqCst) + 1;
                             let r = received.load(SeqCst);
@@ -395,7 +407,8 @@ pub fn try_variants<F: ChannelFlavor>() {
         assert_eq!(rx.try_recv(), Ok(1));
         assert_eq!(rx.try_recv(), Err(TryRecvFailure::Empty));
         let (utx, urx) = F::unbounded::<u32>();
-        for i in 0..1_000 {
+        let sends = sized(1_000, 50);
+        for i in 0..sends as u32 {
             assert_eq!(
                 utx.try_send(i),
                 Ok(()),
@@ -403,7 +416,7 @@ pub fn try_variants<F: ChannelFlavor>() {
                 F::NAME
             );
         }
-        assert_eq!(std::iter::from_fn(|| urx.try_recv().ok()).count(), 1_000);
+        assert_eq!(std::iter::from_fn(|| urx.try_recv().ok()).count(), sends);
     })
 }
 
@@ -539,7 +552,8 @@ pub fn receivers_share_values<F: ChannelFlavor>() {
         let rx2 = rx.try_clone().expect("receiver_clones");
         let a = thread::spawn(move || std::iter::from_fn(|| rx.recv()).collect::<Vec<_>>());
         let b = thread::spawn(move || std::iter::from_fn(|| rx2.recv()).collect::<Vec<_>>());
-        for i in 0..10_000 {
+        let sends = sized(10_000, 100);
+        for i in 0..sends as u32 {
             tx.send(i).unwrap();
         }
         drop(tx);
@@ -548,10 +562,174 @@ pub fn receivers_share_values<F: ChannelFlavor>() {
         for v in va.iter().chain(&vb) {
             *counts.entry(*v).or_insert(0) += 1;
         }
-        assert_eq!(counts.len(), 10_000, "{}: every value delivered", F::NAME);
+        assert_eq!(counts.len(), sends, "{}: every value delivered", F::NAME);
         assert!(
             counts.values().all(|&c| c == 1),
             "{}: no value delivered twice",
+            F::NAME
+        );
+    })
+}
+
+/// `len` counts buffered values only: at capacity 0 it is 0 even while a sender is blocked handing
+/// a value over (a rendezvous buffers nothing), and at capacity 2 it counts what is buffered.
+/// Skipped where the flavor has no `len` (std's mpsc).
+pub fn len_counts_buffered_values_only<F: ChannelFlavor>() {
+    within(CASE_DEADLINE, || {
+        let (tx, rx) = F::bounded::<u32>(2);
+        if rx.len().is_none() {
+            return; // no `len` in this flavor
+        }
+        assert_eq!(
+            (tx.len(), rx.len()),
+            (Some(0), Some(0)),
+            "{}: empty",
+            F::NAME
+        );
+        tx.send(1).unwrap();
+        tx.send(2).unwrap();
+        assert_eq!(
+            (tx.len(), rx.len()),
+            (Some(2), Some(2)),
+            "{}: two buffered",
+            F::NAME
+        );
+        assert_eq!((tx.is_empty(), rx.is_empty()), (Some(false), Some(false)));
+        assert_eq!(rx.recv(), Some(1));
+        assert_eq!(rx.len(), Some(1), "{}: one left", F::NAME);
+        if !F::FEATURES.rendezvous {
+            return;
+        }
+        let (tx0, rx0) = F::bounded::<u32>(0);
+        let tx0b = tx0.clone();
+        let blocked = thread::spawn(move || tx0b.send(7));
+        thread::sleep(SETTLE); // the sender is (very likely) blocked with its value in hand now
+        assert_eq!(
+            (tx0.len(), rx0.len(), tx0.is_empty(), rx0.is_empty()),
+            (Some(0), Some(0), Some(true), Some(true)),
+            "{}: a rendezvous channel buffers nothing, even with a sender blocked",
+            F::NAME
+        );
+        assert_eq!(rx0.recv(), Some(7));
+        assert_eq!(blocked.join().unwrap(), Ok(()));
+        assert_eq!(rx0.len(), Some(0));
+    })
+}
+
+/// A timeout too long to be a deadline (`Duration::MAX`) means "no deadline": the call waits as
+/// long as the plain one would, and neither panics nor returns early. A receiver in
+/// `recv_timeout(MAX)` gets a value sent 50 ms later, or sees the disconnection; a sender in
+/// `send_timeout(v, MAX)` on a full (or rendezvous) channel completes once a receiver makes room.
+pub fn timeout_max_means_no_deadline<F: ChannelFlavor>() {
+    const LATER: Duration = Duration::from_millis(50);
+    within(CASE_DEADLINE, || {
+        let (tx, rx) = F::bounded::<u32>(1);
+        let receiver = thread::spawn(move || {
+            let first = rx.recv_timeout(Duration::MAX);
+            let second = rx.recv_timeout(Duration::MAX);
+            (first, second)
+        });
+        thread::sleep(LATER);
+        tx.send(5).unwrap();
+        thread::sleep(LATER);
+        drop(tx);
+        assert_eq!(
+            receiver.join().unwrap(),
+            (Ok(5), Err(RecvTimeoutFailure::Disconnected)),
+            "{}: recv_timeout(Duration::MAX) waits for a value, then for the disconnection",
+            F::NAME
+        );
+        if !F::FEATURES.send_timeout {
+            return; // std: SyncSender::send_timeout is unstable
+        }
+        let mut caps = vec![1];
+        if F::FEATURES.rendezvous {
+            caps.insert(0, 0);
+        }
+        for cap in caps {
+            let (tx, rx) = F::bounded::<u32>(cap);
+            if cap == 1 {
+                tx.send(1).unwrap(); // full now
+            }
+            let sender = thread::spawn(move || tx.send_timeout(2, Duration::MAX));
+            thread::sleep(LATER);
+            if cap == 1 {
+                assert_eq!(rx.recv(), Some(1));
+            }
+            assert_eq!(rx.recv(), Some(2), "{}: cap {cap}", F::NAME);
+            assert_eq!(
+                sender.join().unwrap(),
+                Ok(()),
+                "{}: cap {cap}: send_timeout(v, Duration::MAX) completes when there is room",
+                F::NAME
+            );
+            // And it fails with its value once every receiver is gone.
+            let (tx, rx) = F::bounded::<u32>(cap);
+            if cap == 1 {
+                tx.send(1).unwrap();
+            }
+            let sender = thread::spawn(move || tx.send_timeout(3, Duration::MAX));
+            thread::sleep(LATER);
+            drop(rx);
+            assert_eq!(
+                sender.join().unwrap(),
+                Err(SendTimeoutFailure::Disconnected(3)),
+                "{}: cap {cap}: send_timeout(v, Duration::MAX) is woken by the disconnection",
+                F::NAME
+            );
+        }
+    })
+}
+
+/// The last receiver leaving wakes *every* blocked sender, each failing with its own value: three
+/// senders blocked on a full capacity-1 channel (and on a rendezvous, where supported). And the
+/// symmetric close: the last sender leaving wakes every blocked receiver (where receivers clone).
+pub fn close_wakes_every_blocked_thread<F: ChannelFlavor>() {
+    within(CASE_DEADLINE, || {
+        let mut caps = vec![1];
+        if F::FEATURES.rendezvous {
+            caps.insert(0, 0);
+        }
+        for cap in caps {
+            let (tx, rx) = F::bounded::<u32>(cap);
+            if cap == 1 {
+                tx.send(0).unwrap(); // full now
+            }
+            let senders: Vec<_> = (1..=3)
+                .map(|v| {
+                    let tx = tx.clone();
+                    thread::spawn(move || tx.send(v))
+                })
+                .collect();
+            drop(tx);
+            thread::sleep(SETTLE); // all three are (very likely) blocked now
+            drop(rx);
+            let results: Vec<_> = senders.into_iter().map(|s| s.join().unwrap()).collect();
+            assert_eq!(
+                results,
+                [Err(1), Err(2), Err(3)],
+                "{}: cap {cap}: every blocked sender gets its own value back",
+                F::NAME
+            );
+        }
+        let (tx, rx) = F::bounded::<u32>(1);
+        let Some(first) = rx.try_clone() else {
+            return; // std's receiver does not clone: one blocked receiver is all it can have
+        };
+        let receivers: Vec<_> = [Some(first), rx.try_clone(), Some(rx)]
+            .into_iter()
+            .map(|rx| {
+                let rx = rx.expect("receiver_clones");
+                thread::spawn(move || rx.recv())
+            })
+            .collect();
+        thread::sleep(SETTLE); // all three are (very likely) blocked now
+        drop(tx); // the last sender
+        let results: Vec<_> = receivers.into_iter().map(|r| r.join().unwrap()).collect();
+        assert_eq!(
+            results,
+            [None, None, None],
+            "{}: every blocked receiver sees the disconnection",
             F::NAME
         );
     })
@@ -616,6 +794,18 @@ macro_rules! channel_conformance {
             #[test]
             fn receivers_share_values() {
                 suite::receivers_share_values::<$flavor>();
+            }
+            #[test]
+            fn len_counts_buffered_values_only() {
+                suite::len_counts_buffered_values_only::<$flavor>();
+            }
+            #[test]
+            fn timeout_max_means_no_deadline() {
+                suite::timeout_max_means_no_deadline::<$flavor>();
+            }
+            #[test]
+            fn close_wakes_every_blocked_thread() {
+                suite::close_wakes_every_blocked_thread::<$flavor>();
             }
         }
     };

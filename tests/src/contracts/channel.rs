@@ -66,6 +66,15 @@ pub trait ChannelSender<T>: Clone + Send + 'static {
     fn try_send(&self, value: T) -> Result<(), TrySendFailure<T>>;
     /// Send with a timeout. Only called when [`Features::send_timeout`] is true.
     fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutFailure<T>>;
+    /// Values buffered right now, or `None` when the flavor cannot tell (std's mpsc has no `len`).
+    fn len(&self) -> Option<usize> {
+        None
+    }
+    /// Nothing buffered right now, or `None` when the flavor cannot tell. Its own method, not
+    /// derived from `len`: a flavor's `is_empty` may be computed differently.
+    fn is_empty(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// The receiving half.
@@ -78,6 +87,15 @@ pub trait ChannelReceiver<T>: Send + 'static + Sized {
     fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutFailure>;
     /// Another receiver of the same channel, when [`Features::receiver_clones`].
     fn try_clone(&self) -> Option<Self>;
+    /// Values buffered right now, or `None` when the flavor cannot tell (std's mpsc has no `len`).
+    fn len(&self) -> Option<usize> {
+        None
+    }
+    /// Nothing buffered right now, or `None` when the flavor cannot tell. Its own method, not
+    /// derived from `len`: a flavor's `is_empty` may be computed differently.
+    fn is_empty(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// A family of channels.
@@ -199,6 +217,12 @@ impl<T: Send + 'static> ChannelSender<T> for crossbeam_channel::Sender<T> {
             }
         })
     }
+    fn len(&self) -> Option<usize> {
+        Some(crossbeam_channel::Sender::len(self))
+    }
+    fn is_empty(&self) -> Option<bool> {
+        Some(crossbeam_channel::Sender::is_empty(self))
+    }
 }
 
 impl<T: Send + 'static> ChannelReceiver<T> for crossbeam_channel::Receiver<T> {
@@ -219,6 +243,12 @@ impl<T: Send + 'static> ChannelReceiver<T> for crossbeam_channel::Receiver<T> {
     }
     fn try_clone(&self) -> Option<Self> {
         Some(self.clone())
+    }
+    fn len(&self) -> Option<usize> {
+        Some(crossbeam_channel::Receiver::len(self))
+    }
+    fn is_empty(&self) -> Option<bool> {
+        Some(crossbeam_channel::Receiver::is_empty(self))
     }
 }
 

@@ -14,22 +14,37 @@ use crate::sync::{ObjectPool, PoolStats};
 const BUF: usize = 64 * 1024;
 const THREADS: usize = 2;
 
-/// One "request": fill a working buffer and checksum it.
-fn handle(buf: &mut Vec<u8>, i: usize) -> u64 {
+/// What one request saw and computed.
+struct Handled {
+    checksum: u64,
+    /// The buffer arrived empty, as a fresh `Vec` or one the pool's reset hook cleared. Looked at
+    /// before the request writes anything: the writes below overwrite what they touch, so a dirty
+    /// buffer handed out by a pool that skipped the reset would go unseen by the checksum.
+    arrived_clean: bool,
+}
+
+/// One "request": check the working buffer arrived clean, fill it and checksum it.
+fn handle(buf: &mut Vec<u8>, i: usize) -> Handled {
+    let arrived_clean = buf.is_empty();
     buf.resize(BUF, 0);
     for (j, b) in buf.iter_mut().enumerate().step_by(512) {
         *b = (i + j) as u8;
     }
-    buf.iter().step_by(512).map(|&b| b as u64).sum()
+    Handled {
+        checksum: buf.iter().step_by(512).map(|&b| b as u64).sum(),
+        arrived_clean,
+    }
 }
 
 struct Run {
     elapsed: Duration,
     checksum: u64,
+    /// Requests whose buffer arrived dirty (not reset).
+    dirty: usize,
     allocs: Option<AllocCount>,
 }
 
-fn measure(requests: usize, f: impl Fn(usize) -> u64 + Send + Sync + 'static) -> Run {
+fn measure(requests: usize, f: impl Fn(usize) -> Handled + Send + Sync + 'static) -> Run {
     let f = Arc::new(f);
     let before = alloc::snapshot();
     let t0 = Instant::now();
@@ -39,17 +54,25 @@ fn measure(requests: usize, f: impl Fn(usize) -> u64 + Send + Sync + 'static) ->
             thread::Builder::new()
                 .name("pool-worker".into())
                 .spawn(move || {
-                    (0..requests / THREADS)
-                        .map(|i| f(t * requests + i))
-                        .fold(0u64, u64::wrapping_add)
+                    (0..requests / THREADS).map(|i| f(t * requests + i)).fold(
+                        (0u64, 0usize),
+                        |(sum, dirty), h| {
+                            (
+                                sum.wrapping_add(h.checksum),
+                                dirty + usize::from(!h.arrived_clean),
+                            )
+                        },
+                    )
                 })
                 .expect("spawn")
         })
         .collect();
-    let checksum = hs
+    let (checksum, dirty) = hs
         .into_iter()
         .map(|h| h.join().expect("worker"))
-        .fold(0u64, u64::wrapping_add);
+        .fold((0u64, 0usize), |(sum, dirty), (s, d)| {
+            (sum.wrapping_add(s), dirty + d)
+        });
     let elapsed = t0.elapsed();
     let allocs = alloc::snapshot()
         .zip(before)
@@ -57,6 +80,7 @@ fn measure(requests: usize, f: impl Fn(usize) -> u64 + Send + Sync + 'static) ->
     Run {
         elapsed,
         checksum,
+        dirty,
         allocs,
     }
 }
@@ -70,7 +94,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let requests: usize = ctx.pick(40_000, 4_000);
     let fresh = measure(requests, |i| {
         let mut buf = Vec::new();
-        black_box(handle(&mut buf, i))
+        handle(black_box(&mut buf), i)
     });
     let pool = Arc::new(ObjectPool::new(
         8,
@@ -80,7 +104,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     let p = pool.clone();
     let pooled = measure(requests, move |i| {
         let mut buf = p.get();
-        black_box(handle(&mut buf, i))
+        handle(black_box(&mut buf), i)
     });
     let stats: PoolStats = pool.stats();
     let installed = alloc::installed();
@@ -128,6 +152,14 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ctx.check(
         "both variants computed the same checksums",
         fresh.checksum == pooled.checksum,
+    );
+    ctx.check_with(
+        "every pooled buffer arrived reset (empty), as a fresh one does",
+        pooled.dirty == 0 && fresh.dirty == 0,
+        format!(
+            "{} of {requests} pooled buffers arrived dirty",
+            pooled.dirty
+        ),
     );
     ctx.check_with(
         "the pool reused objects for ≥ 99% of requests",
