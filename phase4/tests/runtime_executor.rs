@@ -526,3 +526,224 @@ fn two_blocking_tasks_get_two_workers() {
         }
     });
 }
+
+// ---- Panic safety: no user code may kill a worker ----
+//
+// Each case runs on a one-worker executor: a worker killed by a panic strands its ring, so the
+// next task never runs and the watchdog fails the test (instead of a hang). The deliberate panics
+// use `resume_unwind`, which unwinds like `panic!` but skips the panic hook (no noise on stderr).
+
+/// Short: the executor either keeps running or is dead, and then it hangs for good.
+const PANIC_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A value whose `Drop` panics (after counting itself in `ran` and, through its probe, the ledger).
+struct PanicsOnDrop {
+    _probe: Tracked,
+    ran: Arc<AtomicU64>,
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        self.ran.fetch_add(1, Relaxed);
+        std::panic::resume_unwind(Box::new("a Drop panics on purpose"));
+    }
+}
+
+/// The executor still runs new tasks: 100 spawned from outside, each result checked.
+fn assert_still_runs(ex: &Executor) {
+    let h = ex.handle();
+    let sum = ex.block_on(async move {
+        let hs: Vec<_> = (0..100u64).map(|i| h.spawn(async move { i })).collect();
+        let mut s = 0;
+        for j in hs {
+            s += j.await.expect("a later task completes");
+        }
+        s
+    });
+    assert_eq!(sum, 4950);
+}
+
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !done() {
+        assert!(t0.elapsed() < PANIC_DEADLINE, "{what}: never happened");
+        std::thread::yield_now();
+    }
+}
+
+/// A detached task's output is dropped by whoever drops the task's last reference: here the
+/// worker, right after the task completes. Its `Drop` panics; the worker survives it, later tasks
+/// run, shutdown joins the worker, and every future and output is dropped exactly once.
+#[test]
+fn a_detached_outputs_panicking_drop_does_not_kill_the_worker() {
+    const N: usize = 3;
+    // ids: [0, N) the futures, [N, 2N) their outputs.
+    let ledger = DropLedger::new(2 * N);
+    let leak = ThreadLeakCheck::named("rt-t-odrop");
+    within(PANIC_DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new().workers(1).name("rt-t-odrop").build().unwrap();
+            let h = ex.handle();
+            let ran = Arc::new(AtomicU64::new(0));
+            for i in 0..N {
+                let (f, out) = (ledger.element(i), ledger.element(N + i));
+                let (h2, ran) = (h.clone(), ran.clone());
+                // Spawned from a task and detached there, before it can run: it runs on the
+                // worker afterwards, and the worker holds its last reference.
+                let outer = h.spawn(async move {
+                    drop(h2.spawn(async move {
+                        let _f = f;
+                        PanicsOnDrop { _probe: out, ran }
+                    }));
+                });
+                ex.block_on(outer).unwrap();
+            }
+            wait_until("every output dropped", || ran.load(Relaxed) == N as u64);
+            assert_still_runs(&ex);
+            drop(ex);
+        }
+    });
+    leak.assert_no_leak(Duration::from_secs(5));
+    assert_eq!(ledger.wrong(), vec![], "(id, drops) not dropped exactly once");
+}
+
+/// Counts its wake-ups, then panics in `wake`.
+struct PanickyWaker {
+    _probe: Tracked,
+    wakes: AtomicU64,
+}
+
+impl std::task::Wake for PanickyWaker {
+    fn wake(self: Arc<Self>) {
+        self.wakes.fetch_add(1, Relaxed);
+        std::panic::resume_unwind(Box::new("a waker panics on purpose"));
+    }
+}
+
+/// A `JoinHandle` polled with a custom waker whose `wake` panics (any waker may poll a handle):
+/// the worker that completes the task calls that `wake`, survives it, and runs on; the handle
+/// still yields the output, and the task, its future and the waker are each dropped once.
+#[test]
+fn a_join_waiters_panicking_wake_does_not_kill_the_worker() {
+    // ids: 0 the task's future, 1 the custom waker.
+    let ledger = DropLedger::new(2);
+    let leak = ThreadLeakCheck::named("rt-t-jwake");
+    within(PANIC_DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new().workers(1).name("rt-t-jwake").build().unwrap();
+            let cell = Arc::new(Mutex::new((false, None::<Waker>)));
+            let (probe, flag) = (ledger.element(0), Flag(cell.clone()));
+            let mut j = ex.spawn(async move {
+                let _probe = probe;
+                flag.await;
+                5
+            });
+            wait_until("the task parks", || cell.lock().unwrap().1.is_some());
+            // The hand-written poll: the handle registers our waker as its waiter.
+            let custom = Arc::new(PanickyWaker {
+                _probe: ledger.element(1),
+                wakes: AtomicU64::new(0),
+            });
+            let waker = Waker::from(custom.clone());
+            let first = Pin::new(&mut j).poll(&mut Context::from_waker(&waker));
+            assert!(first.is_pending(), "the task is still waiting");
+            drop(waker);
+            // Let the task finish: the worker completes it and wakes our waker, which panics.
+            let w = {
+                let mut s = cell.lock().unwrap();
+                s.0 = true;
+                s.1.take().unwrap()
+            };
+            w.wake();
+            wait_until("the waiter woken", || custom.wakes.load(Relaxed) == 1);
+            assert_still_runs(&ex);
+            assert_eq!(block_on(j), Ok(5));
+            drop(ex);
+            drop(custom);
+        }
+    });
+    leak.assert_no_leak(Duration::from_secs(5));
+    assert_eq!(ledger.wrong(), vec![], "(id, drops) not dropped exactly once");
+}
+
+/// A task that panics with a payload whose own `Drop` panics: the worker catches the first
+/// panic, and dropping the payload (on the worker) must not unwind either.
+#[test]
+fn a_panic_payloads_panicking_drop_does_not_kill_the_worker() {
+    let ledger = DropLedger::new(2); // 0: the future, 1: the payload
+    let leak = ThreadLeakCheck::named("rt-t-payload");
+    within(PANIC_DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new()
+                .workers(1)
+                .name("rt-t-payload")
+                .build()
+                .unwrap();
+            let ran = Arc::new(AtomicU64::new(0));
+            let (f, payload) = (ledger.element(0), ledger.element(1));
+            let r = ex.block_on(ex.spawn({
+                let ran = ran.clone();
+                async move {
+                    let _f = f;
+                    std::panic::resume_unwind(Box::new(PanicsOnDrop {
+                        _probe: payload,
+                        ran,
+                    }));
+                }
+            }));
+            assert_eq!(
+                r,
+                Err(JoinError::Panicked("non-string panic payload".into()))
+            );
+            assert_eq!(ran.load(Relaxed), 1, "the payload was dropped");
+            assert_still_runs(&ex);
+            drop(ex);
+        }
+    });
+    leak.assert_no_leak(Duration::from_secs(5));
+    assert_eq!(ledger.wrong(), vec![], "(id, drops) not dropped exactly once");
+}
+
+/// A future whose `Drop` panics, dropped unfinished: on a worker by `abort`, and on the thread
+/// that drops the executor by shutdown. Neither unwinds: the worker runs on, shutdown completes.
+#[test]
+fn a_cancelled_futures_panicking_drop_is_contained() {
+    let ledger = DropLedger::new(2); // 0: aborted future, 1: future cancelled at shutdown
+    let leak = ThreadLeakCheck::named("rt-t-fdrop");
+    within(PANIC_DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new().workers(1).name("rt-t-fdrop").build().unwrap();
+            let ran = Arc::new(AtomicU64::new(0));
+            let parked = Arc::new(Mutex::new(Vec::new()));
+            let mut handles = Vec::new();
+            for id in 0..2 {
+                let bomb = PanicsOnDrop {
+                    _probe: ledger.element(id),
+                    ran: ran.clone(),
+                };
+                let parked = parked.clone();
+                handles.push(ex.spawn(std::future::poll_fn(move |cx| {
+                    let _bomb = &bomb;
+                    parked.lock().unwrap().push(cx.waker().clone());
+                    Poll::<()>::Pending
+                })));
+            }
+            wait_until("both tasks park", || parked.lock().unwrap().len() == 2);
+            let aborted = handles.remove(0);
+            aborted.abort();
+            assert_eq!(block_on(aborted), Err(JoinError::Cancelled));
+            assert_eq!(ran.load(Relaxed), 1, "the aborted future was dropped");
+            assert_still_runs(&ex);
+            drop(ex);
+            assert_eq!(ran.load(Relaxed), 2, "shutdown dropped the waiting future");
+            assert_eq!(block_on(handles.remove(0)), Err(JoinError::Cancelled));
+            parked.lock().unwrap().clear();
+        }
+    });
+    leak.assert_no_leak(Duration::from_secs(5));
+    assert_eq!(ledger.wrong(), vec![], "(id, drops) not dropped exactly once");
+}

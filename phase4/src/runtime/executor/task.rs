@@ -122,9 +122,12 @@ where
         let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return false,
             Ok(Poll::Ready(v)) => Ok(v),
-            Err(payload) => Err(JoinError::Panicked(harness::exercise::panic_message(
-                &*payload,
-            ))),
+            Err(payload) => {
+                let message = harness::exercise::panic_message(&*payload);
+                // The payload is the task's own value: its `Drop` may panic too.
+                drop_contained(payload);
+                Err(JoinError::Panicked(message))
+            }
         };
         drop_future(slot);
         complete(&cell.join, result);
@@ -141,25 +144,57 @@ where
 
     unsafe fn dealloc(ptr: NonNull<Header>) {
         // SAFETY: the cell came from `Box::into_raw` in `TaskRef::spawn`, and this is the last
-        // reference. Dropping it drops a future that never finished and an output never taken.
-        drop(unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) });
+        // reference.
+        let mut cell = unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) };
+        // The user's values go first, each under its own catch: whoever drops the last reference
+        // (often a worker, for a detached task) must survive a panicking `Drop` of the output (never
+        // taken), of a future that never finished, or of a waiter's waker never woken; and the cell
+        // must still be freed.
+        drop_future(cell.future.get_mut());
+        let slot = cell.join.get_mut().unwrap_or_else(|p| p.into_inner());
+        let (output, waker) = slot.take_all();
+        contain(move || drop(output));
+        contain(move || drop(waker));
+        drop(cell);
+    }
+}
+
+/// Runs user code (a `Drop`, a foreign waker) on behalf of a worker: a panic in it is caught and
+/// its payload dropped, so it never unwinds into the worker loop. No user code may kill a worker: a
+/// dead worker strands the tasks in its ring, and with one worker the executor hangs.
+fn contain(f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        drop_contained(payload);
+    }
+}
+
+/// Drops a panic payload, which is user data too: a payload whose `Drop` panics in turn has that
+/// second payload leaked rather than unwound (as std does when a thread's result is dropped).
+fn drop_contained(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
     }
 }
 
 /// Drops a future in place; a panic in its destructor is contained (the worker must survive it).
 fn drop_future<F>(slot: &mut Option<F>) {
-    let _ = catch_unwind(AssertUnwindSafe(|| *slot = None));
+    contain(|| *slot = None);
 }
 
-/// Stores the task's result for the handle (once) and wakes the handle's waiter.
+/// Stores the task's result for the handle (once) and wakes the handle's waiter. The waiter's
+/// `wake` is the user's code (any `Waker` may poll a `JoinHandle`), so it runs contained, after the
+/// slot is unlocked; so does dropping a result that arrives second (it holds no user value today,
+/// but a panic there must not leave the worker either).
 fn complete<T>(join: &Mutex<Slot<T>>, result: Result<T, JoinError>) {
-    let waker = join
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .complete(result);
-    if let Some(w) = waker {
-        w.wake();
-    }
+    contain(|| {
+        let waker = join
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .complete(result);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    });
 }
 
 /// An owned reference to a task that is `SCHEDULED`: what the run queues hold.
