@@ -20,8 +20,8 @@
 //!   finished: queued ones where their queue is drained, waiting ones through the owned-task list
 //!   (their futures are dropped at once, whoever still holds their wakers).
 //!
-//! Not here (tokio has them): a LIFO slot, a timer or IO driver, a blocking pool, coop budgeting,
-//! and task abort.
+//! Not here (tokio has them): a LIFO slot, a timer or IO driver, a blocking pool, and coop
+//! budgeting.
 
 pub(crate) mod join;
 pub(crate) mod owned;
