@@ -14,12 +14,35 @@ use phase4::runtime::executor::{Builder, Executor, JoinError, JoinHandle, block_
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
+/// The leak checker reads `/proc/self/task`, which Miri's isolation refuses (an error, not an
+/// `Err`); under Miri the check is Miri's own instead: it fails a run whose main thread exits while
+/// another thread still runs.
+struct NoThreadLeft(Option<ThreadLeakCheck>);
+
+impl NoThreadLeft {
+    fn named(prefix: &str) -> Self {
+        NoThreadLeft((!cfg!(miri)).then(|| ThreadLeakCheck::named(prefix)))
+    }
+
+    #[track_caller]
+    fn assert_no_leak(&self, grace: Duration) {
+        if let Some(check) = &self.0 {
+            check.assert_no_leak(grace);
+        }
+    }
+}
+
+/// `full` normally, `miri` under Miri (which runs these a few thousand times slower).
+const fn size(full: usize, miri: usize) -> usize {
+    if cfg!(miri) { miri } else { full }
+}
+
 #[test]
 fn runs_100k_spawned_tasks_with_correct_results() {
     within(DEADLINE, || {
         let ex = Builder::new().workers(2).name("rt-t-many").build().unwrap();
         let h = ex.handle();
-        let n = 100_000u64;
+        let n = size(100_000, 300) as u64;
         let sum = ex.block_on(async {
             let hs: Vec<_> = (0..n).map(|i| h.spawn(async move { i * 2 })).collect();
             let mut s = 0;
@@ -36,11 +59,12 @@ fn runs_100k_spawned_tasks_with_correct_results() {
 
 #[test]
 fn tasks_spawned_from_tasks_all_complete() {
+    const N: u64 = size(2_000, 50) as u64;
     within(DEADLINE, || {
         let ex = Builder::new().workers(2).name("rt-t-nest").build().unwrap();
         let h = ex.handle();
         let total = ex.block_on(h.clone().spawn(async move {
-            let hs: Vec<_> = (0..2_000u64)
+            let hs: Vec<_> = (0..N)
                 .map(|i| {
                     let h2 = h.clone();
                     h.spawn(async move { h2.spawn(async move { i }).await.unwrap() })
@@ -52,12 +76,14 @@ fn tasks_spawned_from_tasks_all_complete() {
             }
             s
         }));
-        assert_eq!(total, Ok((0..2_000u64).sum()));
+        assert_eq!(total, Ok((0..N).sum()));
     });
 }
 
 #[test]
 fn yield_heavy_workload_completes() {
+    const TASKS: usize = size(200, 8);
+    const YIELDS: usize = size(500, 20);
     within(DEADLINE, || {
         let ex = Builder::new()
             .workers(2)
@@ -67,11 +93,11 @@ fn yield_heavy_workload_completes() {
         let h = ex.handle();
         let count = Arc::new(AtomicU64::new(0));
         ex.block_on(async {
-            let hs: Vec<_> = (0..200)
+            let hs: Vec<_> = (0..TASKS)
                 .map(|_| {
                     let c = count.clone();
                     h.spawn(async move {
-                        for _ in 0..500 {
+                        for _ in 0..YIELDS {
                             yield_now().await;
                             c.fetch_add(1, Relaxed);
                         }
@@ -82,7 +108,7 @@ fn yield_heavy_workload_completes() {
                 j.await.unwrap();
             }
         });
-        assert_eq!(count.load(Relaxed), 200 * 500);
+        assert_eq!(count.load(Relaxed), (TASKS * YIELDS) as u64);
     });
 }
 
@@ -106,7 +132,7 @@ impl Future for Flag {
 fn a_task_woken_from_another_thread_runs() {
     within(DEADLINE, || {
         let ex = Builder::new().workers(2).name("rt-t-wake").build().unwrap();
-        for _ in 0..200 {
+        for _ in 0..size(200, 10) {
             let cell = Arc::new(Mutex::new((false, None::<Waker>)));
             let j = ex.spawn(Flag(cell.clone()));
             let c = cell.clone();
@@ -129,13 +155,14 @@ fn a_task_woken_from_another_thread_runs() {
 
 #[test]
 fn a_panicking_task_is_reported_and_workers_survive() {
+    const M: u64 = size(1000, 20) as u64;
     within(DEADLINE, || {
         let ex = Builder::new()
             .workers(2)
             .name("rt-t-panic")
             .build()
             .unwrap();
-        for i in 0..10 {
+        for i in 0..size(10, 2) as i32 {
             let r = ex.block_on(ex.spawn(async move {
                 if i >= 0 {
                     panic!("task {i} failed");
@@ -147,20 +174,20 @@ fn a_panicking_task_is_reported_and_workers_survive() {
         assert_eq!(ex.block_on(ex.spawn(async { 42 })), Ok(42));
         let h = ex.handle();
         let s = ex.block_on(async {
-            let hs: Vec<_> = (0..1000u64).map(|i| h.spawn(async move { i })).collect();
+            let hs: Vec<_> = (0..M).map(|i| h.spawn(async move { i })).collect();
             let mut s = 0;
             for j in hs {
                 s += j.await.unwrap();
             }
             s
         });
-        assert_eq!(s, 499_500);
+        assert_eq!(s, M * (M - 1) / 2);
     });
 }
 
 #[test]
 fn shutdown_joins_every_worker_and_cancels_waiting_tasks() {
-    let leak = ThreadLeakCheck::named("rt-t-down");
+    let leak = NoThreadLeft::named("rt-t-down");
     let pending = within(DEADLINE, || {
         let ex = Builder::new().workers(3).name("rt-t-down").build().unwrap();
         let cell = Arc::new(Mutex::new((false, None::<Waker>)));
@@ -234,9 +261,10 @@ fn spawn_forever(
 
 #[test]
 fn every_future_and_output_is_dropped_exactly_once() {
-    const N: usize = 500;
+    const N: usize = size(500, 12);
+    const PANICKY: usize = size(10, 3);
     // ids: [0, N) futures awaited; [N, 2N) their outputs; [2N, 3N) detached futures;
-    // [3N, 4N) their outputs (never taken); [4N, 5N) futures of which ten panic; [5N, 6N) forever-pending.
+    // [3N, 4N) their outputs (never taken); [4N, 5N) futures of which `PANICKY` panic; [5N, 6N) forever-pending.
     // Every future and every output must be dropped exactly once, whether the task completed, was
     // detached, panicked, or waited forever until the executor shut down.
     let ledger = DropLedger::new(6 * N);
@@ -275,7 +303,7 @@ fn every_future_and_output_is_dropped_exactly_once() {
                     let _f = f;
                     yield_now().await;
                     // A few only: each prints its message on the worker's stderr.
-                    if i < 10 {
+                    if i < PANICKY {
                         panic!("task {i} panics on purpose");
                     }
                 })
@@ -287,7 +315,7 @@ fn every_future_and_output_is_dropped_exactly_once() {
                 drop(j.await.expect("completes"));
             }
             for (i, j) in panicking.into_iter().enumerate() {
-                assert_eq!(j.await.is_err(), i < 10, "task {i}");
+                assert_eq!(j.await.is_err(), i < PANICKY, "task {i}");
             }
         });
         // Shutdown cancels the waiting tasks (futures dropped now); the handles and wakers free them.
@@ -308,7 +336,7 @@ fn every_future_and_output_is_dropped_exactly_once() {
 /// are still held), their handles report `Cancelled`, and a wake-up after that is ignored.
 #[test]
 fn shutdown_cancels_waiting_tasks_whose_wakers_are_kept() {
-    const N: usize = 300;
+    const N: usize = size(300, 12);
     let ledger = DropLedger::new(N);
     let parked = Arc::new(Mutex::new(Vec::new()));
     within(DEADLINE, {
@@ -383,7 +411,7 @@ fn abort_stops_busy_tasks_between_polls() {
             .name("rt-t-abort-busy")
             .build()
             .unwrap();
-        for _ in 0..20 {
+        for _ in 0..size(20, 2) {
             let polls = Arc::new(AtomicU64::new(0));
             let p = polls.clone();
             let j = ex.spawn(async move {
@@ -428,10 +456,12 @@ fn abort_after_completion_keeps_the_output() {
 }
 
 /// `abort` racing a wake-up from another thread, 2 000 times: every task ends exactly once, as
-/// completed or cancelled, its future dropped exactly once, and nothing hangs.
+/// completed or cancelled, its future dropped exactly once, and nothing hangs. The handle's verdict
+/// is checked against what the task itself did: `Ok` only if its body ran to the end, `Cancelled`
+/// only if it never got past its await.
 #[test]
 fn abort_racing_a_wakeup_ends_every_task_once() {
-    const N: usize = 2000;
+    const N: usize = size(2000, 20);
     let ledger = DropLedger::new(N);
     within(DEADLINE, {
         let ledger = ledger.clone();
@@ -446,9 +476,12 @@ fn abort_racing_a_wakeup_ends_every_task_once() {
                 let cell = Arc::new(Mutex::new((false, None::<Waker>)));
                 let probe = ledger.element(i);
                 let flag = Flag(cell.clone());
+                let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                let f = finished.clone();
                 let j = ex.spawn(async move {
                     let _probe = probe;
                     flag.await;
+                    f.store(true, Relaxed); // ordered for the test by the handle's mutex
                     i
                 });
                 while cell.lock().unwrap().1.is_none() {
@@ -471,14 +504,24 @@ fn abort_racing_a_wakeup_ends_every_task_once() {
                 match ex.block_on(j) {
                     Ok(v) => {
                         assert_eq!(v, i);
+                        assert!(
+                            finished.load(Relaxed),
+                            "task {i}: Ok, but its body never ended"
+                        );
                         done += 1;
                     }
-                    Err(JoinError::Cancelled) => cancelled += 1,
+                    Err(JoinError::Cancelled) => {
+                        // Its future is dropped by now, so the body can no longer run on.
+                        assert!(
+                            !finished.load(Relaxed),
+                            "task {i}: ran to the end, yet Cancelled"
+                        );
+                        cancelled += 1;
+                    }
                     Err(e) => panic!("task {i}: {e}"),
                 }
                 waker.join().unwrap();
             }
-            assert_eq!(done + cancelled, N);
             eprintln!("abort vs wake-up: {done} completed first, {cancelled} cancelled");
         }
     });
@@ -495,7 +538,7 @@ fn two_blocking_tasks_get_two_workers() {
     within(DEADLINE, || {
         let ex = Builder::new().workers(2).name("rt-t-pair").build().unwrap();
         let h = ex.handle();
-        for round in 0..300 {
+        for round in 0..size(300, 6) {
             let barrier = Arc::new(std::sync::Barrier::new(2));
             let spawn_pair = {
                 let h = h.clone();
@@ -525,4 +568,254 @@ fn two_blocking_tasks_get_two_workers() {
             }
         }
     });
+}
+
+// ---- Panic safety: no user code may kill a worker ----
+//
+// Each case runs on a one-worker executor: a worker killed by a panic strands its ring, so the
+// next task never runs and the watchdog fails the test (instead of a hang). The deliberate panics
+// use `resume_unwind`, which unwinds like `panic!` but skips the panic hook (no noise on stderr).
+
+/// Short: the executor either keeps running or is dead, and then it hangs for good.
+const PANIC_DEADLINE: Duration = Duration::from_secs(10);
+
+/// A value whose `Drop` panics (after counting itself in `ran` and, through its probe, the ledger).
+struct PanicsOnDrop {
+    _probe: Tracked,
+    ran: Arc<AtomicU64>,
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        self.ran.fetch_add(1, Relaxed);
+        std::panic::resume_unwind(Box::new("a Drop panics on purpose"));
+    }
+}
+
+/// The executor still runs new tasks: 100 spawned from outside, each result checked.
+fn assert_still_runs(ex: &Executor) {
+    const M: u64 = size(100, 10) as u64;
+    let h = ex.handle();
+    let sum = ex.block_on(async move {
+        let hs: Vec<_> = (0..M).map(|i| h.spawn(async move { i })).collect();
+        let mut s = 0;
+        for j in hs {
+            s += j.await.expect("a later task completes");
+        }
+        s
+    });
+    assert_eq!(sum, M * (M - 1) / 2);
+}
+
+fn wait_until(what: &str, done: impl Fn() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !done() {
+        assert!(t0.elapsed() < PANIC_DEADLINE, "{what}: never happened");
+        std::thread::yield_now();
+    }
+}
+
+/// A detached task's output is dropped by whoever drops the task's last reference: here the
+/// worker, right after the task completes. Its `Drop` panics; the worker survives it, later tasks
+/// run, shutdown joins the worker, and every future and output is dropped exactly once.
+#[test]
+fn a_detached_outputs_panicking_drop_does_not_kill_the_worker() {
+    const N: usize = 3;
+    // ids: [0, N) the futures, [N, 2N) their outputs.
+    let ledger = DropLedger::new(2 * N);
+    let leak = NoThreadLeft::named("rt-t-odrop");
+    within(PANIC_DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new()
+                .workers(1)
+                .name("rt-t-odrop")
+                .build()
+                .unwrap();
+            let h = ex.handle();
+            let ran = Arc::new(AtomicU64::new(0));
+            for i in 0..N {
+                let (f, out) = (ledger.element(i), ledger.element(N + i));
+                let (h2, ran) = (h.clone(), ran.clone());
+                // Spawned from a task and detached there, before it can run: it runs on the
+                // worker afterwards, and the worker holds its last reference.
+                let outer = h.spawn(async move {
+                    drop(h2.spawn(async move {
+                        let _f = f;
+                        PanicsOnDrop { _probe: out, ran }
+                    }));
+                });
+                ex.block_on(outer).unwrap();
+            }
+            wait_until("every output dropped", || ran.load(Relaxed) == N as u64);
+            assert_still_runs(&ex);
+            drop(ex);
+        }
+    });
+    leak.assert_no_leak(Duration::from_secs(5));
+    assert_eq!(
+        ledger.wrong(),
+        vec![],
+        "(id, drops) not dropped exactly once"
+    );
+}
+
+/// Counts its wake-ups, then panics in `wake`.
+struct PanickyWaker {
+    _probe: Tracked,
+    wakes: AtomicU64,
+}
+
+impl std::task::Wake for PanickyWaker {
+    fn wake(self: Arc<Self>) {
+        self.wakes.fetch_add(1, Relaxed);
+        std::panic::resume_unwind(Box::new("a waker panics on purpose"));
+    }
+}
+
+/// A `JoinHandle` polled with a custom waker whose `wake` panics (any waker may poll a handle):
+/// the worker that completes the task calls that `wake`, survives it, and runs on; the handle
+/// still yields the output, and the task, its future and the waker are each dropped once.
+#[test]
+fn a_join_waiters_panicking_wake_does_not_kill_the_worker() {
+    // ids: 0 the task's future, 1 the custom waker.
+    let ledger = DropLedger::new(2);
+    let leak = NoThreadLeft::named("rt-t-jwake");
+    within(PANIC_DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new()
+                .workers(1)
+                .name("rt-t-jwake")
+                .build()
+                .unwrap();
+            let cell = Arc::new(Mutex::new((false, None::<Waker>)));
+            let (probe, flag) = (ledger.element(0), Flag(cell.clone()));
+            let mut j = ex.spawn(async move {
+                let _probe = probe;
+                flag.await;
+                5
+            });
+            wait_until("the task parks", || cell.lock().unwrap().1.is_some());
+            // The hand-written poll: the handle registers our waker as its waiter.
+            let custom = Arc::new(PanickyWaker {
+                _probe: ledger.element(1),
+                wakes: AtomicU64::new(0),
+            });
+            let waker = Waker::from(custom.clone());
+            let first = Pin::new(&mut j).poll(&mut Context::from_waker(&waker));
+            assert!(first.is_pending(), "the task is still waiting");
+            drop(waker);
+            // Let the task finish: the worker completes it and wakes our waker, which panics.
+            let w = {
+                let mut s = cell.lock().unwrap();
+                s.0 = true;
+                s.1.take().unwrap()
+            };
+            w.wake();
+            wait_until("the waiter woken", || custom.wakes.load(Relaxed) == 1);
+            assert_still_runs(&ex);
+            assert_eq!(block_on(j), Ok(5));
+            drop(ex);
+            drop(custom);
+        }
+    });
+    leak.assert_no_leak(Duration::from_secs(5));
+    assert_eq!(
+        ledger.wrong(),
+        vec![],
+        "(id, drops) not dropped exactly once"
+    );
+}
+
+/// A task that panics with a payload whose own `Drop` panics: the worker catches the first
+/// panic, and dropping the payload (on the worker) must not unwind either.
+#[test]
+fn a_panic_payloads_panicking_drop_does_not_kill_the_worker() {
+    let ledger = DropLedger::new(2); // 0: the future, 1: the payload
+    let leak = NoThreadLeft::named("rt-t-payload");
+    within(PANIC_DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new()
+                .workers(1)
+                .name("rt-t-payload")
+                .build()
+                .unwrap();
+            let ran = Arc::new(AtomicU64::new(0));
+            let (f, payload) = (ledger.element(0), ledger.element(1));
+            let r = ex.block_on(ex.spawn({
+                let ran = ran.clone();
+                async move {
+                    let _f = f;
+                    std::panic::resume_unwind(Box::new(PanicsOnDrop {
+                        _probe: payload,
+                        ran,
+                    }));
+                }
+            }));
+            assert_eq!(
+                r,
+                Err(JoinError::Panicked("non-string panic payload".into()))
+            );
+            assert_eq!(ran.load(Relaxed), 1, "the payload was dropped");
+            assert_still_runs(&ex);
+            drop(ex);
+        }
+    });
+    leak.assert_no_leak(Duration::from_secs(5));
+    assert_eq!(
+        ledger.wrong(),
+        vec![],
+        "(id, drops) not dropped exactly once"
+    );
+}
+
+/// A future whose `Drop` panics, dropped unfinished: on a worker by `abort`, and on the thread
+/// that drops the executor by shutdown. Neither unwinds: the worker runs on, shutdown completes.
+#[test]
+fn a_cancelled_futures_panicking_drop_is_contained() {
+    let ledger = DropLedger::new(2); // 0: aborted future, 1: future cancelled at shutdown
+    let leak = NoThreadLeft::named("rt-t-fdrop");
+    within(PANIC_DEADLINE, {
+        let ledger = ledger.clone();
+        move || {
+            let ex = Builder::new()
+                .workers(1)
+                .name("rt-t-fdrop")
+                .build()
+                .unwrap();
+            let ran = Arc::new(AtomicU64::new(0));
+            let parked = Arc::new(Mutex::new(Vec::new()));
+            let mut handles = Vec::new();
+            for id in 0..2 {
+                let bomb = PanicsOnDrop {
+                    _probe: ledger.element(id),
+                    ran: ran.clone(),
+                };
+                let parked = parked.clone();
+                handles.push(ex.spawn(std::future::poll_fn(move |cx| {
+                    let _bomb = &bomb;
+                    parked.lock().unwrap().push(cx.waker().clone());
+                    Poll::<()>::Pending
+                })));
+            }
+            wait_until("both tasks park", || parked.lock().unwrap().len() == 2);
+            let aborted = handles.remove(0);
+            aborted.abort();
+            assert_eq!(block_on(aborted), Err(JoinError::Cancelled));
+            assert_eq!(ran.load(Relaxed), 1, "the aborted future was dropped");
+            assert_still_runs(&ex);
+            drop(ex);
+            assert_eq!(ran.load(Relaxed), 2, "shutdown dropped the waiting future");
+            assert_eq!(block_on(handles.remove(0)), Err(JoinError::Cancelled));
+            parked.lock().unwrap().clear();
+        }
+    });
+    leak.assert_no_leak(Duration::from_secs(5));
+    assert_eq!(
+        ledger.wrong(),
+        vec![],
+        "(id, drops) not dropped exactly once"
+    );
 }

@@ -13,15 +13,20 @@
 #[cfg(not(loom))]
 pub mod executor;
 
-/// The local ring and the sleepers are model-checked under loom; the rest of the executor is not built.
+/// The local ring, the sleepers with the idle check, and the task state word are model-checked
+/// under loom; the rest of the executor is not built.
 #[cfg(loom)]
 pub mod executor {
     #[path = "ring.rs"]
     pub mod ring;
     #[path = "sleepers.rs"]
     pub mod sleepers;
+    #[path = "state.rs"]
+    pub mod state;
+    #[path = "work_hint.rs"]
+    pub mod work_hint;
     pub use ring::LocalRing;
-    pub use sleepers::{Sleepers, Slept};
+    pub use sleepers::{Sleepers, Slept, WeakenedSleepers};
 }
 
 #[cfg(not(loom))]

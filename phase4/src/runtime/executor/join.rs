@@ -60,6 +60,11 @@ impl<T> Slot<T> {
         self.output = Some(result);
         self.waker.take()
     }
+
+    /// Empties the slot (the task is being freed): the output nobody took and a waiter's waker.
+    pub(crate) fn take_all(&mut self) -> (Option<Result<T, JoinError>>, Option<Waker>) {
+        (self.output.take(), self.waker.take())
+    }
 }
 
 /// A spawned future's result; await it. Dropping it detaches the task (it still runs).

@@ -20,14 +20,16 @@
 //!   finished: queued ones where their queue is drained, waiting ones through the owned-task list
 //!   (their futures are dropped at once, whoever still holds their wakers).
 //!
-//! Not here (tokio has them): a LIFO slot, a timer or IO driver, a blocking pool, coop budgeting,
-//! and task abort.
+//! Not here (tokio has them): a LIFO slot, a timer or IO driver, a blocking pool, and coop
+//! budgeting.
 
 pub(crate) mod join;
 pub(crate) mod owned;
 pub mod ring;
 pub mod sleepers;
+pub(crate) mod state;
 pub(crate) mod task;
+pub mod work_hint;
 
 mod block_on;
 
@@ -220,9 +222,11 @@ impl Shared {
     /// is woken by that `notify_one`. (Taking the injector lock here made every idle spin contend
     /// with the spawner's pushes.)
     fn has_work(&self) -> bool {
-        self.shutdown.load(Acquire)
-            || self.injector_len.load(Acquire) > 0
-            || self.rings.iter().any(|r| !r.is_empty())
+        work_hint::has_work(
+            &self.shutdown,
+            &self.injector_len,
+            self.rings.iter().map(|r| &**r),
+        )
     }
 }
 

@@ -31,8 +31,44 @@
 //! its last look sees the push), or it stops searching (and, if last, notifies: the same argument
 //! again, one step later). The loom model `searching_worker_passes_the_wakeup_on` fails without that
 //! hand-on.
+use std::marker::PhantomData;
+
 use phase1::shim::sync::atomic::{AtomicUsize, Ordering::*};
 use phase1::shim::sync::{Condvar, Mutex};
+
+use orderings::{Orderings, Real};
+
+/// The ordering of the RMWs on `state`, as a type parameter so that the loom models can build a
+/// weakened twin of the very same code ([`WeakenedSleepers`], only under `cfg(loom)`). Sealed: the
+/// module is private, so no user can name the trait or pick another policy.
+mod orderings {
+    use phase1::shim::sync::atomic::Ordering;
+
+    pub trait Orderings: Send + Sync + 'static {
+        /// Every RMW on `state` that the no-lost-wake-up argument rests on.
+        const RMW: Ordering;
+    }
+
+    /// The executor's: AcqRel, as the module docs argue.
+    pub struct Real;
+    impl Orderings for Real {
+        const RMW: Ordering = Ordering::AcqRel;
+    }
+
+    /// The loom models' broken twin: every such RMW Relaxed. loom must find the lost wake-up.
+    #[cfg(loom)]
+    pub struct Weakened;
+    #[cfg(loom)]
+    impl Orderings for Weakened {
+        const RMW: Ordering = Ordering::Relaxed;
+    }
+}
+
+/// [`Sleepers`] with every AcqRel RMW on its state weakened to Relaxed: compiled only under
+/// `cfg(loom)`, for the model that must fail (`tests/loom_executor.rs`).
+#[cfg(loom)]
+#[doc(hidden)]
+pub type WeakenedSleepers = Sleepers<orderings::Weakened>;
 
 /// One searching worker in `state` (the idle count is the low bits).
 const SEARCHING: usize = 1 << 16;
@@ -49,13 +85,14 @@ pub enum Slept {
 }
 
 /// The idle-worker registry of an executor with a fixed number of workers.
-pub struct Sleepers {
+pub struct Sleepers<O: Orderings = Real> {
     /// `idle + SEARCHING * searching`. Idle changes under `list`'s lock; producers read with an RMW.
     state: AtomicUsize,
     /// Ids of the idle workers, most recent last (woken LIFO: its caches are warmest).
     list: Mutex<Vec<usize>>,
     /// One wake-up flag per worker: `true` once notified, cleared by the worker when it wakes.
     parkers: Box<[Parker]>,
+    _orderings: PhantomData<O>,
 }
 
 struct Parker {
@@ -66,6 +103,21 @@ struct Parker {
 impl Sleepers {
     /// A registry for workers `0..workers` (at most 65 535).
     pub fn new(workers: usize) -> Self {
+        Self::with_orderings(workers)
+    }
+}
+
+#[cfg(loom)]
+impl WeakenedSleepers {
+    /// The weakened twin of [`Sleepers::new`] (loom only).
+    #[doc(hidden)]
+    pub fn new_weakened(workers: usize) -> Self {
+        Self::with_orderings(workers)
+    }
+}
+
+impl<O: Orderings> Sleepers<O> {
+    fn with_orderings(workers: usize) -> Self {
         assert!(
             workers < SEARCHING,
             "too many workers for the packed state word"
@@ -79,6 +131,7 @@ impl Sleepers {
                     cv: Condvar::new(),
                 })
                 .collect(),
+            _orderings: PhantomData,
         }
     }
 
@@ -88,7 +141,7 @@ impl Sleepers {
     pub fn start_searching(&self) {
         // AcqRel: part of the RMW chain on `state` (see the module docs); the count itself is what
         // producers act on.
-        self.state.fetch_add(SEARCHING, AcqRel);
+        self.state.fetch_add(SEARCHING, O::RMW);
     }
 
     /// A searching worker found work. Returns true when it was the last searcher: the caller must
@@ -96,7 +149,7 @@ impl Sleepers {
     pub fn stop_searching(&self) -> bool {
         // AcqRel: Acquire, so a push whose `notify_one` was skipped because of us is visible to the
         // `notify_one` we make next; Release for the producers that read the count.
-        self.state.fetch_sub(SEARCHING, AcqRel) / SEARCHING == 1
+        self.state.fetch_sub(SEARCHING, O::RMW) / SEARCHING == 1
     }
 
     /// Worker `id` announces it is about to sleep (and stops searching, if it was). Follow with a
@@ -111,7 +164,7 @@ impl Sleepers {
         };
         // AcqRel: Acquire makes every push whose `notify_one` RMW came before this one visible to
         // our last look at the queues; Release lets a later `notify_one` see the registration.
-        self.state.fetch_add(delta, AcqRel);
+        self.state.fetch_add(delta, O::RMW);
     }
 
     /// Worker `id` found work after registering: it leaves the idle list and, if it registered as a
@@ -129,7 +182,7 @@ impl Sleepers {
                     1usize.wrapping_neg()
                 };
                 // AcqRel: part of the RMW chain on `state`, like `register`.
-                self.state.fetch_add(delta, AcqRel);
+                self.state.fetch_add(delta, O::RMW);
                 true
             }
             None => false,
@@ -172,7 +225,7 @@ impl Sleepers {
     pub fn notify_one(&self) -> bool {
         // AcqRel RMW (not a load): see the module docs. Release: the push before this call is
         // visible to a worker whose `register` RMW reads from ours.
-        let state = self.state.fetch_add(0, AcqRel);
+        let state = self.state.fetch_add(0, O::RMW);
         if state >= SEARCHING || state & IDLE_MASK == 0 {
             return false;
         }

@@ -25,7 +25,7 @@ use std::mem::ManuallyDrop;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::*, fence};
+use std::sync::atomic::{AtomicUsize, Ordering::*, fence};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
@@ -33,28 +33,13 @@ use super::Shared;
 use super::join::{JoinError, JoinHandle, Slot};
 use super::owned::Links;
 use super::ring::RingItem;
-
-/// Not queued, not running: waiting for a wake-up.
-pub(crate) const IDLE: u8 = 0;
-/// In a run queue (exactly once).
-pub(crate) const SCHEDULED: u8 = 1;
-/// Being polled by a worker.
-pub(crate) const RUNNING: u8 = 2;
-/// Woken while being polled: the worker requeues it after the poll.
-pub(crate) const NOTIFIED: u8 = 3;
-/// Finished (or cancelled): the future is gone; wake-ups are ignored.
-pub(crate) const COMPLETE: u8 = 4;
-/// The lifecycle part of the state word (one of the five above).
-const LIFECYCLE: u8 = 0b111;
-/// A flag beside the lifecycle, set by [`abort`]: whoever next holds the task `RUNNING` cancels it
-/// instead of polling it. Every transition below keeps it.
-const ABORTED: u8 = 0b1000;
+use super::state::{ABORTED, AfterPoll, IDLE, SCHEDULED, State};
 
 /// The type-erased front of every task. `#[repr(C)]` in [`Cell`] puts it at offset 0, so a pointer
 /// to the header is a pointer to the cell.
 pub(crate) struct Header {
-    /// One of `IDLE`, `SCHEDULED`, `RUNNING`, `NOTIFIED`, `COMPLETE`, possibly with `ABORTED`.
-    state: AtomicU8,
+    /// The lifecycle and the abort flag; every transition is a named method ([`super::state`]).
+    state: State,
     /// Owners: the run queue's [`TaskRef`], the `JoinHandle`, and every `Waker`.
     refs: AtomicUsize,
     /// The functions that need the future's type.
@@ -122,9 +107,12 @@ where
         let result = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return false,
             Ok(Poll::Ready(v)) => Ok(v),
-            Err(payload) => Err(JoinError::Panicked(harness::exercise::panic_message(
-                &*payload,
-            ))),
+            Err(payload) => {
+                let message = harness::exercise::panic_message(&*payload);
+                // The payload is the task's own value: its `Drop` may panic too.
+                drop_contained(payload);
+                Err(JoinError::Panicked(message))
+            }
         };
         drop_future(slot);
         complete(&cell.join, result);
@@ -141,25 +129,59 @@ where
 
     unsafe fn dealloc(ptr: NonNull<Header>) {
         // SAFETY: the cell came from `Box::into_raw` in `TaskRef::spawn`, and this is the last
-        // reference. Dropping it drops a future that never finished and an output never taken.
-        drop(unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) });
+        // reference.
+        let mut cell = unsafe { Box::from_raw(ptr.cast::<Self>().as_ptr()) };
+        // The user's values go first, each under its own catch: whoever drops the last reference
+        // (often a worker, for a detached task) must survive a panicking `Drop` of the output (never
+        // taken), of a future that never finished, or of a waiter's waker never woken; and the cell
+        // must still be freed.
+        drop_future(cell.future.get_mut());
+        let slot = cell.join.get_mut().unwrap_or_else(|p| p.into_inner());
+        let (output, waker) = slot.take_all();
+        contain(move || drop(output));
+        contain(move || drop(waker));
+        drop(cell);
+    }
+}
+
+/// Runs user code (a `Drop`, a foreign waker) on behalf of a worker: a panic in it is caught and
+/// its payload dropped, so it never unwinds into the worker loop. No user code may kill a worker: a
+/// dead worker strands the tasks in its ring, and with one worker the executor hangs.
+fn contain(f: impl FnOnce()) {
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(f)) {
+        drop_contained(payload);
+    }
+}
+
+/// Drops a panic payload, which is user data too: when its `Drop` panics in turn, the payload of
+/// that panic is dropped the same way, and so on until one drops quietly. (Leaking the second
+/// payload instead was Miri's one finding here: a leak, not UB.)
+fn drop_contained(payload: Box<dyn std::any::Any + Send>) {
+    let mut next = payload;
+    while let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(next))) {
+        next = again;
     }
 }
 
 /// Drops a future in place; a panic in its destructor is contained (the worker must survive it).
 fn drop_future<F>(slot: &mut Option<F>) {
-    let _ = catch_unwind(AssertUnwindSafe(|| *slot = None));
+    contain(|| *slot = None);
 }
 
-/// Stores the task's result for the handle (once) and wakes the handle's waiter.
+/// Stores the task's result for the handle (once) and wakes the handle's waiter. The waiter's
+/// `wake` is the user's code (any `Waker` may poll a `JoinHandle`), so it runs contained, after the
+/// slot is unlocked; so does dropping a result that arrives second (it holds no user value today,
+/// but a panic there must not leave the worker either).
 fn complete<T>(join: &Mutex<Slot<T>>, result: Result<T, JoinError>) {
-    let waker = join
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .complete(result);
-    if let Some(w) = waker {
-        w.wake();
-    }
+    contain(|| {
+        let waker = join
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .complete(result);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    });
 }
 
 /// An owned reference to a task that is `SCHEDULED`: what the run queues hold.
@@ -190,7 +212,7 @@ impl TaskRef {
     {
         let cell = Box::new(Cell {
             header: Header {
-                state: AtomicU8::new(SCHEDULED),
+                state: State::new_scheduled(),
                 refs: AtomicUsize::new(3),
                 vtable: &Cell::<F>::VTABLE,
                 shared,
@@ -223,9 +245,8 @@ impl TaskRef {
     /// (state `SCHEDULED`); otherwise drops this reference.
     pub(crate) fn run(self) -> Option<TaskRef> {
         let h = self.header();
-        // Acquire: pairs with the Release of the previous poller's `RUNNING -> IDLE` (through the
-        // waker's CAS and the queue), so its writes to the future are visible to this poll.
-        let Some(claimed) = claim(h, SCHEDULED) else {
+        // Acquire (in `claim`): the previous poll's writes to the future are visible to this one.
+        let Some(claimed) = h.state.claim(SCHEDULED) else {
             return None; // cancelled by shutdown while queued
         };
         if claimed & ABORTED != 0 {
@@ -238,34 +259,16 @@ impl TaskRef {
         let mut cx = Context::from_waker(&waker);
         // SAFETY: the pointer is a live task; we moved its state to RUNNING.
         if unsafe { (h.vtable.poll)(self.0, &mut cx) } {
-            // Release: whoever reads COMPLETE sees the future dropped.
-            h.state.store(COMPLETE, Release);
+            h.state.complete();
             unlink(self.0);
             return None;
         }
-        // Release: the next poller (after a wake-up) sees this poll's writes to the future.
-        let mut state = RUNNING;
-        loop {
-            match h.state.compare_exchange(state, IDLE, Release, Relaxed) {
-                Ok(_) => return None,
-                // Aborted during the poll: we hold the task, so cancel it here.
-                Err(actual) if actual & ABORTED != 0 => {
-                    self.finish_cancelled();
-                    return None;
-                }
-                // Woken during the poll: only we move it from NOTIFIED; `abort` may still set
-                // its flag, hence a CAS. Relaxed: we requeue it ourselves and the queue's Release
-                // publishes it.
-                Err(NOTIFIED) => {
-                    if h.state
-                        .compare_exchange(NOTIFIED, SCHEDULED, Relaxed, Relaxed)
-                        .is_ok()
-                    {
-                        return Some(self);
-                    }
-                    state = RUNNING; // the flag arrived: the next turn cancels
-                }
-                Err(actual) => state = actual,
+        match h.state.after_poll() {
+            AfterPoll::Idle => None,
+            AfterPoll::Requeue => Some(self),
+            AfterPoll::Cancel => {
+                self.finish_cancelled();
+                None
             }
         }
     }
@@ -275,8 +278,7 @@ impl TaskRef {
         let h = self.header();
         // SAFETY: live task, state RUNNING (held by the caller).
         unsafe { (h.vtable.cancel)(self.0) };
-        // Release: whoever reads COMPLETE sees the future dropped.
-        h.state.store(COMPLETE, Release);
+        h.state.complete();
         unlink(self.0);
     }
 
@@ -284,7 +286,7 @@ impl TaskRef {
     /// handle reports `Cancelled`.
     pub(crate) fn cancel(self) {
         // Acquire: as in `run`, the last poll's writes are visible before we drop the future.
-        if claim(self.header(), SCHEDULED).is_some() {
+        if self.header().state.claim(SCHEDULED).is_some() {
             self.finish_cancelled();
         }
     }
@@ -301,33 +303,13 @@ impl TaskRef {
         let h = unsafe { ptr.as_ref() };
         // Acquire (in `claim`): as in `run`, the last poll's writes to the future are visible
         // before we drop it.
-        if claim(h, IDLE).is_some() {
+        if h.state.claim(IDLE).is_some() {
             // SAFETY: live task, state RUNNING.
             unsafe { (h.vtable.cancel)(ptr) };
-            // Release: as in `run`.
-            h.state.store(COMPLETE, Release);
+            h.state.complete();
         }
         // SAFETY: the list's reference, handed to us.
         unsafe { drop_ref(ptr) };
-    }
-}
-
-/// Moves a task whose lifecycle is `from` to `RUNNING`, keeping the `ABORTED` flag; returns the
-/// state it claimed, or `None` when the task is not in `from` (someone else holds or finished it).
-/// Acquire, for the previous poll's writes to the future.
-fn claim(h: &Header, from: u8) -> Option<u8> {
-    let mut state = h.state.load(Relaxed);
-    loop {
-        if state & LIFECYCLE != from {
-            return None;
-        }
-        match h
-            .state
-            .compare_exchange_weak(state, RUNNING | (state & ABORTED), Acquire, Relaxed)
-        {
-            Ok(_) => return Some(state),
-            Err(actual) => state = actual,
-        }
     }
 }
 
@@ -341,10 +323,7 @@ fn claim(h: &Header, from: u8) -> Option<u8> {
 pub(crate) unsafe fn abort(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference.
     let h = unsafe { ptr.as_ref() };
-    // An RMW whatever the state (AcqRel, as the wakers' CAS): every later transition is an RMW
-    // that keeps the bit, so the worker that next claims the task, or fails to set it IDLE after a
-    // poll, sees it. On a finished task the bit is never read.
-    h.state.fetch_or(ABORTED, AcqRel);
+    h.state.set_aborted();
     // A waiting task must be claimed by someone to be cancelled: schedule it as a wake-up would.
     wake_by_ref(ptr);
 }
@@ -394,32 +373,12 @@ pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
     }
 }
 
-/// Moves an `IDLE` task to `SCHEDULED` (true: the caller must queue it), or marks a `RUNNING` one
-/// `NOTIFIED` (the poller requeues it); otherwise nothing (already queued, notified, or done).
-fn transition_to_scheduled(h: &Header) -> bool {
-    // Acquire: orders this CAS loop after the last transition; see `run` for the chain.
-    let mut state = h.state.load(Acquire);
-    loop {
-        let next = match state & LIFECYCLE {
-            IDLE => SCHEDULED,
-            RUNNING => NOTIFIED,
-            _ => return false,
-        } | (state & ABORTED);
-        // AcqRel: Acquire to see the previous poll's writes before queuing (the queue then
-        // republishes them); Release for the worker that reads NOTIFIED.
-        match h.state.compare_exchange_weak(state, next, AcqRel, Acquire) {
-            Ok(_) => return next & LIFECYCLE == SCHEDULED,
-            Err(actual) => state = actual,
-        }
-    }
-}
-
 /// Wakes the task behind a reference the caller holds for the whole call (so the header, and the
 /// executor it points to, outlive the `schedule`).
 fn wake_by_ref(ptr: NonNull<Header>) {
     // SAFETY: the caller holds a reference.
     let h = unsafe { ptr.as_ref() };
-    if transition_to_scheduled(h) {
+    if h.state.transition_to_scheduled() {
         inc_ref(ptr); // the queue's reference
         h.shared.schedule(TaskRef(ptr));
     }

@@ -206,7 +206,12 @@ pub(super) fn run(ctx: &mut Ctx) {
     }
     ctx.show(w);
 
-    let panicked = ours.block_on(h.spawn(async { panic!("on purpose") }));
+    // A real `panic!`, kept quiet: `expect_panic` silences the hook for it on the worker, and
+    // `resume_unwind` (which skips the hook) carries it on to the task's catch in the executor.
+    let panicked = ours.block_on(h.spawn(async {
+        let message = harness::exercise::expect_panic(|| panic!("on purpose")).unwrap_err();
+        std::panic::resume_unwind(Box::new(message))
+    }));
     let after_panic = ours.block_on(h.spawn(async { 7 }));
 
     ctx.check_with(
