@@ -13,7 +13,7 @@
 #   make sanitize                        the lock-free and executor tests under ThreadSanitizer and AddressSanitizer
 #   make mutants [FILE=path]             cargo mutants over the protocol cores (not in CI; MUTANTS_BUDGET s a file)
 #   make bench-check                     bench-report --check: exit 1 when a measured target is missed
-#   make doc                             the workspace's API docs (warnings are errors)
+#   make doc                             the API docs of every library of the workspace (warnings are errors)
 #   make deps-check                      a library's normal dependencies hold no harness, CLI or lesson crate
 #   make ci                              what .ci/run calls: lint, deps-check, doc, test, loom, smoke, miri, sanitize
 
@@ -131,7 +131,7 @@ deps-check:
 	done
 
 doc:
-	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --lib
 
 fmt:
 	$(CARGO) fmt --all

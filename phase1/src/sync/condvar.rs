@@ -1,4 +1,4 @@
-//! A condition variable on a futex: "wait until something changed", paired with our [`Mutex`].
+//! A condition variable on a futex: "wait until something changed", paired with our [`Mutex`](super::Mutex).
 //!
 //! Go's `sync.Cond` (`Wait`, `Signal`, `Broadcast`) keeps a ticket list of waiters; Rust's
 //! `std::sync::Condvar` on Linux is a counter on a futex, as here. A waiter samples the counter

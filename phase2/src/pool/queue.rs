@@ -1,6 +1,6 @@
 //! A bounded MPMC queue that hands out **batches** and wakes only sleepers: the pool's results
 //! queue (workers push a batch of results under one lock, the caller takes them all), and its job
-//! queue until the single-submitter [`Intake`](super::intake) replaced it there (the submitter no
+//! queue until the single-submitter [`Intake`](super::intake::Intake) replaced it there (the submitter no
 //! longer shares the takers' lock; see that module for the measurements).
 //!
 //! Why not the phase 1 channel the pool started with? On tiny jobs a pool's cost is not the job but

@@ -11,7 +11,7 @@
 //! ahead. `SeqCst` stores compile to `xchg` on x86 (a full barrier), which drains the buffer first.
 //!
 //! Each iteration uses fresh `x[i]`, `y[i]` (no reset needed) and both threads meet at a spinning
-//! barrier before it ([`lockstep`](super::lockstep)), so their store/load pairs overlap in time;
+//! barrier before it ([`super::lockstep`]), so their store/load pairs overlap in time;
 //! everything runs under a deadline.
 use std::hint::black_box;
 use std::sync::Arc;

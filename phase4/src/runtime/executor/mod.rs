@@ -5,7 +5,7 @@
 //! parks Ms that find nothing. tokio's multi-thread scheduler is the same design for futures; this is
 //! a small version of it:
 //!
-//! - [`task`]: one allocation per task (state word, reference count, future, output slot); its
+//! - `task`: one allocation per task (state word, reference count, future, output slot); its
 //!   [`Waker`](std::task::Waker) is a raw waker over that count and queues the task where it was
 //!   woken;
 //! - per-worker [`LocalRing`]: bounded (256), owner pushes/pops, others steal half; overflow moves
@@ -15,7 +15,7 @@
 //! - [`Sleepers`]: idle workers park without losing a wake-up, and a producer wakes one only when
 //!   no worker is already searching for work (Go's `nmspinning`; see its docs);
 //! - [`Executor::spawn`] returns a [`JoinHandle`]; [`block_on`] drives a future on the caller's thread;
-//! - [`owned`]: every live task is on the owned-task list, so shutdown reaches the waiting ones too;
+//! - `owned`: every live task is on the owned-task list, so shutdown reaches the waiting ones too;
 //! - dropping the [`Executor`] stops and joins every worker, then cancels every task that has not
 //!   finished: queued ones where their queue is drained, waiting ones through the owned-task list
 //!   (their futures are dropped at once, whoever still holds their wakers).
