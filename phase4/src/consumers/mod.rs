@@ -17,8 +17,8 @@
 //! - [`FileSink`], [`MemorySink`]: idempotent sinks (at-least-once delivery, each id applied once).
 //! - [`scenarios`]: the experiments, shared by the sections and the tests of both backends.
 #[cfg(not(loom))]
-#[cfg(not(loom))]
 mod audit;
+#[cfg(not(loom))]
 mod broker;
 #[cfg(not(loom))]
 pub mod cli;
