@@ -31,6 +31,15 @@ fn steal_retrying<T: Send, O: Orderings>(s: &Stealer<T, O>) -> Option<T> {
     }
 }
 
+/// Two single steal attempts (no retry: a lost race is one of the interleavings under test), and
+/// what they got.
+fn steal_twice<T: Send, O: Orderings>(s: &Stealer<T, O>) -> Vec<T> {
+    let mut got = vec![];
+    got.extend(s.steal().success());
+    got.extend(s.steal().success());
+    got
+}
+
 fn sorted(mut v: Vec<u32>) -> Vec<u32> {
     v.sort_unstable();
     v
@@ -115,12 +124,7 @@ fn a_pop_racing_two_steals_takes_each_element_once() {
         w.push(1);
         w.push(2);
         let s = w.stealer();
-        let thief = thread::spawn(move || {
-            let mut got = vec![];
-            got.extend(s.steal().success());
-            got.extend(s.steal().success());
-            got
-        });
+        let thief = thread::spawn(move || steal_twice(&s));
         let mut all: Vec<u32> = w.pop().into_iter().collect();
         all.extend(thief.join().unwrap());
         all.extend(std::iter::from_fn(|| w.pop()));
@@ -208,12 +212,7 @@ fn steal_during_growth_and_pop<O: Orderings>() {
         let ledger = Ledger::new(3);
         let w = Worker::<Box<Item>, O>::with_capacity_and_orderings(2);
         let s = w.stealer();
-        let thief = thread::spawn(move || {
-            let mut got = vec![];
-            got.extend(s.steal().success());
-            got.extend(s.steal().success());
-            got
-        });
+        let thief = thread::spawn(move || steal_twice(&s));
         for id in 0..3 {
             w.push(ledger.item(id));
         }
@@ -279,12 +278,7 @@ fn wrong_no_fence_lets_owner_and_thief_take_the_same_element() {
         w.push(1);
         w.push(2);
         let s = w.stealer();
-        let thief = thread::spawn(move || {
-            let mut got = vec![];
-            got.extend(s.steal().success());
-            got.extend(s.steal().success());
-            got
-        });
+        let thief = thread::spawn(move || steal_twice(&s));
         let mut all: Vec<u32> = w.pop().into_iter().collect();
         all.extend(thief.join().unwrap());
         all.extend(std::iter::from_fn(|| w.pop()));

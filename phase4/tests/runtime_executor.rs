@@ -615,41 +615,22 @@ fn wait_until(what: &str, done: impl Fn() -> bool) {
     }
 }
 
-/// A detached task's output is dropped by whoever drops the task's last reference: here the
-/// worker, right after the task completes. Its `Drop` panics; the worker survives it, later tasks
-/// run, shutdown joins the worker, and every future and output is dropped exactly once.
-#[test]
-fn a_detached_outputs_panicking_drop_does_not_kill_the_worker() {
-    const N: usize = 3;
-    // ids: [0, N) the futures, [N, 2N) their outputs.
-    let ledger = DropLedger::new(2 * N);
-    let leak = NoThreadLeft::named("rt-t-odrop");
+/// The scaffold of every panic-safety case: `body` runs under the watchdog on a fresh one-worker
+/// executor named `name`, with a ledger of `elements` drop probes. Afterwards no thread of the
+/// executor may be left and every probe must have been dropped exactly once. `body` gets the
+/// executor by value, so it can drop it (shutdown) and check what happens after.
+fn on_one_worker(
+    name: &'static str,
+    elements: usize,
+    body: impl FnOnce(Executor, &Arc<DropLedger>) + Send + 'static,
+) {
+    let ledger = DropLedger::new(elements);
+    let leak = NoThreadLeft::named(name);
     within(PANIC_DEADLINE, {
         let ledger = ledger.clone();
         move || {
-            let ex = Builder::new()
-                .workers(1)
-                .name("rt-t-odrop")
-                .build()
-                .unwrap();
-            let h = ex.handle();
-            let ran = Arc::new(AtomicU64::new(0));
-            for i in 0..N {
-                let (f, out) = (ledger.element(i), ledger.element(N + i));
-                let (h2, ran) = (h.clone(), ran.clone());
-                // Spawned from a task and detached there, before it can run: it runs on the
-                // worker afterwards, and the worker holds its last reference.
-                let outer = h.spawn(async move {
-                    drop(h2.spawn(async move {
-                        let _f = f;
-                        PanicsOnDrop { _probe: out, ran }
-                    }));
-                });
-                ex.block_on(outer).unwrap();
-            }
-            wait_until("every output dropped", || ran.load(Relaxed) == N as u64);
-            assert_still_runs(&ex);
-            drop(ex);
+            let ex = Builder::new().workers(1).name(name).build().unwrap();
+            body(ex, &ledger);
         }
     });
     leak.assert_no_leak(Duration::from_secs(5));
@@ -658,6 +639,35 @@ fn a_detached_outputs_panicking_drop_does_not_kill_the_worker() {
         vec![],
         "(id, drops) not dropped exactly once"
     );
+}
+
+/// A detached task's output is dropped by whoever drops the task's last reference: here the
+/// worker, right after the task completes. Its `Drop` panics; the worker survives it, later tasks
+/// run, shutdown joins the worker, and every future and output is dropped exactly once.
+#[test]
+fn a_detached_outputs_panicking_drop_does_not_kill_the_worker() {
+    const N: usize = 3;
+    // ids: [0, N) the futures, [N, 2N) their outputs.
+    on_one_worker("rt-t-odrop", 2 * N, |ex, ledger| {
+        let h = ex.handle();
+        let ran = Arc::new(AtomicU64::new(0));
+        for i in 0..N {
+            let (f, out) = (ledger.element(i), ledger.element(N + i));
+            let (h2, ran) = (h.clone(), ran.clone());
+            // Spawned from a task and detached there, before it can run: it runs on the
+            // worker afterwards, and the worker holds its last reference.
+            let outer = h.spawn(async move {
+                drop(h2.spawn(async move {
+                    let _f = f;
+                    PanicsOnDrop { _probe: out, ran }
+                }));
+            });
+            ex.block_on(outer).unwrap();
+        }
+        wait_until("every output dropped", || ran.load(Relaxed) == N as u64);
+        assert_still_runs(&ex);
+        drop(ex);
+    });
 }
 
 /// Counts its wake-ups, then panics in `wake`.
@@ -679,143 +689,97 @@ impl std::task::Wake for PanickyWaker {
 #[test]
 fn a_join_waiters_panicking_wake_does_not_kill_the_worker() {
     // ids: 0 the task's future, 1 the custom waker.
-    let ledger = DropLedger::new(2);
-    let leak = NoThreadLeft::named("rt-t-jwake");
-    within(PANIC_DEADLINE, {
-        let ledger = ledger.clone();
-        move || {
-            let ex = Builder::new()
-                .workers(1)
-                .name("rt-t-jwake")
-                .build()
-                .unwrap();
-            let cell = Arc::new(Mutex::new((false, None::<Waker>)));
-            let (probe, flag) = (ledger.element(0), Flag(cell.clone()));
-            let mut j = ex.spawn(async move {
-                let _probe = probe;
-                flag.await;
-                5
-            });
-            wait_until("the task parks", || cell.lock().unwrap().1.is_some());
-            // The hand-written poll: the handle registers our waker as its waiter.
-            let custom = Arc::new(PanickyWaker {
-                _probe: ledger.element(1),
-                wakes: AtomicU64::new(0),
-            });
-            let waker = Waker::from(custom.clone());
-            let first = Pin::new(&mut j).poll(&mut Context::from_waker(&waker));
-            assert!(first.is_pending(), "the task is still waiting");
-            drop(waker);
-            // Let the task finish: the worker completes it and wakes our waker, which panics.
-            let w = {
-                let mut s = cell.lock().unwrap();
-                s.0 = true;
-                s.1.take().unwrap()
-            };
-            w.wake();
-            wait_until("the waiter woken", || custom.wakes.load(Relaxed) == 1);
-            assert_still_runs(&ex);
-            assert_eq!(block_on(j), Ok(5));
-            drop(ex);
-            drop(custom);
-        }
+    on_one_worker("rt-t-jwake", 2, |ex, ledger| {
+        let cell = Arc::new(Mutex::new((false, None::<Waker>)));
+        let (probe, flag) = (ledger.element(0), Flag(cell.clone()));
+        let mut j = ex.spawn(async move {
+            let _probe = probe;
+            flag.await;
+            5
+        });
+        wait_until("the task parks", || cell.lock().unwrap().1.is_some());
+        // The hand-written poll: the handle registers our waker as its waiter.
+        let custom = Arc::new(PanickyWaker {
+            _probe: ledger.element(1),
+            wakes: AtomicU64::new(0),
+        });
+        let waker = Waker::from(custom.clone());
+        let first = Pin::new(&mut j).poll(&mut Context::from_waker(&waker));
+        assert!(first.is_pending(), "the task is still waiting");
+        drop(waker);
+        // Let the task finish: the worker completes it and wakes our waker, which panics.
+        let w = {
+            let mut s = cell.lock().unwrap();
+            s.0 = true;
+            s.1.take().unwrap()
+        };
+        w.wake();
+        wait_until("the waiter woken", || custom.wakes.load(Relaxed) == 1);
+        assert_still_runs(&ex);
+        assert_eq!(block_on(j), Ok(5));
+        drop(ex);
+        drop(custom);
     });
-    leak.assert_no_leak(Duration::from_secs(5));
-    assert_eq!(
-        ledger.wrong(),
-        vec![],
-        "(id, drops) not dropped exactly once"
-    );
 }
 
 /// A task that panics with a payload whose own `Drop` panics: the worker catches the first
 /// panic, and dropping the payload (on the worker) must not unwind either.
 #[test]
 fn a_panic_payloads_panicking_drop_does_not_kill_the_worker() {
-    let ledger = DropLedger::new(2); // 0: the future, 1: the payload
-    let leak = NoThreadLeft::named("rt-t-payload");
-    within(PANIC_DEADLINE, {
-        let ledger = ledger.clone();
-        move || {
-            let ex = Builder::new()
-                .workers(1)
-                .name("rt-t-payload")
-                .build()
-                .unwrap();
-            let ran = Arc::new(AtomicU64::new(0));
-            let (f, payload) = (ledger.element(0), ledger.element(1));
-            let r = ex.block_on(ex.spawn({
-                let ran = ran.clone();
-                async move {
-                    let _f = f;
-                    std::panic::resume_unwind(Box::new(PanicsOnDrop {
-                        _probe: payload,
-                        ran,
-                    }));
-                }
-            }));
-            assert_eq!(
-                r,
-                Err(JoinError::Panicked("non-string panic payload".into()))
-            );
-            assert_eq!(ran.load(Relaxed), 1, "the payload was dropped");
-            assert_still_runs(&ex);
-            drop(ex);
-        }
+    // 0: the future, 1: the payload
+    on_one_worker("rt-t-payload", 2, |ex, ledger| {
+        let ran = Arc::new(AtomicU64::new(0));
+        let (f, payload) = (ledger.element(0), ledger.element(1));
+        let r = ex.block_on(ex.spawn({
+            let ran = ran.clone();
+            async move {
+                let _f = f;
+                std::panic::resume_unwind(Box::new(PanicsOnDrop {
+                    _probe: payload,
+                    ran,
+                }));
+            }
+        }));
+        assert_eq!(
+            r,
+            Err(JoinError::Panicked("non-string panic payload".into()))
+        );
+        assert_eq!(ran.load(Relaxed), 1, "the payload was dropped");
+        assert_still_runs(&ex);
+        drop(ex);
     });
-    leak.assert_no_leak(Duration::from_secs(5));
-    assert_eq!(
-        ledger.wrong(),
-        vec![],
-        "(id, drops) not dropped exactly once"
-    );
 }
 
 /// A future whose `Drop` panics, dropped unfinished: on a worker by `abort`, and on the thread
 /// that drops the executor by shutdown. Neither unwinds: the worker runs on, shutdown completes.
 #[test]
 fn a_cancelled_futures_panicking_drop_is_contained() {
-    let ledger = DropLedger::new(2); // 0: aborted future, 1: future cancelled at shutdown
-    let leak = NoThreadLeft::named("rt-t-fdrop");
-    within(PANIC_DEADLINE, {
-        let ledger = ledger.clone();
-        move || {
-            let ex = Builder::new()
-                .workers(1)
-                .name("rt-t-fdrop")
-                .build()
-                .unwrap();
-            let ran = Arc::new(AtomicU64::new(0));
-            let parked = Arc::new(Mutex::new(Vec::new()));
-            let mut handles = Vec::new();
-            for id in 0..2 {
-                let bomb = PanicsOnDrop {
-                    _probe: ledger.element(id),
-                    ran: ran.clone(),
-                };
-                let parked = parked.clone();
-                handles.push(ex.spawn(std::future::poll_fn(move |cx| {
-                    let _bomb = &bomb;
-                    parked.lock().unwrap().push(cx.waker().clone());
-                    Poll::<()>::Pending
-                })));
-            }
-            wait_until("both tasks park", || parked.lock().unwrap().len() == 2);
-            let aborted = handles.remove(0);
-            aborted.abort();
-            assert_eq!(block_on(aborted), Err(JoinError::Cancelled));
-            assert_eq!(ran.load(Relaxed), 1, "the aborted future was dropped");
-            assert_still_runs(&ex);
-            drop(ex);
-            assert_eq!(ran.load(Relaxed), 2, "shutdown dropped the waiting future");
-            assert_eq!(block_on(handles.remove(0)), Err(JoinError::Cancelled));
-            parked.lock().unwrap().clear();
+    // 0: aborted future, 1: future cancelled at shutdown
+    on_one_worker("rt-t-fdrop", 2, |ex, ledger| {
+        let ran = Arc::new(AtomicU64::new(0));
+        let parked = Arc::new(Mutex::new(Vec::new()));
+        let mut handles = Vec::new();
+        for id in 0..2 {
+            let bomb = PanicsOnDrop {
+                _probe: ledger.element(id),
+                ran: ran.clone(),
+            };
+            let parked = parked.clone();
+            handles.push(ex.spawn(std::future::poll_fn(move |cx| {
+                let _bomb = &bomb;
+                parked.lock().unwrap().push(cx.waker().clone());
+                Poll::<()>::Pending
+            })));
         }
+        wait_until("both tasks park", || parked.lock().unwrap().len() == 2);
+        let aborted = handles.remove(0);
+        aborted.abort();
+        assert_eq!(block_on(aborted), Err(JoinError::Cancelled));
+        assert_eq!(ran.load(Relaxed), 1, "the aborted future was dropped");
+        assert_still_runs(&ex);
+        drop(ex);
+        assert_eq!(ran.load(Relaxed), 2, "shutdown dropped the waiting future");
+        assert_eq!(block_on(handles.remove(0)), Err(JoinError::Cancelled));
+        parked.lock().unwrap().clear();
     });
-    leak.assert_no_leak(Duration::from_secs(5));
-    assert_eq!(
-        ledger.wrong(),
-        vec![],
-        "(id, drops) not dropped exactly once"
-    );
 }

@@ -160,3 +160,96 @@ pub fn open_broker(url: &str) -> BrokerResult<Arc<dyn Broker>> {
         "bad broker URL {url:?}: expected 'embedded', file:///DIR or redis://HOST:PORT"
     )))
 }
+
+/// Bookkeeping hooks for [`Observed`], which calls them around the calls it forwards. Every hook
+/// does nothing by default, so an observer names only the calls it cares about.
+pub trait BrokerObserver: Send + Sync {
+    /// Before a `fetch` is forwarded (e.g. to slow fetches down).
+    fn before_fetch(&self, _consumer: &str, _partition: u32) {}
+    /// After a `fetch` or a `reclaim` succeeded: these records are now pending on `consumer`.
+    fn delivered(&self, _consumer: &str, _partition: u32, _records: &[Record]) {}
+    /// Before a `commit` is forwarded (whether or not the inner broker then accepts it).
+    fn before_commit(&self, _partition: u32, _offsets: &[Offset]) {}
+}
+
+/// A broker decorator: forwards every call to `inner` unchanged and tells its observer about
+/// fetches, deliveries and commits. The audit and the tests' recorders are built on it.
+pub struct Observed<O> {
+    inner: Arc<dyn Broker>,
+    observer: O,
+}
+
+impl<O: BrokerObserver> Observed<O> {
+    /// Decorates `inner` with `observer`.
+    pub fn new(inner: Arc<dyn Broker>, observer: O) -> Observed<O> {
+        Observed { inner, observer }
+    }
+
+    /// The broker the calls go to.
+    pub fn inner(&self) -> &Arc<dyn Broker> {
+        &self.inner
+    }
+
+    /// The observer, with what it recorded.
+    pub fn observer(&self) -> &O {
+        &self.observer
+    }
+}
+
+impl<O: BrokerObserver> Broker for Observed<O> {
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+    fn create_topic(&self, topic: &str, partitions: u32) -> BrokerResult<()> {
+        self.inner.create_topic(topic, partitions)
+    }
+    fn partitions(&self, topic: &str) -> BrokerResult<u32> {
+        self.inner.partitions(topic)
+    }
+    fn produce(&self, topic: &str, partition: u32, payload: &[u8]) -> BrokerResult<Offset> {
+        self.inner.produce(topic, partition, payload)
+    }
+    fn end_offset(&self, topic: &str, partition: u32) -> BrokerResult<Offset> {
+        self.inner.end_offset(topic, partition)
+    }
+    fn create_group(&self, topic: &str, group: &str) -> BrokerResult<()> {
+        self.inner.create_group(topic, group)
+    }
+    fn fetch(&self, t: &str, g: &str, c: &str, p: u32, max: usize) -> BrokerResult<Vec<Record>> {
+        self.observer.before_fetch(c, p);
+        let records = self.inner.fetch(t, g, c, p, max)?;
+        self.observer.delivered(c, p, &records);
+        Ok(records)
+    }
+    fn reclaim(
+        &self,
+        t: &str,
+        g: &str,
+        c: &str,
+        p: u32,
+        idle: Duration,
+    ) -> BrokerResult<Vec<Record>> {
+        let records = self.inner.reclaim(t, g, c, p, idle)?;
+        self.observer.delivered(c, p, &records);
+        Ok(records)
+    }
+    fn commit(&self, t: &str, g: &str, p: u32, offsets: &[Offset]) -> BrokerResult<()> {
+        self.observer.before_commit(p, offsets);
+        self.inner.commit(t, g, p, offsets)
+    }
+    fn committed(&self, topic: &str, group: &str, partition: u32) -> BrokerResult<Offset> {
+        self.inner.committed(topic, group, partition)
+    }
+    fn dead_letter(&self, topic: &str, r: &Record, attempts: u32, e: &str) -> BrokerResult<()> {
+        self.inner.dead_letter(topic, r, attempts, e)
+    }
+    fn dead_letters(&self, topic: &str) -> BrokerResult<Vec<DeadLetter>> {
+        self.inner.dead_letters(topic)
+    }
+    fn remove_dead_letter(&self, topic: &str, id: &str) -> BrokerResult<()> {
+        self.inner.remove_dead_letter(topic, id)
+    }
+    fn delete_topic(&self, topic: &str) -> BrokerResult<()> {
+        self.inner.delete_topic(topic)
+    }
+}

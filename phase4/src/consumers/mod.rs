@@ -42,10 +42,11 @@ mod sink;
 mod tracker;
 
 #[cfg(not(loom))]
-pub use audit::{AuditVerdict, AuditedBroker};
+pub use audit::{Audit, AuditVerdict, AuditedBroker};
 #[cfg(not(loom))]
 pub use broker::{
-    Broker, BrokerError, BrokerResult, DeadLetter, Offset, Record, open_broker, replay_dead_letters,
+    Broker, BrokerError, BrokerObserver, BrokerResult, DeadLetter, Observed, Offset, Record,
+    open_broker, replay_dead_letters,
 };
 #[cfg(not(loom))]
 pub use embedded::{EmbeddedBroker, SEGMENT_BYTES, ScratchDir};

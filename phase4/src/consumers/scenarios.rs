@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::audit::{AuditVerdict, AuditedBroker};
+use super::audit::{Audit, AuditVerdict, AuditedBroker};
 use super::broker::{Broker, BrokerError, DeadLetter, open_broker, replay_dead_letters};
 use super::embedded::ScratchDir;
 use super::engine::{ConsumerConfig, Handler, Probe, run_member};
@@ -137,7 +137,10 @@ pub fn rebalance_scenario(
     let coord = Arc::new(GroupCoordinator::new(partitions));
     let probe = Probe::new(partitions);
     let sink = Arc::new(MemorySink::new());
-    let audited = Arc::new(AuditedBroker::new(raw.clone(), sink.clone(), partitions));
+    let audited = Arc::new(AuditedBroker::new(
+        raw.clone(),
+        Audit::new(sink.clone(), partitions),
+    ));
     let broker: Arc<dyn Broker> = audited.clone();
     let handler: Handler = {
         let sink = sink.clone();
@@ -221,7 +224,7 @@ pub fn rebalance_scenario(
         ownership_errors: coord.ownership_errors(),
         out_of_order: probe.out_of_order.load(Relaxed),
         premature_commits: probe.premature_commits.load(Relaxed),
-        audit: audited.verdict(),
+        audit: audited.observer().verdict(),
         commits: probe.commits.load(Relaxed),
         committed_to_end,
         elapsed: t0.elapsed(),

@@ -15,8 +15,8 @@ use parking_lot::Mutex;
 use phase4::consumers::resp::Connection;
 use phase4::consumers::scenarios::{self, message_id};
 use phase4::consumers::{
-    Broker, BrokerResult, ConsumerConfig, DeadLetter, GroupCoordinator, Handler, MemorySink,
-    Offset, Probe, Record, ScratchDir, open_broker, run_member,
+    Broker, BrokerObserver, ConsumerConfig, GroupCoordinator, Handler, MemorySink, Observed,
+    Offset, Probe, ScratchDir, open_broker, run_member,
 };
 
 /// A broker URL to test against, and whatever must stay alive for it.
@@ -222,7 +222,7 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
         .collect();
     let prefix = (0..40).take_while(|o| applied.contains(o)).count() as Offset;
     assert_eq!(prefix, 3, "the sink applied {applied:?}");
-    let mut acked = recording.acked(0);
+    let mut acked = recording.observer().acked(0);
     acked.sort_unstable();
     assert_eq!(
         acked,
@@ -262,7 +262,7 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
     assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 40);
     assert_eq!(sink.applied(), 40);
     assert_eq!(probe.premature_commits.load(Relaxed), 0);
-    let mut acked = recording.acked(0);
+    let mut acked = recording.observer().acked(0);
     acked.sort_unstable();
     assert_eq!(acked, (0..40).collect::<Vec<_>>(), "each offset acked once");
     broker.delete_topic(&topic).expect("cleanup");
@@ -362,19 +362,18 @@ pub fn group_rebalances_keep_order_and_apply_once(url: &str) {
 /// (both backends report the lowest pending offset, which hides an ack past an unfinished one).
 /// With a `fetch_delay`, fetches are slow, so completions pile up while the poll loop waits.
 pub struct Recording {
-    pub inner: Arc<dyn Broker>,
     fetch_delay: Duration,
     /// Every commit call: (partition, offsets).
     pub commits: Mutex<Vec<(u32, Vec<Offset>)>>,
 }
 
 impl Recording {
-    pub fn new(inner: Arc<dyn Broker>, fetch_delay: Duration) -> Arc<Recording> {
-        Arc::new(Recording {
-            inner,
+    pub fn new(inner: Arc<dyn Broker>, fetch_delay: Duration) -> Arc<Observed<Recording>> {
+        let recording = Recording {
             fetch_delay,
             commits: Mutex::new(Vec::new()),
-        })
+        };
+        Arc::new(Observed::new(inner, recording))
     }
 
     /// Every offset acknowledged on `partition`, in the order the acks were sent.
@@ -388,59 +387,14 @@ impl Recording {
     }
 }
 
-impl Broker for Recording {
-    fn describe(&self) -> String {
-        self.inner.describe()
-    }
-    fn create_topic(&self, topic: &str, partitions: u32) -> BrokerResult<()> {
-        self.inner.create_topic(topic, partitions)
-    }
-    fn partitions(&self, topic: &str) -> BrokerResult<u32> {
-        self.inner.partitions(topic)
-    }
-    fn produce(&self, topic: &str, partition: u32, payload: &[u8]) -> BrokerResult<Offset> {
-        self.inner.produce(topic, partition, payload)
-    }
-    fn end_offset(&self, topic: &str, partition: u32) -> BrokerResult<Offset> {
-        self.inner.end_offset(topic, partition)
-    }
-    fn create_group(&self, topic: &str, group: &str) -> BrokerResult<()> {
-        self.inner.create_group(topic, group)
-    }
-    fn fetch(&self, t: &str, g: &str, c: &str, p: u32, max: usize) -> BrokerResult<Vec<Record>> {
+impl BrokerObserver for Recording {
+    fn before_fetch(&self, _consumer: &str, _partition: u32) {
         if !self.fetch_delay.is_zero() {
             thread::sleep(self.fetch_delay);
         }
-        self.inner.fetch(t, g, c, p, max)
     }
-    fn reclaim(
-        &self,
-        t: &str,
-        g: &str,
-        c: &str,
-        p: u32,
-        idle: Duration,
-    ) -> BrokerResult<Vec<Record>> {
-        self.inner.reclaim(t, g, c, p, idle)
-    }
-    fn commit(&self, t: &str, g: &str, p: u32, offsets: &[Offset]) -> BrokerResult<()> {
+    fn before_commit(&self, p: u32, offsets: &[Offset]) {
         self.commits.lock().push((p, offsets.to_vec()));
-        self.inner.commit(t, g, p, offsets)
-    }
-    fn committed(&self, topic: &str, group: &str, partition: u32) -> BrokerResult<Offset> {
-        self.inner.committed(topic, group, partition)
-    }
-    fn dead_letter(&self, topic: &str, r: &Record, attempts: u32, e: &str) -> BrokerResult<()> {
-        self.inner.dead_letter(topic, r, attempts, e)
-    }
-    fn dead_letters(&self, topic: &str) -> BrokerResult<Vec<DeadLetter>> {
-        self.inner.dead_letters(topic)
-    }
-    fn remove_dead_letter(&self, topic: &str, id: &str) -> BrokerResult<()> {
-        self.inner.remove_dead_letter(topic, id)
-    }
-    fn delete_topic(&self, topic: &str) -> BrokerResult<()> {
-        self.inner.delete_topic(topic)
     }
 }
 
@@ -487,7 +441,13 @@ pub fn commits_land_exactly_every_commit_every(url: &str) {
     member.join().expect("member").expect("run_member");
     assert_eq!(sink.applied(), 60);
     assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 60);
-    let commits: Vec<usize> = broker.commits.lock().iter().map(|(_, o)| o.len()).collect();
+    let commits: Vec<usize> = broker
+        .observer()
+        .commits
+        .lock()
+        .iter()
+        .map(|(_, o)| o.len())
+        .collect();
     assert_eq!(commits.iter().sum::<usize>(), 60, "{commits:?}");
     assert!(
         commits.iter().all(|&n| n == 5),

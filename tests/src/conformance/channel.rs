@@ -59,6 +59,26 @@ fn make<F: ChannelFlavor, T: Send + 'static>(cap: Option<usize>) -> (F::Sender<T
     }
 }
 
+/// The capacities at which a send blocks once the channel is as [`full`] leaves it: 1, and 0 for
+/// flavors with rendezvous.
+fn blocking_capacities<F: ChannelFlavor>() -> Vec<usize> {
+    let mut caps = vec![1];
+    if F::FEATURES.rendezvous {
+        caps.insert(0, 0);
+    }
+    caps
+}
+
+/// A bounded channel of capacity `cap` (0 or 1) in which the next send blocks: at capacity 1 it
+/// holds `filler`; a rendezvous channel has no room to fill.
+fn full<F: ChannelFlavor>(cap: usize, filler: u32) -> (F::Sender<u32>, F::Receiver<u32>) {
+    let (tx, rx) = F::bounded::<u32>(cap);
+    if cap == 1 {
+        tx.send(filler).unwrap();
+    }
+    (tx, rx)
+}
+
 /// Two producers send `(id, seq)`; one consumer sees each producer's sequence in order, complete.
 pub fn fifo_per_sender<F: ChannelFlavor>() {
     within(CASE_DEADLINE, || {
@@ -642,15 +662,8 @@ pub fn timeout_max_means_no_deadline<F: ChannelFlavor>() {
         if !F::FEATURES.send_timeout {
             return; // std: SyncSender::send_timeout is unstable
         }
-        let mut caps = vec![1];
-        if F::FEATURES.rendezvous {
-            caps.insert(0, 0);
-        }
-        for cap in caps {
-            let (tx, rx) = F::bounded::<u32>(cap);
-            if cap == 1 {
-                tx.send(1).unwrap(); // full now
-            }
+        for cap in blocking_capacities::<F>() {
+            let (tx, rx) = full::<F>(cap, 1);
             let sender = thread::spawn(move || tx.send_timeout(2, Duration::MAX));
             thread::sleep(LATER);
             if cap == 1 {
@@ -664,10 +677,7 @@ pub fn timeout_max_means_no_deadline<F: ChannelFlavor>() {
                 F::NAME
             );
             // And it fails with its value once every receiver is gone.
-            let (tx, rx) = F::bounded::<u32>(cap);
-            if cap == 1 {
-                tx.send(1).unwrap();
-            }
+            let (tx, rx) = full::<F>(cap, 1);
             let sender = thread::spawn(move || tx.send_timeout(3, Duration::MAX));
             thread::sleep(LATER);
             drop(rx);
@@ -686,15 +696,8 @@ pub fn timeout_max_means_no_deadline<F: ChannelFlavor>() {
 /// symmetric close: the last sender leaving wakes every blocked receiver (where receivers clone).
 pub fn close_wakes_every_blocked_thread<F: ChannelFlavor>() {
     within(CASE_DEADLINE, || {
-        let mut caps = vec![1];
-        if F::FEATURES.rendezvous {
-            caps.insert(0, 0);
-        }
-        for cap in caps {
-            let (tx, rx) = F::bounded::<u32>(cap);
-            if cap == 1 {
-                tx.send(0).unwrap(); // full now
-            }
+        for cap in blocking_capacities::<F>() {
+            let (tx, rx) = full::<F>(cap, 0);
             let senders: Vec<_> = (1..=3)
                 .map(|v| {
                     let tx = tx.clone();
