@@ -51,7 +51,7 @@ list:
 # smoke test runs it (cargo's "output filename collision", rust-lang/cargo#6313). `cargo run -p` is not
 # affected: it relinks the package's own binary before running it.
 # The libraries: what someone may depend on for real work (deps-check holds them to it).
-LIBRARIES := shim
+LIBRARIES := shim workpool
 PACKAGES := $(LIBRARIES) harness benchkit $(PHASES)
 
 test:

@@ -1,0 +1,946 @@
+//! The pool: one lock over the queue and the worker bookkeeping, three condition variables (work
+//! for workers, room for blocked submitters, done for shutdown and `wait_idle`), elastic workers.
+//!
+//! Why one lock: every decision here reads several quantities at once — "is there room" compares
+//! queued tasks with the bound, the idle workers and the workers the pool may still start; "may
+//! this idle worker exit" needs the queue empty *and* the worker count above the minimum. Taken
+//! under one lock, each decision is atomic and the protocol is easy to argue (and to model in
+//! `tests/loom_pool.rs`); what a lock-free intake buys on tiny tasks is measured in the benches.
+//!
+//! Wake-ups are claims: a submit notifies a sleeping worker only when more workers sleep than have
+//! already been woken (`idle > wakes`), so a burst of submits costs one futex wake per sleeper, not
+//! one per task; and a task that finds no sleeper starts a worker if the pool may grow.
+use std::borrow::Cow;
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
+
+use shim::sync::atomic::AtomicBool;
+use shim::sync::{Condvar, Mutex, MutexGuard};
+use shim::thread::{self, JoinHandle};
+
+use crate::config::{Builder, Config, Overflow, Queue, TaskOptions, Wait};
+use crate::error::{BuildError, SubmitError, TaskError};
+use crate::lanes::Lanes;
+use crate::metrics::{Counters, Hist, Metrics, WorkerSlot, bump};
+use crate::state::Lifecycle;
+use crate::subpool::SubShared;
+use crate::sync::{contain, lock};
+use crate::task::{Header, Owned, Priority, Ran, Runnable, TaskCell, TaskContext, TaskHandle};
+use crate::watchdog::{StuckTask, Watchdog};
+
+/// A queued task, as the queue holds it.
+pub(crate) type Job = Arc<dyn Runnable>;
+
+/// Builds a task cell and its two views (queue entry, handle) on one allocation.
+pub(crate) fn make_task<'a, F, T>(
+    header: Header,
+    f: F,
+) -> (Arc<dyn Runnable + 'a>, Arc<dyn Owned<T> + 'a>)
+where
+    F: FnOnce(&TaskContext<'_>) -> T + Send + 'a,
+    T: Send + 'a,
+{
+    let cell = Arc::new(TaskCell::new(header, f));
+    (cell.clone(), cell)
+}
+
+/// Where the pool is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Admitting tasks.
+    Open,
+    /// Refusing new tasks, running the queued ones.
+    Draining,
+    /// Refusing new tasks; the queue has been discarded and running tasks are asked to stop.
+    Stopped,
+}
+
+/// Everything the lock protects.
+#[derive(Debug)]
+struct Core {
+    lanes: Lanes<Job>,
+    /// Worker threads alive or starting (a reserved start counts at once).
+    workers: usize,
+    /// Workers waiting on `work`.
+    idle: usize,
+    /// Notifications sent to `work` that no woken worker has consumed yet.
+    wakes: usize,
+    /// Tasks running on workers.
+    running: usize,
+    min: usize,
+    max: usize,
+    /// Submitters waiting on `room`.
+    blocked: usize,
+    /// Threads waiting on `done` in `wait_idle`.
+    quiet_waiters: usize,
+    phase: Phase,
+    peak: usize,
+}
+
+impl Core {
+    /// Is there room for one more task? At most `cap` tasks wait beyond those that an idle worker,
+    /// or a worker the pool may still start, is about to take.
+    fn has_room(&self, queue: Queue) -> bool {
+        match queue {
+            Queue::Unbounded => true,
+            Queue::Bounded(cap) => {
+                let takers = self.idle + self.max.saturating_sub(self.workers);
+                self.lanes.len() < cap.saturating_add(takers)
+            }
+        }
+    }
+
+    /// After a push: wake a sleeper that nobody has woken yet, or reserve a new worker (true: the
+    /// caller must start it once the lock is released).
+    fn wake_or_grow(&mut self, work: &Condvar) -> bool {
+        if self.idle > self.wakes {
+            self.wakes += 1;
+            work.notify_one();
+            false
+        } else if self.workers < self.max {
+            self.reserve_worker();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn reserve_worker(&mut self) {
+        self.workers += 1;
+        self.peak = self.peak.max(self.workers);
+    }
+}
+
+thread_local! {
+    /// The address of the pool whose worker this thread is (0: none). Lets a worker that submits to
+    /// its own full pool run the task itself instead of blocking on a slot only its siblings free.
+    static CURRENT_POOL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+pub(crate) struct Shared {
+    pub(crate) config: Config,
+    core: Mutex<Core>,
+    work: Condvar,
+    room: Condvar,
+    done: Condvar,
+    /// Set when the pool stops: every running task's context reports it as cancelled.
+    pub(crate) stop: AtomicBool,
+    pub(crate) counters: Counters,
+    /// Mean run time of recent tasks in ns (an EWMA, 1/16 per sample; races lose samples, harmlessly).
+    mean_run_ns: AtomicU64,
+    seq: AtomicU64,
+    next_worker: AtomicU64,
+    slots: Mutex<Vec<Arc<WorkerSlot>>>,
+    retired: Mutex<Hist>,
+    /// Tasks run on a caller's thread (CallerRuns, scopes) record here.
+    inline: WorkerSlot,
+    handles: Mutex<Vec<JoinHandle<()>>>,
+    subs: Mutex<Vec<std::sync::Weak<SubShared>>>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`Pool::shutdown`] and [`Pool::shutdown_now`] report: the fate of every task the pool
+/// admitted. `submitted == completed + panicked + cancelled + dropped + unstarted + still_running`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ShutdownReport {
+    /// Tasks admitted over the pool's life.
+    pub submitted: u64,
+    /// Tasks that ran and returned.
+    pub completed: u64,
+    /// Tasks that ran and panicked.
+    pub panicked: u64,
+    /// Tasks cancelled before they started (through a handle or a group).
+    pub cancelled: u64,
+    /// Tasks evicted by `DropOldest`.
+    pub dropped: u64,
+    /// Tasks the shutdown discarded before they started.
+    pub unstarted: u64,
+    /// Tasks still running when the shutdown returned (asked to stop; `Drop` waits for them).
+    pub still_running: u64,
+}
+
+impl ShutdownReport {
+    /// True when every admitted task is accounted for exactly once.
+    pub fn is_consistent(&self) -> bool {
+        self.submitted
+            == self.completed
+                + self.panicked
+                + self.cancelled
+                + self.dropped
+                + self.unstarted
+                + self.still_running
+    }
+}
+
+/// A worker pool. See the [crate docs](crate) for a tour.
+///
+/// Dropping the pool runs every queued task and joins every worker (it never detaches one); use
+/// [`shutdown`](Pool::shutdown) or [`shutdown_now`](Pool::shutdown_now) first for a bounded stop.
+pub struct Pool {
+    pub(crate) shared: Arc<Shared>,
+    watchdog: Option<Watchdog>,
+}
+
+impl std::fmt::Debug for Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let core = lock(&self.shared.core);
+        f.debug_struct("Pool")
+            .field("name", &self.shared.config.name)
+            .field("workers", &core.workers)
+            .field("queued", &core.lanes.len())
+            .field("phase", &core.phase)
+            .finish()
+    }
+}
+
+enum OnFull {
+    Refuse,
+    Wait(Option<Instant>),
+    RunHere,
+    Evict,
+}
+
+impl Pool {
+    /// A [`Builder`] with the defaults.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    pub(crate) fn start(config: Config) -> Result<Pool, BuildError> {
+        let min = config.min_workers;
+        let shared = Arc::new(Shared {
+            core: Mutex::new(Core {
+                lanes: Lanes::new(config.aging),
+                workers: 0,
+                idle: 0,
+                wakes: 0,
+                running: 0,
+                min,
+                max: config.max_workers,
+                blocked: 0,
+                quiet_waiters: 0,
+                phase: Phase::Open,
+                peak: 0,
+            }),
+            work: Condvar::new(),
+            room: Condvar::new(),
+            done: Condvar::new(),
+            stop: AtomicBool::new(false),
+            counters: Counters::default(),
+            mean_run_ns: AtomicU64::new(0),
+            seq: AtomicU64::new(0),
+            next_worker: AtomicU64::new(0),
+            slots: Mutex::new(Vec::new()),
+            retired: Mutex::new(Hist::new()),
+            inline: WorkerSlot::new(None),
+            handles: Mutex::new(Vec::new()),
+            subs: Mutex::new(Vec::new()),
+            config,
+        });
+        let watchdog = Watchdog::start(&shared);
+        let pool = Pool { shared, watchdog };
+        for _ in 0..min {
+            lock(&pool.shared.core).reserve_worker();
+            if let Err(e) = pool.shared.spawn_worker() {
+                // `pool` drops here: the workers already started are shut down and joined.
+                return Err(BuildError::Spawn(e));
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Submits `f`; its [`TaskHandle`] joins it. When the queue is full the pool's
+    /// [`Overflow`] policy decides.
+    ///
+    /// ```
+    /// let pool = workpool::Pool::builder().workers(2).build()?;
+    /// let handles: Vec<_> = (0..4).map(|i| pool.submit(move || i * i)).collect::<Result<_, _>>()?;
+    /// let squares: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    /// assert_eq!(squares, [0, 1, 4, 9]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit<F, T>(&self, f: F) -> Result<TaskHandle<T>, SubmitError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit_with(TaskOptions::new(), move |_| f())
+    }
+
+    /// Submits `f` with [`TaskOptions`] (name, priority, admission deadline, how long to wait for
+    /// room); `f` gets a [`TaskContext`] to check for cancellation.
+    pub fn submit_with<F, T>(
+        &self,
+        options: TaskOptions,
+        f: F,
+    ) -> Result<TaskHandle<T>, SubmitError>
+    where
+        F: FnOnce(&TaskContext<'_>) -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (job, handle) = make_task(Header::new(options.name, options.priority), f);
+        self.shared
+            .admit(job, options.deadline, options.wait.unwrap_or(Wait::Policy))?;
+        Ok(TaskHandle::new(handle))
+    }
+
+    /// Submits without ever waiting: `Err(Full)` when the queue is full, whatever the policy
+    /// (`DropOldest` still evicts; `CallerRuns` refuses rather than run the task here).
+    ///
+    /// ```
+    /// use workpool::{Pool, Queue, SubmitError};
+    /// let pool = Pool::builder().workers(1).queue(Queue::Bounded(0)).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let busy = pool.submit(move || rx.recv().ok())?; // the one worker is taken
+    /// assert_eq!(pool.try_submit(|| ()).unwrap_err(), SubmitError::Full);
+    /// tx.send(()).unwrap();
+    /// busy.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_submit<F, T>(&self, f: F) -> Result<TaskHandle<T>, SubmitError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit_with(TaskOptions::new().nonblocking(), move |_| f())
+    }
+
+    /// Submits, waiting for room at most `timeout` (whatever the policy), then `Err(TimedOut)`.
+    pub fn submit_timeout<F, T>(
+        &self,
+        timeout: Duration,
+        f: F,
+    ) -> Result<TaskHandle<T>, SubmitError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit_with(TaskOptions::new().wait_at_most(timeout), move |_| f())
+    }
+
+    /// Deadline-aware admission: refuses at once with
+    /// [`SubmitError::DeadlineUnmeetable`] when the predicted wait before a worker starts the task
+    /// (queued work ahead of it × recent mean run time ÷ workers, Little's law) already passes
+    /// `deadline`, instead of letting the caller find out later.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// let pool = workpool::Pool::builder().workers(1).build()?;
+    /// let soon = Instant::now() + Duration::from_secs(1);
+    /// assert_eq!(pool.submit_before(soon, || 1)?.join(), Ok(1)); // an idle pool: no wait
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn submit_before<F, T>(&self, deadline: Instant, f: F) -> Result<TaskHandle<T>, SubmitError>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit_with(TaskOptions::new().start_before(deadline), move |_| f())
+    }
+
+    /// Fire and forget: no handle (one allocation less to join). A panic is counted in the metrics.
+    pub fn execute<F>(&self, f: F) -> Result<(), SubmitError>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let (job, _handle) = make_task(
+            Header::new(None, Priority::Normal),
+            move |_: &TaskContext<'_>| f(),
+        );
+        self.shared.admit(job, None, Wait::Policy)
+    }
+
+    /// Waits until the queue is empty and no worker runs a task.
+    pub fn wait_idle(&self) {
+        let s = &self.shared;
+        let mut core = lock(&s.core);
+        core.quiet_waiters += 1;
+        while core.lanes.len() > 0 || core.running > 0 {
+            core = s.done.wait(core).unwrap_or_else(|e| e.into_inner());
+        }
+        core.quiet_waiters -= 1;
+    }
+
+    /// Sets the most workers to `max` (at least 1; the minimum is lowered to it if above). Growing
+    /// starts workers at once for queued work; shrinking lets the surplus exit as they finish
+    /// their current task.
+    pub fn resize(&self, max: usize) {
+        let s = &self.shared;
+        let max = max.max(1);
+        let mut core = lock(&s.core);
+        core.max = max;
+        core.min = core.min.min(max);
+        let mut starts = 0;
+        while core.workers < core.min
+            || (core.workers < core.max && core.lanes.len() > core.idle + starts)
+        {
+            core.reserve_worker();
+            starts += 1;
+        }
+        s.work.notify_all();
+        s.room.notify_all();
+        drop(core);
+        for _ in 0..starts {
+            if s.spawn_worker().is_err() {
+                break; // counted back inside spawn_worker
+            }
+        }
+    }
+
+    /// A snapshot of the counters, gauges and latency histograms.
+    pub fn metrics(&self) -> Metrics {
+        let s = &self.shared;
+        let mut m = Metrics::default();
+        {
+            let core = lock(&s.core);
+            m.workers = core.workers;
+            m.peak_workers = core.peak;
+            m.idle = core.idle;
+            m.running = core.running;
+            m.queued = core.lanes.len();
+        }
+        let mut hist = lock(&s.retired).clone();
+        for slot in lock(&s.slots).iter() {
+            hist.merge(&lock(&slot.inner).hist);
+        }
+        hist.merge(&lock(&s.inline.inner).hist);
+        m.fill(&s.counters, &hist);
+        m
+    }
+
+    /// Tasks running now for longer than [`Builder::stuck_after`] (empty when it is not set).
+    pub fn stuck_tasks(&self) -> Vec<StuckTask> {
+        match self.shared.config.stuck_after {
+            Some(threshold) => self.shared.scan_stuck(threshold, false),
+            None => Vec::new(),
+        }
+    }
+
+    /// The pool's name.
+    pub fn name(&self) -> &str {
+        &self.shared.config.name
+    }
+
+    /// Stops admitting, runs the queued tasks for at most `timeout`, then discards what is still
+    /// queued and asks running tasks to stop. Returns the fate of every task admitted. Idempotent;
+    /// `Drop` still joins the workers (waiting for tasks that ignore the request to stop).
+    pub fn shutdown(&self, timeout: Duration) -> ShutdownReport {
+        self.shared
+            .close(false, Instant::now().checked_add(timeout))
+    }
+
+    /// Stops at once: discards every queued task (they report [`TaskError::ShutDown`]), asks
+    /// running tasks to stop, and waits at most `timeout` for them.
+    pub fn shutdown_now(&self, timeout: Duration) -> ShutdownReport {
+        self.shared.close(true, Instant::now().checked_add(timeout))
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shared.close(false, None);
+        if let Some(w) = self.watchdog.take() {
+            w.stop();
+        }
+        let handles = std::mem::take(&mut *lock(&self.shared.handles));
+        let me = thread::current().id();
+        for h in handles {
+            // A pool dropped by one of its own tasks cannot join the thread it runs on: that worker
+            // exits when the task returns (the pool is closed).
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+impl Shared {
+    fn is_own_worker(&self) -> bool {
+        CURRENT_POOL.with(|c| c.get()) == self as *const Shared as usize
+    }
+
+    /// Admits `job` or says why not (the job is dropped on refusal).
+    pub(crate) fn admit(
+        self: &Arc<Self>,
+        job: Job,
+        deadline: Option<Instant>,
+        wait: Wait,
+    ) -> Result<(), SubmitError> {
+        self.admit_inner(job, deadline, wait, true)
+    }
+
+    /// Admits like `admit`, but a refusal is not counted as rejected (a scope runs the task itself).
+    pub(crate) fn admit_quietly(self: &Arc<Self>, job: Job, wait: Wait) -> Result<(), SubmitError> {
+        self.admit_inner(job, None, wait, false)
+    }
+
+    fn admit_inner(
+        self: &Arc<Self>,
+        job: Job,
+        deadline: Option<Instant>,
+        wait: Wait,
+        count_refusal: bool,
+    ) -> Result<(), SubmitError> {
+        let refuse = |core: MutexGuard<'_, Core>, e: SubmitError| {
+            drop(core);
+            if count_refusal {
+                bump(&self.counters.rejected);
+            }
+            Err(e)
+        };
+        let priority = job.header().priority;
+        let on_full = match wait {
+            Wait::Never => OnFull::Refuse,
+            Wait::Until(t) => OnFull::Wait(Some(t)),
+            Wait::Forever => OnFull::Wait(None),
+            Wait::Policy => match self.config.overflow {
+                Overflow::Block => OnFull::Wait(None),
+                Overflow::Reject => OnFull::Refuse,
+                Overflow::CallerRuns => OnFull::RunHere,
+                Overflow::DropOldest => OnFull::Evict,
+                Overflow::Timeout(d) => OnFull::Wait(Instant::now().checked_add(d)),
+            },
+        };
+        let on_full = match on_full {
+            OnFull::Wait(None) if self.is_own_worker() => OnFull::RunHere,
+            other => other,
+        };
+        let mut core = lock(&self.core);
+        loop {
+            if core.phase != Phase::Open {
+                return refuse(core, SubmitError::ShutDown);
+            }
+            if let Some(deadline) = deadline {
+                if let Some(e) = self.unmeetable(&core, priority, deadline) {
+                    return refuse(core, e);
+                }
+            }
+            if core.has_room(self.config.queue) {
+                core.lanes.push(priority, job.clone());
+                bump(&self.counters.submitted);
+                let start = core.wake_or_grow(&self.work);
+                drop(core);
+                if start && self.spawn_worker().is_err() {
+                    return self.undo_after_failed_start(&job);
+                }
+                return Ok(());
+            }
+            match on_full {
+                OnFull::Refuse => return refuse(core, SubmitError::Full),
+                OnFull::RunHere => {
+                    drop(core);
+                    bump(&self.counters.submitted);
+                    bump(&self.counters.caller_ran);
+                    if job.header().state.try_start() {
+                        self.run_inline(&job);
+                    }
+                    return Ok(());
+                }
+                OnFull::Evict => {
+                    let mut evicted = None;
+                    let mut dead = Vec::new();
+                    while let Some(old) = core.lanes.pop_oldest_lowest() {
+                        if old.header().state.try_abandon() {
+                            evicted = Some(old);
+                            break;
+                        }
+                        self.count_dead(&old);
+                        dead.push(old);
+                    }
+                    let admitted = evicted.is_some();
+                    if admitted {
+                        core.lanes.push(priority, job);
+                        bump(&self.counters.submitted);
+                        bump(&self.counters.dropped);
+                    }
+                    drop(core);
+                    // Outside the lock: completing, releasing a subpool slot (which may push) and
+                    // dropping closures (user code).
+                    for old in dead.into_iter().chain(evicted.clone()) {
+                        self.release_sub(&old);
+                    }
+                    if let Some(old) = evicted {
+                        old.abandon_claimed(TaskError::Dropped);
+                        contain(move || drop(old));
+                    }
+                    if admitted {
+                        return Ok(());
+                    }
+                    if count_refusal {
+                        bump(&self.counters.rejected);
+                    }
+                    return Err(SubmitError::Full);
+                }
+                OnFull::Wait(until) => {
+                    core.blocked += 1;
+                    let timed_out = match until {
+                        None => {
+                            core = self.room.wait(core).unwrap_or_else(|e| e.into_inner());
+                            false
+                        }
+                        Some(t) => {
+                            let now = Instant::now();
+                            if now >= t {
+                                true
+                            } else {
+                                let (c, r) = self
+                                    .room
+                                    .wait_timeout(core, t - now)
+                                    .unwrap_or_else(|e| e.into_inner());
+                                core = c;
+                                r.timed_out() && Instant::now() >= t
+                            }
+                        }
+                    };
+                    core.blocked -= 1;
+                    if timed_out && core.phase == Phase::Open && !core.has_room(self.config.queue) {
+                        return refuse(core, SubmitError::TimedOut);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pushes a task past the queue bound (a subpool forwarding work it already admitted).
+    /// `Err(job)` once the pool has stopped; a draining pool still takes it (it runs).
+    pub(crate) fn push_unbounded(self: &Arc<Self>, job: Job) -> Result<(), Job> {
+        let mut core = lock(&self.core);
+        if core.phase == Phase::Stopped || (core.phase == Phase::Draining && core.workers == 0) {
+            return Err(job);
+        }
+        core.lanes.push(job.header().priority, job.clone());
+        let start = core.wake_or_grow(&self.work);
+        drop(core);
+        if start && self.spawn_worker().is_err() {
+            let _ = self.undo_after_failed_start(&job);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn is_open(&self) -> bool {
+        lock(&self.core).phase == Phase::Open
+    }
+
+    fn unmeetable(
+        &self,
+        core: &Core,
+        priority: Priority,
+        deadline: Instant,
+    ) -> Option<SubmitError> {
+        let now = Instant::now();
+        let time_left = deadline.saturating_duration_since(now);
+        let ahead = core.lanes.len_at_or_above(priority);
+        let free = core.idle + core.max.saturating_sub(core.workers);
+        if ahead < free {
+            return None; // a worker takes it at once
+        }
+        let mean = self.mean_run_ns.load(Relaxed) as f64;
+        let predicted =
+            Duration::from_nanos(((ahead + 1 - free) as f64 * mean / core.max as f64) as u64);
+        (predicted > time_left).then_some(SubmitError::DeadlineUnmeetable {
+            predicted_wait: predicted,
+            time_left,
+        })
+    }
+
+    /// A worker we reserved could not start. If others exist they will run the job; if none does,
+    /// take the job back out of the queue and refuse it (its handle is never returned).
+    fn undo_after_failed_start(&self, job: &Job) -> Result<(), SubmitError> {
+        let mut core = lock(&self.core);
+        if core.workers > 0 || !core.lanes.remove(|j| Arc::ptr_eq(j, job)) {
+            return Ok(());
+        }
+        drop(core);
+        self.counters.submitted.fetch_sub(1, Relaxed);
+        bump(&self.counters.rejected);
+        Err(SubmitError::SpawnFailed)
+    }
+
+    /// Starts a worker thread for a slot already reserved in `core.workers`.
+    pub(crate) fn spawn_worker(self: &Arc<Self>) -> io::Result<()> {
+        let id = self.next_worker.fetch_add(1, Relaxed) as usize;
+        let mut b = thread::Builder::new().name(format!("{}-{}", self.config.name, id));
+        if let Some(size) = self.config.stack_size {
+            b = b.stack_size(size);
+        }
+        let shared = self.clone();
+        match b.spawn(move || shared.worker_main(id)) {
+            Ok(h) => {
+                let mut handles = lock(&self.handles);
+                // Reaped workers' handles are joined here, so an elastic pool does not collect
+                // handles forever.
+                #[cfg(not(loom))]
+                {
+                    let (finished, alive): (Vec<_>, Vec<_>) = std::mem::take(&mut *handles)
+                        .into_iter()
+                        .partition(|h| h.is_finished());
+                    *handles = alive;
+                    for f in finished {
+                        let _ = f.join();
+                    }
+                }
+                handles.push(h);
+                Ok(())
+            }
+            Err(e) => {
+                let mut core = lock(&self.core);
+                core.workers -= 1;
+                self.done.notify_all();
+                Err(e)
+            }
+        }
+    }
+
+    fn worker_main(self: Arc<Self>, id: usize) {
+        CURRENT_POOL.with(|c| c.set(Arc::as_ptr(&self) as usize));
+        let slot = Arc::new(WorkerSlot::new(Some(id)));
+        lock(&self.slots).push(slot.clone());
+        if let Some(hook) = &self.config.on_start {
+            contain(|| hook(id));
+        }
+        let keep_alive = self.config.keep_alive;
+        let mut core = lock(&self.core);
+        loop {
+            if core.workers > core.max {
+                break; // resized down: the surplus leaves
+            }
+            if let Some(job) = core.lanes.pop() {
+                if !job.header().state.try_start() {
+                    drop(core);
+                    self.count_dead(&job);
+                    self.release_sub(&job);
+                    contain(move || drop(job));
+                    core = lock(&self.core);
+                    continue;
+                }
+                core.running += 1;
+                if core.blocked > 0 {
+                    self.room.notify_one();
+                }
+                drop(core);
+                self.run_job(&job, &slot);
+                // The last reference may be ours (a detached task): its output drops here.
+                contain(move || drop(job));
+                core = lock(&self.core);
+                core.running -= 1;
+                continue;
+            }
+            if core.running == 0 && core.quiet_waiters > 0 {
+                self.done.notify_all();
+            }
+            if core.phase != Phase::Open {
+                break;
+            }
+            let surplus = core.workers > core.min;
+            if surplus && keep_alive.is_zero() {
+                break;
+            }
+            core.idle += 1;
+            let timed_out = if surplus {
+                let (c, r) = self
+                    .work
+                    .wait_timeout(core, keep_alive)
+                    .unwrap_or_else(|e| e.into_inner());
+                core = c;
+                r.timed_out()
+            } else {
+                core = self.work.wait(core).unwrap_or_else(|e| e.into_inner());
+                false
+            };
+            core.idle -= 1;
+            core.wakes = core.wakes.saturating_sub(1);
+            if timed_out
+                && core.lanes.len() == 0
+                && core.workers > core.min
+                && core.phase == Phase::Open
+            {
+                break; // keep-alive expired: reaped
+            }
+        }
+        core.workers -= 1;
+        self.done.notify_all();
+        drop(core);
+        {
+            let mut slots = lock(&self.slots);
+            slots.retain(|s| !Arc::ptr_eq(s, &slot));
+        }
+        lock(&self.retired).merge(&lock(&slot.inner).hist);
+        if let Some(hook) = &self.config.on_exit {
+            contain(|| hook(id));
+        }
+        CURRENT_POOL.with(|c| c.set(0));
+    }
+
+    /// Runs a task on the calling thread (not a worker): CallerRuns, scopes.
+    pub(crate) fn run_inline(&self, job: &Job) {
+        self.run_job(job, &self.inline);
+    }
+
+    /// Runs a task whose `try_start` the caller won, with its bookkeeping.
+    pub(crate) fn run_job(&self, job: &Job, slot: &WorkerSlot) {
+        let h = job.header();
+        bump(&self.counters.started);
+        let start = Instant::now();
+        let wait = start.saturating_duration_since(h.submitted_at);
+        let seq = self.seq.fetch_add(1, Relaxed) + 1;
+        slot.begin(h.name.clone(), start, seq);
+        let ran = job.run_claimed(&TaskContext::new(h, &self.stop));
+        let run = start.elapsed();
+        slot.end(wait, run);
+        match ran {
+            Ran::Returned => bump(&self.counters.completed),
+            Ran::Panicked => {
+                bump(&self.counters.panicked);
+                if let Some((group, index)) = &h.group {
+                    group.fail(*index);
+                }
+            }
+        }
+        let ns = run.as_nanos().min(u64::MAX as u128) as u64;
+        let old = self.mean_run_ns.load(Relaxed);
+        let new = if old == 0 {
+            ns
+        } else {
+            old - old / 16 + ns / 16
+        };
+        self.mean_run_ns.store(new, Relaxed);
+        self.release_sub(job);
+    }
+
+    /// A queue entry that left `QUEUED` before a worker reached it: a cancellation (its handle or
+    /// its group abandoned it) is counted here, once; an entry a scope ran inline is not.
+    fn count_dead(&self, job: &Job) {
+        if job.header().state.lifecycle() == Lifecycle::Abandoned {
+            bump(&self.counters.cancelled);
+        }
+    }
+
+    fn release_sub(self: &Shared, job: &Job) {
+        if let Some(sub) = &job.header().sub {
+            sub.release();
+        }
+    }
+
+    pub(crate) fn register_sub(&self, sub: &Arc<SubShared>) {
+        let mut subs = lock(&self.subs);
+        subs.retain(|w| w.strong_count() > 0);
+        subs.push(Arc::downgrade(sub));
+    }
+
+    /// Closes the pool: `now` discards the queue at once; otherwise it drains until `deadline`
+    /// (`None`: forever) and then discards what is left. Waits for the workers to finish.
+    fn close(&self, now: bool, deadline: Option<Instant>) -> ShutdownReport {
+        let me = usize::from(self.is_own_worker());
+        let mut discarded: Vec<(Job, bool)> = Vec::new();
+        let mut core = lock(&self.core);
+        if core.phase == Phase::Open {
+            core.phase = Phase::Draining;
+        }
+        if now {
+            self.stop_now(&mut core, &mut discarded);
+        }
+        self.work.notify_all();
+        self.room.notify_all();
+        loop {
+            if core.workers <= me {
+                break;
+            }
+            match deadline {
+                None => core = self.done.wait(core).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        self.stop_now(&mut core, &mut discarded);
+                        break;
+                    }
+                    core = self
+                        .done
+                        .wait_timeout(core, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+            }
+        }
+        let still_running = core.running.saturating_sub(me) as u64;
+        drop(core);
+        for (job, claimed) in discarded {
+            if claimed {
+                job.abandon_claimed(TaskError::ShutDown);
+            }
+            self.release_sub(&job);
+            contain(move || drop(job));
+        }
+        // Subpool backlogs hold admitted tasks that never reached the queue.
+        let subs: Vec<_> = lock(&self.subs)
+            .iter()
+            .filter_map(std::sync::Weak::upgrade)
+            .collect();
+        for sub in subs {
+            sub.discard_backlog(self);
+        }
+        let c = &self.counters;
+        ShutdownReport {
+            submitted: c.submitted.load(Relaxed),
+            completed: c.completed.load(Relaxed),
+            panicked: c.panicked.load(Relaxed),
+            cancelled: c.cancelled.load(Relaxed),
+            dropped: c.dropped.load(Relaxed),
+            unstarted: c.unstarted.load(Relaxed),
+            still_running,
+        }
+    }
+
+    /// Under the lock: stop, flag running tasks, and take every queue entry out; `true` beside an
+    /// entry this call abandoned (the caller completes it once the lock is released).
+    fn stop_now(&self, core: &mut Core, discarded: &mut Vec<(Job, bool)>) {
+        core.phase = Phase::Stopped;
+        // Relaxed: a hint polled by tasks (see TaskContext::is_cancelled).
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for job in core.lanes.drain() {
+            let claimed = job.header().state.try_abandon();
+            if claimed {
+                bump(&self.counters.unstarted);
+            } else {
+                self.count_dead(&job);
+            }
+            discarded.push((job, claimed));
+        }
+        self.work.notify_all();
+    }
+
+    /// Tasks running past `threshold`; with `report`, each is reported once (counted, and marked).
+    pub(crate) fn scan_stuck(&self, threshold: Duration, report: bool) -> Vec<StuckTask> {
+        let now = Instant::now();
+        let mut found = Vec::new();
+        for slot in lock(&self.slots).iter() {
+            let mut inner = lock(&slot.inner);
+            let Some(cur) = &inner.current else { continue };
+            let running_for = now.saturating_duration_since(cur.since);
+            if running_for < threshold || (report && inner.reported == cur.seq) {
+                continue;
+            }
+            let task = StuckTask {
+                name: cur.name.clone().map(Cow::into_owned),
+                worker: slot.worker.unwrap_or(usize::MAX),
+                running_for,
+                task_seq: cur.seq,
+            };
+            if report {
+                inner.reported = cur.seq;
+                bump(&self.counters.stuck);
+            }
+            found.push(task);
+        }
+        found
+    }
+}
