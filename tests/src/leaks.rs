@@ -59,6 +59,28 @@ pub fn live_thread_count() -> usize {
     live_threads().len()
 }
 
+/// How many live threads have a (kernel) name starting with `prefix` (compared on at most 15 bytes):
+/// a pool's worker count measured from outside the pool, when its threads carry the prefix.
+pub fn threads_named(prefix: &str) -> usize {
+    let p: String = prefix.chars().take(15).collect();
+    live_threads()
+        .iter()
+        .filter(|t| t.name.starts_with(p.as_str()))
+        .count()
+}
+
+/// Polls [`threads_named`] until `done(count)` holds or `limit` passes; returns the last count.
+pub fn threads_named_until(prefix: &str, limit: Duration, done: impl Fn(usize) -> bool) -> usize {
+    let end = Instant::now() + limit;
+    loop {
+        let n = threads_named(prefix);
+        if done(n) || Instant::now() >= end {
+            return n;
+        }
+        thread::sleep(Duration::from_millis(2));
+    }
+}
+
 /// Snapshot of the threads alive at its creation; later asks which new ones are still alive.
 #[derive(Debug)]
 pub struct ThreadLeakCheck {

@@ -8,5 +8,6 @@
 pub mod channel;
 pub mod deque;
 pub mod lock;
+pub mod pool;
 pub mod queue;
 pub mod timer;
