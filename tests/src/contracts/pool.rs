@@ -240,7 +240,8 @@ pub trait ContractPool: Send + Sync + 'static {
         Err(Unsupported("no resize"))
     }
 
-    /// Runs every job on the pool's workers and returns once all have ended; the jobs may borrow
+    /// Runs every job on the pool's workers (the calling thread may run some itself while it
+    /// waits) and returns once all have ended; the jobs may borrow
     /// from the caller's stack.
     fn scope<'env>(&self, jobs: Vec<ScopedJob<'env>>) -> Result<(), Unsupported> {
         drop(jobs);
