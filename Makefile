@@ -61,9 +61,11 @@ test:
 	done
 	$(CARGO) test --workspace --doc
 
+# package:directory of every crate that may have loom models (phase 5's libraries live below phase5/).
+LOOM_CRATES := $(foreach p,$(PHASES),$(p):$(p)) workpool:phase5/workpool
 loom:
-	@for p in $(PHASES); do \
-	  if ls $$p/tests/loom_*.rs >/dev/null 2>&1; then \
+	@for pd in $(LOOM_CRATES); do p=$${pd%%:*}; d=$${pd#*:}; \
+	  if ls $$d/tests/loom_*.rs >/dev/null 2>&1; then \
 	    echo "== loom models of $$p"; \
 	    RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=$(LOOM_MAX_PREEMPTIONS) CARGO_TARGET_DIR=$(LOOM_TARGET) \
 	      $(CARGO) test --release -p $$p --test 'loom_*' || exit 1; \

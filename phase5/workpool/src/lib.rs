@@ -112,6 +112,11 @@ mod state;
 mod subpool;
 mod sync;
 mod task;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod twin;
+#[cfg(not(loom))]
+mod twin;
 mod watchdog;
 
 pub use config::{Builder, Overflow, Queue, TaskOptions};

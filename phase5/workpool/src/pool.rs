@@ -28,6 +28,7 @@ use crate::state::Lifecycle;
 use crate::subpool::SubShared;
 use crate::sync::{contain, lock};
 use crate::task::{Header, Owned, Priority, Ran, Runnable, TaskCell, TaskContext, TaskHandle};
+use crate::twin::{self, Twin};
 use crate::watchdog::{StuckTask, Watchdog};
 
 /// A queued task, as the queue holds it.
@@ -113,10 +114,17 @@ impl Core {
     }
 }
 
-thread_local! {
+#[cfg(not(loom))]
+std::thread_local! {
     /// The address of the pool whose worker this thread is (0: none). Lets a worker that submits to
     /// its own full pool run the task itself instead of blocking on a slot only its siblings free.
     static CURRENT_POOL: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+// Loom runs a model's threads on one OS thread: only its own thread-locals are per model thread.
+#[cfg(loom)]
+loom::thread_local! {
+    static CURRENT_POOL: std::cell::Cell<usize> = std::cell::Cell::new(0);
 }
 
 pub(crate) struct Shared {
@@ -520,6 +528,10 @@ impl Shared {
             if core.phase != Phase::Open {
                 return refuse(core, SubmitError::ShutDown);
             }
+            if twin::is(Twin::AdmitPhaseOutsideLock) {
+                drop(core); // the broken twin: the check above no longer holds below
+                core = lock(&self.core);
+            }
             if let Some(deadline) = deadline {
                 if let Some(e) = self.unmeetable(&core, priority, deadline) {
                     return refuse(core, e);
@@ -743,6 +755,10 @@ impl Shared {
             }
             let surplus = core.workers > core.min;
             if surplus && keep_alive.is_zero() {
+                if twin::is(Twin::ReapOutsideLock) {
+                    drop(core); // the broken twin: decides to exit, leaves the count later
+                    core = lock(&self.core);
+                }
                 break;
             }
             core.idle += 1;

@@ -63,6 +63,13 @@ impl State {
     /// `QUEUED → ABANDONED`: true when the caller now owns the closure and must drop it (and
     /// complete the task with an error). Acquire for the same reason as [`State::try_start`].
     pub(crate) fn try_abandon(&self) -> bool {
+        if crate::twin::is(crate::twin::Twin::AbandonWithoutCas) {
+            let queued = self.0.load(Acquire) & LIFECYCLE == QUEUED;
+            if queued {
+                self.0.store(ABANDONED, Release);
+            }
+            return queued;
+        }
         self.0
             .compare_exchange(QUEUED, ABANDONED, Acquire, Relaxed)
             .is_ok()
