@@ -23,13 +23,21 @@ use shim::thread::{self, JoinHandle};
 use crate::config::{Builder, Config, Overflow, Queue, TaskOptions, Wait};
 use crate::error::{BuildError, SubmitError, TaskError};
 use crate::lanes::Lanes;
-use crate::metrics::{Counters, Hist, Metrics, WorkerSlot, bump};
+use crate::metrics::{Counters, Ended, Hist, Metrics, WorkerSlot, bump};
 use crate::state::Lifecycle;
 use crate::subpool::SubShared;
 use crate::sync::{contain, lock};
 use crate::task::{Header, Owned, Priority, Ran, Runnable, TaskCell, TaskContext, TaskHandle};
 use crate::twin::{self, Twin};
 use crate::watchdog::{StuckTask, Watchdog};
+
+/// Rounds of `spin_for_work` before an idle worker sleeps: 6 of exponential spinning (63 pause
+/// instructions), then yields. None under loom, whose models would only grow.
+const SPIN_STEPS: u32 = if cfg!(loom) { 0 } else { 10 };
+
+/// The most tasks a worker takes from the queue per round trip on the pool's lock (2 under loom,
+/// so the models cover batches without growing).
+const MAX_BATCH: usize = if cfg!(loom) { 2 } else { 16 };
 
 /// A queued task, as the queue holds it.
 pub(crate) type Job = Arc<dyn Runnable>;
@@ -68,8 +76,11 @@ struct Core {
     idle: usize,
     /// Notifications sent to `work` that no woken worker has consumed yet.
     wakes: usize,
-    /// Tasks running on workers.
+    /// Workers busy with a batch.
     running: usize,
+    /// Tasks taken into workers' batches beyond the one each starts at once (an upper bound while
+    /// the batch runs).
+    batched: usize,
     min: usize,
     max: usize,
     /// Submitters waiting on `room`.
@@ -78,6 +89,9 @@ struct Core {
     quiet_waiters: usize,
     phase: Phase,
     peak: usize,
+    /// Mean run time of recent tasks in ns: an EWMA (1/16 per sample) kept by the workers, for
+    /// deadline-aware admission.
+    mean_run_ns: u64,
 }
 
 impl Core {
@@ -88,23 +102,23 @@ impl Core {
             Queue::Unbounded => true,
             Queue::Bounded(cap) => {
                 let takers = self.idle + self.max.saturating_sub(self.workers);
-                self.lanes.len() < cap.saturating_add(takers)
+                self.lanes.len() + self.batched < cap.saturating_add(takers)
             }
         }
     }
 
-    /// After a push: wake a sleeper that nobody has woken yet, or reserve a new worker (true: the
-    /// caller must start it once the lock is released).
-    fn wake_or_grow(&mut self, work: &Condvar) -> bool {
+    /// After a push: claim a wake-up of a sleeper that nobody has woken yet, or reserve a new
+    /// worker. The caller acts on it once the lock is released ([`Shared::after_push`]): a worker
+    /// woken while the lock is still held would only block on it.
+    fn wake_or_grow(&mut self) -> AfterPush {
         if self.idle > self.wakes {
             self.wakes += 1;
-            work.notify_one();
-            false
+            AfterPush::Wake
         } else if self.workers < self.max {
             self.reserve_worker();
-            true
+            AfterPush::Start
         } else {
-            false
+            AfterPush::Nothing
         }
     }
 
@@ -136,10 +150,10 @@ pub(crate) struct Shared {
     /// Set when the pool stops: every running task's context reports it as cancelled.
     pub(crate) stop: AtomicBool,
     pub(crate) counters: Counters,
-    /// Mean run time of recent tasks in ns (an EWMA, 1/16 per sample; races lose samples, harmlessly).
-    mean_run_ns: AtomicU64,
-    seq: AtomicU64,
     next_worker: AtomicU64,
+    /// `lanes.len()` as of the last change, readable without the lock: what a spinning worker
+    /// watches. Only a hint (Relaxed): the worker re-reads the lanes under the lock.
+    queued_hint: std::sync::atomic::AtomicUsize,
     slots: Mutex<Vec<Arc<WorkerSlot>>>,
     retired: Mutex<Hist>,
     /// Tasks run on a caller's thread (CallerRuns, scopes) record here.
@@ -211,6 +225,16 @@ impl std::fmt::Debug for Pool {
     }
 }
 
+/// What a push asks of the submitter once it has released the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AfterPush {
+    /// Notify one sleeping worker (its wake-up is already counted in `wakes`).
+    Wake,
+    /// Start the worker reserved in `workers`.
+    Start,
+    Nothing,
+}
+
 enum OnFull {
     Refuse,
     Wait(Option<Instant>),
@@ -233,21 +257,22 @@ impl Pool {
                 idle: 0,
                 wakes: 0,
                 running: 0,
+                batched: 0,
                 min,
                 max: config.max_workers,
                 blocked: 0,
                 quiet_waiters: 0,
                 phase: Phase::Open,
                 peak: 0,
+                mean_run_ns: 0,
             }),
             work: Condvar::new(),
             room: Condvar::new(),
             done: Condvar::new(),
             stop: AtomicBool::new(false),
             counters: Counters::default(),
-            mean_run_ns: AtomicU64::new(0),
-            seq: AtomicU64::new(0),
             next_worker: AtomicU64::new(0),
+            queued_hint: std::sync::atomic::AtomicUsize::new(0),
             slots: Mutex::new(Vec::new()),
             retired: Mutex::new(Hist::new()),
             inline: WorkerSlot::new(None),
@@ -361,10 +386,10 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        let (job, _handle) = make_task(
+        let job: Job = Arc::new(TaskCell::detached(
             Header::new(None, Priority::Normal),
             move |_: &TaskContext<'_>| f(),
-        );
+        ));
         self.shared.admit(job, None, Wait::Policy)
     }
 
@@ -414,15 +439,12 @@ impl Pool {
             m.workers = core.workers;
             m.peak_workers = core.peak;
             m.idle = core.idle;
-            m.running = core.running;
-            m.queued = core.lanes.len();
+            m.queued = core.lanes.len() + core.batched;
         }
-        let mut hist = lock(&s.retired).clone();
-        for slot in lock(&s.slots).iter() {
-            hist.merge(&lock(&slot.inner).hist);
-        }
-        hist.merge(&lock(&s.inline.inner).hist);
+        let (hist, running) = s.totals();
         m.fill(&s.counters, &hist);
+        m.running = running;
+        m.started = m.completed + m.panicked + running as u64;
         m
     }
 
@@ -539,13 +561,11 @@ impl Shared {
             }
             if core.has_room(self.config.queue) {
                 core.lanes.push(priority, job.clone());
+                self.queued_hint.store(core.lanes.len(), Relaxed);
                 bump(&self.counters.submitted);
-                let start = core.wake_or_grow(&self.work);
+                let after = core.wake_or_grow();
                 drop(core);
-                if start && self.spawn_worker().is_err() {
-                    return self.undo_after_failed_start(&job);
-                }
-                return Ok(());
+                return self.after_push(after, &job);
             }
             match on_full {
                 OnFull::Refuse => return refuse(core, SubmitError::Full),
@@ -631,10 +651,23 @@ impl Shared {
             return Err(job);
         }
         core.lanes.push(job.header().priority, job.clone());
-        let start = core.wake_or_grow(&self.work);
+        self.queued_hint.store(core.lanes.len(), Relaxed);
+        let after = core.wake_or_grow();
         drop(core);
-        if start && self.spawn_worker().is_err() {
-            let _ = self.undo_after_failed_start(&job);
+        let _ = self.after_push(after, &job);
+        Ok(())
+    }
+
+    /// Wakes the worker claimed, or starts the worker reserved, by `wake_or_grow`. The notify after
+    /// the unlock cannot be lost: the sleeper counted in `idle` entered `wait` under the lock, so it
+    /// is already waiting on `work` when this runs.
+    fn after_push(self: &Arc<Self>, after: AfterPush, job: &Job) -> Result<(), SubmitError> {
+        match after {
+            AfterPush::Wake => self.work.notify_one(),
+            AfterPush::Start if self.spawn_worker().is_err() => {
+                return self.undo_after_failed_start(job);
+            }
+            AfterPush::Start | AfterPush::Nothing => {}
         }
         Ok(())
     }
@@ -656,7 +689,7 @@ impl Shared {
         if ahead < free {
             return None; // a worker takes it at once
         }
-        let mean = self.mean_run_ns.load(Relaxed) as f64;
+        let mean = core.mean_run_ns as f64;
         let predicted =
             Duration::from_nanos(((ahead + 1 - free) as f64 * mean / core.max as f64) as u64);
         (predicted > time_left).then_some(SubmitError::DeadlineUnmeetable {
@@ -721,30 +754,68 @@ impl Shared {
             contain(|| hook(id));
         }
         let keep_alive = self.config.keep_alive;
+        let watch = self.config.stuck_after.is_some();
+        let mut dead = Vec::new();
+        let mut spun = false;
         let mut core = lock(&self.core);
         loop {
             if core.workers > core.max {
                 break; // resized down: the surplus leaves
             }
-            if let Some(job) = core.lanes.pop() {
-                if !job.header().state.try_start() {
-                    drop(core);
-                    self.count_dead(&job);
-                    self.release_sub(&job);
-                    contain(move || drop(job));
-                    core = lock(&self.core);
-                    continue;
+            if let Some(first) = core.lanes.pop() {
+                spun = false;
+                // A fair share of what waits, so one worker does not hoard what a sibling could
+                // start: up to MAX_BATCH per lock round trip on the pool's lock.
+                let share = (core.lanes.len() + 1)
+                    .div_ceil(core.workers.max(1))
+                    .min(MAX_BATCH);
+                let mut extra = 0;
+                {
+                    let mut inner = lock(&slot.inner);
+                    inner.local.push_back(first);
+                    while extra + 1 < share {
+                        let Some(job) = core.lanes.pop() else { break };
+                        inner.local.push_back(job);
+                        extra += 1;
+                    }
                 }
+                self.queued_hint.store(core.lanes.len(), Relaxed);
+                // The batch counts as queued for admission until the worker is back (a bound that
+                // is briefly stricter, never looser).
+                core.batched += extra;
                 core.running += 1;
-                if core.blocked > 0 {
-                    self.room.notify_one();
-                }
+                let blocked = core.blocked > 0;
                 drop(core);
-                self.run_job(&job, &slot);
-                // The last reference may be ours (a detached task): its output drops here.
-                contain(move || drop(job));
+                if blocked {
+                    self.room.notify_one(); // a slot freed: one blocked submitter may take it
+                }
+                let mut ended = None;
+                while let Some((job, started)) =
+                    slot.next(ended.take(), watch, &self.counters, &mut dead)
+                {
+                    self.release_dead(&mut dead);
+                    let h = job.header();
+                    let wait = started.saturating_duration_since(h.submitted_at);
+                    let ran = job.run_claimed(&TaskContext::new(h, &self.stop));
+                    self.after_run(&job, ran);
+                    // The last reference may be ours (a detached task): its output drops here.
+                    contain(move || drop(job));
+                    ended = Some(Ended {
+                        wait,
+                        started,
+                        panicked: ran == Ran::Panicked,
+                    });
+                }
+                self.release_dead(&mut dead);
+                let mean = lock(&slot.inner).mean_run_ns;
                 core = lock(&self.core);
                 core.running -= 1;
+                core.batched -= extra;
+                core.mean_run_ns = if core.mean_run_ns == 0 {
+                    mean
+                } else {
+                    core.mean_run_ns - core.mean_run_ns / 16 + mean / 16
+                };
                 continue;
             }
             if core.running == 0 && core.quiet_waiters > 0 {
@@ -752,6 +823,15 @@ impl Shared {
             }
             if core.phase != Phase::Open {
                 break;
+            }
+            if !spun {
+                // Spin briefly before sleeping: a steady stream of tasks then finds this worker
+                // awake, and its submitter pays no futex wake (the cost that dominated tiny tasks).
+                spun = true;
+                drop(core);
+                self.spin_for_work();
+                core = lock(&self.core);
+                continue;
             }
             let surplus = core.workers > core.min;
             if surplus && keep_alive.is_zero() {
@@ -783,54 +863,69 @@ impl Shared {
                 break; // keep-alive expired: reaped
             }
         }
+        {
+            // Retire the slot in one step (lock order: core, slots, retired, a slot), before the
+            // count drops: a shutdown that sees this worker gone also sees what it ran.
+            let mut slots = lock(&self.slots);
+            slots.retain(|s| !Arc::ptr_eq(s, &slot));
+            lock(&self.retired).merge(&lock(&slot.inner).hist);
+        }
         core.workers -= 1;
         self.done.notify_all();
         drop(core);
-        {
-            let mut slots = lock(&self.slots);
-            slots.retain(|s| !Arc::ptr_eq(s, &slot));
-        }
-        lock(&self.retired).merge(&lock(&slot.inner).hist);
         if let Some(hook) = &self.config.on_exit {
             contain(|| hook(id));
         }
         CURRENT_POOL.with(|c| c.set(0));
     }
 
-    /// Runs a task on the calling thread (not a worker): CallerRuns, scopes.
-    pub(crate) fn run_inline(&self, job: &Job) {
-        self.run_job(job, &self.inline);
-    }
-
-    /// Runs a task whose `try_start` the caller won, with its bookkeeping.
-    pub(crate) fn run_job(&self, job: &Job, slot: &WorkerSlot) {
-        let h = job.header();
-        bump(&self.counters.started);
-        let start = Instant::now();
-        let wait = start.saturating_duration_since(h.submitted_at);
-        let seq = self.seq.fetch_add(1, Relaxed) + 1;
-        slot.begin(h.name.clone(), start, seq);
-        let ran = job.run_claimed(&TaskContext::new(h, &self.stop));
-        let run = start.elapsed();
-        slot.end(wait, run);
-        match ran {
-            Ran::Returned => bump(&self.counters.completed),
-            Ran::Panicked => {
-                bump(&self.counters.panicked);
-                if let Some((group, index)) = &h.group {
-                    group.fail(*index);
+    /// Spins, then yields, for a few microseconds while no task is queued.
+    fn spin_for_work(&self) {
+        for step in 0..SPIN_STEPS {
+            if self.queued_hint.load(Relaxed) > 0 {
+                return;
+            }
+            if step < 6 {
+                for _ in 0..1 << step {
+                    std::hint::spin_loop();
                 }
+            } else {
+                std::thread::yield_now(); // on 2 cores the submitter may need this one
             }
         }
-        let ns = run.as_nanos().min(u64::MAX as u128) as u64;
-        let old = self.mean_run_ns.load(Relaxed);
-        let new = if old == 0 {
-            ns
-        } else {
-            old - old / 16 + ns / 16
-        };
-        self.mean_run_ns.store(new, Relaxed);
+    }
+
+    /// Runs a task whose `try_start` the caller won on the calling thread (not a worker):
+    /// CallerRuns, a worker submitting to its own full pool, scopes.
+    pub(crate) fn run_inline(&self, job: &Job) {
+        let h = job.header();
+        let started = self.inline.begin(job, self.config.stuck_after.is_some());
+        let ran = job.run_claimed(&TaskContext::new(h, &self.stop));
+        self.after_run(job, ran);
+        self.inline.end(Ended {
+            wait: started.saturating_duration_since(h.submitted_at),
+            started,
+            panicked: ran == Ran::Panicked,
+        });
+    }
+
+    /// After a task ran: its group hears of a panic; its subpool slot passes on.
+    fn after_run(&self, job: &Job, ran: Ran) {
+        if ran == Ran::Panicked {
+            if let Some((group, index)) = &job.header().group {
+                group.fail(*index);
+            }
+        }
         self.release_sub(job);
+    }
+
+    /// Entries found dead in a worker's batch (counted already): release their subpool slots and
+    /// drop them, outside every lock.
+    fn release_dead(&self, dead: &mut Vec<Job>) {
+        for job in dead.drain(..) {
+            self.release_sub(&job);
+            contain(move || drop(job));
+        }
     }
 
     /// A queue entry that left `QUEUED` before a worker reached it: a cancellation (its handle or
@@ -887,7 +982,6 @@ impl Shared {
                 }
             }
         }
-        let still_running = core.running.saturating_sub(me) as u64;
         drop(core);
         for (job, claimed) in discarded {
             if claimed {
@@ -905,14 +999,15 @@ impl Shared {
             sub.discard_backlog(self);
         }
         let c = &self.counters;
+        let (ran, still_running) = self.totals();
         ShutdownReport {
             submitted: c.submitted.load(Relaxed),
-            completed: c.completed.load(Relaxed),
-            panicked: c.panicked.load(Relaxed),
+            completed: ran.completed,
+            panicked: ran.panicked,
             cancelled: c.cancelled.load(Relaxed),
             dropped: c.dropped.load(Relaxed),
             unstarted: c.unstarted.load(Relaxed),
-            still_running,
+            still_running: still_running as u64,
         }
     }
 
@@ -922,7 +1017,14 @@ impl Shared {
         core.phase = Phase::Stopped;
         // Relaxed: a hint polled by tasks (see TaskContext::is_cancelled).
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        for job in core.lanes.drain() {
+        self.queued_hint.store(0, Relaxed);
+        let mut queued = core.lanes.drain();
+        // The workers' batches too: under each worker's lock, so each task is either started by
+        // its worker or discarded here, never both.
+        for slot in lock(&self.slots).iter() {
+            queued.extend(lock(&slot.inner).local.drain(..));
+        }
+        for job in queued {
             let claimed = job.header().state.try_abandon();
             if claimed {
                 bump(&self.counters.unstarted);
@@ -934,9 +1036,23 @@ impl Shared {
         self.work.notify_all();
     }
 
+    /// Every worker's counts and histograms merged, with those of retired workers and callers;
+    /// and the tasks running now. Each slot is read under its own lock, so a task is counted once.
+    pub(crate) fn totals(&self) -> (Hist, usize) {
+        let slots = lock(&self.slots); // held while `retired` is read: no slot moves meanwhile
+        let mut hist = lock(&self.retired).clone();
+        let mut running = 0;
+        for slot in slots.iter().map(|s| &**s).chain([&self.inline]) {
+            let inner = lock(&slot.inner);
+            hist.merge(&inner.hist);
+            running += inner.running;
+        }
+        (hist, running)
+    }
+
     /// Tasks running past `threshold`; with `report`, each is reported once (counted, and marked).
     pub(crate) fn scan_stuck(&self, threshold: Duration, report: bool) -> Vec<StuckTask> {
-        let now = Instant::now();
+        let now = quanta::Instant::now();
         let mut found = Vec::new();
         for slot in lock(&self.slots).iter() {
             let mut inner = lock(&slot.inner);

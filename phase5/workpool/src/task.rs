@@ -46,7 +46,7 @@ pub(crate) struct Header {
     pub(crate) state: State,
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) priority: Priority,
-    pub(crate) submitted_at: Instant,
+    pub(crate) submitted_at: quanta::Instant,
     /// The group it belongs to and its index there.
     pub(crate) group: Option<(Arc<GroupShared>, usize)>,
     /// The subpool whose concurrency it counts against.
@@ -59,7 +59,7 @@ impl Header {
             state: State::new(),
             name,
             priority,
-            submitted_at: Instant::now(),
+            submitted_at: quanta::Instant::now(),
             group: None,
             sub: None,
         }
@@ -125,6 +125,8 @@ pub(crate) struct TaskCell<F, T> {
     header: Header,
     job: UnsafeCell<Option<F>>,
     done: Completion<T>,
+    /// No handle will ever look at the output (`Pool::execute`): skip the completion slot.
+    detached: bool,
 }
 
 // SAFETY: `job` is read (taken) or dropped only by the single party whose compare-and-swap moved the
@@ -142,6 +144,23 @@ where
             header,
             job: UnsafeCell::new(Some(job)),
             done: Completion::new(),
+            detached: false,
+        }
+    }
+
+    /// A task whose output nobody will read: completing it touches no lock.
+    pub(crate) fn detached(header: Header, job: F) -> TaskCell<F, T> {
+        TaskCell {
+            detached: true,
+            ..TaskCell::new(header, job)
+        }
+    }
+
+    fn complete(&self, out: Result<T, TaskError>) {
+        if self.detached {
+            contain(move || drop(out));
+        } else {
+            self.done.complete(out);
         }
     }
 
@@ -175,14 +194,14 @@ where
             }
         };
         self.header.state.finish();
-        self.done.complete(out);
+        self.complete(out);
         ran
     }
 
     fn abandon_claimed(&self, why: TaskError) {
         let job = self.take_job();
         contain(move || drop(job));
-        self.done.complete(Err(why));
+        self.complete(Err(why));
     }
 
     fn wait_complete(&self) {
