@@ -179,6 +179,21 @@ where
 
     /// Cancels the group: queued members never start, running ones see
     /// [`TaskContext::is_cancelled`].
+    ///
+    /// ```
+    /// use workpool::{GroupError, NotRunReason, Pool, TaskError};
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let blocker = pool.submit(move || rx.recv().ok())?; // holds the worker
+    /// let mut group = pool.group::<u32, ()>();
+    /// group.submit(|_| Ok(1));
+    /// group.cancel();
+    /// tx.send(()).unwrap();
+    /// blocker.join()?;
+    /// let cancelled = GroupError::NotRun { index: 0, reason: NotRunReason::Task(TaskError::Cancelled) };
+    /// assert_eq!(group.wait(), Err(cancelled));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn cancel(&self) {
         self.shared.cancel_all();
     }

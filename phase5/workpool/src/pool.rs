@@ -74,6 +74,8 @@ struct Core {
     workers: usize,
     /// Workers waiting on `work`.
     idle: usize,
+    /// Workers spinning for work before they wait (takers too: they see a push within microseconds).
+    spinning: usize,
     /// Notifications sent to `work` that no woken worker has consumed yet.
     wakes: usize,
     /// Workers busy with a batch.
@@ -95,13 +97,13 @@ struct Core {
 }
 
 impl Core {
-    /// Is there room for one more task? At most `cap` tasks wait beyond those that an idle worker,
-    /// or a worker the pool may still start, is about to take.
+    /// Is there room for one more task? At most `cap` tasks wait beyond those that an idle or
+    /// spinning worker, or a worker the pool may still start, is about to take.
     fn has_room(&self, queue: Queue) -> bool {
         match queue {
             Queue::Unbounded => true,
             Queue::Bounded(cap) => {
-                let takers = self.idle + self.max.saturating_sub(self.workers);
+                let takers = self.idle + self.spinning + self.max.saturating_sub(self.workers);
                 self.lanes.len() + self.batched < cap.saturating_add(takers)
             }
         }
@@ -255,6 +257,7 @@ impl Pool {
                 lanes: Lanes::new(config.aging),
                 workers: 0,
                 idle: 0,
+                spinning: 0,
                 wakes: 0,
                 running: 0,
                 batched: 0,
@@ -349,6 +352,19 @@ impl Pool {
     }
 
     /// Submits, waiting for room at most `timeout` (whatever the policy), then `Err(TimedOut)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workpool::{Pool, Queue, SubmitError};
+    /// let pool = Pool::builder().workers(1).queue(Queue::Bounded(0)).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let busy = pool.submit(move || rx.recv().ok())?;
+    /// let refused = pool.submit_timeout(Duration::from_millis(20), || ());
+    /// assert_eq!(refused.unwrap_err(), SubmitError::TimedOut);
+    /// tx.send(()).unwrap();
+    /// busy.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn submit_timeout<F, T>(
         &self,
         timeout: Duration,
@@ -381,7 +397,21 @@ impl Pool {
         self.submit_with(TaskOptions::new().start_before(deadline), move |_| f())
     }
 
-    /// Fire and forget: no handle (one allocation less to join). A panic is counted in the metrics.
+    /// Fire and forget: no handle, and no completion slot to fill. A panic is counted in the metrics.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// let pool = workpool::Pool::builder().workers(2).build()?;
+    /// let done = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..10 {
+    ///     let done = done.clone();
+    ///     pool.execute(move || { done.fetch_add(1, Ordering::Relaxed); })?;
+    /// }
+    /// pool.wait_idle();
+    /// assert_eq!(done.load(Ordering::Relaxed), 10);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn execute<F>(&self, f: F) -> Result<(), SubmitError>
     where
         F: FnOnce() + Send + 'static,
@@ -406,7 +436,16 @@ impl Pool {
 
     /// Sets the most workers to `max` (at least 1; the minimum is lowered to it if above). Growing
     /// starts workers at once for queued work; shrinking lets the surplus exit as they finish
-    /// their current task.
+    /// their current batch.
+    ///
+    /// ```
+    /// let pool = workpool::Pool::builder().workers(4).build()?;
+    /// pool.resize(1);
+    /// let one_at_a_time: Vec<_> = (0..3).map(|i| pool.submit(move || i)).collect::<Result<_, _>>()?;
+    /// assert!(one_at_a_time.into_iter().all(|h| h.join().is_ok()));
+    /// assert!(pool.metrics().workers <= 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn resize(&self, max: usize) {
         let s = &self.shared;
         let max = max.max(1);
@@ -431,6 +470,17 @@ impl Pool {
     }
 
     /// A snapshot of the counters, gauges and latency histograms.
+    ///
+    /// ```
+    /// let pool = workpool::Pool::builder().workers(1).build()?;
+    /// pool.submit(|| ())?.join()?;
+    /// let _ = pool.submit(|| panic!("boom"))?.join(); // the worker survives
+    /// pool.wait_idle();
+    /// let m = pool.metrics();
+    /// assert_eq!((m.submitted, m.completed, m.panicked), (2, 1, 1));
+    /// assert_eq!(m.run_time.count, 2); // queue wait and run time are kept apart
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn metrics(&self) -> Metrics {
         let s = &self.shared;
         let mut m = Metrics::default();
@@ -438,7 +488,7 @@ impl Pool {
             let core = lock(&s.core);
             m.workers = core.workers;
             m.peak_workers = core.peak;
-            m.idle = core.idle;
+            m.idle = core.idle + core.spinning;
             m.queued = core.lanes.len() + core.batched;
         }
         let (hist, running) = s.totals();
@@ -449,6 +499,20 @@ impl Pool {
     }
 
     /// Tasks running now for longer than [`Builder::stuck_after`] (empty when it is not set).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workpool::{Pool, TaskOptions};
+    /// let pool = Pool::builder().workers(1).stuck_after(Duration::from_millis(10)).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let wedged = pool.submit_with(TaskOptions::new().name("wedged"), move |_| rx.recv().ok())?;
+    /// std::thread::sleep(Duration::from_millis(50));
+    /// let stuck = pool.stuck_tasks();
+    /// assert_eq!(stuck[0].name.as_deref(), Some("wedged"));
+    /// tx.send(()).unwrap();
+    /// wedged.join()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stuck_tasks(&self) -> Vec<StuckTask> {
         match self.shared.config.stuck_after {
             Some(threshold) => self.shared.scan_stuck(threshold, false),
@@ -471,6 +535,24 @@ impl Pool {
 
     /// Stops at once: discards every queued task (they report [`TaskError::ShutDown`]), asks
     /// running tasks to stop, and waits at most `timeout` for them.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use workpool::{Pool, TaskError};
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let running = pool.submit_with(Default::default(), |ctx| {
+    ///     while !ctx.is_cancelled() { std::thread::sleep(Duration::from_millis(1)); }
+    ///     "stopped when asked"
+    /// })?;
+    /// while pool.metrics().running == 0 { std::thread::yield_now(); }
+    /// let queued = pool.submit(|| "never")?;
+    /// let report = pool.shutdown_now(Duration::from_secs(5));
+    /// assert_eq!((report.unstarted, report.completed), (1, 1));
+    /// assert!(report.is_consistent());
+    /// assert_eq!(queued.join(), Err(TaskError::ShutDown));
+    /// assert_eq!(running.join(), Ok("stopped when asked"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn shutdown_now(&self, timeout: Duration) -> ShutdownReport {
         self.shared.close(true, Instant::now().checked_add(timeout))
     }
@@ -554,10 +636,10 @@ impl Shared {
                 drop(core); // the broken twin: the check above no longer holds below
                 core = lock(&self.core);
             }
-            if let Some(deadline) = deadline {
-                if let Some(e) = self.unmeetable(&core, priority, deadline) {
-                    return refuse(core, e);
-                }
+            if let Some(deadline) = deadline
+                && let Some(e) = self.unmeetable(&core, priority, deadline)
+            {
+                return refuse(core, e);
             }
             if core.has_room(self.config.queue) {
                 core.lanes.push(priority, job.clone());
@@ -824,13 +906,20 @@ impl Shared {
             if core.phase != Phase::Open {
                 break;
             }
+            // From here on this worker is a taker for admission (spinning or idle): a submitter
+            // blocked on a full queue may now have room.
+            if core.blocked > 0 && !twin::is(Twin::SilentWhenIdle) {
+                self.room.notify_one();
+            }
             if !spun {
                 // Spin briefly before sleeping: a steady stream of tasks then finds this worker
                 // awake, and its submitter pays no futex wake (the cost that dominated tiny tasks).
                 spun = true;
+                core.spinning += 1;
                 drop(core);
                 self.spin_for_work();
                 core = lock(&self.core);
+                core.spinning -= 1;
                 continue;
             }
             let surplus = core.workers > core.min;
@@ -872,6 +961,9 @@ impl Shared {
         }
         core.workers -= 1;
         self.done.notify_all();
+        if core.blocked > 0 {
+            self.room.notify_all(); // one worker fewer: the pool may start another for them
+        }
         drop(core);
         if let Some(hook) = &self.config.on_exit {
             contain(|| hook(id));
@@ -911,10 +1003,10 @@ impl Shared {
 
     /// After a task ran: its group hears of a panic; its subpool slot passes on.
     fn after_run(&self, job: &Job, ran: Ran) {
-        if ran == Ran::Panicked {
-            if let Some((group, index)) = &job.header().group {
-                group.fail(*index);
-            }
+        if ran == Ran::Panicked
+            && let Some((group, index)) = &job.header().group
+        {
+            group.fail(*index);
         }
         self.release_sub(job);
     }

@@ -382,6 +382,30 @@ impl<'a> TaskContext<'a> {
 ///
 /// Dropping the handle detaches the task: it still runs, and its output is dropped.
 ///
+/// Awaiting it needs no runtime of ours; any executor's waker is woken when the task ends:
+/// ```
+/// # use std::future::Future;
+/// # use std::pin::pin;
+/// # use std::sync::Arc;
+/// # use std::task::{Context, Poll, Wake};
+/// struct Unpark(std::thread::Thread);
+/// impl Wake for Unpark {
+///     fn wake(self: Arc<Self>) { self.0.unpark() }
+/// }
+/// fn block_on<F: Future>(f: F) -> F::Output {
+///     let waker = Arc::new(Unpark(std::thread::current())).into();
+///     let mut cx = Context::from_waker(&waker);
+///     let mut f = pin!(f);
+///     loop {
+///         if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
+///         std::thread::park();
+///     }
+/// }
+/// let pool = workpool::Pool::builder().workers(1).build()?;
+/// assert_eq!(block_on(pool.submit(|| 5)?), Ok(5));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
 /// ```
 /// let pool = workpool::Pool::builder().workers(2).build()?;
 /// let handle = pool.submit(|| 6 * 7)?;

@@ -20,6 +20,9 @@ pub enum Twin {
     /// An idle worker above the minimum decides to exit, releases the lock, and only then leaves
     /// the worker count: a submit in between sees a worker that will never take its task.
     ReapOutsideLock,
+    /// A worker that runs out of work (and so becomes a taker for a hand-off) does not tell a
+    /// submitter blocked on a full queue: the submitter waits for a room that never gets announced.
+    SilentWhenIdle,
 }
 
 #[cfg(loom)]

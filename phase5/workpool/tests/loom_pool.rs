@@ -15,6 +15,10 @@
 //!   The task still runs: either the worker sees it, or the submit sees one worker fewer and starts
 //!   another. Twin: the exit decided in one critical section and counted in another.
 //!
+//! - `handoff_*`: a hand-off queue (`Bounded(0)`) under `Block`: the submitter waits until the one
+//!   worker is free, and is woken when it is. Twin: the worker becomes free without telling the
+//!   blocked submitter (loom reports the deadlock).
+//!
 //! Without loom the models run once each as plain tests.
 #![cfg(loom)]
 
@@ -158,4 +162,32 @@ fn reap_races_submit() {
 #[should_panic]
 fn reap_twin_outside_lock_is_caught() {
     reap_model(Twin::ReapOutsideLock);
+}
+
+fn handoff_model(which: Twin) {
+    loom::model(move || {
+        twin::set(which);
+        let pool = Pool::builder()
+            .name("loom")
+            .workers(1)
+            .queue(Queue::Bounded(0))
+            .overflow(workpool::Overflow::Block)
+            .build()
+            .expect("pool");
+        let first = pool.submit(|| 1).unwrap();
+        let second = pool.submit(|| 2).unwrap(); // waits until the worker is free again
+        assert_eq!(first.join(), Ok(1));
+        assert_eq!(second.join(), Ok(2));
+    });
+}
+
+#[test]
+fn handoff_block_waits_for_the_free_worker() {
+    handoff_model(Twin::None);
+}
+
+#[test]
+#[should_panic]
+fn handoff_twin_silent_when_idle_is_caught() {
+    handoff_model(Twin::SilentWhenIdle);
 }
