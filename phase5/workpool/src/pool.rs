@@ -27,13 +27,15 @@ use crate::metrics::{Counters, Ended, Hist, Metrics, WorkerSlot, bump};
 use crate::state::Lifecycle;
 use crate::subpool::SubShared;
 use crate::sync::{contain, lock};
-use crate::task::{Header, Owned, Priority, Ran, Runnable, TaskCell, TaskContext, TaskHandle};
+use crate::task::{
+    DetachedCell, Header, Owned, Priority, Ran, Runnable, TaskCell, TaskContext, TaskHandle,
+};
 use crate::twin::{self, Twin};
 use crate::watchdog::{StuckTask, Watchdog};
 
-/// Rounds of `spin_for_work` before an idle worker sleeps: 6 of exponential spinning (63 pause
-/// instructions), then yields. None under loom, whose models would only grow.
-const SPIN_STEPS: u32 = if cfg!(loom) { 0 } else { 10 };
+/// Rounds of `spin_for_work` before an idle worker sleeps: exponential spinning, 127 pause
+/// instructions in all. None under loom, whose models would only grow.
+const SPIN_STEPS: u32 = if cfg!(loom) { 0 } else { 7 };
 
 /// The most tasks a worker takes from the queue per round trip on the pool's lock (2 under loom,
 /// so the models cover batches without growing).
@@ -416,10 +418,7 @@ impl Pool {
     where
         F: FnOnce() + Send + 'static,
     {
-        let job: Job = Arc::new(TaskCell::detached(
-            Header::new(None, Priority::Normal),
-            move |_: &TaskContext<'_>| f(),
-        ));
+        let job: Job = Arc::new(DetachedCell::new(Header::new(None, Priority::Normal), f));
         self.shared.admit(job, None, Wait::Policy)
     }
 
@@ -971,18 +970,15 @@ impl Shared {
         CURRENT_POOL.with(|c| c.set(0));
     }
 
-    /// Spins, then yields, for a few microseconds while no task is queued.
+    /// Spins for about a microsecond while no task is queued. No `yield_now`: on a loaded machine
+    /// a yield hands the core to another process for a whole time slice.
     fn spin_for_work(&self) {
         for step in 0..SPIN_STEPS {
             if self.queued_hint.load(Relaxed) > 0 {
                 return;
             }
-            if step < 6 {
-                for _ in 0..1 << step {
-                    std::hint::spin_loop();
-                }
-            } else {
-                std::thread::yield_now(); // on 2 cores the submitter may need this one
+            for _ in 0..1 << step {
+                std::hint::spin_loop();
             }
         }
     }

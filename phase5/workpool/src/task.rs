@@ -125,8 +125,6 @@ pub(crate) struct TaskCell<F, T> {
     header: Header,
     job: UnsafeCell<Option<F>>,
     done: Completion<T>,
-    /// No handle will ever look at the output (`Pool::execute`): skip the completion slot.
-    detached: bool,
 }
 
 // SAFETY: `job` is read (taken) or dropped only by the single party whose compare-and-swap moved the
@@ -144,24 +142,11 @@ where
             header,
             job: UnsafeCell::new(Some(job)),
             done: Completion::new(),
-            detached: false,
-        }
-    }
-
-    /// A task whose output nobody will read: completing it touches no lock.
-    pub(crate) fn detached(header: Header, job: F) -> TaskCell<F, T> {
-        TaskCell {
-            detached: true,
-            ..TaskCell::new(header, job)
         }
     }
 
     fn complete(&self, out: Result<T, TaskError>) {
-        if self.detached {
-            contain(move || drop(out));
-        } else {
-            self.done.complete(out);
-        }
+        self.done.complete(out);
     }
 
     fn take_job(&self) -> F {
@@ -227,6 +212,61 @@ where
 {
     fn completion(&self) -> &Completion<T> {
         &self.done
+    }
+}
+
+/// A task nobody will join (`Pool::execute`): no completion slot, so a smaller allocation and no
+/// lock when it ends. Its output is `()`; a panic is counted by the pool.
+pub(crate) struct DetachedCell<F> {
+    header: Header,
+    job: UnsafeCell<Option<F>>,
+}
+
+// SAFETY: as for `TaskCell`: `job` is touched only by the winner of the state word's transition.
+unsafe impl<F: Send> Sync for DetachedCell<F> {}
+
+impl<F: FnOnce() + Send> DetachedCell<F> {
+    pub(crate) fn new(header: Header, job: F) -> DetachedCell<F> {
+        DetachedCell {
+            header,
+            job: UnsafeCell::new(Some(job)),
+        }
+    }
+
+    fn take_job(&self) -> F {
+        // SAFETY: the caller won the state transition out of QUEUED (the trait's contract).
+        let job = self.job.with_mut(|p| unsafe { (*p).take() });
+        job.expect("a task's closure is taken once, by the winner of its state word")
+    }
+}
+
+impl<F: FnOnce() + Send> Runnable for DetachedCell<F> {
+    fn header(&self) -> &Header {
+        &self.header
+    }
+
+    fn run_claimed(&self, _ctx: &TaskContext<'_>) -> Ran {
+        let job = self.take_job();
+        let ran = if contain(job) {
+            Ran::Panicked
+        } else {
+            Ran::Returned
+        };
+        self.header.state.finish();
+        ran
+    }
+
+    fn abandon_claimed(&self, _why: TaskError) {
+        let job = self.take_job();
+        contain(move || drop(job));
+    }
+
+    fn wait_complete(&self) {
+        unreachable!("a detached task is never waited for")
+    }
+
+    fn discard_output(&self) -> Option<String> {
+        None
     }
 }
 
