@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
-use quanta::Instant;
+use crate::sync::Stamp as Instant;
 
 use hdrhistogram::Histogram;
 use shim::sync::Mutex;

@@ -78,6 +78,8 @@ struct Core {
     idle: usize,
     /// Workers spinning for work before they wait (takers too: they see a push within microseconds).
     spinning: usize,
+    /// Workers reserved and not yet in their loop (takers too: the first thing they do is look).
+    starting: usize,
     /// Notifications sent to `work` that no woken worker has consumed yet.
     wakes: usize,
     /// Workers busy with a batch.
@@ -99,13 +101,16 @@ struct Core {
 }
 
 impl Core {
-    /// Is there room for one more task? At most `cap` tasks wait beyond those that an idle or
-    /// spinning worker, or a worker the pool may still start, is about to take.
+    /// Is there room for one more task? At most `cap` tasks wait beyond those that an idle,
+    /// spinning or starting worker, or a worker the pool may still start, is about to take.
     fn has_room(&self, queue: Queue) -> bool {
         match queue {
             Queue::Unbounded => true,
             Queue::Bounded(cap) => {
-                let takers = self.idle + self.spinning + self.max.saturating_sub(self.workers);
+                let takers = self.idle
+                    + self.spinning
+                    + self.starting
+                    + self.max.saturating_sub(self.workers);
                 self.lanes.len() + self.batched < cap.saturating_add(takers)
             }
         }
@@ -128,6 +133,7 @@ impl Core {
 
     fn reserve_worker(&mut self) {
         self.workers += 1;
+        self.starting += 1;
         self.peak = self.peak.max(self.workers);
     }
 }
@@ -260,6 +266,7 @@ impl Pool {
                 workers: 0,
                 idle: 0,
                 spinning: 0,
+                starting: 0,
                 wakes: 0,
                 running: 0,
                 batched: 0,
@@ -821,6 +828,7 @@ impl Shared {
             Err(e) => {
                 let mut core = lock(&self.core);
                 core.workers -= 1;
+                core.starting -= 1;
                 self.done.notify_all();
                 Err(e)
             }
@@ -839,6 +847,7 @@ impl Shared {
         let mut dead = Vec::new();
         let mut spun = false;
         let mut core = lock(&self.core);
+        core.starting -= 1;
         loop {
             if core.workers > core.max {
                 break; // resized down: the surplus leaves
@@ -1140,7 +1149,7 @@ impl Shared {
 
     /// Tasks running past `threshold`; with `report`, each is reported once (counted, and marked).
     pub(crate) fn scan_stuck(&self, threshold: Duration, report: bool) -> Vec<StuckTask> {
-        let now = quanta::Instant::now();
+        let now = crate::sync::Stamp::now();
         let mut found = Vec::new();
         for slot in lock(&self.slots).iter() {
             let mut inner = lock(&slot.inner);

@@ -1,5 +1,5 @@
-//! Two small tools every part of the pool uses: a lock that ignores poisoning, and a way to run user
-//! code (a `Drop`, a waker, a hook) so that its panic can never take a worker down.
+//! Small tools every part of the pool uses: a lock that ignores poisoning, a way to run user code (a
+//! `Drop`, a waker, a hook) so that its panic can never take a worker down, and the timestamp type.
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use shim::sync::{Mutex, MutexGuard};
@@ -24,3 +24,10 @@ pub(crate) fn contain(f: impl FnOnce()) -> bool {
         }
     }
 }
+
+/// The timestamps of the metrics: quanta's TSC clock (a read costs a fraction of the OS clock's on
+/// virtual machines), or the standard clock under Miri, which cannot run quanta's `cpuid`.
+#[cfg(not(miri))]
+pub(crate) use quanta::Instant as Stamp;
+#[cfg(miri)]
+pub(crate) use std::time::Instant as Stamp;

@@ -46,7 +46,7 @@ pub(crate) struct Header {
     pub(crate) state: State,
     pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) priority: Priority,
-    pub(crate) submitted_at: quanta::Instant,
+    pub(crate) submitted_at: crate::sync::Stamp,
     /// The group it belongs to and its index there.
     pub(crate) group: Option<(Arc<GroupShared>, usize)>,
     /// The subpool whose concurrency it counts against.
@@ -59,7 +59,7 @@ impl Header {
             state: State::new(),
             name,
             priority,
-            submitted_at: quanta::Instant::now(),
+            submitted_at: crate::sync::Stamp::now(),
             group: None,
             sub: None,
         }
