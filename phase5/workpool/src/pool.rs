@@ -667,9 +667,14 @@ impl Shared {
                     return Ok(());
                 }
                 OnFull::Evict => {
+                    // Dead entries (cancelled in the queue) at the front go first: removing them may
+                    // make room without evicting anyone.
                     let mut evicted = None;
                     let mut dead = Vec::new();
-                    while let Some(old) = core.lanes.pop_oldest_lowest() {
+                    while !core.has_room(self.config.queue) {
+                        let Some(old) = core.lanes.pop_oldest_lowest() else {
+                            break;
+                        };
                         if old.header().state.try_abandon() {
                             evicted = Some(old);
                             break;
@@ -677,11 +682,17 @@ impl Shared {
                         self.count_dead(&old);
                         dead.push(old);
                     }
-                    let admitted = evicted.is_some();
+                    let admitted = evicted.is_some() || core.has_room(self.config.queue);
+                    let mut after = AfterPush::Nothing;
                     if admitted {
-                        core.lanes.push(priority, job);
+                        core.lanes.push(priority, job.clone());
+                        self.queued_hint.store(core.lanes.len(), Relaxed);
                         bump(&self.counters.submitted);
-                        bump(&self.counters.dropped);
+                        if evicted.is_some() {
+                            bump(&self.counters.dropped);
+                        } else {
+                            after = core.wake_or_grow();
+                        }
                     }
                     drop(core);
                     // Outside the lock: completing, releasing a subpool slot (which may push) and
@@ -694,7 +705,7 @@ impl Shared {
                         contain(move || drop(old));
                     }
                     if admitted {
-                        return Ok(());
+                        return self.after_push(after, &job);
                     }
                     if count_refusal {
                         bump(&self.counters.rejected);
@@ -852,23 +863,34 @@ impl Shared {
             if core.workers > core.max {
                 break; // resized down: the surplus leaves
             }
-            if let Some(first) = core.lanes.pop() {
-                spun = false;
-                // A fair share of what waits, so one worker does not hoard what a sibling could
-                // start: up to MAX_BATCH per lock round trip on the pool's lock.
-                let share = (core.lanes.len() + 1)
-                    .div_ceil(core.workers.max(1))
-                    .min(MAX_BATCH);
+            let took = if let Some(first) = core.lanes.pop() {
+                // A fair share of what waits, up to MAX_BATCH per round trip on the pool's lock —
+                // but only when no sibling is idle, spinning or starting: one that is would start those
+                // tasks now, where this worker starts them one after another.
+                let share = if core.idle + core.spinning + core.starting > 0 {
+                    1
+                } else {
+                    (core.lanes.len() + 1)
+                        .div_ceil(core.workers.max(1))
+                        .min(MAX_BATCH)
+                };
                 let mut extra = 0;
-                {
-                    let mut inner = lock(&slot.inner);
-                    inner.local.push_back(first);
-                    while extra + 1 < share {
-                        let Some(job) = core.lanes.pop() else { break };
-                        inner.local.push_back(job);
-                        extra += 1;
-                    }
+                let mut inner = lock(&slot.inner);
+                inner.local.push_back(first);
+                while extra + 1 < share {
+                    let Some(job) = core.lanes.pop() else { break };
+                    inner.local.push_back(job);
+                    extra += 1;
                 }
+                Some(extra)
+            } else if self.steal_into(&slot) {
+                // Tasks a busy sibling took in its batch: they stay counted in its `extra`.
+                Some(0)
+            } else {
+                None
+            };
+            if let Some(extra) = took {
+                spun = false;
                 self.queued_hint.store(core.lanes.len(), Relaxed);
                 // The batch counts as queued for admission until the worker is back (a bound that
                 // is briefly stricter, never looser).
@@ -979,6 +1001,30 @@ impl Shared {
         CURRENT_POOL.with(|c| c.set(0));
     }
 
+    /// Under the pool's lock, with the queue empty: takes the older half of the first sibling's
+    /// batch that has unstarted tasks (the oldest waited longest), so no task waits behind a long
+    /// one while this worker is free.
+    /// (Lock order: pool, slot list, one slot at a time.)
+    fn steal_into(&self, slot: &Arc<WorkerSlot>) -> bool {
+        let mut stolen = Vec::new();
+        for victim in lock(&self.slots).iter() {
+            if Arc::ptr_eq(victim, slot) {
+                continue;
+            }
+            let mut inner = lock(&victim.inner);
+            let n = inner.local.len().div_ceil(2);
+            if n > 0 {
+                stolen.extend(inner.local.drain(..n));
+                break;
+            }
+        }
+        if stolen.is_empty() {
+            return false;
+        }
+        lock(&slot.inner).local.extend(stolen);
+        true
+    }
+
     /// Spins for about a microsecond while no task is queued. No `yield_now`: on a loaded machine
     /// a yield hands the core to another process for a whole time slice.
     fn spin_for_work(&self) {
@@ -1006,13 +1052,9 @@ impl Shared {
         });
     }
 
-    /// After a task ran: its group hears of a panic; its subpool slot passes on.
-    fn after_run(&self, job: &Job, ran: Ran) {
-        if ran == Ran::Panicked
-            && let Some((group, index)) = &job.header().group
-        {
-            group.fail(*index);
-        }
+    /// After a task ran: its subpool slot passes on. (Its group heard of a panic before the
+    /// handle completed: `TaskCell::run_claimed`.)
+    fn after_run(&self, job: &Job, _ran: Ran) {
         self.release_sub(job);
     }
 

@@ -178,6 +178,13 @@ where
                 (Err(TaskError::Panicked { message }), Ran::Panicked)
             }
         };
+        if ran == Ran::Panicked
+            && let Some((group, index)) = &self.header.group
+        {
+            // Before the handle completes: the group's `wait` sees the failure with the value,
+            // and no queued sibling starts once the failure is known.
+            group.fail(*index);
+        }
         self.header.state.finish();
         self.complete(out);
         ran

@@ -152,19 +152,19 @@ fn run_program(workers: usize, cap: usize, policy: Overflow, ops: Vec<Op>) {
             }
             Op::Release => gate.open(),
             Op::Cancel(i) => {
-                if let Some(t) = tasks.get_mut(*i) {
-                    if let Some(h) = &t.handle {
-                        t.cancel_said.push(h.cancel());
-                    }
+                if let Some(t) = tasks.get_mut(*i)
+                    && let Some(h) = &t.handle
+                {
+                    t.cancel_said.push(h.cancel());
                 }
             }
             Op::Join(i) => {
-                if let Some(t) = tasks.get_mut(*i) {
-                    if let Some(h) = t.handle.take() {
-                        match h.join_timeout(Duration::from_millis(20)) {
-                            Ok(r) => t.result = Some(r),
-                            Err(h) => t.handle = Some(h),
-                        }
+                if let Some(t) = tasks.get_mut(*i)
+                    && let Some(h) = t.handle.take()
+                {
+                    match h.join_timeout(Duration::from_millis(20)) {
+                        Ok(r) => t.result = Some(r),
+                        Err(h) => t.handle = Some(h),
                     }
                 }
             }
