@@ -94,11 +94,18 @@
 //! Dropping a pool runs what is queued and joins every worker; it never detaches a thread.
 //!
 //! ## How it works
-//! One mutex guards the lanes (one FIFO per [`Priority`]) and the worker bookkeeping; a task is one
-//! allocation (its state word, closure and output slot) shared by the queue and its handle; a
-//! compare-and-swap on the state word decides between a worker starting it and anyone abandoning
-//! it (cancel, group failure, eviction, shutdown). The protocol is model-checked with loom
-//! (`tests/loom_pool.rs`), each model beside a deliberately broken twin that must fail.
+//! One mutex guards the lanes (one FIFO per [`Priority`]) and the worker bookkeeping; workers take
+//! fair-share batches of up to 16 tasks per round trip on it when no sibling is free, and steal from
+//! a busy sibling's batch when they run out; a task is one allocation (its state word, closure and
+//! output slot) shared by the queue and its handle; a compare-and-swap on the state word decides
+//! between a worker starting it and anyone abandoning it (cancel, group failure, eviction,
+//! shutdown). The protocol is model-checked with loom (`tests/loom_pool.rs`), each model beside a
+//! deliberately broken twin that must fail; the code with `unsafe` runs under Miri and the
+//! sanitizers (`tests/unsafe_paths.rs`).
+//!
+//! Two limits to know: a task submitted after a worker took a batch may wait behind that batch (at
+//! most 15 tasks per busy worker) whatever its priority; and [`Metrics::queue_wait`] runs from the
+//! `submit` call, so under `Block` it includes the time the submitter waited for room.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod config;

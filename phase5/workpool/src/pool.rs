@@ -2,14 +2,23 @@
 //! for workers, room for blocked submitters, done for shutdown and `wait_idle`), elastic workers.
 //!
 //! Why one lock: every decision here reads several quantities at once — "is there room" compares
-//! queued tasks with the bound, the idle workers and the workers the pool may still start; "may
-//! this idle worker exit" needs the queue empty *and* the worker count above the minimum. Taken
-//! under one lock, each decision is atomic and the protocol is easy to argue (and to model in
-//! `tests/loom_pool.rs`); what a lock-free intake buys on tiny tasks is measured in the benches.
+//! queued tasks with the bound, the idle, spinning and starting workers and the workers the pool may
+//! still start; "may this idle worker exit" needs the queue empty *and* the worker count above the
+//! minimum. Taken under one lock, each decision is atomic and the protocol is easy to argue (and to
+//! model: `tests/loom_pool.rs`).
 //!
-//! Wake-ups are claims: a submit notifies a sleeping worker only when more workers sleep than have
-//! already been woken (`idle > wakes`), so a burst of submits costs one futex wake per sleeper, not
-//! one per task; and a task that finds no sleeper starts a worker if the pool may grow.
+//! What keeps that lock off the hot path:
+//! - *Batches.* A worker takes a fair share of the queue (up to 16 tasks) per round trip, into its
+//!   own slot (`metrics::WorkerSlot`), and then pays one uncontended lock per task boundary. It
+//!   batches only when no sibling is idle, spinning or starting (one that is would start those tasks
+//!   at once), and a worker that runs out of work takes the older half of a busy sibling's batch, so
+//!   no task waits behind a long one while a worker is free.
+//! - *Spinning before sleeping.* An idle worker watches a lock-free hint of the queue length for
+//!   about a microsecond before it sleeps on `work`: a steady stream of submits finds it awake.
+//! - *Wake-ups are claims.* A submit notifies a sleeping worker only when more workers sleep than
+//!   have already been woken (`idle > wakes`), after releasing the lock, so a burst of submits costs
+//!   one futex wake per sleeper, not one per task; a task that finds no sleeper starts a worker if
+//!   the pool may grow.
 use std::borrow::Cow;
 use std::io;
 use std::sync::Arc;
