@@ -136,9 +136,10 @@ fn child(row: &str) -> Row {
         rss_start_kib,
         ..Row::default()
     };
+    let scheduled = ARRIVALS_PER_SEC * RUN.as_secs();
     let t0 = Instant::now();
     let mut due = t0;
-    while t0.elapsed() < RUN {
+    while out.offered < scheduled && t0.elapsed() < RUN {
         let now = Instant::now();
         if now < due {
             thread::sleep(due - now);

@@ -183,7 +183,7 @@ impl Latch {
 /// How many rounds of [`tiny_task`]'s mixing loop: about 1 µs of one core's time on the 2-core
 /// machine the figures were recorded on (`baseline-inline` in the `workpool/tiny` group measures
 /// it live: the whole workload run on the caller, no pool).
-pub const TINY_ROUNDS: u32 = 160;
+pub const TINY_ROUNDS: u32 = 320;
 
 /// The tiny task: a short hash-like computation (xorshift and a multiply per round), about 1 µs,
 /// identical for every contender. Its result goes through `black_box` so it is not optimised out.
