@@ -170,6 +170,8 @@ pub(crate) struct Shared {
     pub(crate) stop: AtomicBool,
     pub(crate) counters: Counters,
     next_worker: AtomicU64,
+    /// How many workers may spin at once: one core fewer than the machine has (none on one core).
+    max_spinners: usize,
     /// `lanes.len()` as of the last change, readable without the lock: what a spinning worker
     /// watches. Only a hint (Relaxed): the worker re-reads the lanes under the lock.
     queued_hint: std::sync::atomic::AtomicUsize,
@@ -294,6 +296,7 @@ impl Pool {
             counters: Counters::default(),
             next_worker: AtomicU64::new(0),
             queued_hint: std::sync::atomic::AtomicUsize::new(0),
+            max_spinners: std::thread::available_parallelism().map_or(1, |n| n.get()) - 1,
             slots: Mutex::new(Vec::new()),
             retired: Mutex::new(Hist::new()),
             inline: WorkerSlot::new(None),
@@ -950,9 +953,10 @@ impl Shared {
             if core.blocked > 0 && !twin::is(Twin::SilentWhenIdle) {
                 self.room.notify_one();
             }
-            if !spun {
+            if !spun && core.spinning < self.max_spinners {
                 // Spin briefly before sleeping: a steady stream of tasks then finds this worker
                 // awake, and its submitter pays no futex wake (the cost that dominated tiny tasks).
+                // Never on every core at once: the submitter needs one to submit on.
                 spun = true;
                 core.spinning += 1;
                 drop(core);
