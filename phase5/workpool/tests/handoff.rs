@@ -8,6 +8,15 @@ use workpool::{Overflow, Pool, Queue};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
+/// After a pool's drop no thread of it is left: `Drop` joins its workers.
+fn no_thread_left(name: &str) {
+    let left = harness::leaks::threads_named(&format!("{name}-"));
+    assert_eq!(
+        left, 0,
+        "{left} thread(s) of pool {name} alive after its drop"
+    );
+}
+
 fn pool(name: &str, workers: usize, queue: usize, overflow: Overflow) -> Pool {
     Pool::builder()
         .name(name)
@@ -25,6 +34,8 @@ fn hand_off_with_block_admits_once_the_worker_is_free() {
         for i in 0..1_000u32 {
             assert_eq!(pool.submit(move || i).unwrap().join(), Ok(i));
         }
+        drop(pool);
+        no_thread_left("ho-block");
     });
 }
 
@@ -38,6 +49,8 @@ fn a_queue_of_one_with_block_never_wedges_a_stream_of_submits() {
             }
             pool.wait_idle();
             assert_eq!(pool.metrics().completed, 20_000);
+            drop(pool);
+            no_thread_left("q1-block");
         });
     }
 }
@@ -54,5 +67,7 @@ fn hand_off_with_reject_admits_when_the_worker_is_idle() {
             }
             assert_eq!(pool.try_submit(move || i).unwrap().join(), Ok(i));
         }
+        drop(pool);
+        no_thread_left("ho-reject");
     });
 }

@@ -19,6 +19,17 @@ fn pool(name: &str, workers: usize) -> Pool {
         .unwrap()
 }
 
+/// After a pool's drop no thread of it is left (`Drop` joins its workers). Miri cannot read /proc.
+fn no_thread_left(name: &str) {
+    if !cfg!(miri) {
+        let left = harness::leaks::threads_named(&format!("{name}-"));
+        assert_eq!(
+            left, 0,
+            "{left} thread(s) of pool {name} alive after its drop"
+        );
+    }
+}
+
 /// Counts its drops: every capture and output must be dropped exactly once, on any thread.
 struct Counted(Arc<AtomicUsize>);
 impl Drop for Counted {
@@ -50,6 +61,7 @@ fn boxed_outputs_and_captures_are_dropped_once_whoever_holds_the_last_reference(
         }
     }
     drop(pool);
+    no_thread_left("up-drop");
     assert_eq!(drops.load(SeqCst), made);
 }
 
@@ -73,6 +85,7 @@ fn cancel_races_start_and_the_closure_is_dropped_once() {
         }
     }
     drop(pool);
+    no_thread_left("up-cancel");
     assert_eq!(
         drops.load(SeqCst),
         ROUNDS,
@@ -96,6 +109,8 @@ fn scoped_tasks_borrow_and_mutate_the_stack() {
         });
         assert_eq!(cells, (8..16).collect::<Vec<u64>>());
     }
+    drop(pool);
+    no_thread_left("up-scope");
 }
 
 #[test]
@@ -118,6 +133,8 @@ fn a_scope_on_a_busy_pool_runs_its_tasks_itself() {
     assert_eq!(sum, 6);
     tx.send(()).unwrap();
     assert_eq!(blocker.join(), Ok(Some(())));
+    drop(pool);
+    no_thread_left("up-busy");
 }
 
 #[test]
@@ -137,6 +154,7 @@ fn detached_tasks_and_shutdown_now_leave_nothing_behind() {
     let report = pool.shutdown_now(Duration::from_secs(10));
     assert!(report.is_consistent(), "{report:?}");
     drop(pool);
+    no_thread_left("up-detached");
     assert_eq!(
         drops.load(SeqCst),
         ROUNDS,
