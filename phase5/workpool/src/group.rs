@@ -2,13 +2,13 @@
 //! panic, a task that could not run) cancels the group's queued tasks and signals its running ones
 //! through their [`TaskContext`] — Go's `errgroup` with `WithContext`, pond's `NewGroupContext`.
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::config::TaskOptions;
 use crate::error::{GroupError, NotRunReason, TaskError};
 use crate::metrics::bump;
 use crate::pool::{Job, Pool, make_task};
-use crate::task::{Header, TaskContext, TaskHandle, abandon};
+use crate::task::{Header, Runnable, TaskContext, TaskHandle, abandon};
 
 /// What the members of one group share.
 #[derive(Debug, Default)]
@@ -16,8 +16,9 @@ pub(crate) struct GroupShared {
     cancelled: AtomicBool,
     /// The index of the first member to fail, by time.
     first: Mutex<Option<usize>>,
-    /// Every admitted member, so a failure can abandon the queued ones.
-    members: Mutex<Vec<Job>>,
+    /// Every member, so a failure can abandon the queued ones. Weak: a member's header holds the
+    /// group, so a strong reference here would be a cycle that leaks both (ASan found it).
+    members: Mutex<Vec<Weak<dyn Runnable>>>,
 }
 
 impl GroupShared {
@@ -42,11 +43,13 @@ impl GroupShared {
             return;
         }
         // Cloned out: abandoning drops closures (user code), which must not run under our lock.
-        let members = self
+        let members: Vec<Job> = self
             .members
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .clone();
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect();
         for m in members {
             abandon(&*m, TaskError::Cancelled);
         }
@@ -152,7 +155,7 @@ where
             .members
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(job.clone());
+            .push(Arc::downgrade(&job));
         let admitted = self.pool.shared.admit(
             job,
             options.deadline,
