@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use harness::leaks::within_no_leaks;
-use phase1::channels::{SendTimeoutError, bounded};
+use phase1::channels::{RecvTimeoutError, SendTimeoutError, TrySendError, bounded};
 
 /// Senders racing `send_timeout` against receivers racing `recv_timeout` on capacity 0: each value
 /// is either delivered (and its send returned Ok) or returned to its sender (Timeout) — never both,
@@ -221,6 +221,49 @@ fn a_rendezvous_channel_is_empty_while_a_sender_blocks() {
         assert!(tx.is_empty() && rx.is_empty(), "is_empty at capacity 0");
         assert_eq!(rx.recv(), Ok(7));
         assert_eq!(blocked.join().unwrap(), Ok(()));
+    });
+}
+
+/// A sender that times out in its phase 2 withdraws its value and so frees the slot: a sender
+/// blocked in phase 1 waiting for that slot must be woken by the withdrawal (nobody else will: no
+/// receiver has taken anything), push, and hand its value to the next receiver.
+#[test]
+fn a_withdrawn_value_wakes_the_sender_waiting_for_the_slot() {
+    within_no_leaks(Duration::from_secs(20), || {
+        let (tx, rx) = bounded::<u32>(0);
+        let tx2 = tx.clone();
+        let waiting = thread::spawn(move || {
+            // Long enough for the main thread's value to be in the slot: this send waits for it.
+            thread::sleep(Duration::from_millis(50));
+            tx2.send(2)
+        });
+        match tx.send_timeout(1, Duration::from_millis(300)) {
+            Err(SendTimeoutError::Timeout(1)) => {}
+            other => panic!("no receiver, yet the send returned {other:?}"),
+        }
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(5)),
+            Ok(2),
+            "the sender waiting for the slot was not woken by the withdrawal"
+        );
+        assert_eq!(waiting.join().unwrap(), Ok(()));
+    });
+}
+
+/// `try_send` at capacity 0 succeeds only while a receiver is blocked in `recv`: one whose
+/// `recv_timeout` timed out is no longer waiting, so a `try_send` after it fails with its value.
+#[test]
+fn a_receiver_that_timed_out_is_no_longer_waiting_for_try_send() {
+    within_no_leaks(Duration::from_secs(20), || {
+        let (tx, rx) = bounded::<u32>(0);
+        assert_eq!(
+            rx.recv_timeout(Duration::from_millis(20)),
+            Err(RecvTimeoutError::Timeout)
+        );
+        match tx.try_send(1) {
+            Err(TrySendError::Full(1)) => {}
+            other => panic!("nobody waits in recv, yet try_send returned {other:?}"),
+        }
     });
 }
 

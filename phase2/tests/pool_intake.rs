@@ -104,6 +104,74 @@ fn a_sleeping_taker_is_woken_by_one_push() {
     });
 }
 
+/// A full ring parks the submitter until the takers have freed half of it (the low-water mark),
+/// and the take that reaches the mark wakes it: with 8 slots, the 4th single take releases a
+/// parked push, with no further take needed.
+#[test]
+fn a_parked_submitter_is_woken_once_half_the_ring_is_free() {
+    within(DEADLINE, || {
+        let (mut tx, q) = intake::<u32>(8, 1);
+        for i in 0..8 {
+            tx.push(i).unwrap();
+        }
+        let (pushed_tx, pushed) = std::sync::mpsc::channel();
+        let submitter = thread::spawn(move || {
+            tx.push(8).unwrap();
+            pushed_tx.send(()).unwrap();
+            tx
+        });
+        thread::sleep(Duration::from_millis(50)); // long enough for it to park
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            assert!(q.take(1, &mut out));
+        }
+        assert_eq!(out, [0, 1, 2, 3]);
+        assert!(
+            pushed.recv_timeout(Duration::from_secs(10)).is_ok(),
+            "the parked submitter was not woken once half the ring was free"
+        );
+        drop(submitter.join().unwrap());
+        out.clear();
+        while q.take(8, &mut out) {}
+        assert_eq!(out, [4, 5, 6, 7, 8]);
+    });
+}
+
+/// Two takers asleep; the first push wakes one of them, which takes the item and leaves. The other
+/// is still asleep and unclaimed, so the sleepers' flag must stay up and the second push wake it.
+/// (Three rounds: on a loaded machine a taker may not have parked yet when the first push comes.)
+#[test]
+fn a_second_sleeping_taker_is_woken_by_the_next_push() {
+    within(DEADLINE, || {
+        for _ in 0..3 {
+            let (mut tx, q) = intake::<u8>(4, 2);
+            let (got_tx, got) = std::sync::mpsc::channel();
+            let takers: Vec<_> = (0..2)
+                .map(|_| {
+                    let (q, got_tx) = (q.clone(), got_tx.clone());
+                    thread::spawn(move || {
+                        let mut out = Vec::new();
+                        assert!(q.take(1, &mut out));
+                        got_tx.send(out).unwrap();
+                    })
+                })
+                .collect();
+            thread::sleep(Duration::from_millis(200)); // long enough for both to park
+            tx.push(1).unwrap();
+            assert_eq!(got.recv_timeout(Duration::from_secs(5)), Ok(vec![1]));
+            tx.push(2).unwrap();
+            assert_eq!(
+                got.recv_timeout(Duration::from_secs(5)),
+                Ok(vec![2]),
+                "the second sleeping taker was not woken by the second push"
+            );
+            for t in takers {
+                t.join().unwrap();
+            }
+        }
+    });
+}
+
 /// Counts its drops.
 struct Counted(Arc<AtomicUsize>);
 impl Drop for Counted {

@@ -263,3 +263,21 @@ mod ours_small_buffer {
         run(0x9E37_79B9_7F4A_7C15);
     }
 }
+
+/// `Steal::success`, which the loom models (and callers that only want the value) rely on: the
+/// value of a `Success`, nothing for `Empty` and `Retry`.
+#[test]
+fn steal_success_yields_exactly_the_stolen_value() {
+    use phase3::steal::deque::{Steal, Worker};
+
+    let w = Worker::new();
+    let s = w.stealer();
+    assert_eq!(s.steal().success(), None::<u32>, "empty deque");
+    w.push(7u32);
+    w.push(8);
+    assert_eq!(s.steal().success(), Some(7));
+    assert_eq!(s.steal().success(), Some(8));
+    assert_eq!(Steal::Success(9u32).success(), Some(9));
+    assert_eq!(Steal::<u32>::Empty.success(), None);
+    assert_eq!(Steal::<u32>::Retry.success(), None);
+}
