@@ -256,3 +256,15 @@ fn dropping_the_pool_joins_its_workers() {
         leak.assert_no_leak(GRACE);
     });
 }
+
+/// The pool's own gauge counts the job that runs: one worker, one job, and `max_in_flight` is
+/// exactly 1 (the result is handed over after the gauge was raised, so `recv` sees it).
+#[test]
+fn the_pool_gauge_counts_a_running_job() {
+    within(DEADLINE, || {
+        let mut pool = Pool::new("t-gauge", 1, 4);
+        pool.submit(|_| ()).expect("open");
+        assert!(pool.recv().is_some());
+        assert_eq!(pool.max_in_flight(), 1);
+    });
+}

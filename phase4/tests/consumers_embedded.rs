@@ -135,6 +135,49 @@ fn the_tracker_releases_exactly_the_finished_prefix_in_any_completion_order() {
     assert_eq!(OffsetTracker::new().finished(3), None);
 }
 
+/// What the engine reads besides the released prefix: `finished` says whether the offset finished
+/// ahead of an earlier one still running (the `out_of_order` statistic), `window_len` what counts
+/// against `max_in_flight`, and `is_idle` that nothing is running *and* nothing waits for a commit.
+#[test]
+fn the_tracker_reports_out_of_order_window_and_idleness_exactly() {
+    let mut rng = SmallRng::seed_from_u64(11);
+    for _ in 0..500 {
+        let n = 1 + (rand::Rng::random::<u32>(&mut rng) % 20) as u64;
+        let mut order: Vec<u64> = (0..n).collect();
+        order.shuffle(&mut rng);
+        let mut t = OffsetTracker::new();
+        assert!(t.is_idle());
+        for o in 0..n {
+            t.dispatched(100 + o);
+            assert_eq!(t.window_len(), (o + 1) as usize);
+            assert!(!t.is_idle(), "offsets are running");
+        }
+        let mut done = vec![false; n as usize];
+        for (k, &o) in order.iter().enumerate() {
+            let prefix_before = done.iter().take_while(|&&d| d).count() as u64;
+            assert_eq!(
+                t.finished(100 + o),
+                Some(o != prefix_before),
+                "offset {o} finished with {prefix_before} released before it"
+            );
+            done[o as usize] = true;
+            let prefix = done.iter().take_while(|&&d| d).count() as u64;
+            assert_eq!(t.window_len(), (n - prefix) as usize);
+            if k + 1 < order.len() {
+                assert!(!t.is_idle(), "offsets are still running");
+            }
+        }
+        // Everything finished, nothing taken yet: not idle until the prefix is handed over.
+        assert_eq!(t.window_len(), 0);
+        assert!(
+            !t.is_idle(),
+            "the finished prefix still waits for its commit"
+        );
+        assert_eq!(t.take_ready().len() as u64, n);
+        assert!(t.is_idle());
+    }
+}
+
 #[test]
 fn range_assignment_is_contiguous_and_balanced() {
     let m = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
