@@ -895,9 +895,11 @@ impl Shared {
                     extra += 1;
                 }
                 Some(extra)
-            } else if self.steal_into(&slot) {
-                // Tasks a busy sibling took in its batch: they stay counted in its `extra`.
-                Some(0)
+            } else if let Some(stolen) = self.steal_into(&slot) {
+                // Tasks a busy sibling took in its batch. They stay counted in the sibling's
+                // `extra` until it is back, and in ours until we are: counted twice for a while
+                // (stricter), never not at all.
+                Some(stolen - 1)
             } else {
                 None
             };
@@ -1016,9 +1018,9 @@ impl Shared {
 
     /// Under the pool's lock, with the queue empty: takes the older half of the first sibling's
     /// batch that has unstarted tasks (the oldest waited longest), so no task waits behind a long
-    /// one while this worker is free.
+    /// one while this worker is free; how many it took.
     /// (Lock order: pool, slot list, one slot at a time.)
-    fn steal_into(&self, slot: &Arc<WorkerSlot>) -> bool {
+    fn steal_into(&self, slot: &Arc<WorkerSlot>) -> Option<usize> {
         let mut stolen = Vec::new();
         for victim in lock(&self.slots).iter() {
             if Arc::ptr_eq(victim, slot) {
@@ -1032,10 +1034,11 @@ impl Shared {
             }
         }
         if stolen.is_empty() {
-            return false;
+            return None;
         }
+        let n = stolen.len();
         lock(&slot.inner).local.extend(stolen);
-        true
+        Some(n)
     }
 
     /// Spins for about a microsecond while no task is queued. No `yield_now`: on a loaded machine
