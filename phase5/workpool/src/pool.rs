@@ -895,13 +895,11 @@ impl Shared {
                     extra += 1;
                 }
                 Some(extra)
-            } else if let Some(stolen) = self.steal_into(&slot) {
+            } else {
                 // Tasks a busy sibling took in its batch. They stay counted in the sibling's
                 // `extra` until it is back, and in ours until we are: counted twice for a while
                 // (stricter), never not at all.
-                Some(stolen - 1)
-            } else {
-                None
+                self.steal_into(&slot).map(|stolen| stolen - 1)
             };
             if let Some(extra) = took {
                 spun = false;
