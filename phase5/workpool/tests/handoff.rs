@@ -8,14 +8,8 @@ use workpool::{Overflow, Pool, Queue};
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
-/// After a pool's drop no thread of it is left: `Drop` joins its workers.
-fn no_thread_left(name: &str) {
-    let left = harness::leaks::threads_named(&format!("{name}-"));
-    assert_eq!(
-        left, 0,
-        "{left} thread(s) of pool {name} alive after its drop"
-    );
-}
+mod common;
+use common::assert_no_threads_left as no_thread_left;
 
 fn pool(name: &str, workers: usize, queue: usize, overflow: Overflow) -> Pool {
     Pool::builder()

@@ -19,14 +19,12 @@ fn pool(name: &str, workers: usize) -> Pool {
         .unwrap()
 }
 
+mod common;
+
 /// After a pool's drop no thread of it is left (`Drop` joins its workers). Miri cannot read /proc.
 fn no_thread_left(name: &str) {
     if !cfg!(miri) {
-        let left = harness::leaks::threads_named(&format!("{name}-"));
-        assert_eq!(
-            left, 0,
-            "{left} thread(s) of pool {name} alive after its drop"
-        );
+        common::assert_no_threads_left(name);
     }
 }
 
