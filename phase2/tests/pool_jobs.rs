@@ -4,8 +4,8 @@
 //! drop.
 #![cfg(not(loom))]
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use harness::leaks::ThreadLeakCheck;
 use harness::watchdog::within;
@@ -266,5 +266,84 @@ fn the_pool_gauge_counts_a_running_job() {
         pool.submit(|_| ()).expect("open");
         assert!(pool.recv().is_some());
         assert_eq!(pool.max_in_flight(), 1);
+    });
+}
+
+/// Waits (1 ms polls) until `flag` is up or `limit` has passed; says whether it came up. A bounded
+/// gate for jobs, so a failing test never leaves a worker blocked for good.
+fn wait_for(flag: &AtomicBool, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    // Acquire: pairs with the test's Release store; nothing else is read on its account.
+    while !flag.load(Ordering::Acquire) {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    true
+}
+
+/// A worker holding slow jobs hands over the results it keeps before its batch ends (the early
+/// flush once the oldest kept result has waited `FLUSH_AFTER`, 100 µs). Asserted as an order, not a
+/// time: one worker takes jobs 0, 1, 2 as one batch; 1 sleeps 10 ms (far past `FLUSH_AFTER`); 2
+/// blocks on a gate that the test opens only after it has received the results of 0 and 1. Without
+/// the early flush those results wait for the batch's end, i.e. for 2, i.e. for the gate: the test
+/// then sees no result within 10 s and fails (opening the gate first, so nothing hangs).
+#[test]
+fn a_slow_batch_hands_over_its_finished_results_before_it_ends() {
+    within(DEADLINE, || {
+        const WAIT: Duration = Duration::from_secs(10);
+        let mut pool = Pool::new("t-flush", 1, 8);
+        // A first job holds the only worker until jobs 0..=2 are queued, so it takes them together.
+        let (started, go, gate) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (s, g) = (started.clone(), go.clone());
+        let holder = pool
+            .submit(move |_| {
+                s.store(true, Ordering::Release);
+                assert!(wait_for(&g, WAIT), "the test never queued the batch");
+                u64::MAX
+            })
+            .expect("open");
+        assert!(wait_for(&started, WAIT), "the holder never started");
+        let first = pool.submit(|_| 0).expect("open");
+        let slow = pool
+            .submit(|_| {
+                std::thread::sleep(Duration::from_millis(10));
+                1
+            })
+            .expect("open");
+        let gt = gate.clone();
+        let gated = pool
+            .submit(move |_| {
+                // Twice the test's wait: the test opens the gate first, pass or fail.
+                assert!(wait_for(&gt, 2 * WAIT), "the gate was never opened");
+                2
+            })
+            .expect("open");
+        go.store(true, Ordering::Release);
+        let holder_result = pool.recv_timeout(WAIT).map(|r| r.id);
+        // Stop at the first result missing, so the gated job is let go well before its own limit.
+        let mut before_gate = Vec::new();
+        while before_gate.len() < 2 {
+            match pool.recv_timeout(WAIT) {
+                Some(r) => before_gate.push(r.id),
+                None => break,
+            }
+        }
+        gate.store(true, Ordering::Release); // Before any assert: a failure must not hang the pool.
+        assert_eq!(holder_result, Some(holder));
+        assert_eq!(
+            before_gate,
+            [first, slow],
+            "the finished results of a batch waited for its last (gated) job"
+        );
+        let last = pool.recv_timeout(WAIT).expect("the gated job's result");
+        assert_eq!(last.id, gated);
+        assert!(matches!(last.outcome, Outcome::Done(2)));
+        assert!(pool.shutdown().is_empty());
     });
 }
