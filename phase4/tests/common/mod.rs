@@ -438,7 +438,12 @@ pub fn commits_land_exactly_every_commit_every(url: &str) {
         assert!(Instant::now() < watchdog, "the member never drained");
         thread::sleep(Duration::from_millis(5));
     }
-    member.join().expect("member").expect("run_member");
+    let report = member.join().expect("member").expect("run_member");
+    assert_eq!(
+        (report.dispatched, report.completed, report.reclaimed),
+        (60, 60, 0),
+        "the member's report: dispatched, completed, reclaimed"
+    );
     assert_eq!(sink.applied(), 60);
     assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 60);
     let commits: Vec<usize> = broker
@@ -488,12 +493,68 @@ pub fn poison_goes_to_the_dlq_and_replays(url: &str) {
         assert_eq!(d.attempts, 4);
         assert!(d.error.contains("NaN"), "{}", d.error);
     }
+    // One list of gaps per poison record (each tried 4 times: 3 gaps); not a vacuous `all`.
+    assert_eq!(r.retry_gaps.len(), r.poison.len(), "{:?}", r.retry_gaps);
     assert!(r.retry_gaps.iter().all(|g| g.len() == 3));
     assert_eq!(r.applied_first_pass, 47);
     assert!(r.committed_to_end);
     assert_eq!(r.replayed, 3);
     assert_eq!(r.applied_after_replay, 50);
     assert_eq!(r.dead_letters_after, 0);
+}
+
+/// A member taking over a partition first reclaims what a dead consumer left pending, and its report
+/// counts those records apart: 10 records, 4 of them delivered to a consumer that never acks; the
+/// member reclaims the 4, fetches the other 6, applies all 10 and commits to the end.
+pub fn a_member_reclaims_what_a_dead_consumer_left_pending(url: &str) {
+    let broker = open_broker(url).expect("broker");
+    let topic = scenarios::unique_topic("takeover");
+    scenarios::produce_messages(&*broker, &topic, 1, 10, &[]).expect("produce");
+    broker.create_group(&topic, "g").expect("group");
+    assert_eq!(
+        broker
+            .fetch(&topic, "g", "dies", 0, 4)
+            .expect("fetch")
+            .len(),
+        4
+    );
+    let sink = Arc::new(MemorySink::new());
+    let handler: Handler = {
+        let sink = sink.clone();
+        Arc::new(move |r| {
+            sink.apply(&message_id(&r.payload));
+            Ok(())
+        })
+    };
+    let mut cfg = ConsumerConfig::new(&topic, "g", "m");
+    cfg.reclaim_idle = Duration::ZERO;
+    cfg.exit_when_drained = true;
+    let b2 = broker.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let member = thread::spawn(move || {
+        run_member(
+            b2,
+            Arc::new(GroupCoordinator::new(1)),
+            cfg,
+            handler,
+            Probe::new(1),
+            stop,
+        )
+    });
+    let watchdog = Instant::now() + Duration::from_secs(20);
+    while !member.is_finished() {
+        assert!(Instant::now() < watchdog, "the member never drained");
+        thread::sleep(Duration::from_millis(5));
+    }
+    let report = member.join().expect("member").expect("run_member");
+    assert_eq!(
+        (report.dispatched, report.reclaimed, report.completed),
+        (10, 4, 10),
+        "the member's report: dispatched, reclaimed, completed"
+    );
+    assert_eq!(sink.applied(), 10);
+    assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 10);
+    let _ = broker.delete_topic(&topic);
 }
 
 /// The scenario tests, once per backend: `scenario_tests!(common::embedded);`.
@@ -528,6 +589,10 @@ macro_rules! scenario_tests {
         #[test]
         fn sigkilled_consumer_restarts_and_each_message_is_applied_once() {
             with_backend(common::killed_consumer_restarts_and_applies_each_message_once);
+        }
+        #[test]
+        fn a_member_reclaims_what_a_dead_consumer_left_pending() {
+            with_backend(common::a_member_reclaims_what_a_dead_consumer_left_pending);
         }
         #[test]
         fn poison_message_is_dead_lettered_then_replayed() {
