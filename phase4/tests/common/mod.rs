@@ -15,8 +15,9 @@ use parking_lot::Mutex;
 use phase4::consumers::resp::Connection;
 use phase4::consumers::scenarios::{self, message_id};
 use phase4::consumers::{
-    Broker, BrokerObserver, ConsumerConfig, GroupCoordinator, Handler, MemorySink, Observed,
-    Offset, Probe, ScratchDir, open_broker, run_member,
+    Broker, BrokerError, BrokerObserver, BrokerResult, ConsumerConfig, DeadLetter,
+    GroupCoordinator, Handler, MemorySink, Observed, Offset, Probe, Record, ScratchDir,
+    open_broker, run_member,
 };
 
 /// A broker URL to test against, and whatever must stay alive for it.
@@ -557,6 +558,112 @@ pub fn a_member_reclaims_what_a_dead_consumer_left_pending(url: &str) {
     let _ = broker.delete_topic(&topic);
 }
 
+/// A broker whose dead-letter stream refuses every record (all else goes to `inner`).
+struct NoDeadLetters(Arc<dyn Broker>);
+
+impl Broker for NoDeadLetters {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    fn create_topic(&self, topic: &str, partitions: u32) -> BrokerResult<()> {
+        self.0.create_topic(topic, partitions)
+    }
+    fn partitions(&self, topic: &str) -> BrokerResult<u32> {
+        self.0.partitions(topic)
+    }
+    fn produce(&self, topic: &str, partition: u32, payload: &[u8]) -> BrokerResult<Offset> {
+        self.0.produce(topic, partition, payload)
+    }
+    fn end_offset(&self, topic: &str, partition: u32) -> BrokerResult<Offset> {
+        self.0.end_offset(topic, partition)
+    }
+    fn create_group(&self, topic: &str, group: &str) -> BrokerResult<()> {
+        self.0.create_group(topic, group)
+    }
+    fn fetch(&self, t: &str, g: &str, c: &str, p: u32, max: usize) -> BrokerResult<Vec<Record>> {
+        self.0.fetch(t, g, c, p, max)
+    }
+    fn reclaim(
+        &self,
+        t: &str,
+        g: &str,
+        c: &str,
+        p: u32,
+        idle: Duration,
+    ) -> BrokerResult<Vec<Record>> {
+        self.0.reclaim(t, g, c, p, idle)
+    }
+    fn commit(&self, t: &str, g: &str, p: u32, offsets: &[Offset]) -> BrokerResult<()> {
+        self.0.commit(t, g, p, offsets)
+    }
+    fn committed(&self, topic: &str, group: &str, partition: u32) -> BrokerResult<Offset> {
+        self.0.committed(topic, group, partition)
+    }
+    fn dead_letter(&self, _: &str, r: &Record, _: u32, _: &str) -> BrokerResult<()> {
+        Err(BrokerError(format!(
+            "dead-letter stream refused offset {}",
+            r.offset
+        )))
+    }
+    fn dead_letters(&self, topic: &str) -> BrokerResult<Vec<DeadLetter>> {
+        self.0.dead_letters(topic)
+    }
+    fn remove_dead_letter(&self, topic: &str, id: &str) -> BrokerResult<()> {
+        self.0.remove_dead_letter(topic, id)
+    }
+    fn delete_topic(&self, topic: &str) -> BrokerResult<()> {
+        self.0.delete_topic(topic)
+    }
+}
+
+/// A record that fails every attempt and cannot be dead-lettered either (the broker refuses it) is
+/// fatal: the member waits for what it dispatched to report back, hands its partition back without
+/// committing past the record, and returns the broker's error — it neither hangs nor succeeds.
+/// One partition, one worker, offsets 0..=5 with 5 poison: the fatal report is the last one, after
+/// the completions of 0..=4 (committed as they come, `commit_every` 1).
+pub fn a_record_that_cannot_be_dead_lettered_fails_the_member(url: &str) {
+    let inner = open_broker(url).expect("broker");
+    let topic = scenarios::unique_topic("fatal");
+    scenarios::produce_messages(&*inner, &topic, 1, 6, &[5]).expect("produce");
+    let broker: Arc<dyn Broker> = Arc::new(NoDeadLetters(inner.clone()));
+    let handler: Handler = Arc::new(|r| {
+        if scenarios::is_poison(&r.payload) {
+            Err("poison".to_string())
+        } else {
+            Ok(())
+        }
+    });
+    let mut cfg = ConsumerConfig::new(&topic, "g", "m");
+    cfg.workers = 1;
+    cfg.attempts = 1;
+    cfg.commit_every = 1;
+    cfg.exit_when_drained = true;
+    let coord = Arc::new(GroupCoordinator::new(1));
+    let (b2, c2) = (broker.clone(), coord.clone());
+    let stop = Arc::new(AtomicBool::new(false));
+    let member = thread::spawn(move || run_member(b2, c2, cfg, handler, Probe::new(1), stop));
+    let watchdog = Instant::now() + Duration::from_secs(20);
+    while !member.is_finished() {
+        assert!(
+            Instant::now() < watchdog,
+            "the member neither failed nor finished within 20 s"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    let got = member.join().expect("member thread");
+    assert_eq!(
+        got.map(|r| (r.dispatched, r.completed)),
+        Err(BrokerError("dead-letter stream refused offset 5".into()))
+    );
+    assert_eq!(
+        inner.committed(&topic, "g", 0).expect("committed"),
+        5,
+        "the finished prefix before the fatal record is committed, the record itself is not"
+    );
+    assert_eq!(coord.ownership_errors(), 0);
+    let _ = inner.delete_topic(&topic);
+}
+
 /// The scenario tests, once per backend: `scenario_tests!(common::embedded);`.
 #[macro_export]
 macro_rules! scenario_tests {
@@ -593,6 +700,10 @@ macro_rules! scenario_tests {
         #[test]
         fn a_member_reclaims_what_a_dead_consumer_left_pending() {
             with_backend(common::a_member_reclaims_what_a_dead_consumer_left_pending);
+        }
+        #[test]
+        fn a_record_that_cannot_be_dead_lettered_fails_the_member() {
+            with_backend(common::a_record_that_cannot_be_dead_lettered_fails_the_member);
         }
         #[test]
         fn poison_message_is_dead_lettered_then_replayed() {
