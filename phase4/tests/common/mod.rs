@@ -558,6 +558,54 @@ pub fn a_member_reclaims_what_a_dead_consumer_left_pending(url: &str) {
     let _ = broker.delete_topic(&topic);
 }
 
+/// A member told to exit once drained, on a topic already consumed to its end (3 records, acked by an
+/// earlier consumer), finds nothing to do and returns with an empty report: being idle from the
+/// first poll on is what lets it see that it is drained.
+pub fn a_member_with_nothing_to_consume_exits_when_drained(url: &str) {
+    let broker = open_broker(url).expect("broker");
+    let topic = scenarios::unique_topic("nothing");
+    scenarios::produce_messages(&*broker, &topic, 1, 3, &[]).expect("produce");
+    broker.create_group(&topic, "g").expect("group");
+    assert_eq!(
+        broker
+            .fetch(&topic, "g", "earlier", 0, 3)
+            .expect("fetch")
+            .len(),
+        3
+    );
+    broker.commit(&topic, "g", 0, &[0, 1, 2]).expect("ack");
+    let mut cfg = ConsumerConfig::new(&topic, "g", "m");
+    cfg.exit_when_drained = true;
+    let b2 = broker.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let member = thread::spawn(move || {
+        let handler: Handler = Arc::new(|_| Ok(()));
+        run_member(
+            b2,
+            Arc::new(GroupCoordinator::new(1)),
+            cfg,
+            handler,
+            Probe::new(1),
+            stop,
+        )
+    });
+    let watchdog = Instant::now() + Duration::from_secs(20);
+    while !member.is_finished() {
+        assert!(
+            Instant::now() < watchdog,
+            "a drained member did not exit within 20 s"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    let report = member.join().expect("member").expect("run_member");
+    assert_eq!(
+        (report.dispatched, report.reclaimed, report.completed),
+        (0, 0, 0)
+    );
+    assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 3);
+    let _ = broker.delete_topic(&topic);
+}
+
 /// A broker whose dead-letter stream refuses every record (all else goes to `inner`).
 struct NoDeadLetters(Arc<dyn Broker>);
 
@@ -700,6 +748,10 @@ macro_rules! scenario_tests {
         #[test]
         fn a_member_reclaims_what_a_dead_consumer_left_pending() {
             with_backend(common::a_member_reclaims_what_a_dead_consumer_left_pending);
+        }
+        #[test]
+        fn a_member_with_nothing_to_consume_exits_when_drained() {
+            with_backend(common::a_member_with_nothing_to_consume_exits_when_drained);
         }
         #[test]
         fn a_record_that_cannot_be_dead_lettered_fails_the_member() {
