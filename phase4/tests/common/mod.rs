@@ -606,6 +606,81 @@ pub fn a_member_with_nothing_to_consume_exits_when_drained(url: &str) {
     let _ = broker.delete_topic(&topic);
 }
 
+/// Drained means committed to the end, not merely "nothing to fetch": offset 0 stays pending on a
+/// consumer that died (and is not idle long enough to be reclaimed), so a member told to exit when
+/// drained consumes 1..=3 and must keep running. Checked as: once the sink has applied those three,
+/// the member is still running 300 ms later (the correct member cannot return before `stop`; a
+/// member that takes an idle poll for the end returns within a few polls of 2 ms) — then stopped.
+pub fn a_member_does_not_exit_while_a_record_is_pending_elsewhere(url: &str) {
+    let broker = open_broker(url).expect("broker");
+    let topic = scenarios::unique_topic("pending");
+    scenarios::produce_messages(&*broker, &topic, 1, 4, &[]).expect("produce");
+    broker.create_group(&topic, "g").expect("group");
+    assert_eq!(
+        broker
+            .fetch(&topic, "g", "dies", 0, 1)
+            .expect("fetch")
+            .len(),
+        1
+    );
+    let sink = Arc::new(MemorySink::new());
+    let handler: Handler = {
+        let sink = sink.clone();
+        Arc::new(move |r| {
+            sink.apply(&message_id(&r.payload));
+            Ok(())
+        })
+    };
+    let mut cfg = ConsumerConfig::new(&topic, "g", "m");
+    cfg.reclaim_idle = Duration::from_secs(3600);
+    cfg.commit_every = 1;
+    cfg.exit_when_drained = true;
+    let b2 = broker.clone();
+    let stop = Arc::new(AtomicBool::new(false));
+    let st = stop.clone();
+    let member = thread::spawn(move || {
+        run_member(
+            b2,
+            Arc::new(GroupCoordinator::new(1)),
+            cfg,
+            handler,
+            Probe::new(1),
+            st,
+        )
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while sink.applied() < 3 {
+        if Instant::now() >= deadline {
+            stop.store(true, Relaxed); // Relaxed: a request flag.
+            panic!("the member never applied offsets 1..=3");
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    let watch_until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < watch_until && !member.is_finished() {
+        thread::sleep(Duration::from_millis(2));
+    }
+    let exited_by_itself = member.is_finished();
+    stop.store(true, Relaxed); // Relaxed: a request flag.
+    let stop_watchdog = Instant::now() + Duration::from_secs(20);
+    while !member.is_finished() {
+        assert!(Instant::now() < stop_watchdog, "the member ignored stop");
+        thread::sleep(Duration::from_millis(5));
+    }
+    let report = member.join().expect("member").expect("run_member");
+    assert!(
+        !exited_by_itself,
+        "the member called itself drained with offset 0 still pending: {report:?}"
+    );
+    assert_eq!(
+        (report.dispatched, report.reclaimed, report.completed),
+        (3, 0, 3)
+    );
+    assert!(!sink.contains("m000000"));
+    assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 0);
+    let _ = broker.delete_topic(&topic);
+}
+
 /// A broker whose dead-letter stream refuses every record (all else goes to `inner`).
 struct NoDeadLetters(Arc<dyn Broker>);
 
@@ -752,6 +827,10 @@ macro_rules! scenario_tests {
         #[test]
         fn a_member_with_nothing_to_consume_exits_when_drained() {
             with_backend(common::a_member_with_nothing_to_consume_exits_when_drained);
+        }
+        #[test]
+        fn a_member_does_not_exit_while_a_record_is_pending_elsewhere() {
+            with_backend(common::a_member_does_not_exit_while_a_record_is_pending_elsewhere);
         }
         #[test]
         fn a_record_that_cannot_be_dead_lettered_fails_the_member() {
