@@ -418,3 +418,56 @@ fn resize_up_and_down_changes_the_thread_count() {
         assert_no_threads_left(name);
     });
 }
+
+/// A task nobody asked to stop reads `is_cancelled() == false` through its context (the cancel
+/// flag is one bit beside the lifecycle: the running state alone must not read as a request).
+#[test]
+fn a_task_nobody_cancelled_is_not_told_to_stop() {
+    within(|| {
+        let name = "lc-notcanc";
+        let pool = Pool::builder().name(name).workers(1).build().unwrap();
+        let asked = pool
+            .submit_with(TaskOptions::new(), |ctx| ctx.is_cancelled())
+            .unwrap();
+        assert_eq!(
+            asked.join(),
+            Ok(false),
+            "an uncancelled task was told to stop"
+        );
+        drop(pool);
+        assert_no_threads_left(name);
+    });
+}
+
+/// A handle's `Debug` says where its task is: queued behind a held worker, abandoned once
+/// cancelled, finished after it ran.
+#[test]
+fn a_handle_shows_where_its_task_is() {
+    within(|| {
+        let name = "lc-debug";
+        let pool = Pool::builder().name(name).workers(1).build().unwrap();
+        let gate = Gate::new();
+        let held = gate.hold(&pool, 1);
+        let queued = pool.submit(|| 1).unwrap();
+        let shown_queued = format!("{queued:?}");
+        let cancelled = queued.cancel();
+        let shown_abandoned = format!("{queued:?}");
+        // Let the worker go before any assert, so a failure cannot leave it held.
+        gate.open();
+        held.into_iter().for_each(|h| h.join().unwrap());
+        assert!(shown_queued.contains("state: Queued"), "{shown_queued}");
+        assert_eq!(cancelled, CancelOutcome::Cancelled);
+        assert!(
+            shown_abandoned.contains("state: Abandoned"),
+            "{shown_abandoned}"
+        );
+        let done = pool.submit(|| 2).unwrap();
+        assert!(poll_until(SETTLE, || done.is_finished()));
+        let shown = format!("{done:?}");
+        assert!(shown.contains("state: Finished"), "{shown}");
+        assert_eq!(done.join(), Ok(2));
+        assert_eq!(queued.join(), Err(TaskError::Cancelled));
+        drop(pool);
+        assert_no_threads_left(name);
+    });
+}
