@@ -347,3 +347,50 @@ fn a_slow_batch_hands_over_its_finished_results_before_it_ends() {
         assert!(pool.shutdown().is_empty());
     });
 }
+
+/// The pool's snapshots, each against a count the test knows: with the only worker held by a
+/// first job, three more are `queued()` and four `submitted()`; once all four results are in,
+/// nothing is queued and `started()` counts the four closures called; `token()` is the pool's own
+/// token (cancelled by `cancel`, not a fresh one).
+#[test]
+fn the_pools_snapshots_count_what_the_test_did() {
+    within(DEADLINE, || {
+        const WAIT: Duration = Duration::from_secs(10);
+        let mut pool = Pool::new("t-snaps", 1, 8);
+        let (started, go) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let (s, g) = (started.clone(), go.clone());
+        pool.submit(move |_| {
+            s.store(true, Ordering::Release);
+            wait_for(&g, 2 * WAIT)
+        })
+        .expect("open");
+        let held = wait_for(&started, WAIT);
+        for _ in 0..3 {
+            pool.submit(|_| true).expect("open");
+        }
+        let (queued_while_held, submitted) = (pool.queued(), pool.submitted());
+        go.store(true, Ordering::Release); // Before any assert: a failure must not hang the pool.
+        assert!(held, "the first job never started");
+        assert_eq!(queued_while_held, 3, "jobs behind the held worker");
+        assert_eq!(submitted, 4);
+        let results: Vec<_> = (0..4).map_while(|_| pool.recv_timeout(WAIT)).collect();
+        assert_eq!(results.len(), 4, "{results:?}");
+        assert!(
+            results
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Done(true)))
+        );
+        assert_eq!(pool.queued(), 0);
+        assert_eq!(pool.started(), 4, "closures called");
+        assert!(!pool.token().is_cancelled());
+        pool.cancel();
+        assert!(
+            pool.token().is_cancelled(),
+            "token() is not the pool's token"
+        );
+        assert!(pool.shutdown().is_empty());
+    });
+}
