@@ -394,3 +394,36 @@ fn the_pools_snapshots_count_what_the_test_did() {
         assert!(pool.shutdown().is_empty());
     });
 }
+
+/// The pool's gauge reaches the number of workers when that many jobs do run at once: two workers,
+/// two jobs that each wait (at most 10 s) until both have started, so they overlap by construction;
+/// `max_in_flight()` is then exactly 2.
+#[test]
+fn the_pool_gauge_reaches_two_when_two_jobs_overlap() {
+    within(DEADLINE, || {
+        const WAIT: Duration = Duration::from_secs(10);
+        let mut pool = Pool::new("t-gauge2", 2, 4);
+        let in_job = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let in_job = in_job.clone();
+            pool.submit(move |_| {
+                // SeqCst: a two-party rendezvous on one counter.
+                in_job.fetch_add(1, Ordering::SeqCst);
+                let deadline = Instant::now() + WAIT;
+                while in_job.load(Ordering::SeqCst) < 2 && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                in_job.load(Ordering::SeqCst) == 2
+            })
+            .expect("open");
+        }
+        let results: Vec<_> = (0..2).map_while(|_| pool.recv_timeout(2 * WAIT)).collect();
+        assert_eq!(results.len(), 2, "{results:?}");
+        assert!(
+            results.iter().all(|r| r.outcome == Outcome::Done(true)),
+            "the two jobs never ran at once: {results:?}"
+        );
+        assert_eq!(pool.max_in_flight(), 2);
+        assert!(pool.shutdown().is_empty());
+    });
+}
