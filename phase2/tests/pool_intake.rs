@@ -172,6 +172,39 @@ fn a_second_sleeping_taker_is_woken_by_the_next_push() {
     });
 }
 
+/// A taker waiting with a deadline (20 s) is woken by `close` and answers `Closed` within the
+/// test's 10 s wait, not at its deadline. (`close` takes the takers' lock, so a timed taker that
+/// spun holding it would keep `close` out until its deadline.) `close` runs on a thread of its own,
+/// so the test's wait is never stuck behind it. Three rounds, as on a loaded machine a taker may
+/// not have parked yet when `close` comes.
+#[test]
+fn a_timed_taker_is_woken_by_close_before_its_deadline() {
+    within(DEADLINE, || {
+        for _ in 0..3 {
+            let (mut tx, q) = intake::<u8>(4, 1);
+            let (answer_tx, answer) = std::sync::mpsc::channel();
+            let taker = {
+                let q = q.clone();
+                thread::spawn(move || {
+                    let mut out = Vec::new();
+                    let d = Instant::now() + Duration::from_secs(20);
+                    let took = q.take_until(1, &mut out, Some(d));
+                    let _ = answer_tx.send((took, out));
+                })
+            };
+            thread::sleep(Duration::from_millis(200)); // long enough for it to park
+            let closer = thread::spawn(move || tx.close());
+            assert_eq!(
+                answer.recv_timeout(Duration::from_secs(10)),
+                Ok((Take::Closed, vec![])),
+                "the timed taker did not answer Closed within 10 s of close"
+            );
+            closer.join().unwrap();
+            taker.join().unwrap();
+        }
+    });
+}
+
 /// Counts its drops.
 struct Counted(Arc<AtomicUsize>);
 impl Drop for Counted {
