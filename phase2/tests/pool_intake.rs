@@ -205,6 +205,25 @@ fn a_timed_taker_is_woken_by_close_before_its_deadline() {
     });
 }
 
+/// `len` and `is_empty`, on the shared end and on the submitter, follow the pushes and the takes.
+#[test]
+fn len_and_is_empty_on_both_ends_follow_pushes_and_takes() {
+    within(DEADLINE, || {
+        let (mut tx, q) = intake::<u8>(4, 1);
+        assert!(q.is_empty() && tx.is_empty());
+        tx.push(1).unwrap();
+        tx.push(2).unwrap();
+        assert_eq!((q.len(), tx.len()), (2, 2));
+        assert!(!q.is_empty(), "two items queued");
+        assert!(!tx.is_empty(), "two items queued");
+        let mut out = Vec::new();
+        assert!(q.take(2, &mut out));
+        assert_eq!(out, [1, 2]);
+        assert_eq!((q.len(), tx.len()), (0, 0));
+        assert!(q.is_empty() && tx.is_empty());
+    });
+}
+
 /// Counts its drops.
 struct Counted(Arc<AtomicUsize>);
 impl Drop for Counted {
