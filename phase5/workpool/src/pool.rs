@@ -125,16 +125,22 @@ impl Core {
         }
     }
 
-    /// After a push: claim a wake-up of a sleeper that nobody has woken yet, or reserve a new
-    /// worker. The caller acts on it once the lock is released ([`Shared::after_push`]): a worker
-    /// woken while the lock is still held would only block on it.
-    fn wake_or_grow(&mut self) -> AfterPush {
+    /// Queues `job` and claims a wake-up of a sleeper that nobody has woken yet, or reserves a
+    /// new worker. The caller acts on it once the lock is released ([`Shared::after_push`]): a
+    /// worker woken while the lock is still held would only block on it.
+    fn push_and_wake(&mut self, job: Job) -> AfterPush {
+        let after = self.wake_or_grow(&job);
+        self.lanes.push(job.header().priority, job);
+        after
+    }
+
+    fn wake_or_grow(&mut self, job: &Job) -> AfterPush {
         if self.idle > self.wakes {
             self.wakes += 1;
             AfterPush::Wake
         } else if self.workers < self.max {
             self.reserve_worker();
-            AfterPush::Start
+            AfterPush::Start(job.clone())
         } else {
             AfterPush::Nothing
         }
@@ -247,12 +253,15 @@ impl std::fmt::Debug for Pool {
 }
 
 /// What a push asks of the submitter once it has released the lock.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 enum AfterPush {
     /// Notify one sleeping worker (its wake-up is already counted in `wakes`).
     Wake,
-    /// Start the worker reserved in `workers`.
-    Start,
+    /// Start the worker reserved in `workers`; the task it was reserved for, in case it cannot
+    /// start. (Only here does the submitter keep a reference past the push: on the common paths
+    /// the task moves into the queue, and no reference count is touched on a line the worker
+    /// that takes it is already writing.)
+    Start(Job),
     Nothing,
 }
 
@@ -660,12 +669,11 @@ impl Shared {
                 return refuse(core, e);
             }
             if core.has_room(self.config.queue) {
-                core.lanes.push(priority, job.clone());
+                let after = core.push_and_wake(job);
                 self.queued_hint.store(core.lanes.len(), Relaxed);
                 bump(&self.counters.submitted);
-                let after = core.wake_or_grow();
                 drop(core);
-                return self.after_push(after, &job);
+                return self.after_push(after);
             }
             match on_full {
                 OnFull::Refuse => return refuse(core, SubmitError::Full),
@@ -697,14 +705,15 @@ impl Shared {
                     let admitted = evicted.is_some() || core.has_room(self.config.queue);
                     let mut after = AfterPush::Nothing;
                     if admitted {
-                        core.lanes.push(priority, job.clone());
-                        self.queued_hint.store(core.lanes.len(), Relaxed);
-                        bump(&self.counters.submitted);
                         if evicted.is_some() {
+                            // The evicted task's worker-to-be takes this one instead.
+                            core.lanes.push(priority, job);
                             bump(&self.counters.dropped);
                         } else {
-                            after = core.wake_or_grow();
+                            after = core.push_and_wake(job);
                         }
+                        self.queued_hint.store(core.lanes.len(), Relaxed);
+                        bump(&self.counters.submitted);
                     }
                     drop(core);
                     // Outside the lock: completing, releasing a subpool slot (which may push) and
@@ -717,7 +726,7 @@ impl Shared {
                         contain(move || drop(old));
                     }
                     if admitted {
-                        return self.after_push(after, &job);
+                        return self.after_push(after);
                     }
                     if count_refusal {
                         bump(&self.counters.rejected);
@@ -761,24 +770,23 @@ impl Shared {
         if core.phase == Phase::Stopped || (core.phase == Phase::Draining && core.workers == 0) {
             return Err(job);
         }
-        core.lanes.push(job.header().priority, job.clone());
+        let after = core.push_and_wake(job);
         self.queued_hint.store(core.lanes.len(), Relaxed);
-        let after = core.wake_or_grow();
         drop(core);
-        let _ = self.after_push(after, &job);
+        let _ = self.after_push(after);
         Ok(())
     }
 
     /// Wakes the worker claimed, or starts the worker reserved, by `wake_or_grow`. The notify after
     /// the unlock cannot be lost: the sleeper counted in `idle` entered `wait` under the lock, so it
     /// is already waiting on `work` when this runs.
-    fn after_push(self: &Arc<Self>, after: AfterPush, job: &Job) -> Result<(), SubmitError> {
+    fn after_push(self: &Arc<Self>, after: AfterPush) -> Result<(), SubmitError> {
         match after {
             AfterPush::Wake => self.work.notify_one(),
-            AfterPush::Start if self.spawn_worker().is_err() => {
-                return self.undo_after_failed_start(job);
+            AfterPush::Start(job) if self.spawn_worker().is_err() => {
+                return self.undo_after_failed_start(&job);
             }
-            AfterPush::Start | AfterPush::Nothing => {}
+            AfterPush::Start(_) | AfterPush::Nothing => {}
         }
         Ok(())
     }
@@ -1090,7 +1098,7 @@ impl Shared {
     }
 
     fn release_sub(self: &Shared, job: &Job) {
-        if let Some(sub) = &job.header().sub {
+        if let Some(sub) = job.header().sub() {
             sub.release();
         }
     }
