@@ -243,6 +243,51 @@ fn block_blocks_until_a_slot_frees() {
     });
 }
 
+/// A submitter blocked on a full queue is admitted once there is room even when the room comes in
+/// steps too small to wake it (workers wake blocked submitters only once half the bound is free).
+/// Here the one worker takes the whole queue of 8 as one batch, which frees a single slot, and the
+/// first task of that batch waits for the blocked submit to return: the submitter must find the slot
+/// by itself. One that slept until woken would leave that task to wait out its 10 s.
+#[test]
+fn a_blocked_submitter_finds_room_that_came_in_small_steps() {
+    within(|| {
+        let name = "adm-steps";
+        let (pool, gate) = held_pool(name, 1, 8, Overflow::Block);
+        let returned = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let returned = returned.clone();
+            pool.submit(move || poll_until(SETTLE, || returned.load(SeqCst)))
+                .unwrap()
+        };
+        let rest: Vec<_> = (0..7).map(|i| pool.submit(move || i).unwrap()).collect();
+        let submitter = {
+            let (pool, returned) = (pool.clone(), returned.clone());
+            thread::spawn(move || {
+                let h = pool.submit(|| 99);
+                returned.store(true, SeqCst);
+                h.unwrap().join()
+            })
+        };
+        thread::sleep(Duration::from_millis(50));
+        assert!(
+            !returned.load(SeqCst),
+            "Block returned while the queue was full"
+        );
+        gate.open();
+        assert_eq!(
+            waiter.join(),
+            Ok(true),
+            "the blocked submitter was not admitted while its slot was free"
+        );
+        assert_eq!(submitter.join().unwrap(), Ok(99));
+        for (i, h) in rest.into_iter().enumerate() {
+            assert_eq!(h.join(), Ok(i));
+        }
+        drop(pool);
+        assert_no_threads_left(name);
+    });
+}
+
 /// `Timeout(d)`: the refused submit waited at least `d` (compared with the clock of this test, not
 /// with an absolute bound on how long it took).
 #[test]
