@@ -55,7 +55,7 @@ fi
 # Build first, each package on its own (the way `cargo run -p` will resolve its features).
 packages=$(printf '%s\n' "${selected[@]}" | cut -f1 | sort -u)
 for p in $packages; do
-  echo "== cargo build -p $p --bins"
+  echo "== $cargo build -p $p --bins"
   $cargo build --quiet -p "$p" --bins
 done
 
@@ -90,13 +90,13 @@ for row in "${selected[@]}"; do
   { echo; echo "# $verdict"; } >> "$out"
   echo "   $verdict ($(wc -c < "$out") bytes)"
   summary+=("$(printf '%-18s %s' "$phase/$ex" "$verdict")")
-  if [ "$rc" -ne 0 ]; then failed+=("$phase/$ex ($verdict)"); fi
+  if [ "$rc" -ne 0 ]; then failed+=("$phase/$ex: $verdict"); fi
 done
 
 echo "== recorded ${#selected[@]} exercise(s) at commit $commit"
 printf '   %s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
-  printf 'FAILED: %s\n' "${failed[@]}" >&2
-  echo "(the end of each file says how; its output says why)" >&2
+  echo "make record: ${#failed[@]} exercise(s) did not exit 0 (the end of each file says how, its output why):" >&2
+  printf '   %s\n' "${failed[@]}" >&2
   exit 1
 fi
