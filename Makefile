@@ -6,6 +6,7 @@
 #   make test                            every test that needs no external service
 #   make loom                            the loom models (RUSTFLAGS=--cfg loom, release, own target dir)
 #   make smoke                           every exercise binary with --quick
+#   make record [ONLY=phase1/exercise2]  every exercise with its defaults -> phaseN/recorded/exerciseM.txt (minutes; not in CI)
 #   make bench                           every criterion bench (long; BENCH_ARGS='--measurement-time 3' shortens it)
 #   make bench-report                    ours vs best peer ratio table from criterion's estimates -> BENCHMARKS.md
 #   make lint                            rustfmt check + clippy -D warnings
@@ -28,10 +29,10 @@ LOOM_TARGET ?= target/loom
 LOOM_MAX_PREEMPTIONS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help list test loom smoke bench bench-report bench-check lint fmt doc deps-check miri sanitize mutants ci
+.PHONY: help list test loom smoke record bench bench-report bench-check lint fmt doc deps-check miri sanitize mutants ci
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,20p' Makefile | sed 's/^# \{0,1\}//'
 
 run/%:
 	@phase=$$(echo '$*' | cut -d/ -f1); ex=$$(echo '$*' | cut -d/ -f2); \
@@ -90,6 +91,14 @@ smoke:
 	  fi; \
 	  echo "   ok in $$(( $$(date +%s) - start )) s"; \
 	done
+
+# The recorded runs the READMEs point at: each exercise with its defaults, its whole output under a
+# header (machine, load, rustc, date, command, commit) in phaseN/recorded/exerciseM.txt. Generated, never
+# edited by hand. Builds first, kills an exercise after RECORD_TIMEOUT s, exits 1 if one failed.
+ONLY ?=
+RECORD_TIMEOUT ?= 120
+record:
+	CARGO='$(CARGO)' RECORD_TIMEOUT=$(RECORD_TIMEOUT) tests/record.sh $(ONLY)
 
 # `--bench '*'`: only the criterion targets, so BENCH_ARGS reaches criterion (the libraries' libtest
 # harness rejects criterion's flags).
