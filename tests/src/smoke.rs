@@ -1,6 +1,6 @@
 //! The workspace smoke test, as a function each phase's `tests/smoke.rs` calls for its binaries.
 //!
-//! For one exercise binary it checks the contract of CONVENTIONS.md: `--quick --json` exits 0 before a
+//! For one exercise binary it checks the exercise contract (the `exercise` module's docs): `--quick --json` exits 0 before a
 //! hang deadline with every section present and every self-check ✓; `--help` exits 0 and names every
 //! section; an unknown flag and an unknown section exit non-zero with a one-line error and no panic.
 //! A check the run skipped ([`Ctx::skip`](crate::Ctx::skip)) is not a failure, but it is never silent:
