@@ -3,6 +3,7 @@
 #   make run/phase1/exercise1            run an exercise (all sections)
 #   make run/phase1/exercise2 ARGS='select --quick'
 #   make list                            the catalog: phase, exercise, topic, sections, built or not
+#   make index                           the root README's index of from-scratch types, from catalog.tsv
 #   make test                            every test that needs no external service
 #   make loom                            the loom models (RUSTFLAGS=--cfg loom, release, own target dir)
 #   make smoke                           every exercise binary with --quick
@@ -32,7 +33,7 @@ LOOM_MAX_PREEMPTIONS ?= 2
 .PHONY: help list test loom smoke record bench bench-report bench-check lint fmt doc deps-check miri sanitize mutants ci
 
 help:
-	@sed -n '2,20p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^$$/p' Makefile | sed -n 's/^# \{0,1\}//p'
 
 run/%:
 	@phase=$$(echo '$*' | cut -d/ -f1); ex=$$(echo '$*' | cut -d/ -f2); \
@@ -43,9 +44,16 @@ run/%:
 
 list:
 	@printf '%-7s %-10s %-8s %-48s %s\n' PHASE EXERCISE STATUS TOPIC SECTIONS
-	@tail -n +2 catalog.tsv | while IFS=$$'\t' read -r phase ex topic sections; do \
+	@tail -n +2 catalog.tsv | while IFS=$$'\t' read -r phase ex topic sections module; do \
 	  if [ -f "$$phase/src/bin/$$ex.rs" ]; then status=built; else status=planned; fi; \
 	  printf '%-7s %-10s %-8s %-48s %s\n' "$$phase" "$$ex" "$$status" "$$topic" "$$sections"; done
+
+# The root README's index (between its index markers) from catalog.tsv's module column: FILE:Type,…
+# per exercise. Refuses to write when an entry's file is missing or does not define the type; the
+# harness test readme_index fails when the README's index is stale or an entry does not resolve.
+.PHONY: index
+index:
+	$(CARGO) run --quiet -p harness --bin readme-index
 
 # One package at a time: every phase has binaries named exercise1…, and cargo puts a workspace-wide build's
 # binaries side by side in target/debug, where phase2's exercise1 would replace phase1's before phase1's
