@@ -220,7 +220,7 @@ fn main() -> ExitCode {
             } else {
                 "(no bound)".to_owned()
             };
-            println!("  {} / {}: {ratio:.2}×  {verdict}", t.ours, t.peer);
+            println!("  {} / {}: {ratio:.3}×  {verdict}", t.ours, t.peer);
         }
         println!();
     }
