@@ -10,9 +10,9 @@ use harness::contracts::deque::{CrossbeamDeque, WorkDeque};
 use harness::leaks::ThreadLeakCheck;
 use harness::stats::{Summary, fmt_duration, fmt_ratio};
 
-use super::ChaseLev;
-use super::scheduler::StealingPool;
-use super::workload;
+use crate::steal::ChaseLev;
+use crate::steal::scheduler::StealingPool;
+use crate::steal::workload;
 
 /// One implementation's measurement.
 struct Run {
