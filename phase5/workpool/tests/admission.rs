@@ -213,6 +213,29 @@ fn queue_bound_is_exact_for_reject_timeout_and_try_submit() {
     });
 }
 
+/// From another thread, submits a task returning `value` to `pool`, whose queue is full under
+/// `Block`, and raises `returned` once that submit returns; checks 50 ms later that it has not.
+fn submit_blocked(
+    pool: &Arc<Pool>,
+    returned: &Arc<AtomicBool>,
+    value: i32,
+) -> thread::JoinHandle<Result<i32, TaskError>> {
+    let submitter = {
+        let (pool, returned) = (pool.clone(), returned.clone());
+        thread::spawn(move || {
+            let h = pool.submit(move || value);
+            returned.store(true, SeqCst);
+            h.unwrap().join()
+        })
+    };
+    thread::sleep(Duration::from_millis(50));
+    assert!(
+        !returned.load(SeqCst),
+        "Block returned while the queue was full"
+    );
+    submitter
+}
+
 /// `Block`: the submit does not return while the queue is full, and returns (admitted) once a
 /// worker frees a slot.
 #[test]
@@ -222,19 +245,7 @@ fn block_blocks_until_a_slot_frees() {
         let (pool, gate) = held_pool(name, 1, 1, Overflow::Block);
         let first = pool.submit(|| 1).unwrap();
         let returned = Arc::new(AtomicBool::new(false));
-        let submitter = {
-            let (pool, returned) = (pool.clone(), returned.clone());
-            thread::spawn(move || {
-                let h = pool.submit(|| 2);
-                returned.store(true, SeqCst);
-                h.unwrap().join()
-            })
-        };
-        thread::sleep(Duration::from_millis(50));
-        assert!(
-            !returned.load(SeqCst),
-            "Block returned while the queue was full"
-        );
+        let submitter = submit_blocked(&pool, &returned, 2);
         gate.open();
         assert_eq!(submitter.join().unwrap(), Ok(2));
         assert_eq!(first.join(), Ok(1));
@@ -260,19 +271,7 @@ fn a_blocked_submitter_finds_room_that_came_in_small_steps() {
                 .unwrap()
         };
         let rest: Vec<_> = (0..7).map(|i| pool.submit(move || i).unwrap()).collect();
-        let submitter = {
-            let (pool, returned) = (pool.clone(), returned.clone());
-            thread::spawn(move || {
-                let h = pool.submit(|| 99);
-                returned.store(true, SeqCst);
-                h.unwrap().join()
-            })
-        };
-        thread::sleep(Duration::from_millis(50));
-        assert!(
-            !returned.load(SeqCst),
-            "Block returned while the queue was full"
-        );
+        let submitter = submit_blocked(&pool, &returned, 99);
         gate.open();
         assert_eq!(
             waiter.join(),
