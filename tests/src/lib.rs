@@ -5,6 +5,7 @@
 //! - [`exercise`] — the exercise-binary contract: sections, `--help`, `--quick`, `--json`, tables,
 //!   takeaways and ✓/✗ self-checks, and the exit code that follows from them.
 //! - [`watchdog`] — run a closure with a deadline; a deadlocked experiment is reported, never hung on.
+//! - [`wait`] — poll a condition until it holds or a limit passes, instead of sleeping and hoping.
 //! - [`leaks`] — live threads of this process and alive tokio tasks: a leak is a number, not a hunch.
 //! - [`clock`] — a `Clock` trait with a real and a virtual implementation, so time-based logic is tested
 //!   exactly instead of with sleeps.
@@ -21,6 +22,7 @@ pub mod exercise;
 pub mod leaks;
 pub mod smoke;
 pub mod stats;
+pub mod wait;
 pub mod watchdog;
 
 pub use exercise::{Ctx, Exercise, Section};

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::wait::poll_until;
+
 use super::audit::{Audit, AuditVerdict, AuditedBroker};
 use super::broker::{Broker, BrokerError, DeadLetter, open_broker, replay_dead_letters};
 use super::embedded::ScratchDir;
@@ -69,16 +71,6 @@ pub fn produce_messages(
 fn simulated_work(offset: u64, unit: Duration) {
     let k = (offset.wrapping_mul(2_654_435_761) >> 7) % 4;
     thread::sleep(unit * k as u32);
-}
-
-fn wait_until(deadline: Instant, mut cond: impl FnMut() -> bool) -> bool {
-    while !cond() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    true
 }
 
 /// Deletes the topic when dropped (Redis keys would otherwise outlive the run).
@@ -169,7 +161,10 @@ pub fn rebalance_scenario(
             );
             handles.push(s.spawn(move || run_member(b, c, cfg, h, p, st)));
         };
-        let applied_at_least = |n: usize| wait_until(deadline, || sink.applied() >= n);
+        let applied_at_least = |n: usize| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            poll_until(left, || sink.applied() >= n)
+        };
         start("a", &stops[0]);
         let mut on_time = applied_at_least(messages / 4);
         if on_time {

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::wait::poll_until;
 use parking_lot::Mutex;
 use phase4::consumers::resp::Connection;
 use phase4::consumers::scenarios::{self, message_id};
@@ -116,12 +117,11 @@ impl Drop for RedisServer {
         if let Ok(mut c) = Connection::connect(&self.addr(), Duration::from_millis(500)) {
             let _ = c.cmd(&["SHUTDOWN", "NOSAVE"]);
         }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
+        let child = &mut self.child;
+        if poll_until(Duration::from_secs(3), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        }) {
+            return;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -200,15 +200,11 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
     let coord = Arc::new(GroupCoordinator::new(1));
     let (b2, p2) = (broker.clone(), probe.clone());
     let member = thread::spawn(move || run_member(b2, coord, cfg, handler, p2, stop));
-    let deadline = Instant::now() + Duration::from_secs(20);
     // 0-2 finish and leave the window; the window of 8 is then 3..=10, so 4..=10 finish too: 10 applied.
-    while sink.applied() < 10 {
-        assert!(
-            Instant::now() < deadline,
-            "records after the held one never finished"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
+    assert!(
+        poll_until(Duration::from_secs(20), || sink.applied() >= 10),
+        "records after the held one never finished"
+    );
     thread::sleep(Duration::from_millis(30)); // Give a wrong commit every chance to happen.
     assert_eq!(
         sink.applied(),
@@ -433,11 +429,10 @@ pub fn commits_land_exactly_every_commit_every(url: &str) {
             stop,
         )
     });
-    let watchdog = Instant::now() + Duration::from_secs(30);
-    while !member.is_finished() {
-        assert!(Instant::now() < watchdog, "the member never drained");
-        thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        poll_until(Duration::from_secs(30), || member.is_finished()),
+        "the member never drained"
+    );
     member.join().expect("member").expect("run_member");
     assert_eq!(sink.applied(), 60);
     assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 60);
