@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use harness::conformance::queue::{DropLedger, Tracked};
 use harness::leaks::ThreadLeakCheck;
+use harness::ledger::{DropLedger, Tracked};
 use harness::wait::poll_until;
 use harness::watchdog::within;
 use phase4::runtime::executor::{Builder, Executor, JoinError, JoinHandle, block_on, yield_now};

@@ -6,6 +6,7 @@
 //!   takeaways and ✓/✗ self-checks, and the exit code that follows from them.
 //! - [`watchdog`] — run a closure with a deadline; a deadlocked experiment is reported, never hung on.
 //! - [`wait`] — poll a condition until it holds or a limit passes, instead of sleeping and hoping.
+//! - [`ledger`] — drop accounting: a drop counter and a per-element ledger, for "dropped exactly once".
 //! - [`leaks`] — live threads of this process and alive tokio tasks: a leak is a number, not a hunch.
 //! - [`clock`] — a `Clock` trait with a real and a virtual implementation, so time-based logic is tested
 //!   exactly instead of with sleeps.
@@ -20,6 +21,7 @@ pub mod conformance;
 pub mod contracts;
 pub mod exercise;
 pub mod leaks;
+pub mod ledger;
 pub mod smoke;
 pub mod stats;
 pub mod wait;

@@ -18,6 +18,7 @@ use crate::contracts::channel::{
     ChannelFlavor, ChannelReceiver, ChannelSender, RecvTimeoutFailure, SendTimeoutFailure,
     TryRecvFailure, TrySendFailure,
 };
+use crate::ledger::Counted;
 use crate::wait::poll_until;
 use crate::watchdog::within;
 
@@ -516,14 +517,6 @@ pub fn timeout_variants<F: ChannelFlavor>() {
             assert_eq!(receiver.join().unwrap(), Some(10));
         }
     })
-}
-
-/// A value that counts its drops.
-struct Counted(Arc<AtomicUsize>);
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
 }
 
 /// Every value is dropped exactly once: received ones by the receiver, refused ones by the caller,
