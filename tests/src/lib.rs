@@ -10,6 +10,7 @@
 //! - [`leaks`] — live threads of this process and alive tokio tasks: a leak is a number, not a hunch.
 //! - [`clock`] — a `Clock` trait with a real and a virtual implementation, so time-based logic is tested
 //!   exactly instead of with sleeps.
+//! - [`tempdir`] — a directory that removes itself, and names no other run uses.
 //! - [`contracts`] — the traits (`Channel`, `Lock`, …) that our from-scratch types and the ecosystem's
 //!   implement alike, so one conformance suite and one bench workload serve both.
 //! - [`conformance`] — those suites. If crossbeam fails one of them, the suite is wrong.
@@ -24,6 +25,7 @@ pub mod leaks;
 pub mod ledger;
 pub mod smoke;
 pub mod stats;
+pub mod tempdir;
 pub mod wait;
 pub mod watchdog;
 

@@ -4,34 +4,21 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::tempdir::{TempDir, unique_name};
 use harness::wait::poll_until;
 
 use super::audit::{Audit, AuditVerdict, AuditedBroker};
 use super::broker::{Broker, BrokerError, DeadLetter, open_broker, replay_dead_letters};
-use super::embedded::ScratchDir;
 use super::engine::{ConsumerConfig, Handler, Probe, run_member};
 use super::group::{Generation, GroupCoordinator};
 use super::sink::{MemorySink, read_ids};
 
 /// How long any scenario may take before it is abandoned as hung.
 pub const SCENARIO_DEADLINE: Duration = Duration::from_secs(40);
-
-/// A topic name no other run uses (Redis is shared between runs; the embedded log is not).
-pub fn unique_topic(label: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "{label}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Relaxed) // Only uniqueness matters.
-    )
-}
 
 /// The payload of message `id`: `m000042|k3|poison` — its id, its key, and whether it is poison.
 pub fn message(id: usize, key: usize, poison: bool) -> Vec<u8> {
@@ -123,7 +110,7 @@ pub fn rebalance_scenario(
     partitions: u32,
 ) -> Result<RebalanceReport, BrokerError> {
     let raw = open_broker(url)?;
-    let topic = unique_topic("group");
+    let topic = unique_name("group");
     let _cleanup = TopicGuard(&*raw, topic.clone());
     produce_messages(&*raw, &topic, partitions, messages, &[])?;
     let coord = Arc::new(GroupCoordinator::new(partitions));
@@ -250,7 +237,7 @@ pub fn backpressure_scenario(
     bound: Option<usize>,
 ) -> Result<BackpressureRun, BrokerError> {
     let broker = open_broker(url)?;
-    let topic = unique_topic("backpressure");
+    let topic = unique_name("backpressure");
     let _cleanup = TopicGuard(&*broker, topic.clone());
     produce_messages(&*broker, &topic, partitions, messages, &[])?;
     let probe = Probe::new(partitions);
@@ -371,7 +358,7 @@ pub fn dlq_scenario(
     backoff: Duration,
 ) -> Result<DlqReport, BrokerError> {
     let broker = open_broker(url)?;
-    let topic = unique_topic("payments");
+    let topic = unique_name("payments");
     let _cleanup = TopicGuard(&*broker, topic.clone());
     let ids = produce_messages(&*broker, &topic, partitions, messages, poison)?;
     let sink = Arc::new(MemorySink::new());
@@ -482,13 +469,13 @@ pub fn crash_restart_scenario(
     messages: usize,
     partitions: u32,
 ) -> Result<CrashReport, String> {
-    let scratch = ScratchDir::new("crash").map_err(|e| format!("temp dir: {e}"))?;
+    let scratch = TempDir::new("crash").map_err(|e| format!("temp dir: {e}"))?;
     let url = if url == "embedded" {
         format!("file://{}", scratch.path().join("log").display())
     } else {
         url.to_string()
     };
-    let topic = unique_topic("orders");
+    let topic = unique_name("orders");
     let group = "fulfilment";
     let commit_every = 25;
     let stall_after = (messages / 3 / commit_every) * commit_every + commit_every / 2;

@@ -11,13 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::tempdir::{TempDir, unique_name};
 use harness::wait::poll_until;
 use parking_lot::Mutex;
 use phase4::consumers::resp::Connection;
 use phase4::consumers::scenarios::{self, message_id};
 use phase4::consumers::{
     Broker, BrokerObserver, ConsumerConfig, GroupCoordinator, Handler, MemorySink, Observed,
-    Offset, Probe, ScratchDir, open_broker, run_member,
+    Offset, Probe, open_broker, run_member,
 };
 
 /// A broker URL to test against, and whatever must stay alive for it.
@@ -37,7 +38,7 @@ pub fn embedded() -> Option<Backend> {
 pub struct RedisServer {
     pub port: u16,
     child: Child,
-    _dir: ScratchDir,
+    _dir: TempDir,
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -48,7 +49,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 
 impl RedisServer {
     pub fn start(bin: &std::path::Path) -> RedisServer {
-        let dir = ScratchDir::new("redis").expect("temp dir for redis");
+        let dir = TempDir::new("redis").expect("temp dir for redis");
         // A port the kernel just handed out and we released: free unless someone races us for it.
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -170,7 +171,7 @@ pub fn redis() -> Option<Backend> {
 /// offset past it, since none of those may have been acknowledged.
 pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
     let inner = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("prefix");
+    let topic = unique_name("prefix");
     scenarios::produce_messages(&*inner, &topic, 1, 40, &[]).expect("produce");
     let recording = Recording::new(inner.clone(), Duration::ZERO);
     let broker: Arc<dyn Broker> = recording.clone();
@@ -268,7 +269,7 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
 /// them only once they have been idle for `min_idle` (XAUTOCLAIM semantics).
 pub fn stuck_messages_are_reclaimed_after_min_idle(url: &str) {
     let broker = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("stuck");
+    let topic = unique_name("stuck");
     scenarios::produce_messages(&*broker, &topic, 1, 10, &[]).expect("produce");
     broker.create_group(&topic, "g").expect("group");
     let got = broker.fetch(&topic, "g", "dies", 0, 4).expect("fetch");
@@ -400,7 +401,7 @@ impl BrokerObserver for Recording {
 /// "killed mid-batch" commit everything applied.
 pub fn commits_land_exactly_every_commit_every(url: &str) {
     let inner = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("cadence");
+    let topic = unique_name("cadence");
     scenarios::produce_messages(&*inner, &topic, 1, 60, &[]).expect("produce");
     let broker = Recording::new(inner, Duration::from_millis(5));
     let sink = Arc::new(MemorySink::new());
