@@ -5,10 +5,9 @@ use std::time::{Duration, Instant};
 
 use harness::Ctx;
 use harness::leaks::ThreadLeakCheck;
+use harness::stats::fmt_ms;
 
 use crate::runtime::executor::{self, Builder, JoinError};
-
-use super::ticker::ms;
 
 /// Spawns `tasks` tiny tasks from outside and awaits them all; returns the sum of their outputs.
 pub(crate) async fn spawn_many_ours(h: &executor::Handle, tasks: u64) -> u64 {
@@ -136,16 +135,16 @@ pub(super) fn run(ctx: &mut Ctx) {
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     t.row([
         format!("spawn-many ({tasks})"),
-        ms(o_spawn),
-        ms(m_spawn),
-        ms(c_spawn),
+        fmt_ms(o_spawn),
+        fmt_ms(m_spawn),
+        fmt_ms(c_spawn),
         format!("{:.2}×", ratio(o_spawn, m_spawn)),
     ]);
     t.row([
         format!("yield-many ({ytasks}×{yields})"),
-        ms(o_yield),
-        ms(m_yield),
-        ms(c_yield),
+        fmt_ms(o_yield),
+        fmt_ms(m_yield),
+        fmt_ms(c_yield),
         format!("{:.2}×", ratio(o_yield, m_yield)),
     ]);
     ctx.show(t);
