@@ -152,15 +152,24 @@ pub fn rebalance_scenario(
             let left = deadline.saturating_duration_since(Instant::now());
             poll_until(left, || sink.applied() >= n)
         };
+        // A member joins on its own thread: wait for its join before the next event, or a member
+        // told to leave could leave before the previous one has joined (the events would swap).
+        let joined = |name: &str| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = format!("join {name}");
+            poll_until(left, || {
+                coord.generations().iter().any(|g| g.event == event)
+            })
+        };
         start("a", &stops[0]);
-        let mut on_time = applied_at_least(messages / 4);
+        let mut on_time = joined("a") && applied_at_least(messages / 4);
         if on_time {
             start("b", &stops[1]);
-            on_time = applied_at_least(messages / 2);
+            on_time = joined("b") && applied_at_least(messages / 2);
         }
         if on_time {
             start("c", &stops[2]);
-            on_time = applied_at_least(3 * messages / 4);
+            on_time = joined("c") && applied_at_least(3 * messages / 4);
         }
         if on_time {
             stops[1].store(true, Relaxed); // Relaxed: a request flag.
