@@ -14,9 +14,12 @@
 //! - [`contracts`] — the traits (`Channel`, `Lock`, …) that our from-scratch types and the ecosystem's
 //!   implement alike, so one conformance suite and one bench workload serve both.
 //! - [`conformance`] — those suites. If crossbeam fails one of them, the suite is wrong.
+//! - [`catalog`] — `catalog.tsv` (the exercises, their sections, their from-scratch types) and the
+//!   root README's index generated from it.
 #![warn(missing_docs)]
 
 pub mod affinity;
+pub mod catalog;
 pub mod clock;
 pub mod conformance;
 pub mod contracts;

@@ -9,7 +9,9 @@
 //! figures come from: the same contender at 450 and 650 ns a task ten seconds apart), a slow minute
 //! lands on one contender and the ratio carries it. Here each round runs every contender once, one
 //! after the other, so a drift hits all of them alike, and the table gives each contender's fastest
-//! and median round. The ratios compare fastest rounds (the least disturbed: a disturbance only
+//! and median round, and the median CPU time per task of the whole process (every thread, from
+//! `/proc/self/task/*/schedstat`: what the machine paid, less sensitive to other load than wall
+//! time). The ratios compare fastest rounds (the least disturbed: a disturbance only
 //! ever adds time) and are checked against the same bounds `make bench-check` reads, from
 //! `benches/targets.toml`. Exit status 1 when a bound is missed, 2 on a bad flag.
 use std::path::Path;
@@ -95,8 +97,31 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// One iteration of a scenario on one pool: its time per task.
-fn measure(group: &str, param: &str, pool: &Contender) -> Duration {
+/// CPU time of the whole process so far (every thread's, from `/proc/self/task/*/schedstat`, in
+/// ns), or `None` where that is not readable.
+fn process_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = entry.ok()?.path().join("schedstat");
+        // A thread that exited between the listing and the read is simply not counted.
+        if let Ok(text) = std::fs::read_to_string(path) {
+            total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+    }
+    Some(Duration::from_nanos(total))
+}
+
+/// One iteration of a scenario on one pool: its wall time and CPU time (all threads) per task.
+fn measure(group: &str, param: &str, pool: &Contender) -> (Duration, Option<Duration>) {
+    let cpu0 = process_cpu();
+    let wall = measure_wall(group, param, pool);
+    let cpu = cpu0
+        .zip(process_cpu())
+        .map(|(a, b)| b.saturating_sub(a) / TASKS as u32);
+    (wall, cpu)
+}
+
+fn measure_wall(group: &str, param: &str, pool: &Contender) -> Duration {
     let elapsed = match (group, param) {
         ("workpool/tiny", "1x100k") => {
             let start = Instant::now();
@@ -154,21 +179,29 @@ fn main() -> ExitCode {
         for pool in &pools {
             measure(group, param, pool);
         }
+        // CPU time is every thread's, the pool's and the submitters': what the machine paid.
         let mut times: Vec<Vec<Duration>> = vec![Vec::new(); pools.len()];
+        let mut cpus: Vec<Vec<Duration>> = vec![Vec::new(); pools.len()];
         for _ in 0..args.rounds {
             for (k, pool) in pools.iter().enumerate() {
-                times[k].push(measure(group, param, pool));
+                let (wall, cpu) = measure(group, param, pool);
+                times[k].push(wall);
+                cpus[k].extend(cpu);
             }
         }
         let mut fastest = Vec::new();
         println!(
-            "  {:<22} {:>12} {:>12}",
-            "contender", "fastest/task", "median/task"
+            "  {:<22} {:>12} {:>12} {:>14}",
+            "contender", "fastest/task", "median/task", "CPU/task (med)"
         );
-        for (label, t) in labels.iter().zip(&mut times) {
+        for ((label, t), c) in labels.iter().zip(&mut times).zip(&mut cpus) {
             t.sort();
+            c.sort();
             let (min, median) = (t[0], t[t.len() / 2]);
-            println!("  {label:<22} {:>12?} {:>12?}", min, median);
+            let cpu = c
+                .get(c.len() / 2)
+                .map_or_else(|| "-".to_owned(), |d| format!("{d:?}"));
+            println!("  {label:<22} {:>12?} {:>12?} {cpu:>14}", min, median);
             fastest.push((*label, min));
         }
         let min_of = |l: &str| fastest.iter().find(|(x, _)| *x == l).map(|&(_, d)| d);
@@ -187,7 +220,7 @@ fn main() -> ExitCode {
             } else {
                 "(no bound)".to_owned()
             };
-            println!("  {} / {}: {ratio:.2}×  {verdict}", t.ours, t.peer);
+            println!("  {} / {}: {ratio:.3}×  {verdict}", t.ours, t.peer);
         }
         println!();
     }
