@@ -11,12 +11,21 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use phase4::runtime::executor::Builder;
+use phase4::runtime::executor::{Builder, Executor};
 use phase4::runtime::workloads;
 
 const TASKS: u64 = 10_000;
 const YTASKS: u64 = 100;
 const YIELDS: u64 = 100;
+
+/// Ours with 2 workers, like tokio-mt.
+fn our_executor() -> Executor {
+    Builder::new()
+        .workers(2)
+        .name("bench-ex")
+        .build()
+        .expect("executor")
+}
 
 fn tokio_rts() -> [(&'static str, tokio::runtime::Runtime); 2] {
     [
@@ -40,11 +49,7 @@ fn spawn_many(c: &mut Criterion) {
     let mut g = c.benchmark_group("executor/spawn-many");
     g.throughput(Throughput::Elements(TASKS));
     let param = format!("tasks={TASKS}");
-    let ours = Builder::new()
-        .workers(2)
-        .name("bench-ex")
-        .build()
-        .expect("executor");
+    let ours = our_executor();
     let h = ours.handle();
     g.bench_function(benchkit::id("ours", &param), |b| {
         b.iter(|| black_box(ours.block_on(workloads::spawn_many(&h, TASKS))))
@@ -62,11 +67,7 @@ fn yield_many(c: &mut Criterion) {
     let mut g = c.benchmark_group("executor/yield-many");
     g.throughput(Throughput::Elements(YTASKS * YIELDS));
     let param = format!("tasks={YTASKS},yields={YIELDS}");
-    let ours = Builder::new()
-        .workers(2)
-        .name("bench-ex")
-        .build()
-        .expect("executor");
+    let ours = our_executor();
     let h = ours.handle();
     g.bench_function(benchkit::id("ours", &param), |b| {
         b.iter(|| black_box(ours.block_on(workloads::yield_many(&h, YTASKS, YIELDS))))
