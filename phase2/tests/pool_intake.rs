@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::ledger::Counted;
 use harness::watchdog::within;
 use phase2::pool::{Take, intake};
 
@@ -170,15 +171,6 @@ fn a_second_sleeping_taker_is_woken_by_the_next_push() {
             }
         }
     });
-}
-
-/// Counts its drops.
-struct Counted(Arc<AtomicUsize>);
-impl Drop for Counted {
-    fn drop(&mut self) {
-        // Relaxed: read after every handle is gone, on this thread.
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 #[test]

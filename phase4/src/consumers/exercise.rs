@@ -1,6 +1,7 @@
 //! The sections of phase4/exercise3.
 use std::time::Duration;
 
+use harness::stats::fmt_ms;
 use harness::{Ctx, Section};
 
 use super::cli::broker_url;
@@ -31,10 +32,6 @@ pub(super) static SECTIONS: &[Section] = &[
         run: dlq,
     },
 ];
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
 
 fn consumer_group(ctx: &mut Ctx) {
     ctx.say("Offsets 0..6 of one partition are dispatched; their work finishes in the order 2,0,1,5,3,4.");
@@ -123,7 +120,7 @@ fn consumer_group(ctx: &mut Ctx) {
         "per-partition order violations".to_string(),
         r.order_violations.to_string(),
     ]);
-    s.row(["elapsed".to_string(), ms(r.elapsed)]);
+    s.row(["elapsed".to_string(), fmt_ms(r.elapsed)]);
     ctx.show(s);
     ctx.record("out_of_order", r.out_of_order);
     ctx.record("duplicates", r.duplicates);
@@ -217,7 +214,7 @@ fn backpressure(ctx: &mut Ctx) {
             format!("{:?}", r.max_in_flight),
             r.fetch_pauses.to_string(),
             r.applied.to_string(),
-            ms(r.elapsed),
+            fmt_ms(r.elapsed),
         ]);
     }
     ctx.show(t);
@@ -356,7 +353,7 @@ fn dlq(ctx: &mut Ctx) {
         let gaps = r
             .retry_gaps
             .get(i)
-            .map(|g| g.iter().map(|d| ms(*d)).collect::<Vec<_>>().join(", "))
+            .map(|g| g.iter().map(|d| fmt_ms(*d)).collect::<Vec<_>>().join(", "))
             .unwrap_or_default();
         t.row([
             d.id.clone(),

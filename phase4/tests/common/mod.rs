@@ -11,12 +11,14 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::tempdir::{TempDir, unique_name};
+use harness::wait::poll_until;
 use parking_lot::Mutex;
 use phase4::consumers::resp::Connection;
 use phase4::consumers::scenarios::{self, message_id};
 use phase4::consumers::{
     Broker, BrokerObserver, ConsumerConfig, GroupCoordinator, Handler, MemorySink, Observed,
-    Offset, Probe, ScratchDir, open_broker, run_member,
+    Offset, Probe, open_broker, run_member,
 };
 
 /// A broker URL to test against, and whatever must stay alive for it.
@@ -36,7 +38,7 @@ pub fn embedded() -> Option<Backend> {
 pub struct RedisServer {
     pub port: u16,
     child: Child,
-    _dir: ScratchDir,
+    _dir: TempDir,
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -47,7 +49,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 
 impl RedisServer {
     pub fn start(bin: &std::path::Path) -> RedisServer {
-        let dir = ScratchDir::new("redis").expect("temp dir for redis");
+        let dir = TempDir::new("redis").expect("temp dir for redis");
         // A port the kernel just handed out and we released: free unless someone races us for it.
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -116,12 +118,11 @@ impl Drop for RedisServer {
         if let Ok(mut c) = Connection::connect(&self.addr(), Duration::from_millis(500)) {
             let _ = c.cmd(&["SHUTDOWN", "NOSAVE"]);
         }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
+        let child = &mut self.child;
+        if poll_until(Duration::from_secs(3), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        }) {
+            return;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -170,7 +171,7 @@ pub fn redis() -> Option<Backend> {
 /// offset past it, since none of those may have been acknowledged.
 pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
     let inner = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("prefix");
+    let topic = unique_name("prefix");
     scenarios::produce_messages(&*inner, &topic, 1, 40, &[]).expect("produce");
     let recording = Recording::new(inner.clone(), Duration::ZERO);
     let broker: Arc<dyn Broker> = recording.clone();
@@ -200,15 +201,11 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
     let coord = Arc::new(GroupCoordinator::new(1));
     let (b2, p2) = (broker.clone(), probe.clone());
     let member = thread::spawn(move || run_member(b2, coord, cfg, handler, p2, stop));
-    let deadline = Instant::now() + Duration::from_secs(20);
     // 0-2 finish and leave the window; the window of 8 is then 3..=10, so 4..=10 finish too: 10 applied.
-    while sink.applied() < 10 {
-        assert!(
-            Instant::now() < deadline,
-            "records after the held one never finished"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
+    assert!(
+        poll_until(Duration::from_secs(20), || sink.applied() >= 10),
+        "records after the held one never finished"
+    );
     thread::sleep(Duration::from_millis(30)); // Give a wrong commit every chance to happen.
     assert_eq!(
         sink.applied(),
@@ -272,7 +269,7 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
 /// them only once they have been idle for `min_idle` (XAUTOCLAIM semantics).
 pub fn stuck_messages_are_reclaimed_after_min_idle(url: &str) {
     let broker = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("stuck");
+    let topic = unique_name("stuck");
     scenarios::produce_messages(&*broker, &topic, 1, 10, &[]).expect("produce");
     broker.create_group(&topic, "g").expect("group");
     let got = broker.fetch(&topic, "g", "dies", 0, 4).expect("fetch");
@@ -404,7 +401,7 @@ impl BrokerObserver for Recording {
 /// "killed mid-batch" commit everything applied.
 pub fn commits_land_exactly_every_commit_every(url: &str) {
     let inner = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("cadence");
+    let topic = unique_name("cadence");
     scenarios::produce_messages(&*inner, &topic, 1, 60, &[]).expect("produce");
     let broker = Recording::new(inner, Duration::from_millis(5));
     let sink = Arc::new(MemorySink::new());
@@ -433,11 +430,10 @@ pub fn commits_land_exactly_every_commit_every(url: &str) {
             stop,
         )
     });
-    let watchdog = Instant::now() + Duration::from_secs(30);
-    while !member.is_finished() {
-        assert!(Instant::now() < watchdog, "the member never drained");
-        thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        poll_until(Duration::from_secs(30), || member.is_finished()),
+        "the member never drained"
+    );
     member.join().expect("member").expect("run_member");
     assert_eq!(sink.applied(), 60);
     assert_eq!(broker.committed(&topic, "g", 0).expect("committed"), 60);

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use harness::conformance::queue::DropLedger;
+use harness::ledger::DropLedger;
 use workpool::{Overflow, Pool, Priority, Queue, SubmitError, TaskError, TaskOptions};
 
 const POLICIES: [Overflow; 5] = [
