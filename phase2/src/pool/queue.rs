@@ -42,7 +42,7 @@ const SPIN_ROUNDS: u32 = 4;
 /// Waits a little, without any lock, until `ready()` (spin, then yield; at most [`POLL_ROUNDS`]
 /// rounds): a producer that is merely between two pushes costs a few hundred ns this way instead
 /// of a park and a wake-up. Used by both of the pool's queues before their sleeping path.
-pub(crate) fn poll_until(ready: impl Fn() -> bool) {
+pub(crate) fn spin_briefly_until(ready: impl Fn() -> bool) {
     for round in 0..POLL_ROUNDS {
         if ready() {
             return;
@@ -179,7 +179,7 @@ impl<T> BatchQueue<T> {
     pub fn take_until(&self, max: usize, out: &mut Vec<T>, deadline: Option<Instant>) -> Take {
         debug_assert!(max > 0);
         // Relaxed: only decides whether to take the lock now; the lock orders the items.
-        poll_until(|| self.len_hint.load(Ordering::Relaxed) > 0);
+        spin_briefly_until(|| self.len_hint.load(Ordering::Relaxed) > 0);
         let mut s = self.lock();
         loop {
             let len = s.items.len();
