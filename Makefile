@@ -3,9 +3,11 @@
 #   make run/phase1/exercise1            run an exercise (all sections)
 #   make run/phase1/exercise2 ARGS='select --quick'
 #   make list                            the catalog: phase, exercise, topic, sections, built or not
+#   make index                           the root README's index of from-scratch types, from catalog.tsv
 #   make test                            every test that needs no external service
 #   make loom                            the loom models (RUSTFLAGS=--cfg loom, release, own target dir)
 #   make smoke                           every exercise binary with --quick
+#   make record [ONLY=phase1/exercise2]  every exercise with its defaults -> phaseN/recorded/exerciseM.txt (minutes; not in CI)
 #   make bench                           every criterion bench (long; BENCH_ARGS='--measurement-time 3' shortens it)
 #   make bench-report                    ours vs best peer ratio table from criterion's estimates -> BENCHMARKS.md
 #   make lint                            rustfmt check + clippy -D warnings
@@ -28,10 +30,10 @@ LOOM_TARGET ?= target/loom
 LOOM_MAX_PREEMPTIONS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help list test loom smoke bench bench-report bench-check lint fmt doc deps-check miri sanitize mutants ci
+.PHONY: help list test loom smoke record bench bench-report bench-check lint fmt doc deps-check miri sanitize mutants ci
 
 help:
-	@sed -n '2,19p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,/^$$/p' Makefile | sed -n 's/^# \{0,1\}//p'
 
 run/%:
 	@phase=$$(echo '$*' | cut -d/ -f1); ex=$$(echo '$*' | cut -d/ -f2); \
@@ -42,9 +44,16 @@ run/%:
 
 list:
 	@printf '%-7s %-10s %-8s %-48s %s\n' PHASE EXERCISE STATUS TOPIC SECTIONS
-	@tail -n +2 catalog.tsv | while IFS=$$'\t' read -r phase ex topic sections; do \
+	@tail -n +2 catalog.tsv | while IFS=$$'\t' read -r phase ex topic sections module; do \
 	  if [ -f "$$phase/src/bin/$$ex.rs" ]; then status=built; else status=planned; fi; \
 	  printf '%-7s %-10s %-8s %-48s %s\n' "$$phase" "$$ex" "$$status" "$$topic" "$$sections"; done
+
+# The root README's index (between its index markers) from catalog.tsv's module column: FILE:Type,…
+# per exercise. Refuses to write when an entry's file is missing or does not define the type; the
+# harness test readme_index fails when the README's index is stale or an entry does not resolve.
+.PHONY: index
+index:
+	$(CARGO) run --quiet -p harness --bin readme-index
 
 # One package at a time: every phase has binaries named exercise1…, and cargo puts a workspace-wide build's
 # binaries side by side in target/debug, where phase2's exercise1 would replace phase1's before phase1's
@@ -90,6 +99,14 @@ smoke:
 	  fi; \
 	  echo "   ok in $$(( $$(date +%s) - start )) s"; \
 	done
+
+# The recorded runs the READMEs point at: each exercise with its defaults, its whole output under a
+# header (machine, load, rustc, date, command, commit) in phaseN/recorded/exerciseM.txt. Generated, never
+# edited by hand. Builds first, kills an exercise after RECORD_TIMEOUT s, exits 1 if one failed.
+ONLY ?=
+RECORD_TIMEOUT ?= 120
+record:
+	CARGO='$(CARGO)' RECORD_TIMEOUT=$(RECORD_TIMEOUT) tests/record.sh $(ONLY)
 
 # `--bench '*'`: only the criterion targets, so BENCH_ARGS reaches criterion (the libraries' libtest
 # harness rejects criterion's flags).

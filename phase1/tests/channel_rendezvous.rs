@@ -9,6 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use harness::leaks::within_no_leaks;
+use harness::ledger::Counted;
 use phase1::channels::{RecvTimeoutError, SendTimeoutError, TrySendError, bounded};
 
 /// Senders racing `send_timeout` against receivers racing `recv_timeout` on capacity 0: each value
@@ -179,12 +180,6 @@ fn exercise_sections_pass_their_checks() {
 /// any more), in bounded and unbounded channels alike; a rendezvous sender's value goes back to it.
 #[test]
 fn buffered_values_are_dropped_when_the_last_receiver_leaves() {
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
     for (tx, rx) in [phase1::channels::bounded(8), phase1::channels::unbounded()] {
         let drops = Arc::new(AtomicUsize::new(0));
         for _ in 0..5 {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use harness::exercise::expect_panic;
 use harness::leaks::within_no_leaks;
+use harness::ledger::Counted;
 use phase1::sync::{Condvar, Mutex, ObjectPool, OnceCell, Poisoned, ShardedMap, WaitGroup};
 use proptest::prelude::*;
 
@@ -123,17 +124,11 @@ fn oncecell_poisons_on_panic_and_wakes_waiters() {
 #[test]
 fn oncecell_drops_its_value() {
     let drops = Arc::new(AtomicUsize::new(0));
-    struct D(Arc<AtomicUsize>);
-    impl Drop for D {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, SeqCst);
-        }
-    }
     let cell = OnceCell::new();
-    cell.get_or_init(|| D(drops.clone()));
+    cell.get_or_init(|| Counted(drops.clone()));
     drop(cell);
     assert_eq!(drops.load(SeqCst), 1);
-    drop(OnceCell::<D>::new()); // never set: nothing to drop
+    drop(OnceCell::<Counted>::new()); // never set: nothing to drop
     assert_eq!(drops.load(SeqCst), 1);
 }
 

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::ledger::Counted;
 use harness::watchdog::within;
 use phase2::pool::{Take, intake};
 
@@ -222,15 +223,6 @@ fn len_and_is_empty_on_both_ends_follow_pushes_and_takes() {
         assert_eq!((q.len(), tx.len()), (0, 0));
         assert!(q.is_empty() && tx.is_empty());
     });
-}
-
-/// Counts its drops.
-struct Counted(Arc<AtomicUsize>);
-impl Drop for Counted {
-    fn drop(&mut self) {
-        // Relaxed: read after every handle is gone, on this thread.
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
 }
 
 #[test]

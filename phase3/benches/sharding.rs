@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use phase3::cpu::counter::{AtomicCounter, LockedCounter, ShardedCounter};
-use phase3::cpu::map::{ShardedMap, SingleLockMap};
+use phase3::cpu::map::{ShardedCounterMap, SingleLockMap};
 use phase3::cpu::workload::{key_stream, timed_threads};
 
 const COUNTER_OPS: usize = 200_000;
@@ -78,7 +78,7 @@ fn map(c: &mut Criterion) {
         g.bench_function(benchkit::id("ours-sharded", &param), |b| {
             b.iter_custom(|iters| {
                 timed(iters, || {
-                    let m = ShardedMap::new(16);
+                    let m = ShardedCounterMap::new(16);
                     let d =
                         timed_threads(threads, |t| streams[t].iter().for_each(|&k| m.add(k, 1)));
                     black_box(m.len());

@@ -11,7 +11,7 @@ use std::hint::black_box;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use harness::contracts::deque::CrossbeamDeque;
 use phase3::steal::ChaseLev;
-use phase3::steal::scheduler::Pool;
+use phase3::steal::scheduler::StealingPool;
 use phase3::steal::workload;
 
 const N: u64 = 1_000_000;
@@ -22,13 +22,13 @@ fn unbalanced_tree(c: &mut Criterion) {
     g.throughput(Throughput::Elements(N));
     let param = format!("n={N},threads={THREADS}");
 
-    let ours = Pool::<ChaseLev>::new(THREADS);
+    let ours = StealingPool::<ChaseLev>::new(THREADS);
     g.bench_function(benchkit::id("ours", &param), |b| {
         b.iter(|| black_box(ours.install(|ctx| workload::ours(ctx, 0, black_box(N)))))
     });
     drop(ours);
 
-    let ours_cb = Pool::<CrossbeamDeque>::new(THREADS);
+    let ours_cb = StealingPool::<CrossbeamDeque>::new(THREADS);
     g.bench_function(benchkit::id("ours-crossbeam-deque", &param), |b| {
         b.iter(|| black_box(ours_cb.install(|ctx| workload::ours(ctx, 0, black_box(N)))))
     });

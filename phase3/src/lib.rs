@@ -1,7 +1,7 @@
 //! # Phase 3 — real-world systems
 //!
 //! Where Go reaches for goroutines per connection and `sync` primitives, Rust reaches for tokio,
-//! rayon and explicit memory orderings. This crate will hold:
+//! rayon and explicit memory orderings. This crate holds:
 //!
 //! - exercise1 — IO-bound systems (`producer-consumer`, `stream`, `throughput-vs-latency`);
 //! - exercise2 — CPU-bound systems (`sharding`, `work-stealing`, `partitioning`, `map-reduce`);

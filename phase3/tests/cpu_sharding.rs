@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use harness::watchdog::within;
 use phase3::cpu::counter::{AtomicCounter, LockedCounter, ShardedCounter};
-use phase3::cpu::map::{ShardedMap, SingleLockMap};
+use phase3::cpu::map::{ShardedCounterMap, SingleLockMap};
 use phase3::cpu::workload::{expected_counts, key_stream, timed_threads};
 
 #[test]
@@ -73,7 +73,7 @@ fn maps_hold_exact_per_key_counts_under_threads() {
                 .collect();
             let expected = expected_counts(&streams);
             for shards in [1, 4, 16] {
-                let m = ShardedMap::new(shards);
+                let m = ShardedCounterMap::new(shards);
                 timed_threads(threads, |t| {
                     for &k in &streams[t] {
                         m.add(k, 1);
@@ -103,8 +103,8 @@ fn maps_hold_exact_per_key_counts_under_threads() {
 
 #[test]
 fn shard_counts_round_up_to_a_power_of_two() {
-    assert_eq!(ShardedMap::<u64>::new(0).shard_count(), 1);
-    assert_eq!(ShardedMap::<u64>::new(5).shard_count(), 8);
+    assert_eq!(ShardedCounterMap::<u64>::new(0).shard_count(), 1);
+    assert_eq!(ShardedCounterMap::<u64>::new(5).shard_count(), 8);
     assert_eq!(ShardedCounter::new(0).shard_count(), 1);
-    assert!(ShardedMap::<u64>::new(3).is_empty());
+    assert!(ShardedCounterMap::<u64>::new(3).is_empty());
 }

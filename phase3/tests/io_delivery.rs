@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use harness::leaks::ThreadLeakCheck;
+use harness::tempdir::TempDir;
 use harness::watchdog::within;
 use phase3::io::delivery::{Tally, item, verify};
-use phase3::io::tempdir::TempDir;
 use phase3::io::{broker, spool};
 
 const DEADLINE: Duration = Duration::from_secs(60);

@@ -5,9 +5,9 @@
 use std::io::Cursor;
 use std::time::Duration;
 
+use harness::tempdir::TempDir;
 use harness::watchdog::within;
 use phase3::io::log::{LogGen, LogSpec, ParseError, parse, write_line, write_log};
-use phase3::io::tempdir::TempDir;
 use phase3::io::window::{Tumbling, reference, stream, stream_file, whole_file};
 use proptest::prelude::*;
 

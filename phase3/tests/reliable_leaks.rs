@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use harness::leaks::{LeakGuard, no_leaks};
-use phase3::reliable::leaky::{EventBus, LeakySubscription, Subscription, tasks};
+use phase3::reliable::subscriber_leak::{EventBus, LeakySubscription, Subscription, tasks};
 
 const SHORT: Duration = Duration::from_millis(50);
 

@@ -9,7 +9,7 @@ use harness::contracts::deque::{CrossbeamDeque, WorkDeque};
 use harness::leaks::ThreadLeakCheck;
 use harness::watchdog::within;
 use phase3::steal::ChaseLev;
-use phase3::steal::scheduler::{Pool, WorkerCtx};
+use phase3::steal::scheduler::{StealingPool, WorkerCtx};
 use phase3::steal::workload;
 
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -22,7 +22,7 @@ const fn size(native: u64, miri: u64) -> u64 {
 
 fn same_as_sequential<D: WorkDeque>() {
     within(DEADLINE, || {
-        let pool = Pool::<D>::new(4);
+        let pool = StealingPool::<D>::new(4);
         let sizes: &[u64] = if cfg!(miri) {
             &[0, 1, 100, 513, 3_000]
         } else {
@@ -73,7 +73,7 @@ fn every_job_runs_once_and_work_is_stolen() {
     }
     within(DEADLINE, || {
         let depth = size(14, 7) as u32;
-        let pool = Pool::<ChaseLev>::new(2);
+        let pool = StealingPool::<ChaseLev>::new(2);
         let ran = AtomicUsize::new(0);
         pool.install(|ctx| fan(ctx, depth, &ran));
         assert_eq!(ran.load(Ordering::Relaxed), 1 << depth);
@@ -106,7 +106,7 @@ fn panics_propagate_and_the_pool_survives() {
     }
     harness::exercise::install_panic_hook();
     within(DEADLINE, || {
-        let pool = Pool::<ChaseLev>::new(3);
+        let pool = StealingPool::<ChaseLev>::new(3);
         let finished = AtomicUsize::new(0);
         let caught =
             harness::exercise::expect_panic(|| pool.install(|ctx| boom(ctx, 6, &finished)));
@@ -134,7 +134,7 @@ fn panics_propagate_and_the_pool_survives() {
 #[test]
 fn concurrent_installs() {
     within(DEADLINE, || {
-        let pool = Pool::<ChaseLev>::new(2);
+        let pool = StealingPool::<ChaseLev>::new(2);
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..3u64)
                 .map(|k| {
@@ -162,14 +162,14 @@ fn shutdown_leaves_no_thread() {
     within(DEADLINE, || {
         let check = ThreadLeakCheck::named("steal-worker");
         for _ in 0..5 {
-            let pool = Pool::<ChaseLev>::new(4);
+            let pool = StealingPool::<ChaseLev>::new(4);
             assert_eq!(
                 pool.install(|ctx| workload::ours(ctx, 0, 30_000)),
                 workload::sequential(0, 30_000)
             );
             std::thread::sleep(Duration::from_millis(20)); // let workers park
             drop(pool);
-            let idle = Pool::<CrossbeamDeque>::new(2); // never used: dropped while parking
+            let idle = StealingPool::<CrossbeamDeque>::new(2); // never used: dropped while parking
             drop(idle);
         }
         check.assert_no_leak(Duration::from_secs(2));

@@ -4,16 +4,28 @@
 //!   their index from outside the runtime (`block_on`) and awaits every handle.
 //! - `executor/yield-many`, parameter `tasks=100,yields=100`: 100 tasks each yield 100 times.
 //!
+//! Both workloads are `phase4::runtime::workloads`, which the `work-stealing` section runs too.
+//!
 //! Ids: `ours` (2 workers), `tokio-mt` (multi-thread, 2 workers), `tokio-ct` (current-thread). Every
 //! runtime is built once, outside the measurement.
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use phase4::runtime::executor::{Builder, yield_now};
+use phase4::runtime::executor::{Builder, Executor};
+use phase4::runtime::workloads;
 
 const TASKS: u64 = 10_000;
 const YTASKS: u64 = 100;
 const YIELDS: u64 = 100;
+
+/// Ours with 2 workers, like tokio-mt.
+fn our_executor() -> Executor {
+    Builder::new()
+        .workers(2)
+        .name("bench-ex")
+        .build()
+        .expect("executor")
+}
 
 fn tokio_rts() -> [(&'static str, tokio::runtime::Runtime); 2] {
     [
@@ -37,37 +49,15 @@ fn spawn_many(c: &mut Criterion) {
     let mut g = c.benchmark_group("executor/spawn-many");
     g.throughput(Throughput::Elements(TASKS));
     let param = format!("tasks={TASKS}");
-    let ours = Builder::new()
-        .workers(2)
-        .name("bench-ex")
-        .build()
-        .expect("executor");
+    let ours = our_executor();
     let h = ours.handle();
     g.bench_function(benchkit::id("ours", &param), |b| {
-        b.iter(|| {
-            ours.block_on(async {
-                let hs: Vec<_> = (0..TASKS).map(|i| h.spawn(async move { i })).collect();
-                let mut s = 0;
-                for j in hs {
-                    s += j.await.expect("no panic");
-                }
-                black_box(s)
-            })
-        })
+        b.iter(|| black_box(ours.block_on(workloads::spawn_many(&h, TASKS))))
     });
     drop(ours);
     for (name, rt) in tokio_rts() {
         g.bench_function(benchkit::id(name, &param), |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let hs: Vec<_> = (0..TASKS).map(|i| tokio::spawn(async move { i })).collect();
-                    let mut s = 0;
-                    for j in hs {
-                        s += j.await.expect("no panic");
-                    }
-                    black_box(s)
-                })
-            })
+            b.iter(|| black_box(rt.block_on(workloads::spawn_many_tokio(TASKS))))
         });
     }
     g.finish();
@@ -77,49 +67,15 @@ fn yield_many(c: &mut Criterion) {
     let mut g = c.benchmark_group("executor/yield-many");
     g.throughput(Throughput::Elements(YTASKS * YIELDS));
     let param = format!("tasks={YTASKS},yields={YIELDS}");
-    let ours = Builder::new()
-        .workers(2)
-        .name("bench-ex")
-        .build()
-        .expect("executor");
+    let ours = our_executor();
     let h = ours.handle();
     g.bench_function(benchkit::id("ours", &param), |b| {
-        b.iter(|| {
-            ours.block_on(async {
-                let hs: Vec<_> = (0..YTASKS)
-                    .map(|_| {
-                        h.spawn(async {
-                            for _ in 0..YIELDS {
-                                yield_now().await;
-                            }
-                        })
-                    })
-                    .collect();
-                for j in hs {
-                    j.await.expect("no panic");
-                }
-            })
-        })
+        b.iter(|| black_box(ours.block_on(workloads::yield_many(&h, YTASKS, YIELDS))))
     });
     drop(ours);
     for (name, rt) in tokio_rts() {
         g.bench_function(benchkit::id(name, &param), |b| {
-            b.iter(|| {
-                rt.block_on(async {
-                    let hs: Vec<_> = (0..YTASKS)
-                        .map(|_| {
-                            tokio::spawn(async {
-                                for _ in 0..YIELDS {
-                                    tokio::task::yield_now().await;
-                                }
-                            })
-                        })
-                        .collect();
-                    for j in hs {
-                        j.await.expect("no panic");
-                    }
-                })
-            })
+            b.iter(|| black_box(rt.block_on(workloads::yield_many_tokio(YTASKS, YIELDS))))
         });
     }
     g.finish();

@@ -1,6 +1,6 @@
 //! # Phase 4 — expert level
 //!
-//! Go hides its runtime; in Rust the runtime is a library you can write. This crate will hold:
+//! Go hides its runtime; in Rust the runtime is a library you can write. This crate holds:
 //!
 //! - exercise1 — the runtime (`syscalls`, `work-stealing`, `preemption`, `stacks`);
 //! - exercise2 — high-performance concurrency (`lock-free`, `false-sharing`, `bench`, `contention`);

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use harness::smoke::{Ran, run_with_deadline};
-use phase4::consumers::{Broker, EmbeddedBroker, Record, ScratchDir};
+use harness::tempdir::TempDir;
+use phase4::consumers::{Broker, EmbeddedBroker, Record};
 
 const DEADLINE: Duration = Duration::from_secs(60);
 
@@ -33,7 +34,7 @@ fn assert_clean_error(r: &Ran, contains: &str) {
 
 #[test]
 fn replay_dlq_lists_then_puts_dead_letters_back() {
-    let dir = ScratchDir::new("cli-replay").unwrap();
+    let dir = TempDir::new("cli-replay").unwrap();
     {
         let b = EmbeddedBroker::open(dir.path()).unwrap();
         b.create_topic("payments", 2).unwrap();
@@ -84,7 +85,7 @@ fn replay_dlq_lists_then_puts_dead_letters_back() {
 
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
-    let dir = ScratchDir::new("cli-bad").unwrap();
+    let dir = TempDir::new("cli-bad").unwrap();
     let file_url = format!("file://{}", dir.path().display());
     let free_port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -147,7 +148,7 @@ fn bad_input_is_one_line_and_exit_2() {
 
 #[test]
 fn a_section_runs_on_an_explicit_broker_url() {
-    let dir = ScratchDir::new("cli-section").unwrap();
+    let dir = TempDir::new("cli-section").unwrap();
     let url = format!("--broker=file://{}", dir.path().display());
     let r = run_with_deadline(exe(), &[&url, "dlq", "--quick", "--json"], DEADLINE);
     assert_eq!(r.code, Some(0), "{}\n{}", r.stdout, r.stderr);

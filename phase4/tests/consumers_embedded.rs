@@ -9,15 +9,14 @@ scenario_tests!(common::embedded);
 use std::fs::OpenOptions;
 use std::io::Write;
 
-use phase4::consumers::{
-    Broker, EmbeddedBroker, OffsetTracker, SEGMENT_BYTES, ScratchDir, range_assignment,
-};
+use harness::tempdir::TempDir;
+use phase4::consumers::{Broker, EmbeddedBroker, OffsetTracker, SEGMENT_BYTES, range_assignment};
 use rand::seq::SliceRandom;
 use rand::{SeedableRng, rngs::SmallRng};
 
 #[test]
 fn segments_roll_and_a_reopened_log_replays_them() {
-    let dir = ScratchDir::new("seg-test").unwrap();
+    let dir = TempDir::new("seg-test").unwrap();
     let payload = vec![7u8; 200];
     let n = (3 * SEGMENT_BYTES / 200) as usize;
     {
@@ -43,7 +42,7 @@ fn segments_roll_and_a_reopened_log_replays_them() {
 
 #[test]
 fn a_torn_tail_record_is_dropped_on_reopen() {
-    let dir = ScratchDir::new("torn-test").unwrap();
+    let dir = TempDir::new("torn-test").unwrap();
     {
         let b = EmbeddedBroker::open(dir.path()).unwrap();
         b.create_topic("t", 1).unwrap();
@@ -75,7 +74,7 @@ fn a_torn_tail_record_is_dropped_on_reopen() {
 
 #[test]
 fn after_a_restart_the_group_resumes_from_its_committed_offset() {
-    let dir = ScratchDir::new("resume-test").unwrap();
+    let dir = TempDir::new("resume-test").unwrap();
     {
         let b = EmbeddedBroker::open(dir.path()).unwrap();
         b.create_topic("t", 1).unwrap();

@@ -92,14 +92,15 @@ fn a_member_whose_redis_goes_away_returns_an_error_instead_of_hanging() {
     use std::sync::Arc;
     use std::sync::atomic::AtomicBool;
 
-    use phase4::consumers::scenarios::{produce_messages, unique_topic};
+    use harness::tempdir::unique_name;
+    use phase4::consumers::scenarios::produce_messages;
     use phase4::consumers::{ConsumerConfig, GroupCoordinator, Handler, Probe, run_member};
 
     let Some(backend) = common::redis() else {
         return;
     };
     let broker = phase4::consumers::open_broker(&backend.url).expect("broker");
-    let topic = unique_topic("vanishing");
+    let topic = unique_name("vanishing");
     produce_messages(&*broker, &topic, 2, 200, &[]).expect("produce");
     let handler: Handler = Arc::new(|_| {
         std::thread::sleep(Duration::from_millis(2));

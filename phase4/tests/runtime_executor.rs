@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use harness::conformance::queue::{DropLedger, Tracked};
 use harness::leaks::ThreadLeakCheck;
+use harness::ledger::{DropLedger, Tracked};
+use harness::wait::poll_until;
 use harness::watchdog::within;
 use phase4::runtime::executor::{Builder, Executor, JoinError, JoinHandle, block_on, yield_now};
 
@@ -608,11 +609,7 @@ fn assert_still_runs(ex: &Executor) {
 }
 
 fn wait_until(what: &str, done: impl Fn() -> bool) {
-    let t0 = std::time::Instant::now();
-    while !done() {
-        assert!(t0.elapsed() < PANIC_DEADLINE, "{what}: never happened");
-        std::thread::yield_now();
-    }
+    assert!(poll_until(PANIC_DEADLINE, done), "{what}: never happened");
 }
 
 /// The scaffold of every panic-safety case: `body` runs under the watchdog on a fresh one-worker

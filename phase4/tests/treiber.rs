@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::thread;
 use std::time::Duration;
 
-use harness::conformance::queue::DropLedger;
+use harness::ledger::DropLedger;
 use harness::watchdog::within;
 use phase4::lockfree::TreiberStack;
 

@@ -1,8 +1,9 @@
 //! The exercise-binary contract, written once.
 //!
-//! Every `phaseN/src/bin/exerciseM.rs` is three lines: it hands an [`Exercise`] to
-//! [`exercise_main!`](crate::exercise_main). This module turns that description into the binary every
-//! reader can rely on:
+//! Every `phaseN/src/bin/exerciseM.rs` hands an [`Exercise`] to [`exercise_main!`](crate::exercise_main)
+//! (one line under its doc comment; a binary that also has a mode of its own, such as a child process
+//! or a server a test starts, names a [`Before`] hook there too). This module turns that description
+//! into the binary every reader can rely on:
 //!
 //! - no arguments: every section, sized to finish in ≤ 15 s on 2 cores;
 //! - `SECTION…`: only those; `--quick`: every workload shrunk for smoke tests (≤ 3 s);
@@ -103,7 +104,19 @@ pub fn unoptimised() -> bool {
     matches!(env!("HARNESS_OPT_LEVEL"), "0" | "1")
 }
 
-/// Expands to the `main` of an exercise binary.
+/// What a binary's hook decides before the exercise framework sees the command line
+/// (`exercise_main!(EXERCISE, before = hook)`, with `hook: fn(Vec<OsString>) -> Before`).
+#[derive(Debug)]
+pub enum Before {
+    /// The hook handled the command line itself (a child process, a server, a subcommand, a bad
+    /// flag of its own): exit with this code.
+    Exit(ExitCode),
+    /// Run the exercise on these arguments (the first is the program name).
+    Run(Vec<std::ffi::OsString>),
+}
+
+/// Expands to the `main` of an exercise binary: `exercise_main!(EXERCISE)`, or
+/// `exercise_main!(EXERCISE, before = hook)` for a binary with a mode of its own (see [`Before`]).
 ///
 /// Under `--cfg loom` (`make loom`) the exercise modules are compiled out, and so is this `main`'s body:
 /// the binaries only have to build, because cargo builds them alongside integration tests.
@@ -113,6 +126,17 @@ macro_rules! exercise_main {
         #[cfg(not(loom))]
         fn main() -> ::std::process::ExitCode {
             $exercise.main()
+        }
+        #[cfg(loom)]
+        fn main() {}
+    };
+    ($exercise:path, before = $hook:path) => {
+        #[cfg(not(loom))]
+        fn main() -> ::std::process::ExitCode {
+            match $hook(::std::env::args_os().collect()) {
+                $crate::exercise::Before::Exit(code) => code,
+                $crate::exercise::Before::Run(args) => $exercise.main_from(args),
+            }
         }
         #[cfg(loom)]
         fn main() {}

@@ -21,7 +21,7 @@ use std::collections::HashSet;
 use std::fs;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A live thread of this process.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,14 +71,7 @@ pub fn threads_named(prefix: &str) -> usize {
 
 /// Polls [`threads_named`] until `done(count)` holds or `limit` passes; returns the last count.
 pub fn threads_named_until(prefix: &str, limit: Duration, done: impl Fn(usize) -> bool) -> usize {
-    let end = Instant::now() + limit;
-    loop {
-        let n = threads_named(prefix);
-        if done(n) || Instant::now() >= end {
-            return n;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
+    crate::wait::poll_value(limit, || threads_named(prefix), |&n| done(n))
 }
 
 /// Snapshot of the threads alive at its creation; later asks which new ones are still alive.
@@ -134,16 +127,14 @@ impl ThreadLeakCheck {
         self.new_threads()
     }
 
+    /// Waits up to `limit` for exactly `n` new threads to be alive; returns how many are.
+    pub fn alive_after(&self, n: usize, limit: Duration) -> usize {
+        crate::wait::poll_value(limit, || self.new_threads().len(), |&alive| alive == n)
+    }
+
     /// Waits up to `grace` for the new threads to exit; returns the ones that did not.
     pub fn leaked_after(&self, grace: Duration) -> Vec<LiveThread> {
-        let end = Instant::now() + grace;
-        loop {
-            let alive = self.new_threads();
-            if alive.is_empty() || Instant::now() >= end {
-                return alive;
-            }
-            thread::sleep(Duration::from_millis(2));
-        }
+        crate::wait::poll_value(grace, || self.new_threads(), |alive| alive.is_empty())
     }
 
     /// Panics, naming them, if new threads are still alive after `grace`.
@@ -359,8 +350,7 @@ impl LeakGuard {
     }
 
     fn report(&self, grace: Duration) -> LeakReport {
-        let end = Instant::now() + grace;
-        loop {
+        let look = || {
             let threads = self
                 .threads
                 .as_ref()
@@ -372,12 +362,9 @@ impl LeakGuard {
                 .map(|(h, before)| (*before, tokio_handle::alive(h)))
                 .filter(|(before, now)| now > before)
                 .collect();
-            let report = LeakReport { threads, tasks };
-            if report.is_clean() || Instant::now() >= end {
-                return report;
-            }
-            thread::sleep(Duration::from_millis(2));
-        }
+            LeakReport { threads, tasks }
+        };
+        crate::wait::poll_value(grace, look, LeakReport::is_clean)
     }
 
     /// Ends the watch (restoring the thread's name) and returns what leaked, without panicking.
@@ -438,14 +425,7 @@ pub fn alive_tasks_after(
     expected: usize,
     grace: Duration,
 ) -> usize {
-    let end = Instant::now() + grace;
-    loop {
-        let n = alive_tasks(handle);
-        if n <= expected || Instant::now() >= end {
-            return n;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
+    crate::wait::poll_value(grace, || alive_tasks(handle), |&n| n <= expected)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The workspace smoke test, as a function each phase's `tests/smoke.rs` calls for its binaries.
 //!
-//! For one exercise binary it checks the contract of CONVENTIONS.md: `--quick --json` exits 0 before a
+//! For one exercise binary it checks the exercise contract (the `exercise` module's docs): `--quick --json` exits 0 before a
 //! hang deadline with every section present and every self-check ✓; `--help` exits 0 and names every
 //! section; an unknown flag and an unknown section exit non-zero with a one-line error and no panic.
 //! A check the run skipped ([`Ctx::skip`](crate::Ctx::skip)) is not a failure, but it is never silent:
@@ -75,13 +75,10 @@ pub fn run_with_deadline(bin: &Path, args: &[&str], deadline: Duration) -> Ran {
 
 /// The sections the catalog lists for `phase/exercise`.
 pub fn catalog_sections(workspace_root: &Path, phase: &str, exercise: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(workspace_root.join("catalog.tsv"))
-        .expect("catalog.tsv at the workspace root");
-    text.lines()
-        .skip(1)
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .find(|c| c.len() == 4 && c[0] == phase && c[1] == exercise)
-        .map(|c| c[3].split_whitespace().map(str::to_string).collect())
+    crate::catalog::read(workspace_root)
+        .into_iter()
+        .find(|e| e.phase == phase && e.exercise == exercise)
+        .map(|e| e.sections)
         .unwrap_or_else(|| panic!("{phase}/{exercise} is not in catalog.tsv"))
 }
 

@@ -8,7 +8,7 @@
 //! stderr and is counted by [`abandoned_threads`]: a thread is never left behind unreported.
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crossbeam_channel::{RecvTimeoutError, bounded};
 
@@ -69,13 +69,9 @@ impl Stuck {
     /// Waits up to `limit` for the thread to exit (after the caller unblocked it). True when it did.
     pub fn join_within(mut self, limit: Duration) -> bool {
         let handle = self.handle.take().expect("handle present until joined");
-        let end = Instant::now() + limit;
-        while !handle.is_finished() {
-            if Instant::now() >= end {
-                self.handle = Some(handle);
-                return false; // `Drop` reports it.
-            }
-            thread::sleep(Duration::from_millis(1));
+        if !crate::wait::poll_until(limit, || handle.is_finished()) {
+            self.handle = Some(handle);
+            return false; // `Drop` reports it.
         }
         let _ = handle.join();
         true

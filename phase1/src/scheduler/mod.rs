@@ -10,8 +10,8 @@
 //! - [`CondvarEvent`] — the same token on `Mutex<bool>` + `Condvar`;
 //! - [`OneShotEvent`] — set once, wakes every waiter (Go's `close(done)`).
 //!
-//! The experiments behind the binary's sections: [`model`], [`park`], [`blocking`], [`cpu_io`];
-//! [`pingpong`] is the round-trip machinery shared with `benches/wakeup.rs`.
+//! The experiments behind the binary's sections are in `exercise/` (one file per section);
+//! [`pingpong`] is the round-trip machinery they share with `benches/wakeup.rs`.
 
 mod condvar_event;
 mod oneshot;
@@ -22,18 +22,12 @@ pub use oneshot::OneShotEvent;
 pub use parker::{Parker, Unparker};
 
 #[cfg(not(loom))]
-pub mod blocking;
-#[cfg(not(loom))]
-pub mod cpu_io;
-#[cfg(not(loom))]
-pub mod model;
-#[cfg(not(loom))]
-pub mod park;
+mod exercise;
 #[cfg(not(loom))]
 pub mod pingpong;
 
 #[cfg(not(loom))]
-use harness::exercise::{Exercise, Section};
+use harness::exercise::Exercise;
 
 /// The exercise: `make run/phase1/exercise1`.
 #[cfg(not(loom))]
@@ -44,26 +38,5 @@ pub static EXERCISE: Exercise = Exercise {
     go_vs_rust: "Go schedules goroutines M:N inside its runtime (G on M through P, with preemption). \
                  Rust's std::thread is 1:1 with the OS; M:N is a library (tokio), cooperative: a task \
                  that blocks without .await holds a worker thread.",
-    sections: &[
-        Section {
-            name: "model",
-            summary: "OS threads (1:1) vs tokio tasks (M:N): G-P-M on tokio, spawn cost, memory",
-            run: model::run,
-        },
-        Section {
-            name: "park",
-            summary: "park/unpark token semantics; the cost of one wake-up, mechanism by mechanism, vs spinning",
-            run: park::run,
-        },
-        Section {
-            name: "blocking",
-            summary: "a blocking call in async code stalls a heartbeat on a 2-worker runtime",
-            run: blocking::run,
-        },
-        Section {
-            name: "cpu-vs-io",
-            summary: "CPU-bound vs IO-bound throughput against 1..4x cores threads; pool sizing",
-            run: cpu_io::run,
-        },
-    ],
+    sections: exercise::SECTIONS,
 };

@@ -23,9 +23,9 @@ pub mod alloc;
 #[cfg(not(loom))]
 mod contract;
 #[cfg(not(loom))]
-pub mod pool;
+mod exercise;
 #[cfg(not(loom))]
-mod sections;
+pub mod pool;
 #[cfg(not(loom))]
 pub mod sharded;
 
@@ -50,5 +50,5 @@ pub static EXERCISE: harness::Exercise = harness::Exercise {
     go_vs_rust: "Go's sync package (Mutex, RWMutex, WaitGroup, Once, Cond, Pool, Map) guards data by \
                  convention and catches misuse at run time; Rust puts the data inside the lock, unlocks \
                  in a guard's Drop, and turns most misuses into compile errors or clear panics.",
-    sections: sections::ALL,
+    sections: exercise::SECTIONS,
 };

@@ -181,6 +181,20 @@ pub async fn request(
     }
 }
 
+/// The binary's hook (`exercise_main!(…, before = …)`): `exercise4 serve [DRAIN_MS]` runs
+/// [`serve_main`]; any other command line goes to the exercise.
+pub fn before(args: Vec<std::ffi::OsString>) -> harness::exercise::Before {
+    use harness::exercise::Before;
+    if args.get(1).is_some_and(|a| a == "serve") {
+        let rest: Vec<String> = args[2..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return Before::Exit(serve_main(&rest));
+    }
+    Before::Run(args)
+}
+
 /// `exercise4 serve [DRAIN_MS]`: the service alone, on 127.0.0.1 with an OS-chosen port, until
 /// SIGTERM or SIGINT. Prints `listening <port>` first and `report ...` last, on stdout; exits 0 if no
 /// accepted request was lost, 1 otherwise, 2 on bad arguments.

@@ -36,7 +36,7 @@ use phase1::shim::UnsafeCell;
 use phase1::shim::sync::atomic::{AtomicUsize, Ordering::*};
 use phase1::shim::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::queue::{Take, poll_until};
+use super::queue::{Take, spin_briefly_until};
 
 /// Rounds of `wait_for_room`'s lock-free re-read of `head` before it parks. Under loom (where the
 /// queues poll zero rounds) one, so the models also take this path: it is the one where the
@@ -256,7 +256,7 @@ impl<T> Intake<T> {
     /// waits like `take`).
     pub fn take_until(&self, max: usize, out: &mut Vec<T>, deadline: Option<Instant>) -> Take {
         debug_assert!(max > 0);
-        poll_until(|| !self.is_empty());
+        spin_briefly_until(|| !self.is_empty());
         let mut s = self.lock();
         loop {
             // Relaxed: `head` is written only under the lock we hold.

@@ -129,17 +129,10 @@ unsafe fn discard_boxed<F>(slot: *mut Words) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harness::ledger::Counted;
     use std::panic::{AssertUnwindSafe, catch_unwind};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
-
-    /// Counts its drops (Relaxed: single-threaded tests).
-    struct Counted(Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.0.fetch_add(1, Relaxed);
-        }
-    }
 
     fn token() -> CancelToken {
         CancelToken::new()

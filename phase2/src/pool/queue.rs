@@ -42,7 +42,7 @@ const SPIN_ROUNDS: u32 = 4;
 /// Waits a little, without any lock, until `ready()` (spin, then yield; at most [`POLL_ROUNDS`]
 /// rounds): a producer that is merely between two pushes costs a few hundred ns this way instead
 /// of a park and a wake-up. Used by both of the pool's queues before their sleeping path.
-pub(crate) fn poll_until(ready: impl Fn() -> bool) {
+pub(crate) fn spin_briefly_until(ready: impl Fn() -> bool) {
     for round in 0..POLL_ROUNDS {
         if ready() {
             return;
@@ -97,9 +97,9 @@ pub enum Take {
     TimedOut,
 }
 
-/// The queue was closed: the item is handed back.
+/// A push found the queue closed: the item is handed back (as `std::sync::mpsc::SendError` does).
 #[derive(Debug, PartialEq, Eq)]
-pub struct Closed<T>(pub T);
+pub struct PushError<T>(pub T);
 
 impl<T> BatchQueue<T> {
     /// A queue of at most `cap` items (`usize::MAX`: unbounded) shared by `takers` takers and
@@ -130,7 +130,7 @@ impl<T> BatchQueue<T> {
     }
 
     /// Appends `item`, blocking while the queue is full; `Err` once it is closed.
-    pub fn push(&self, item: T) -> Result<(), Closed<T>> {
+    pub fn push(&self, item: T) -> Result<(), PushError<T>> {
         let mut s = self.lock();
         while s.items.len() >= self.cap && !s.closed {
             s.sleeping_pushers += 1;
@@ -138,7 +138,7 @@ impl<T> BatchQueue<T> {
             s.sleeping_pushers -= 1;
         }
         if s.closed {
-            return Err(Closed(item));
+            return Err(PushError(item));
         }
         s.items.push_back(item);
         self.published(&mut s);
@@ -147,10 +147,10 @@ impl<T> BatchQueue<T> {
 
     /// Appends every item of `items` (draining it) regardless of the bound: for queues created
     /// unbounded, and for handing a worker's batch of results over under one lock.
-    pub fn push_all(&self, items: &mut Vec<T>) -> Result<(), Closed<()>> {
+    pub fn push_all(&self, items: &mut Vec<T>) -> Result<(), PushError<()>> {
         let mut s = self.lock();
         if s.closed {
-            return Err(Closed(()));
+            return Err(PushError(()));
         }
         s.items.extend(items.drain(..));
         self.published(&mut s);
@@ -179,7 +179,7 @@ impl<T> BatchQueue<T> {
     pub fn take_until(&self, max: usize, out: &mut Vec<T>, deadline: Option<Instant>) -> Take {
         debug_assert!(max > 0);
         // Relaxed: only decides whether to take the lock now; the lock orders the items.
-        poll_until(|| self.len_hint.load(Ordering::Relaxed) > 0);
+        spin_briefly_until(|| self.len_hint.load(Ordering::Relaxed) > 0);
         let mut s = self.lock();
         loop {
             let len = s.items.len();

@@ -1,12 +1,12 @@
 //! A sharded hash map (N mutex-guarded tables) and its single-lock baseline.
 //!
 //! Go shards a `map` behind N mutexes when one `sync.Mutex` becomes the bottleneck; `dashmap` is the
-//! Rust crate that does it. [`ShardedMap`] hashes the key **once**: the hash picks the shard and is
+//! Rust crate that does it. [`ShardedCounterMap`] hashes the key **once**: the hash picks the shard and is
 //! handed to the shard's `hashbrown` table (`raw_entry_mut().from_key_hashed_nocheck`), so sharding
 //! costs no second hash. Each shard's lock and table header sit on their own cache line(s).
 //!
 //! phase1's `ShardedMap` is the read-mostly cousin (reader-writer locks); this one is write-heavy:
-//! [`ShardedMap::add`] is the counting upsert a word count or a metrics registry does.
+//! [`ShardedCounterMap::add`] is the counting upsert a word count or a metrics registry does.
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Mutex, MutexGuard};
@@ -40,7 +40,7 @@ fn add_hashed<K: Hash + Eq, S: BuildHasher>(
 type Shard<K, S> = CachePadded<Mutex<HashMap<K, u64, S>>>;
 
 /// A counting map made of independently locked shards.
-pub struct ShardedMap<K, S = RandomState> {
+pub struct ShardedCounterMap<K, S = RandomState> {
     /// A power of two of shards, each a lock and a table on its own cache line(s).
     shards: Box<[Shard<K, S>]>,
     /// Hashes each key once per operation; every shard's table holds a clone, so the hash matches.
@@ -49,18 +49,18 @@ pub struct ShardedMap<K, S = RandomState> {
     shard_bits: u32,
 }
 
-impl<K: Hash + Eq> ShardedMap<K> {
+impl<K: Hash + Eq> ShardedCounterMap<K> {
     /// A map with `shards` shards (rounded up to a power of two, at least 1).
     pub fn new(shards: usize) -> Self {
         Self::with_hasher(shards, RandomState::new())
     }
 }
 
-impl<K: Hash + Eq, S: BuildHasher + Clone> ShardedMap<K, S> {
+impl<K: Hash + Eq, S: BuildHasher + Clone> ShardedCounterMap<K, S> {
     /// A map with `shards` shards and the given hasher.
     pub fn with_hasher(shards: usize, hasher: S) -> Self {
         let n = shards.clamp(1, 1 << 12).next_power_of_two();
-        ShardedMap {
+        ShardedCounterMap {
             shards: (0..n)
                 .map(|_| CachePadded::new(Mutex::new(HashMap::with_hasher(hasher.clone()))))
                 .collect(),

@@ -359,9 +359,9 @@ pub fn count_rayon_fold_reduce<'a>(
 }
 
 /// A different parallel design for contrast: no combiner, every word goes straight into one shared
-/// [`ShardedMap`](super::map::ShardedMap) (a lock per word).
-pub fn count_shared_map(text: &[u8], plan: Plan) -> super::map::ShardedMap<&[u8]> {
-    let map = super::map::ShardedMap::new(plan.partitions * 4);
+/// [`ShardedCounterMap`](super::map::ShardedCounterMap) (a lock per word).
+pub fn count_shared_map(text: &[u8], plan: Plan) -> super::map::ShardedCounterMap<&[u8]> {
+    let map = super::map::ShardedCounterMap::new(plan.partitions * 4);
     let chunks = chunk_bounds(text, plan.chunk_bytes);
     parallel_fold(
         chunks.len(),

@@ -10,7 +10,8 @@
 //! - [`map`]: a sharded counting map (N × `Mutex<hashbrown::HashMap>`) vs one locked map.
 //! - [`partition`]: static vs dynamic vs guided chunking on skewed work.
 //! - [`mapreduce`]: word count, map → combine → merge, vs sequential and rayon.
-//! - The `work-stealing` section lives beside its deque, in [`crate::steal`].
+//! - The experiments of exercise2, one file per section, are in `exercise/` (`work-stealing` too;
+//!   its scheduler and deque are in [`crate::steal`]).
 
 pub mod counter;
 #[cfg(not(loom))]

@@ -14,7 +14,8 @@
 //!   tumbling-window aggregator with a watermark; [`window::reference`] is the in-memory oracle.
 //! - [`service`] and [`little`]: a loopback TCP service with a simulated service time, a
 //!   closed-loop load generator with an HDR histogram, and Little's law applied to what it measured.
-//! - [`tempdir`]: a scratch directory that removes itself.
+//!
+//! Every file they write lives in a [`harness::tempdir::TempDir`], which removes itself.
 #[cfg(not(loom))]
 pub mod broker;
 pub mod delivery;
@@ -25,7 +26,6 @@ pub mod log;
 #[cfg(not(loom))]
 pub mod service;
 pub mod spool;
-pub mod tempdir;
 pub mod window;
 
 #[cfg(not(loom))]

@@ -6,7 +6,7 @@
 //! that catches it: a leak guard for tests ([`harness::leaks::LeakGuard`]), loom for orderings and
 //! interleavings (`tests/loom_reliable.rs`), and the store-buffering litmus test on this CPU.
 //!
-//! - [`leaky`]: a subscriber thread / task that outlives its owner because a registry keeps its
+//! - [`subscriber_leak`]: a subscriber thread / task that outlives its owner because a registry keeps its
 //!   sender, and the subscription that unregisters and joins on drop.
 //! - [`message`]: message passing through a flag, `Relaxed` (wrong) and `Release`/`Acquire`.
 //! - [`litmus`]: store buffering, `r1 == r2 == 0` counted under Relaxed, Acquire/Release and SeqCst.
@@ -16,11 +16,11 @@ pub mod message;
 pub mod races;
 
 #[cfg(not(loom))]
-pub mod leaky;
-#[cfg(not(loom))]
 pub mod litmus;
 #[cfg(not(loom))]
 pub mod lockstep;
+#[cfg(not(loom))]
+pub mod subscriber_leak;
 
 #[cfg(not(loom))]
 mod exercise;

@@ -10,12 +10,12 @@
 //!   its idle workers park in `sleep` (lock-free counters and fences, loom-checked in
 //!   `tests/loom_sleep.rs`);
 //! - [`workload`]: an unbalanced recursive workload (a skewed tree sum);
-//! - `section`: the exercise section comparing ours, ours on crossbeam-deque, rayon and sequential.
+//!
+//! The exercise section comparing ours, ours on crossbeam-deque, rayon and sequential is
+//! `cpu/exercise/work_stealing.rs` (exercise2's sections live together).
 pub mod deque;
 #[cfg(not(loom))]
 pub mod scheduler;
-#[cfg(not(loom))]
-pub mod section;
 /// The scheduler's sleep protocol: crate-private, public only under `--cfg loom` for its model
 /// (`tests/loom_sleep.rs`), the scheduler itself not being compiled under loom.
 #[cfg(loom)]

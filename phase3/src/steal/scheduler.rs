@@ -5,7 +5,7 @@
 //!   the caller does not block: it runs other work (its own, or stolen) until `b`'s latch is set.
 //! - An idle worker steals from victims picked at random (the oldest job of a deque: in
 //!   divide-and-conquer, the biggest). Finding nothing, it spins briefly, then parks.
-//! - [`Pool::install`] hands a closure to the pool from outside (an injector queue) and blocks until
+//! - [`StealingPool::install`] hands a closure to the pool from outside (an injector queue) and blocks until
 //!   it returns; panics inside jobs are caught and re-raised in the caller of `join` / `install`.
 //! - Dropping the pool stops and joins every worker: no thread outlives it.
 //!
@@ -196,7 +196,7 @@ struct Shared<D: WorkDeque> {
     /// `injector.len()`, readable without the lock.
     injected: AtomicUsize,
     sleep: Sleep,
-    /// Set once, by `Pool::drop`.
+    /// Set once, by `StealingPool::drop`.
     shutdown: AtomicBool,
     /// Successful steals per worker (each written by its worker only).
     steals: Vec<CachePadded<AtomicU64>>,
@@ -365,12 +365,12 @@ impl<D: WorkDeque> WorkerCtx<D> {
 }
 
 /// A fork-join pool of `threads` workers, each with its own work-stealing deque of type `D`.
-pub struct Pool<D: WorkDeque = ChaseLev> {
+pub struct StealingPool<D: WorkDeque = ChaseLev> {
     shared: Arc<Shared<D>>,
     workers: Vec<JoinHandle<()>>,
 }
 
-impl<D: WorkDeque> Pool<D> {
+impl<D: WorkDeque> StealingPool<D> {
     /// Starts `threads` workers (at least 1), named `steal-worker-<i>`.
     pub fn new(threads: usize) -> Self {
         let threads = threads.max(1);
@@ -405,7 +405,7 @@ impl<D: WorkDeque> Pool<D> {
                     .expect("spawn a worker thread")
             })
             .collect();
-        Pool { shared, workers }
+        StealingPool { shared, workers }
     }
 
     /// The number of workers.
@@ -450,7 +450,7 @@ impl<D: WorkDeque> Pool<D> {
     }
 }
 
-impl<D: WorkDeque> Drop for Pool<D> {
+impl<D: WorkDeque> Drop for StealingPool<D> {
     fn drop(&mut self) {
         // Release: pairs with the workers' Acquire load. No job is in flight: `install` blocks until
         // its job is done, and `drop` needs the pool exclusively.

@@ -1,6 +1,7 @@
 //! The exercise binary's own command line, handled before the harness sees it:
 //! `--broker URL` (which backend the sections use), `replay-dlq` (put dead letters back) and the
 //! hidden `consume-child` (the consumer process the idempotency section kills).
+use harness::exercise::Before;
 use std::ffi::OsString;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -77,16 +78,12 @@ fn need<'a>(f: &'a [(String, String)], name: &str, cmd: &str) -> Result<&'a str,
     get(f, name).ok_or_else(|| format!("{cmd} needs --{name}"))
 }
 
-/// The binary's `main`: subcommands and `--broker` first, then the harness.
-pub fn main() -> ExitCode {
-    main_from(std::env::args_os().collect())
-}
-
-/// [`main`] with explicit arguments (the first one is the program name).
-pub fn main_from(args: Vec<OsString>) -> ExitCode {
+/// The binary's hook (`exercise_main!(…, before = …)`): the subcommands and `--broker` first; the
+/// rest of the command line goes to the harness.
+pub fn before(args: Vec<OsString>) -> Before {
     match args.get(1).and_then(|a| a.to_str()) {
-        Some("consume-child") => return consume_child(&args[2..]),
-        Some("replay-dlq") => return replay_dlq(&args[2..]),
+        Some("consume-child") => return Before::Exit(consume_child(&args[2..])),
+        Some("replay-dlq") => return Before::Exit(replay_dlq(&args[2..])),
         _ => {}
     }
     let mut rest = Vec::with_capacity(args.len());
@@ -97,9 +94,9 @@ pub fn main_from(args: Vec<OsString>) -> ExitCode {
             Some("--broker") => match it.next().and_then(|v| v.into_string().ok()) {
                 Some(v) => url = Some(v),
                 None => {
-                    return fail(
+                    return Before::Exit(fail(
                         "--broker needs a URL (embedded, file:///DIR or redis://HOST:PORT)",
-                    );
+                    ));
                 }
             },
             Some(s) if s.starts_with("--broker=") => url = Some(s["--broker=".len()..].to_string()),
@@ -110,11 +107,11 @@ pub fn main_from(args: Vec<OsString>) -> ExitCode {
         // Open it once now, so a bad URL or an unreachable server is one line and exit 2, not a
         // failed check in every section.
         if let Err(e) = open_broker(&u) {
-            return fail(e);
+            return Before::Exit(fail(e));
         }
         let _ = BROKER_URL.set(u);
     }
-    super::EXERCISE.main_from(rest)
+    Before::Run(rest)
 }
 
 /// `replay-dlq --broker URL --topic T [--list]`: lists the topic's dead letters, or puts them back.

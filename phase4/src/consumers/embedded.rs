@@ -17,9 +17,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use harness::tempdir::TempDir;
 use parking_lot::Mutex;
 use serde_json::json;
 
@@ -32,35 +32,6 @@ const FRAME_HEADER: usize = 12;
 
 fn err(context: &str, e: impl std::fmt::Display) -> BrokerError {
     BrokerError(format!("{context}: {e}"))
-}
-
-/// A directory removed (recursively) when dropped.
-#[derive(Debug)]
-pub struct ScratchDir(PathBuf);
-
-impl ScratchDir {
-    /// A new empty directory under the system's temp dir.
-    pub fn new(label: &str) -> std::io::Result<ScratchDir> {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed); // Only uniqueness matters.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let p = std::env::temp_dir().join(format!("rc-{label}-{}-{nanos}-{n}", std::process::id()));
-        fs::create_dir_all(&p)?;
-        Ok(ScratchDir(p))
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for ScratchDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 struct PartitionLog {
@@ -94,7 +65,7 @@ struct Topic {
 /// The embedded partitioned log (see the module docs).
 pub struct EmbeddedBroker {
     root: PathBuf,
-    _scratch: Option<ScratchDir>,
+    _scratch: Option<TempDir>,
     topics: Mutex<HashMap<String, Topic>>,
 }
 
@@ -317,7 +288,7 @@ impl EmbeddedBroker {
 
     /// An embedded log in a fresh temporary directory, removed when the broker drops.
     pub fn temporary() -> BrokerResult<EmbeddedBroker> {
-        let scratch = ScratchDir::new("log").map_err(|e| err("create temp dir", e))?;
+        let scratch = TempDir::new("log").map_err(|e| err("create temp dir", e))?;
         let mut b = EmbeddedBroker::open(scratch.path())?;
         b._scratch = Some(scratch);
         Ok(b)

@@ -49,7 +49,7 @@ pub use broker::{
     open_broker, replay_dead_letters,
 };
 #[cfg(not(loom))]
-pub use embedded::{EmbeddedBroker, SEGMENT_BYTES, ScratchDir};
+pub use embedded::{EmbeddedBroker, SEGMENT_BYTES};
 #[cfg(not(loom))]
 pub use engine::{ConsumerConfig, Delivery, Handler, MemberReport, Probe, run_member};
 #[cfg(not(loom))]

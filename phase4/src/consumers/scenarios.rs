@@ -4,32 +4,21 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::tempdir::{TempDir, unique_name};
+use harness::wait::poll_until;
+
 use super::audit::{Audit, AuditVerdict, AuditedBroker};
 use super::broker::{Broker, BrokerError, DeadLetter, open_broker, replay_dead_letters};
-use super::embedded::ScratchDir;
 use super::engine::{ConsumerConfig, Handler, Probe, run_member};
 use super::group::{Generation, GroupCoordinator};
 use super::sink::{MemorySink, read_ids};
 
 /// How long any scenario may take before it is abandoned as hung.
 pub const SCENARIO_DEADLINE: Duration = Duration::from_secs(40);
-
-/// A topic name no other run uses (Redis is shared between runs; the embedded log is not).
-pub fn unique_topic(label: &str) -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!(
-        "{label}-{}-{nanos}-{}",
-        std::process::id(),
-        N.fetch_add(1, Relaxed) // Only uniqueness matters.
-    )
-}
 
 /// The payload of message `id`: `m000042|k3|poison` — its id, its key, and whether it is poison.
 pub fn message(id: usize, key: usize, poison: bool) -> Vec<u8> {
@@ -69,16 +58,6 @@ pub fn produce_messages(
 fn simulated_work(offset: u64, unit: Duration) {
     let k = (offset.wrapping_mul(2_654_435_761) >> 7) % 4;
     thread::sleep(unit * k as u32);
-}
-
-fn wait_until(deadline: Instant, mut cond: impl FnMut() -> bool) -> bool {
-    while !cond() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-    true
 }
 
 /// Deletes the topic when dropped (Redis keys would otherwise outlive the run).
@@ -131,7 +110,7 @@ pub fn rebalance_scenario(
     partitions: u32,
 ) -> Result<RebalanceReport, BrokerError> {
     let raw = open_broker(url)?;
-    let topic = unique_topic("group");
+    let topic = unique_name("group");
     let _cleanup = TopicGuard(&*raw, topic.clone());
     produce_messages(&*raw, &topic, partitions, messages, &[])?;
     let coord = Arc::new(GroupCoordinator::new(partitions));
@@ -169,16 +148,28 @@ pub fn rebalance_scenario(
             );
             handles.push(s.spawn(move || run_member(b, c, cfg, h, p, st)));
         };
-        let applied_at_least = |n: usize| wait_until(deadline, || sink.applied() >= n);
+        let applied_at_least = |n: usize| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            poll_until(left, || sink.applied() >= n)
+        };
+        // A member joins on its own thread: wait for its join before the next event, or a member
+        // told to leave could leave before the previous one has joined (the events would swap).
+        let joined = |name: &str| {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let event = format!("join {name}");
+            poll_until(left, || {
+                coord.generations().iter().any(|g| g.event == event)
+            })
+        };
         start("a", &stops[0]);
-        let mut on_time = applied_at_least(messages / 4);
+        let mut on_time = joined("a") && applied_at_least(messages / 4);
         if on_time {
             start("b", &stops[1]);
-            on_time = applied_at_least(messages / 2);
+            on_time = joined("b") && applied_at_least(messages / 2);
         }
         if on_time {
             start("c", &stops[2]);
-            on_time = applied_at_least(3 * messages / 4);
+            on_time = joined("c") && applied_at_least(3 * messages / 4);
         }
         if on_time {
             stops[1].store(true, Relaxed); // Relaxed: a request flag.
@@ -255,7 +246,7 @@ pub fn backpressure_scenario(
     bound: Option<usize>,
 ) -> Result<BackpressureRun, BrokerError> {
     let broker = open_broker(url)?;
-    let topic = unique_topic("backpressure");
+    let topic = unique_name("backpressure");
     let _cleanup = TopicGuard(&*broker, topic.clone());
     produce_messages(&*broker, &topic, partitions, messages, &[])?;
     let probe = Probe::new(partitions);
@@ -376,7 +367,7 @@ pub fn dlq_scenario(
     backoff: Duration,
 ) -> Result<DlqReport, BrokerError> {
     let broker = open_broker(url)?;
-    let topic = unique_topic("payments");
+    let topic = unique_name("payments");
     let _cleanup = TopicGuard(&*broker, topic.clone());
     let ids = produce_messages(&*broker, &topic, partitions, messages, poison)?;
     let sink = Arc::new(MemorySink::new());
@@ -487,13 +478,13 @@ pub fn crash_restart_scenario(
     messages: usize,
     partitions: u32,
 ) -> Result<CrashReport, String> {
-    let scratch = ScratchDir::new("crash").map_err(|e| format!("temp dir: {e}"))?;
+    let scratch = TempDir::new("crash").map_err(|e| format!("temp dir: {e}"))?;
     let url = if url == "embedded" {
         format!("file://{}", scratch.path().join("log").display())
     } else {
         url.to_string()
     };
-    let topic = unique_topic("orders");
+    let topic = unique_name("orders");
     let group = "fulfilment";
     let commit_every = 25;
     let stall_after = (messages / 3 / commit_every) * commit_every + commit_every / 2;

@@ -8,6 +8,7 @@
 //! - [`executor`]: a mini multi-threaded executor — tasks with a `Wake` waker, bounded per-worker
 //!   rings, a global injector, stealing, parked idle workers, `JoinHandle`s, `block_on`;
 //! - [`stack_child`]: the contained child process in which a real stack overflow happens;
+//! - [`workloads`]: spawn-many and yield-many, on ours and on tokio, for the section and the bench;
 //! - the exercise's sections (`syscalls`, `work-stealing`, `preemption`, `stacks`).
 
 #[cfg(not(loom))]
@@ -31,6 +32,9 @@ pub mod executor {
 
 #[cfg(not(loom))]
 pub mod stack_child;
+
+#[cfg(not(loom))]
+pub mod workloads;
 
 #[cfg(not(loom))]
 mod exercise;

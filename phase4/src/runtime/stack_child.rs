@@ -31,6 +31,15 @@ fn dive(depth: u64) -> u64 {
     black_box(dive(depth + 1)) + frame[0] as u64
 }
 
+/// The binary's hook (`exercise_main!(…, before = …)`): in the `stacks` section's child (the env var
+/// is set) this process is that child; otherwise the exercise runs.
+pub fn before(args: Vec<std::ffi::OsString>) -> harness::exercise::Before {
+    match child_main() {
+        Some(code) => harness::exercise::Before::Exit(code),
+        None => harness::exercise::Before::Run(args),
+    }
+}
+
 /// In the child (the env var is set): overflows a thread's stack and never returns normally.
 /// Elsewhere: `None`, and `main` goes on to the exercise.
 pub fn child_main() -> Option<ExitCode> {

@@ -11,13 +11,15 @@ use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use harness::tempdir::{TempDir, unique_name};
+use harness::wait::poll_until;
 use parking_lot::Mutex;
 use phase4::consumers::resp::Connection;
 use phase4::consumers::scenarios::{self, message_id};
 use phase4::consumers::{
     Broker, BrokerError, BrokerObserver, BrokerResult, ConsumerConfig, DeadLetter,
-    GroupCoordinator, Handler, MemorySink, Observed, Offset, Probe, Record, ScratchDir,
-    open_broker, run_member,
+    GroupCoordinator, Handler, MemorySink, Observed, Offset, Probe, Record, open_broker,
+    run_member,
 };
 
 /// A broker URL to test against, and whatever must stay alive for it.
@@ -37,7 +39,7 @@ pub fn embedded() -> Option<Backend> {
 pub struct RedisServer {
     pub port: u16,
     child: Child,
-    _dir: ScratchDir,
+    _dir: TempDir,
 }
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
@@ -48,7 +50,7 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 
 impl RedisServer {
     pub fn start(bin: &std::path::Path) -> RedisServer {
-        let dir = ScratchDir::new("redis").expect("temp dir for redis");
+        let dir = TempDir::new("redis").expect("temp dir for redis");
         // A port the kernel just handed out and we released: free unless someone races us for it.
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -117,12 +119,11 @@ impl Drop for RedisServer {
         if let Ok(mut c) = Connection::connect(&self.addr(), Duration::from_millis(500)) {
             let _ = c.cmd(&["SHUTDOWN", "NOSAVE"]);
         }
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(10));
+        let child = &mut self.child;
+        if poll_until(Duration::from_secs(3), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        }) {
+            return;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -171,7 +172,7 @@ pub fn redis() -> Option<Backend> {
 /// offset past it, since none of those may have been acknowledged.
 pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
     let inner = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("prefix");
+    let topic = unique_name("prefix");
     scenarios::produce_messages(&*inner, &topic, 1, 40, &[]).expect("produce");
     let recording = Recording::new(inner.clone(), Duration::ZERO);
     let broker: Arc<dyn Broker> = recording.clone();
@@ -201,15 +202,11 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
     let coord = Arc::new(GroupCoordinator::new(1));
     let (b2, p2) = (broker.clone(), probe.clone());
     let member = thread::spawn(move || run_member(b2, coord, cfg, handler, p2, stop));
-    let deadline = Instant::now() + Duration::from_secs(20);
     // 0-2 finish and leave the window; the window of 8 is then 3..=10, so 4..=10 finish too: 10 applied.
-    while sink.applied() < 10 {
-        assert!(
-            Instant::now() < deadline,
-            "records after the held one never finished"
-        );
-        thread::sleep(Duration::from_millis(1));
-    }
+    assert!(
+        poll_until(Duration::from_secs(20), || sink.applied() >= 10),
+        "records after the held one never finished"
+    );
     thread::sleep(Duration::from_millis(30)); // Give a wrong commit every chance to happen.
     assert_eq!(
         sink.applied(),
@@ -273,7 +270,7 @@ pub fn out_of_order_commits_only_the_finished_prefix(url: &str) {
 /// them only once they have been idle for `min_idle` (XAUTOCLAIM semantics).
 pub fn stuck_messages_are_reclaimed_after_min_idle(url: &str) {
     let broker = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("stuck");
+    let topic = unique_name("stuck");
     scenarios::produce_messages(&*broker, &topic, 1, 10, &[]).expect("produce");
     broker.create_group(&topic, "g").expect("group");
     let got = broker.fetch(&topic, "g", "dies", 0, 4).expect("fetch");
@@ -405,7 +402,7 @@ impl BrokerObserver for Recording {
 /// "killed mid-batch" commit everything applied.
 pub fn commits_land_exactly_every_commit_every(url: &str) {
     let inner = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("cadence");
+    let topic = unique_name("cadence");
     scenarios::produce_messages(&*inner, &topic, 1, 60, &[]).expect("produce");
     let broker = Recording::new(inner, Duration::from_millis(5));
     let sink = Arc::new(MemorySink::new());
@@ -434,11 +431,10 @@ pub fn commits_land_exactly_every_commit_every(url: &str) {
             stop,
         )
     });
-    let watchdog = Instant::now() + Duration::from_secs(30);
-    while !member.is_finished() {
-        assert!(Instant::now() < watchdog, "the member never drained");
-        thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        poll_until(Duration::from_secs(30), || member.is_finished()),
+        "the member never drained"
+    );
     let report = member.join().expect("member").expect("run_member");
     assert_eq!(
         (report.dispatched, report.completed, report.reclaimed),
@@ -509,7 +505,7 @@ pub fn poison_goes_to_the_dlq_and_replays(url: &str) {
 /// member reclaims the 4, fetches the other 6, applies all 10 and commits to the end.
 pub fn a_member_reclaims_what_a_dead_consumer_left_pending(url: &str) {
     let broker = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("takeover");
+    let topic = unique_name("takeover");
     scenarios::produce_messages(&*broker, &topic, 1, 10, &[]).expect("produce");
     broker.create_group(&topic, "g").expect("group");
     assert_eq!(
@@ -563,7 +559,7 @@ pub fn a_member_reclaims_what_a_dead_consumer_left_pending(url: &str) {
 /// first poll on is what lets it see that it is drained.
 pub fn a_member_with_nothing_to_consume_exits_when_drained(url: &str) {
     let broker = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("nothing");
+    let topic = unique_name("nothing");
     scenarios::produce_messages(&*broker, &topic, 1, 3, &[]).expect("produce");
     broker.create_group(&topic, "g").expect("group");
     assert_eq!(
@@ -613,7 +609,7 @@ pub fn a_member_with_nothing_to_consume_exits_when_drained(url: &str) {
 /// member that takes an idle poll for the end returns within a few polls of 2 ms) — then stopped.
 pub fn a_member_does_not_exit_while_a_record_is_pending_elsewhere(url: &str) {
     let broker = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("pending");
+    let topic = unique_name("pending");
     scenarios::produce_messages(&*broker, &topic, 1, 4, &[]).expect("produce");
     broker.create_group(&topic, "g").expect("group");
     assert_eq!(
@@ -746,7 +742,7 @@ impl Broker for NoDeadLetters {
 /// the completions of 0..=4 (committed as they come, `commit_every` 1).
 pub fn a_record_that_cannot_be_dead_lettered_fails_the_member(url: &str) {
     let inner = open_broker(url).expect("broker");
-    let topic = scenarios::unique_topic("fatal");
+    let topic = unique_name("fatal");
     scenarios::produce_messages(&*inner, &topic, 1, 6, &[5]).expect("produce");
     let broker: Arc<dyn Broker> = Arc::new(NoDeadLetters(inner.clone()));
     let handler: Handler = Arc::new(|r| {

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use harness::Ctx;
 use harness::leaks::ThreadLeakCheck;
+use harness::stats::fmt_duration;
 use workpool::{CancelOutcome, GroupError, Pool, ShutdownReport, TaskError};
 
-use super::{ms, watched};
+use super::watched;
 
 const NAME: &str = "tour-api";
 /// The stack array the scope's 8 tasks sum, a slice each.
@@ -252,7 +253,7 @@ fn measure(members: usize) -> Measured {
         };
         m.rows.push(Row {
             what: "join_timeout(20 ms) on a gated task",
-            result: format!("handle given back after {}", ms(waited)),
+            result: format!("handle given back after {}", fmt_duration(waited)),
             ok: timeout_ok,
         });
         let (held, try_ok) = match held.map(|h| h.try_join()) {

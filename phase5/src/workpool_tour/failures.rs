@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use harness::Ctx;
 use harness::leaks::ThreadLeakCheck;
+use harness::stats::fmt_duration;
 use workpool::{CancelOutcome, Pool, ShutdownReport, StuckTask, TaskError, TaskOptions};
 
-use super::{ms, quiet_panic, threads_named, watched};
+use super::{quiet_panic, threads_named, watched};
 
 /// The live threads named `prefix…`, polled up to 2 s until there are `want` of them.
 fn threads_named_within(prefix: &str, want: usize) -> usize {
@@ -359,7 +360,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
          held worker; a task wedged on a blocking call with stuck_after({}); a shutdown with 2 tasks \
          running and {queued} queued.",
         2 * n,
-        ms(STUCK_AFTER)
+        fmt_duration(STUCK_AFTER)
     ));
     let out = watched("wd-failures", move || {
         let leak = ThreadLeakCheck::named(PANICS)
@@ -440,16 +441,16 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 "{} (worker {}, running {})",
                 t.name.as_deref().unwrap_or("?"),
                 t.worker,
-                ms(t.running_for)
+                fmt_duration(t.running_for)
             )
         })
         .collect();
     t.row([
-        format!("watchdog, stuck_after {}", ms(STUCK_AFTER)),
+        format!("watchdog, stuck_after {}", fmt_duration(STUCK_AFTER)),
         format!(
             "on_stuck: {}; seen {} after submit; stuck_tasks(): {:?}",
             names.join(", "),
-            ms(s.flagged_after),
+            fmt_duration(s.flagged_after),
             s.listed
         ),
     ]);

@@ -128,8 +128,3 @@ fn threads_named(prefix: &str) -> usize {
         .filter(|t| t.name.starts_with(p.as_str()))
         .count()
 }
-
-/// A duration in the unit that reads best.
-fn ms(d: Duration) -> String {
-    harness::stats::fmt_duration(d)
-}

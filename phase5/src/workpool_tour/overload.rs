@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 
 use harness::Ctx;
 use harness::leaks::ThreadLeakCheck;
-use harness::stats::{fmt_bytes, fmt_rate};
+use harness::stats::{fmt_bytes, fmt_duration, fmt_rate};
 use workpool::{Overflow, Pool, Queue, SubmitError, TaskError};
 
-use super::{Live, PAYLOAD, ms, watched};
+use super::{Live, PAYLOAD, watched};
 
 const NAME: &str = "tour-ovl";
 const WORKERS: usize = 2;
@@ -185,7 +185,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
          the same instant: {WORKERS} workers, tasks sleeping {} each (capacity {}), {n} tasks offered at \
          {} (2×), each carrying {}. Bounded runs: queue of {CAP}. 'peak held' = tasks alive in the pool, \
          counted by the tasks' own captures, sampled after every submit.",
-        ms(SERVICE),
+        fmt_duration(SERVICE),
         fmt_rate(rate / 2.0),
         fmt_rate(rate),
         fmt_bytes(PAYLOAD as u64),
@@ -249,9 +249,9 @@ pub(crate) fn run(ctx: &mut Ctx) {
             r.refused.to_string(),
             r.dropped.to_string(),
             r.on_caller.to_string(),
-            ms(r.arrival),
-            ms(r.wait_p50),
-            ms(r.wait_p99),
+            fmt_duration(r.arrival),
+            fmt_duration(r.wait_p50),
+            fmt_duration(r.wait_p99),
             r.peak_live.to_string(),
             fmt_bytes((r.peak_live * PAYLOAD) as u64),
         ]);
@@ -304,7 +304,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     ctx.say(format!(
         "Queue wait is stamped when submit is called, so under Block (p99 {}) and Timeout it includes the \
          time the submitter waited for room, not only the time in the queue.",
-        ms(block.wait_p99)
+        fmt_duration(block.wait_p99)
     ));
     if timeout.refused == 0 {
         ctx.say("(Timeout refused nothing this run: a slot always freed within 200 µs.)");
@@ -316,8 +316,8 @@ pub(crate) fn run(ctx: &mut Ctx) {
         fmt_bytes((bound * PAYLOAD) as u64),
         unb.peak_live,
         fmt_bytes((unb.peak_live * PAYLOAD) as u64),
-        ms(unb.wait_p99),
-        ms(reject.wait_p99),
+        fmt_duration(unb.wait_p99),
+        fmt_duration(reject.wait_p99),
     ));
     ctx.check(
         "every offered task accounted once: admitted + refused; admitted = ran + dropped (handles, closures, report)",
@@ -340,7 +340,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
             }
             Kind::Timeout => format!(
                 "Timeout: each refused submit waited ≥ {} first",
-                ms(TIMEOUT)
+                fmt_duration(TIMEOUT)
             ),
             Kind::Unbounded => format!("Unbounded: the queue grew past {bound} (nothing refused)"),
         };
@@ -348,7 +348,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
             Kind::Timeout => format!(
                 "{} refused, shortest wait {}",
                 r.refused,
-                r.min_refused_wait.map_or("-".into(), ms)
+                r.min_refused_wait.map_or("-".into(), fmt_duration)
             ),
             _ => format!(
                 "{} refused, {} dropped, {} on caller, peak {}",
@@ -358,7 +358,11 @@ pub(crate) fn run(ctx: &mut Ctx) {
         ctx.check_with(label, *ok, detail);
     }
     let label = "the unbounded queue's p99 queue wait exceeds Reject's, whose queue is bounded (side by side)";
-    let detail = format!("{} vs {}", ms(unb.wait_p99), ms(reject.wait_p99));
+    let detail = format!(
+        "{} vs {}",
+        fmt_duration(unb.wait_p99),
+        fmt_duration(reject.wait_p99)
+    );
     // The schedule offers n tasks in n × interval; an open-loop submitter that took far longer was
     // starved of CPU, and so, likely, were its workers: then the comparison says nothing.
     let scheduled = SERVICE * n as u32 / (2 * WORKERS) as u32;
@@ -370,9 +374,9 @@ pub(crate) fn run(ctx: &mut Ctx) {
             label,
             format!(
                 "{detail}: the machine starved the run (arrivals took {} and {} for a {} schedule)",
-                ms(reject.arrival),
-                ms(unb.arrival),
-                ms(scheduled)
+                fmt_duration(reject.arrival),
+                fmt_duration(unb.arrival),
+                fmt_duration(scheduled)
             ),
         );
     } else {

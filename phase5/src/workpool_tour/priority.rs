@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use harness::Ctx;
 use harness::leaks::ThreadLeakCheck;
+use harness::stats::fmt_duration;
 use workpool::{Pool, Priority, Queue, TaskOptions};
 
-use super::{ms, watched};
+use super::watched;
 
 const NAME: &str = "tour-prio";
 const AGING: usize = 4;
@@ -161,7 +162,11 @@ pub(crate) fn run(ctx: &mut Ctx) {
             first,
             positions.join(", "),
             r.max_high_before_low.to_string(),
-            format!("{} / {}", ms(r.low_wait_mean), ms(r.high_wait_mean)),
+            format!(
+                "{} / {}",
+                fmt_duration(r.low_wait_mean),
+                fmt_duration(r.high_wait_mean)
+            ),
         ]);
     }
     ctx.show(t);

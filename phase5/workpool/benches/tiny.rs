@@ -17,15 +17,11 @@
 //! 20 samples. Sizes shrink under `debug_assertions` (`cargo test --all-targets` runs each bench
 //! once).
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 
 mod contenders;
-use contenders::{Contender, LABELS, tiny_task};
+use contenders::{Contender, LABELS, bursts, from_many, one_submitter, tiny_task};
 
 const WORKERS: usize = 2;
 const TASKS: usize = if cfg!(debug_assertions) {
@@ -61,12 +57,7 @@ fn tiny(c: &mut Criterion) {
     for label in LABELS {
         let pool = Contender::new(label, WORKERS);
         g.bench_function(benchkit::id(label, &one), |b| {
-            b.iter(|| {
-                for i in 0..TASKS {
-                    pool.execute(move || tiny_task(i as u64));
-                }
-                pool.wait_idle();
-            })
+            b.iter(|| one_submitter(&pool, TASKS))
         });
         pool.shutdown();
     }
@@ -83,44 +74,7 @@ fn tiny(c: &mut Criterion) {
     g.finish();
 }
 
-/// `submitters` threads each `execute` `per` tasks; the time from their release (all spawned and
-/// parked) until the pool is idle again.
-fn from_many(pool: &Contender, submitters: usize, per: usize) -> Duration {
-    let parked = AtomicUsize::new(0);
-    let gate = (Mutex::new(false), Condvar::new());
-    thread::scope(|s| {
-        let handles: Vec<_> = (0..submitters)
-            .map(|t| {
-                let (parked, gate) = (&parked, &gate);
-                s.spawn(move || {
-                    let mut open = gate.0.lock().unwrap();
-                    // Counted under the gate's lock, so the release below cannot slip in between.
-                    parked.fetch_add(1, Ordering::Relaxed);
-                    while !*open {
-                        open = gate.1.wait(open).unwrap();
-                    }
-                    drop(open);
-                    for i in 0..per {
-                        pool.execute(move || tiny_task((t * per + i) as u64));
-                    }
-                })
-            })
-            .collect();
-        while parked.load(Ordering::Relaxed) < submitters {
-            thread::yield_now();
-        }
-        let start = Instant::now();
-        *gate.0.lock().unwrap() = true;
-        gate.1.notify_all();
-        for h in handles {
-            h.join().expect("a submitter panicked");
-        }
-        pool.wait_idle();
-        start.elapsed()
-    })
-}
-
-fn bursts(c: &mut Criterion) {
+fn burst_group(c: &mut Criterion) {
     let mut g = c.benchmark_group("workpool/bursts");
     g.sampling_mode(SamplingMode::Flat).sample_size(20);
     g.throughput(Throughput::Elements(TASKS as u64));
@@ -129,14 +83,7 @@ fn bursts(c: &mut Criterion) {
     for label in LABELS {
         let pool = Contender::new(label, WORKERS);
         g.bench_function(benchkit::id(label, &param), |b| {
-            b.iter(|| {
-                for burst in 0..BURSTS {
-                    for i in 0..per {
-                        pool.execute(move || tiny_task((burst * per + i) as u64));
-                    }
-                    pool.wait_idle();
-                }
-            })
+            b.iter(|| bursts(&pool, BURSTS, per))
         });
         pool.shutdown();
     }
@@ -146,6 +93,6 @@ fn bursts(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = benchkit::config();
-    targets = tiny, bursts
+    targets = tiny, burst_group
 }
 criterion_main!(benches);

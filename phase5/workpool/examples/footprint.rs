@@ -113,10 +113,7 @@ fn os_threads() -> usize {
 /// Waits (at most 5 s) until the process is back to `threads` threads: a pool's threads may still be
 /// exiting after it was dropped (threadpool does not join them).
 fn settle(threads: usize) {
-    let until = Instant::now() + Duration::from_secs(5);
-    while os_threads() > threads && Instant::now() < until {
-        thread::sleep(Duration::from_millis(5));
-    }
+    harness::wait::poll_until(Duration::from_secs(5), || os_threads() <= threads);
 }
 
 fn threads() {

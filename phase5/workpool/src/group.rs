@@ -147,8 +147,8 @@ where
             }
             out
         };
-        let mut header = Header::new(options.name, options.priority);
-        header.group = Some((self.shared.clone(), index));
+        let header =
+            Header::new(options.name, options.priority).in_group(self.shared.clone(), index);
         let (job, handle) = make_task(header, run);
         // Registered before admission, so a failure racing this submit still abandons it.
         self.shared

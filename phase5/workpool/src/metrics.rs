@@ -147,7 +147,7 @@ impl SlotInner {
         if watch {
             self.seq += 1;
             self.current = Some(Current {
-                name: job.header().name.clone(),
+                name: job.header().name().cloned(),
                 since: now,
                 seq: self.seq,
             });

@@ -159,8 +159,7 @@ impl SubPool<'_> {
             bump(&parent.counters.rejected);
             return Err(SubmitError::ShutDown);
         }
-        let mut header = Header::new(options.name, options.priority);
-        header.sub = Some(self.shared.clone());
+        let header = Header::new(options.name, options.priority).in_sub(self.shared.clone());
         let (job, handle) = make_task(header, f);
         let mut st = lock(&self.shared.state);
         if st.running < self.shared.limit {

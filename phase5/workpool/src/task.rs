@@ -40,29 +40,65 @@ impl Priority {
     pub const ALL: [Priority; 3] = [Priority::High, Priority::Normal, Priority::Low];
 }
 
-/// What the pool knows of a task besides its closure and output.
+/// What the pool knows of a task besides its closure and output. What most tasks lack (a name, a
+/// group, a subpool) sits behind one pointer, so a plain task's cell stays small: 64 bytes with its
+/// reference counts for a closure of one word, where those fields inline made it 104 (a queued
+/// backlog's memory, `examples/footprint.rs`). A named, grouped or subpool task pays a second
+/// allocation for them.
 #[derive(Debug)]
 pub(crate) struct Header {
     pub(crate) state: State,
-    pub(crate) name: Option<Cow<'static, str>>,
     pub(crate) priority: Priority,
     pub(crate) submitted_at: crate::sync::Stamp,
+    extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Default)]
+struct Extra {
+    name: Option<Cow<'static, str>>,
     /// The group it belongs to and its index there.
-    pub(crate) group: Option<(Arc<GroupShared>, usize)>,
+    group: Option<(Arc<GroupShared>, usize)>,
     /// The subpool whose concurrency it counts against.
-    pub(crate) sub: Option<Arc<SubShared>>,
+    sub: Option<Arc<SubShared>>,
 }
 
 impl Header {
     pub(crate) fn new(name: Option<Cow<'static, str>>, priority: Priority) -> Header {
         Header {
             state: State::new(),
-            name,
             priority,
             submitted_at: crate::sync::Stamp::now(),
-            group: None,
-            sub: None,
+            extra: name.map(|name| {
+                Box::new(Extra {
+                    name: Some(name),
+                    ..Extra::default()
+                })
+            }),
         }
+    }
+
+    /// The same header, counted in `group` at `index`.
+    pub(crate) fn in_group(mut self, group: Arc<GroupShared>, index: usize) -> Header {
+        self.extra.get_or_insert_default().group = Some((group, index));
+        self
+    }
+
+    /// The same header, counted against the subpool `sub`.
+    pub(crate) fn in_sub(mut self, sub: Arc<SubShared>) -> Header {
+        self.extra.get_or_insert_default().sub = Some(sub);
+        self
+    }
+
+    pub(crate) fn name(&self) -> Option<&Cow<'static, str>> {
+        self.extra.as_ref()?.name.as_ref()
+    }
+
+    pub(crate) fn group(&self) -> Option<&(Arc<GroupShared>, usize)> {
+        self.extra.as_ref()?.group.as_ref()
+    }
+
+    pub(crate) fn sub(&self) -> Option<&Arc<SubShared>> {
+        self.extra.as_ref()?.sub.as_ref()
     }
 }
 
@@ -90,7 +126,7 @@ pub(crate) trait Runnable: Send + Sync {
 impl std::fmt::Debug for dyn Runnable + '_ {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Task")
-            .field("name", &self.header().name)
+            .field("name", &self.header().name())
             .field("priority", &self.header().priority)
             .field("state", &self.header().state.lifecycle())
             .finish()
@@ -179,7 +215,7 @@ where
             }
         };
         if ran == Ran::Panicked
-            && let Some((group, index)) = &self.header.group
+            && let Some((group, index)) = self.header.group()
         {
             // Before the handle completes: the group's `wait` sees the failure with the value,
             // and no queued sibling starts once the failure is known.
@@ -406,16 +442,12 @@ impl<'a> TaskContext<'a> {
     pub fn is_cancelled(&self) -> bool {
         self.header.state.cancel_requested()
             || self.stop.load(Relaxed)
-            || self
-                .header
-                .group
-                .as_ref()
-                .is_some_and(|(g, _)| g.is_cancelled())
+            || self.header.group().is_some_and(|(g, _)| g.is_cancelled())
     }
 
     /// The name given with [`TaskOptions::name`](crate::TaskOptions::name), if any.
     pub fn name(&self) -> Option<&str> {
-        self.header.name.as_deref()
+        self.header.name().map(|n| &**n)
     }
 
     /// The task's priority lane.
@@ -467,7 +499,7 @@ pub struct TaskHandle<T> {
 impl<T> std::fmt::Debug for TaskHandle<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TaskHandle")
-            .field("name", &self.cell.header().name)
+            .field("name", &self.cell.header().name())
             .field("state", &self.cell.header().state.lifecycle())
             .finish()
     }
@@ -544,7 +576,7 @@ impl<T> TaskHandle<T> {
 
     /// The name given at submission, if any.
     pub fn name(&self) -> Option<&str> {
-        self.cell.header().name.as_deref()
+        self.cell.header().name().map(|n| &**n)
     }
 }
 

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::*;
-use harness::conformance::queue::DropLedger;
+use harness::ledger::DropLedger;
 use workpool::{Overflow, Pool, Priority, Queue, SubmitError, TaskError, TaskOptions};
 
 const POLICIES: [Overflow; 5] = [
@@ -213,6 +213,29 @@ fn queue_bound_is_exact_for_reject_timeout_and_try_submit() {
     });
 }
 
+/// From another thread, submits a task returning `value` to `pool`, whose queue is full under
+/// `Block`, and raises `returned` once that submit returns; checks 50 ms later that it has not.
+fn submit_blocked(
+    pool: &Arc<Pool>,
+    returned: &Arc<AtomicBool>,
+    value: i32,
+) -> thread::JoinHandle<Result<i32, TaskError>> {
+    let submitter = {
+        let (pool, returned) = (pool.clone(), returned.clone());
+        thread::spawn(move || {
+            let h = pool.submit(move || value);
+            returned.store(true, SeqCst);
+            h.unwrap().join()
+        })
+    };
+    thread::sleep(Duration::from_millis(50));
+    assert!(
+        !returned.load(SeqCst),
+        "Block returned while the queue was full"
+    );
+    submitter
+}
+
 /// `Block`: the submit does not return while the queue is full, and returns (admitted) once a
 /// worker frees a slot.
 #[test]
@@ -222,22 +245,43 @@ fn block_blocks_until_a_slot_frees() {
         let (pool, gate) = held_pool(name, 1, 1, Overflow::Block);
         let first = pool.submit(|| 1).unwrap();
         let returned = Arc::new(AtomicBool::new(false));
-        let submitter = {
-            let (pool, returned) = (pool.clone(), returned.clone());
-            thread::spawn(move || {
-                let h = pool.submit(|| 2);
-                returned.store(true, SeqCst);
-                h.unwrap().join()
-            })
-        };
-        thread::sleep(Duration::from_millis(50));
-        assert!(
-            !returned.load(SeqCst),
-            "Block returned while the queue was full"
-        );
+        let submitter = submit_blocked(&pool, &returned, 2);
         gate.open();
         assert_eq!(submitter.join().unwrap(), Ok(2));
         assert_eq!(first.join(), Ok(1));
+        drop(pool);
+        assert_no_threads_left(name);
+    });
+}
+
+/// A submitter blocked on a full queue is admitted once there is room even when the room comes in
+/// steps too small to wake it (workers wake blocked submitters only once half the bound is free).
+/// Here the one worker takes the whole queue of 8 as one batch, which frees a single slot, and the
+/// first task of that batch waits for the blocked submit to return: the submitter must find the slot
+/// by itself. One that slept until woken would leave that task to wait out its 10 s.
+#[test]
+fn a_blocked_submitter_finds_room_that_came_in_small_steps() {
+    within(|| {
+        let name = "adm-steps";
+        let (pool, gate) = held_pool(name, 1, 8, Overflow::Block);
+        let returned = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let returned = returned.clone();
+            pool.submit(move || poll_until(SETTLE, || returned.load(SeqCst)))
+                .unwrap()
+        };
+        let rest: Vec<_> = (0..7).map(|i| pool.submit(move || i).unwrap()).collect();
+        let submitter = submit_blocked(&pool, &returned, 99);
+        gate.open();
+        assert_eq!(
+            waiter.join(),
+            Ok(true),
+            "the blocked submitter was not admitted while its slot was free"
+        );
+        assert_eq!(submitter.join().unwrap(), Ok(99));
+        for (i, h) in rest.into_iter().enumerate() {
+            assert_eq!(h.join(), Ok(i));
+        }
         drop(pool);
         assert_no_threads_left(name);
     });

@@ -9,7 +9,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::*;
-use harness::conformance::queue::DropLedger;
+use harness::ledger::DropLedger;
 use workpool::{CancelOutcome, Overflow, Pool, Queue, SubmitError, TaskError, TaskOptions};
 
 /// A queued task that is cancelled never starts, its closure is dropped at once (exactly once), and

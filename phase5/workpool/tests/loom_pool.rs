@@ -25,17 +25,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 
+use harness::ledger::Counted;
 use loom::thread;
 use workpool::twin::{self, Twin};
 use workpool::{CancelOutcome, Pool, Queue, SubmitError, TaskError};
-
-/// Counts its own drops, so "dropped exactly once" is checked whoever drops it.
-struct Tracked(Arc<AtomicUsize>);
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
-}
 
 fn one_worker() -> Pool {
     Pool::builder()
@@ -52,7 +45,7 @@ fn handle_model(which: Twin) {
         let pool = one_worker();
         let ran = Arc::new(AtomicUsize::new(0));
         let drops = Arc::new(AtomicUsize::new(0));
-        let capture = Tracked(drops.clone());
+        let capture = Counted(drops.clone()); // counts its drops, whoever drops it
         let r = ran.clone();
         let handle = Arc::new(
             pool.submit(move || {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
+use harness::ledger::Counted;
 use workpool::{CancelOutcome, Pool, Queue, TaskError};
 
 const ROUNDS: usize = if cfg!(miri) { 3 } else { 200 };
@@ -25,14 +26,6 @@ mod common;
 fn no_thread_left(name: &str) {
     if !cfg!(miri) {
         common::assert_no_threads_left(name);
-    }
-}
-
-/// Counts its drops: every capture and output must be dropped exactly once, on any thread.
-struct Counted(Arc<AtomicUsize>);
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
     }
 }
 

@@ -18,6 +18,8 @@ use crate::contracts::channel::{
     ChannelFlavor, ChannelReceiver, ChannelSender, RecvTimeoutFailure, SendTimeoutFailure,
     TryRecvFailure, TrySendFailure,
 };
+use crate::ledger::Counted;
+use crate::wait::poll_until;
 use crate::watchdog::within;
 
 /// Deadline for one case: generous, since a case only fails by it when something is deadlocked.
@@ -171,7 +173,11 @@ pub fn capacity_is_honoured<F: ChannelFlavor>() {
                     c.fetch_add(1, SeqCst);
                 }
             });
-            wait_until(|| completed.load(SeqCst) >= cap);
+            assert!(
+                poll_until(CASE_DEADLINE, || completed.load(SeqCst) >= cap),
+                "{}: cap {cap}: the first {cap} sends never completed",
+                F::NAME
+            );
             thread::sleep(SETTLE);
             assert_eq!(
                 completed.load(SeqCst),
@@ -181,7 +187,11 @@ pub fn capacity_is_honoured<F: ChannelFlavor>() {
             );
             for taken in 1..=3 {
                 assert!(rx.recv().is_some());
-                wait_until(|| completed.load(SeqCst) >= cap + taken);
+                assert!(
+                    poll_until(CASE_DEADLINE, || completed.load(SeqCst) >= cap + taken),
+                    "{}: cap {cap}: a recv never let a blocked send complete",
+                    F::NAME
+                );
                 if taken < 3 {
                     thread::sleep(SETTLE);
                     assert_eq!(
@@ -282,7 +292,11 @@ pub fn rendezvous_waits_for_the_receiver<F: ChannelFlavor>() {
         );
         recvs_begun.fetch_add(1, SeqCst);
         let first = rx.recv().unwrap();
-        wait_until(|| returned.load(SeqCst) >= 1);
+        assert!(
+            poll_until(CASE_DEADLINE, || returned.load(SeqCst) >= 1),
+            "{}: no rendezvous sender returned after a recv",
+            F::NAME
+        );
         thread::sleep(SETTLE);
         assert_eq!(
             returned.load(SeqCst),
@@ -503,14 +517,6 @@ pub fn timeout_variants<F: ChannelFlavor>() {
             assert_eq!(receiver.join().unwrap(), Some(10));
         }
     })
-}
-
-/// A value that counts its drops.
-struct Counted(Arc<AtomicUsize>);
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
 }
 
 /// Every value is dropped exactly once: received ones by the receiver, refused ones by the caller,
@@ -736,12 +742,6 @@ pub fn close_wakes_every_blocked_thread<F: ChannelFlavor>() {
             F::NAME
         );
     })
-}
-
-fn wait_until(mut cond: impl FnMut() -> bool) {
-    while !cond() {
-        thread::sleep(Duration::from_millis(1));
-    }
 }
 
 /// Instantiates every case of the suite as a `#[test]` in a module: `channel_conformance!(ours, Ours);`

@@ -15,6 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::contracts::deque::{DequeOwner, DequeStealer, Steal, WorkDeque};
+use crate::ledger::Counted;
 use crate::watchdog::within;
 
 /// Deadline for one case: generous, since a case only fails by it when something is stuck.
@@ -233,14 +234,6 @@ pub fn multi_stealer_exact_multiset<D: WorkDeque>() {
             all.len()
         );
     })
-}
-
-/// A value that counts its drops.
-struct Counted(Arc<AtomicUsize>);
-impl Drop for Counted {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, SeqCst);
-    }
 }
 
 /// Values taken out are dropped by whoever took them; the ones still inside are dropped exactly

@@ -10,6 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::contracts::lock::{Lock, RwLockContract};
+use crate::wait::poll_until;
 use crate::watchdog::within;
 
 /// How long any single check may take before it counts as a deadlock.
@@ -163,11 +164,7 @@ pub fn readers_are_concurrent<L: RwLockContract<u64> + 'static>() {
                 thread::spawn(move || {
                     let g = lock.read();
                     inside.fetch_add(1, SeqCst);
-                    let give_up = Instant::now() + Duration::from_secs(10);
-                    while inside.load(SeqCst) < 2 && Instant::now() < give_up {
-                        thread::yield_now();
-                    }
-                    let both = inside.load(SeqCst) >= 2;
+                    let both = poll_until(Duration::from_secs(10), || inside.load(SeqCst) >= 2);
                     assert_eq!(*g, 5);
                     both
                 })

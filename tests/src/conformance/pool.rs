@@ -30,6 +30,7 @@ use crate::contracts::pool::{
 };
 use crate::exercise::expect_panic;
 use crate::leaks::{threads_named, threads_named_until};
+use crate::wait::poll_until;
 use crate::watchdog::within;
 
 // All atomics in this suite are SeqCst: they are bookkeeping, and the simplest correct ordering keeps
@@ -947,14 +948,11 @@ pub fn resize_grows_and_shrinks<F: PoolFlavor>() {
         opener.open();
         join_expect_done(F::NAME, held);
         pool.resize(1).expect("resize worked a moment ago");
-        let end = Instant::now() + PROMPTLY;
-        while round_max_in_flight(&pool, 4) > 1 {
-            assert!(
-                Instant::now() < end,
-                "{}: shrunk to 1 worker, still runs several tasks at once after {PROMPTLY:?}",
-                F::NAME
-            );
-        }
+        assert!(
+            poll_until(PROMPTLY, || round_max_in_flight(&pool, 4) <= 1),
+            "{}: shrunk to 1 worker, still runs several tasks at once after {PROMPTLY:?}",
+            F::NAME
+        );
         assert_eq!(
             round_max_in_flight(&pool, 8),
             1,

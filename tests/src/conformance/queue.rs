@@ -20,6 +20,7 @@ use std::time::Duration;
 use crate::contracts::queue::{
     ConcurrentQueue, QueueFlavor, SpscConsumer, SpscFlavor, SpscProducer,
 };
+pub use crate::ledger::{DropLedger, Tracked};
 use crate::watchdog::within;
 
 /// Deadline for one case: generous, since a case only fails by it when something is stuck (and
@@ -38,53 +39,6 @@ const fn scaled(n: usize) -> usize {
 /// Capacities the size-generic cases run at: 1 (every push fills it), non-powers of two (the index
 /// arithmetic cannot lean on a mask), and a roomy power of two.
 const CAPACITIES: &[usize] = &[1, 2, 3, 7, 64];
-
-/// Per-element drop counts: `counts[id]` is how many times element `id` was dropped.
-pub struct DropLedger {
-    counts: Vec<AtomicUsize>,
-}
-
-impl DropLedger {
-    /// A ledger for elements `0..n`.
-    pub fn new(n: usize) -> Arc<DropLedger> {
-        Arc::new(DropLedger {
-            counts: (0..n).map(|_| AtomicUsize::new(0)).collect(),
-        })
-    }
-    /// Element `id`, tracked by this ledger.
-    pub fn element(self: &Arc<Self>, id: usize) -> Tracked {
-        Tracked {
-            id,
-            ledger: self.clone(),
-        }
-    }
-    /// Total drops so far.
-    pub fn total(&self) -> usize {
-        self.counts.iter().map(|c| c.load(SeqCst)).sum()
-    }
-    /// The ids not dropped exactly once, with their counts.
-    pub fn wrong(&self) -> Vec<(usize, usize)> {
-        self.counts
-            .iter()
-            .enumerate()
-            .map(|(id, c)| (id, c.load(SeqCst)))
-            .filter(|&(_, c)| c != 1)
-            .collect()
-    }
-}
-
-/// An element whose drop is counted in a [`DropLedger`].
-pub struct Tracked {
-    /// Which element.
-    pub id: usize,
-    ledger: Arc<DropLedger>,
-}
-
-impl Drop for Tracked {
-    fn drop(&mut self) {
-        self.ledger.counts[self.id].fetch_add(1, SeqCst);
-    }
-}
 
 fn assert_each_dropped_once(name: &str, what: &str, ledger: &DropLedger) {
     let wrong = ledger.wrong();

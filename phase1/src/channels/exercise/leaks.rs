@@ -11,18 +11,6 @@ use crate::channels::{SendTimeoutError, bounded};
 
 const GRACE: Duration = Duration::from_secs(2);
 
-/// Waits up to `limit` for `check` to see exactly `n` threads of its prefix alive; returns the count.
-fn settle(check: &ThreadLeakCheck, n: usize, limit: Duration) -> usize {
-    let end = std::time::Instant::now() + limit;
-    loop {
-        let alive = check.alive_now().len();
-        if alive == n || std::time::Instant::now() >= end {
-            return alive;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-}
-
 pub(crate) fn run(ctx: &mut Ctx) {
     let pause = Duration::from_millis(ctx.pick(50, 20));
     let mut t = ctx.table(
@@ -44,10 +32,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
     }
     drop(tx); // the producer is done and closes... but the stray clone keeps the channel open
     thread::sleep(pause);
-    let during = settle(&check, 1, GRACE);
+    let during = check.alive_after(1, GRACE);
     drop(stray); // the fix: drop every Sender clone (own them in one place)
     let received = consumer.join().expect("consumer");
-    let after = settle(&check, 0, GRACE);
+    let after = check.alive_after(0, GRACE);
     t.row([
         "receiver waiting on a stray Sender clone".to_string(),
         before.to_string(),
@@ -76,10 +64,10 @@ pub(crate) fn run(ctx: &mut Ctx) {
         .expect("spawn");
     let first_two: Vec<u32> = rx.iter().take(2).collect(); // "found what I needed", returns early
     thread::sleep(pause);
-    let during = settle(&check, 1, GRACE);
+    let during = check.alive_after(1, GRACE);
     drop(rx); // the fix: let the Receiver go, so the blocked send fails and returns its value
     let sent = producer.join().expect("producer");
-    let after = settle(&check, 0, GRACE);
+    let after = check.alive_after(0, GRACE);
     t.row([
         "sender blocked on a full channel (consumer left early)".to_string(),
         before.to_string(),
@@ -122,7 +110,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
         .expect("spawn");
     let _first_two: Vec<u32> = rx.iter().take(2).collect();
     let sent = producer.join().expect("producer"); // the Receiver is still alive here
-    let after = settle(&check, 0, GRACE);
+    let after = check.alive_after(0, GRACE);
     t.row([
         "same producer with send_timeout(20 ms)".to_string(),
         "0".into(),

@@ -10,18 +10,6 @@ use crate::fanout::early_return::{Leaky, first_error_fixed};
 
 const GRACE: Duration = Duration::from_millis(300);
 
-/// Waits up to `limit` for `check` to see exactly `n` threads alive; returns the count.
-fn settle(check: &ThreadLeakCheck, n: usize, limit: Duration) -> usize {
-    let end = Instant::now() + limit;
-    loop {
-        let alive = check.alive_now().len();
-        if alive == n || Instant::now() >= end {
-            return alive;
-        }
-        thread::sleep(Duration::from_millis(2));
-    }
-}
-
 pub(crate) fn run(ctx: &mut Ctx) {
     let workers = 8u64;
     let inputs: Vec<u64> = (0..workers).collect();
@@ -51,7 +39,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     thread::sleep(cost + GRACE);
     let leaked = check.alive_now().len();
     let refused = naive.release();
-    let after = settle(&check, 0, Duration::from_secs(2));
+    let after = check.alive_after(0, Duration::from_secs(2));
     t.row([
         "naive (receiver outlives the call)".to_string(),
         format!("{result:?}"),

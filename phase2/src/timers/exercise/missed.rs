@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use harness::Ctx;
+use harness::stats::fmt_ms;
 use tokio::time::{self, Instant, MissedTickBehavior};
 
 const PERIOD: Duration = Duration::from_millis(20);
@@ -35,14 +36,10 @@ async fn measure(behavior: MissedTickBehavior) -> Vec<Tick> {
     ticks
 }
 
-fn ms(d: Duration) -> String {
-    format!("{:.1}", d.as_secs_f64() * 1e3)
-}
-
 pub(super) fn run(ctx: &mut Ctx) {
     ctx.say(format!(
         "tokio::time::interval({PERIOD:?}); the handler of tick #1 takes {SLOW:?} (3.5 periods), every \
-         other one returns at once. Times in ms from the first tick: scheduled = the Instant tick() \
+         other one returns at once. Times from the first tick: scheduled = the Instant tick() \
          returned, actual = when the handler ran."
     ));
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -63,14 +60,14 @@ pub(super) fn run(ctx: &mut Ctx) {
     for (name, _) in &runs {
         headers.push(name);
     }
-    let mut t = ctx.table("scheduled / actual tick times (ms)", &headers);
+    let mut t = ctx.table("scheduled / actual tick times", &headers);
     for k in 0..TICKS {
         let mut row = vec![format!("#{k}")];
         for (_, ticks) in &runs {
             row.push(format!(
                 "{} / {}",
-                ms(ticks[k].scheduled),
-                ms(ticks[k].actual)
+                fmt_ms(ticks[k].scheduled),
+                fmt_ms(ticks[k].actual)
             ));
         }
         t.row(row);
@@ -125,14 +122,14 @@ pub(super) fn run(ctx: &mut Ctx) {
     ctx.record("skip_skipped_gaps", skipped);
     ctx.takeaway(format!(
         "After one slow handler: Burst fired {burst_quick} catch-up ticks back to back and kept the \
-         grid; Delay moved the grid (scheduled ticks at least {} ms apart, never below the period; \
-         the handlers ran at least {} ms apart, since tokio lets a tick be up to 5 ms late before it \
-         counts as missed); Skip stayed on the grid but dropped periods. {TICKS} ticks took {} / {} / {} ms.",
-        ms(delay_min_gap),
-        ms(delay_min_actual_gap),
-        ms(span(burst)),
-        ms(span(delay)),
-        ms(span(skip))
+         grid; Delay moved the grid (scheduled ticks at least {} apart, never below the period; \
+         the handlers ran at least {} apart, since tokio lets a tick be up to 5 ms late before it \
+         counts as missed); Skip stayed on the grid but dropped periods. {TICKS} ticks took {} / {} / {}.",
+        fmt_ms(delay_min_gap),
+        fmt_ms(delay_min_actual_gap),
+        fmt_ms(span(burst)),
+        fmt_ms(span(delay)),
+        fmt_ms(span(skip))
     ));
     ctx.check(
         "Burst: all ticks scheduled on the original grid, none dropped",
@@ -146,12 +143,12 @@ pub(super) fn run(ctx: &mut Ctx) {
     ctx.check_with(
         "Delay: no two scheduled ticks closer than one period",
         delay_min_gap >= PERIOD,
-        format!("min scheduled gap {}", ms(delay_min_gap)),
+        format!("min scheduled gap {}", fmt_ms(delay_min_gap)),
     );
     ctx.check_with(
         "Delay: the tick after the slow handler is pushed off the grid (#2 → #3 > 1.5 periods)",
         delay_pushed > PERIOD + PERIOD / 2,
-        format!("{} ms", ms(delay_pushed)),
+        fmt_ms(delay_pushed),
     );
     ctx.check(
         "Skip: scheduled ticks stay on the original grid",

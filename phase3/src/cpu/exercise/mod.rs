@@ -1,7 +1,8 @@
-//! The experiments `exercise2` runs, one file per section (`work-stealing` lives in `crate::steal`).
+//! The experiments `exercise2` runs, one file per section.
 mod map_reduce;
 mod partitioning;
 mod sharding;
+mod work_stealing;
 
 use harness::Section;
 
@@ -22,7 +23,7 @@ pub(crate) static SECTIONS: &[Section] = &[
     Section {
         name: "work-stealing",
         summary: "a Chase–Lev deque and a scheduler on it vs crossbeam-deque and rayon, unbalanced recursion",
-        run: crate::steal::section::run,
+        run: work_stealing::run,
     },
     Section {
         name: "partitioning",

@@ -6,7 +6,7 @@ use harness::Ctx;
 use harness::stats::fmt_rate;
 
 use crate::cpu::counter::{AtomicCounter, LockedCounter, ShardedCounter};
-use crate::cpu::map::{ShardedMap, SingleLockMap};
+use crate::cpu::map::{ShardedCounterMap, SingleLockMap};
 use crate::cpu::workload::{expected_counts, key_stream, timed_threads};
 
 const THREADS: [usize; 3] = [1, 2, 4];
@@ -120,7 +120,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
         let expected = expected_counts(&streams);
         let mut sharded_ok = true;
         let sharded = best(ROUNDS, || {
-            let m = ShardedMap::new(16);
+            let m = ShardedCounterMap::new(16);
             let d = timed_threads(threads, |t| {
                 for &k in &streams[t] {
                     m.add(k, 1);

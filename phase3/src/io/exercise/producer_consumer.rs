@@ -9,8 +9,8 @@ use harness::stats::{fmt_duration, fmt_rate};
 
 use crate::io::delivery::{Delivery, verify};
 use crate::io::spool::Claim;
-use crate::io::tempdir::TempDir;
 use crate::io::{broker, spool};
+use harness::tempdir::TempDir;
 
 const DEADLINE: Duration = Duration::from_secs(20);
 

@@ -9,8 +9,8 @@ use harness::Ctx;
 use harness::stats::{fmt_bytes, fmt_duration};
 
 use crate::io::log::{LogGen, LogSpec, SERVICES, write_log};
-use crate::io::tempdir::TempDir;
 use crate::io::window::{Aggregated, Tumbling, reference, stream_file, whole_file};
+use harness::tempdir::TempDir;
 
 const WIDTH_MS: u64 = 10_000;
 const JITTER_MS: u64 = 250;

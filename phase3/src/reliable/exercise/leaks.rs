@@ -10,7 +10,7 @@ use std::time::Duration;
 use harness::Ctx;
 use harness::leaks::{LeakGuard, LeakReport};
 
-use crate::reliable::leaky::{EventBus, LeakySubscription, Subscription, tasks};
+use crate::reliable::subscriber_leak::{EventBus, LeakySubscription, Subscription, tasks};
 
 /// How long a leaked thread gets to prove it is not merely slow to exit.
 const SHORT_GRACE: Duration = Duration::from_millis(100);

@@ -59,6 +59,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
             "bytes between counters",
             "time",
             "per increment",
+            "threads overlapped",
             "counts exact",
         ],
     );

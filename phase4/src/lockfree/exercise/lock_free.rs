@@ -6,11 +6,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use harness::Ctx;
-use harness::conformance::queue::DropLedger;
 use harness::contracts::queue::{
     AsSpsc, ConcurrentQueue, CrossbeamArrayQueue, QueueFlavor, SpscConsumer, SpscFlavor,
     SpscProducer,
 };
+use harness::ledger::DropLedger;
 use harness::stats::{fmt_duration, fmt_rate};
 
 use crate::lockfree::{OursRing, OursVyukov, TreiberStack};

@@ -29,6 +29,7 @@ pub mod ring;
 pub mod sleepers;
 pub(crate) mod state;
 pub(crate) mod task;
+mod waker;
 pub mod work_hint;
 
 mod block_on;

@@ -44,6 +44,11 @@ pub enum AfterPoll {
 pub struct State(AtomicU8);
 
 impl State {
+    /// Whether a word [`State::claim`] returned carries the `ABORTED` flag.
+    pub fn was_aborted(claimed: u8) -> bool {
+        claimed & ABORTED != 0
+    }
+
     /// A new task: `SCHEDULED` (its spawner queues it).
     pub fn new_scheduled() -> Self {
         State(AtomicU8::new(SCHEDULED))

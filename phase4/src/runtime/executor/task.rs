@@ -5,20 +5,18 @@
 //! future plus a status word. The state machine makes "woken while running" safe: the waker never
 //! queues a task that is being polled, it marks it, and the worker requeues it after the poll.
 //!
-//! Why one allocation: the first version boxed the future, put the task in an `Arc` and the output
-//! in a second `Arc`, and made an owned `Waker` (a reference-count round trip) for every poll. On
-//! the spawn-many bench that was three `malloc`/`free` pairs per task, freed on a different thread
-//! from the one that allocated them. Now spawn allocates once; [`TaskRef`] (the run queues'
-//! pointer), every `Waker` and the [`JoinHandle`] share one reference count in the header, and the
-//! worker polls with a borrowed waker that touches no count. This is tokio's layout, reduced: a
-//! type-erased header first (`#[repr(C)]`), and a per-future-type vtable for what needs the type.
+//! Why one allocation: a boxed future in an `Arc`, the output in a second `Arc` and an owned `Waker`
+//! per poll cost three `malloc`/`free` pairs per task, freed on another thread than the one that
+//! allocated them. Here spawn allocates once; [`TaskRef`] (the run queues' pointer), every `Waker`
+//! ([`super::waker`]) and the [`JoinHandle`] share one reference count in the header, and the worker
+//! polls with a borrowed waker that touches no count. This is tokio's layout, reduced: a type-erased
+//! header first (`#[repr(C)]`), and a per-future-type vtable for what needs the type.
 //!
 //! References: the run queue holds one while the task is `SCHEDULED` (a [`TaskRef`]), the
 //! `JoinHandle` one, each `Waker` clone one, and the executor's owned-task list one from spawn until
 //! the task finishes or the executor shuts down ([`super::owned`]). The last to go frees the task.
 //! A task that is waiting and whose wakers are all dropped can never run again; awaiting its handle
-//! waits until the executor shuts down, which cancels it (`Err(Cancelled)`), as in tokio. (The first
-//! version freed such a task with its last waker and reported `Cancelled` to the handle at once.)
+//! waits until the executor shuts down, which cancels it (`Err(Cancelled)`), as in tokio.
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -27,13 +25,14 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicUsize, Ordering::*, fence};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+use std::task::{Context, Poll};
 
 use super::Shared;
 use super::join::{JoinError, JoinHandle, Slot};
 use super::owned::Links;
 use super::ring::RingItem;
-use super::state::{ABORTED, AfterPoll, IDLE, SCHEDULED, State};
+use super::state::{AfterPoll, IDLE, SCHEDULED, State};
+use super::waker::raw_waker;
 
 /// The type-erased front of every task. `#[repr(C)]` in [`Cell`] puts it at offset 0, so a pointer
 /// to the header is a pointer to the cell.
@@ -249,7 +248,7 @@ impl TaskRef {
         let Some(claimed) = h.state.claim(SCHEDULED) else {
             return None; // cancelled by shutdown while queued
         };
-        if claimed & ABORTED != 0 {
+        if State::was_aborted(claimed) {
             self.finish_cancelled();
             return None;
         }
@@ -349,7 +348,7 @@ impl Drop for TaskRef {
 
 /// Adds a reference. Relaxed, as in `Arc::clone`: the new owner got the pointer from an existing
 /// one, which already orders it after the allocation.
-fn inc_ref(ptr: NonNull<Header>) {
+pub(super) fn inc_ref(ptr: NonNull<Header>) {
     // SAFETY: the caller owns or borrows a reference, so the task is alive.
     let old = unsafe { ptr.as_ref() }.refs.fetch_add(1, Relaxed);
     if old > isize::MAX as usize {
@@ -382,50 +381,11 @@ pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
 
 /// Wakes the task behind a reference the caller holds for the whole call (so the header, and the
 /// executor it points to, outlive the `schedule`).
-fn wake_by_ref(ptr: NonNull<Header>) {
+pub(super) fn wake_by_ref(ptr: NonNull<Header>) {
     // SAFETY: the caller holds a reference.
     let h = unsafe { ptr.as_ref() };
     if h.state.transition_to_scheduled() {
         inc_ref(ptr); // the queue's reference
         h.shared.schedule(TaskRef(ptr));
     }
-}
-
-fn raw_waker(ptr: NonNull<Header>) -> Waker {
-    // SAFETY: the vtable's functions follow `RawWaker`'s contract over a counted task pointer.
-    unsafe {
-        Waker::from_raw(RawWaker::new(
-            ptr.as_ptr().cast_const().cast(),
-            &WAKER_VTABLE,
-        ))
-    }
-}
-
-static WAKER_VTABLE: RawWakerVTable =
-    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
-
-fn waker_ptr(data: *const ()) -> NonNull<Header> {
-    // SAFETY: every waker's data pointer is a task header pointer, non-null.
-    unsafe { NonNull::new_unchecked(data.cast_mut().cast()) }
-}
-
-unsafe fn waker_clone(data: *const ()) -> RawWaker {
-    inc_ref(waker_ptr(data));
-    RawWaker::new(data, &WAKER_VTABLE)
-}
-
-unsafe fn waker_wake(data: *const ()) {
-    let ptr = waker_ptr(data);
-    wake_by_ref(ptr);
-    // SAFETY: `wake` consumes the waker's reference.
-    unsafe { drop_ref(ptr) };
-}
-
-unsafe fn waker_wake_by_ref(data: *const ()) {
-    wake_by_ref(waker_ptr(data));
-}
-
-unsafe fn waker_drop(data: *const ()) {
-    // SAFETY: dropping the waker gives up its reference.
-    unsafe { drop_ref(waker_ptr(data)) };
 }

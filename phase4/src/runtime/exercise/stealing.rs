@@ -1,24 +1,12 @@
 //! `work-stealing`: our executor against tokio's multi-thread and current-thread schedulers.
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use harness::Ctx;
 use harness::leaks::ThreadLeakCheck;
+use harness::stats::fmt_ms;
 
-use crate::runtime::executor::{self, Builder, JoinError};
-
-use super::ticker::ms;
-
-/// Spawns `tasks` tiny tasks from outside and awaits them all; returns the sum of their outputs.
-pub(crate) async fn spawn_many_ours(h: &executor::Handle, tasks: u64) -> u64 {
-    let hs: Vec<_> = (0..tasks).map(|i| h.spawn(async move { i })).collect();
-    let mut sum = 0;
-    for j in hs {
-        sum += j.await.expect("no panic");
-    }
-    sum
-}
+use crate::runtime::executor::{Builder, JoinError};
+use crate::runtime::workloads::{spawn_many, spawn_many_tokio, yield_many, yield_many_tokio};
 
 fn best_of<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     let mut best = Duration::MAX;
@@ -61,64 +49,15 @@ pub(super) fn run(ctx: &mut Ctx) {
         .expect("tokio runtime");
 
     let h = ours.handle();
-    let (o_spawn, o_sum) = best_of(reps, || ours.block_on(spawn_many_ours(&h, tasks)));
-    let tokio_spawn = |rt: &tokio::runtime::Runtime| {
-        best_of(reps, || {
-            rt.block_on(async {
-                let hs: Vec<_> = (0..tasks).map(|i| tokio::spawn(async move { i })).collect();
-                let mut sum = 0;
-                for j in hs {
-                    sum += j.await.expect("no panic");
-                }
-                sum
-            })
-        })
-    };
+    let (o_spawn, o_sum) = best_of(reps, || ours.block_on(spawn_many(&h, tasks)));
+    let tokio_spawn =
+        |rt: &tokio::runtime::Runtime| best_of(reps, || rt.block_on(spawn_many_tokio(tasks)));
     let (m_spawn, m_sum) = tokio_spawn(&mt);
     let (c_spawn, c_sum) = tokio_spawn(&ct);
 
-    let count = Arc::new(AtomicU64::new(0));
-    let (o_yield, o_y) = best_of(reps, || {
-        count.store(0, Relaxed);
-        ours.block_on(async {
-            let hs: Vec<_> = (0..ytasks)
-                .map(|_| {
-                    let c = Arc::clone(&count);
-                    h.spawn(async move {
-                        for _ in 0..yields {
-                            executor::yield_now().await;
-                            c.fetch_add(1, Relaxed); // Relaxed: a total, read after every join
-                        }
-                    })
-                })
-                .collect();
-            for j in hs {
-                j.await.expect("no panic");
-            }
-        });
-        count.load(Relaxed)
-    });
+    let (o_yield, o_y) = best_of(reps, || ours.block_on(yield_many(&h, ytasks, yields)));
     let tokio_yield = |rt: &tokio::runtime::Runtime| {
-        best_of(reps, || {
-            count.store(0, Relaxed);
-            rt.block_on(async {
-                let hs: Vec<_> = (0..ytasks)
-                    .map(|_| {
-                        let c = Arc::clone(&count);
-                        tokio::spawn(async move {
-                            for _ in 0..yields {
-                                tokio::task::yield_now().await;
-                                c.fetch_add(1, Relaxed);
-                            }
-                        })
-                    })
-                    .collect();
-                for j in hs {
-                    j.await.expect("no panic");
-                }
-            });
-            count.load(Relaxed)
-        })
+        best_of(reps, || rt.block_on(yield_many_tokio(ytasks, yields)))
     };
     let (m_yield, m_y) = tokio_yield(&mt);
     let (c_yield, c_y) = tokio_yield(&ct);
@@ -136,16 +75,16 @@ pub(super) fn run(ctx: &mut Ctx) {
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
     t.row([
         format!("spawn-many ({tasks})"),
-        ms(o_spawn),
-        ms(m_spawn),
-        ms(c_spawn),
+        fmt_ms(o_spawn),
+        fmt_ms(m_spawn),
+        fmt_ms(c_spawn),
         format!("{:.2}×", ratio(o_spawn, m_spawn)),
     ]);
     t.row([
         format!("yield-many ({ytasks}×{yields})"),
-        ms(o_yield),
-        ms(m_yield),
-        ms(c_yield),
+        fmt_ms(o_yield),
+        fmt_ms(m_yield),
+        fmt_ms(c_yield),
         format!("{:.2}×", ratio(o_yield, m_yield)),
     ]);
     ctx.show(t);

@@ -7,9 +7,10 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use harness::Ctx;
+use harness::stats::fmt_ms;
 use harness::watchdog::{self, Outcome};
 
-use super::ticker::{ms, tick};
+use super::ticker::tick;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Mode {
@@ -68,7 +69,7 @@ pub(super) fn run(ctx: &mut Ctx) {
     ctx.say(format!(
         "A 2-worker tokio runtime runs a 1 ms ticker; two jobs each block for {} in a syscall. \
          We measure how late the ticker's ticks fire.",
-        ms(block)
+        fmt_ms(block)
     ));
     let modes = [
         ("std::thread::sleep in a task", Mode::Inline),
@@ -96,9 +97,9 @@ pub(super) fn run(ctx: &mut Ctx) {
                 t.row([
                     label.to_string(),
                     s.n.to_string(),
-                    ms(s.p50),
-                    ms(s.p99),
-                    ms(s.max),
+                    fmt_ms(s.p50),
+                    fmt_ms(s.p99),
+                    fmt_ms(s.max),
                 ]);
                 ctx.record(format!("{mode:?}_max_late_ms"), s.max.as_secs_f64() * 1e3);
                 max.push(s.max);
@@ -123,7 +124,7 @@ pub(super) fn run(ctx: &mut Ctx) {
     ctx.check_with(
         "blocking inline stalls the ticker for at least half the blocking call",
         inline >= block / 2,
-        format!("max late {} vs call {}", ms(inline), ms(block)),
+        format!("max late {} vs call {}", fmt_ms(inline), fmt_ms(block)),
     );
     for (i, name) in ["spawn_blocking", "block_in_place", "a dedicated thread"]
         .iter()
@@ -133,13 +134,13 @@ pub(super) fn run(ctx: &mut Ctx) {
         ctx.check_with(
             format!("with {name} the ticker is less late than with the inline call"),
             m < inline,
-            format!("{} < {}", ms(m), ms(inline)),
+            format!("{} < {}", fmt_ms(m), fmt_ms(inline)),
         );
     }
     ctx.takeaway(format!(
         "A blocking call inside a task holds its worker (max lateness {} for a {} call); move it to \
          spawn_blocking, block_in_place or a thread of its own, which Go's runtime does for you.",
-        ms(inline),
-        ms(block)
+        fmt_ms(inline),
+        fmt_ms(block)
     ));
 }

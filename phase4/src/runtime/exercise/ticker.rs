@@ -19,8 +19,3 @@ pub(super) async fn tick(period: Duration, window: Duration, count: Arc<AtomicU6
     }
     Summary::of(&mut late)
 }
-
-/// `d` in milliseconds with two decimals.
-pub(super) fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1e3)
-}

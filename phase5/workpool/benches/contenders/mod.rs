@@ -16,7 +16,8 @@
 //! someone waits). The JoinHandles tokio returns are dropped (detached), as `execute` does.
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use workpool::{Pool, Queue};
 
@@ -197,4 +198,60 @@ pub fn tiny_task(seed: u64) {
         x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
     std::hint::black_box(x);
+}
+
+/// The `tiny [1x…]` workload: one submitter `execute`s `tasks` tiny tasks, then waits until all ran.
+pub fn one_submitter(pool: &Contender, tasks: usize) {
+    for i in 0..tasks {
+        pool.execute(move || tiny_task(i as u64));
+    }
+    pool.wait_idle();
+}
+
+/// The `tiny [N×…]` workload: `submitters` threads each `execute` `per` tasks; the time from their
+/// release (all spawned and parked first) until the pool is idle again.
+pub fn from_many(pool: &Contender, submitters: usize, per: usize) -> Duration {
+    let parked = AtomicUsize::new(0);
+    let gate = (Mutex::new(false), Condvar::new());
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..submitters)
+            .map(|t| {
+                let (parked, gate) = (&parked, &gate);
+                s.spawn(move || {
+                    let mut open = gate.0.lock().unwrap();
+                    // Counted under the gate's lock, so the release below cannot slip in between.
+                    parked.fetch_add(1, SeqCst);
+                    while !*open {
+                        open = gate.1.wait(open).unwrap();
+                    }
+                    drop(open);
+                    for i in 0..per {
+                        pool.execute(move || tiny_task((t * per + i) as u64));
+                    }
+                })
+            })
+            .collect();
+        while parked.load(SeqCst) < submitters {
+            thread::yield_now();
+        }
+        let start = Instant::now();
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        for h in handles {
+            h.join().expect("a submitter panicked");
+        }
+        pool.wait_idle();
+        start.elapsed()
+    })
+}
+
+/// The `bursts` workload: `bursts` bursts of `per` tasks, each followed by a wait until idle (the
+/// workers fall asleep and are woken once per burst).
+pub fn bursts(pool: &Contender, bursts: usize, per: usize) {
+    for burst in 0..bursts {
+        for i in 0..per {
+            pool.execute(move || tiny_task((burst * per + i) as u64));
+        }
+        pool.wait_idle();
+    }
 }

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use workpool::{Pool, TaskHandle};
 
@@ -78,19 +78,7 @@ impl Gate {
     }
 }
 
-/// Polls `cond` every millisecond until it holds or `limit` passes; whether it held.
-pub fn poll_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + limit;
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() >= end {
-            return false;
-        }
-        thread::sleep(Duration::from_millis(1));
-    }
-}
+pub use harness::wait::poll_until;
 
 /// Live threads of the pool named `name` (its workers `name-N`, and `name-watchdog`).
 pub fn pool_threads(name: &str) -> usize {

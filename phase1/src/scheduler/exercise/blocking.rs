@@ -16,7 +16,7 @@ use harness::watchdog::{self, Outcome};
 
 /// How the load tasks perform their 20 ms "call".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Block {
+pub enum Load {
     /// No load at all: the heartbeat's baseline.
     Idle,
     /// `std::thread::sleep` inside the task (the bug).
@@ -29,15 +29,15 @@ pub enum Block {
     BlockInPlace,
 }
 
-impl Block {
+impl Load {
     /// The label used in the table.
     pub fn label(self) -> &'static str {
         match self {
-            Block::Idle => "no load (baseline)",
-            Block::StdSleep => "std::thread::sleep in a task",
-            Block::TokioSleep => "tokio::time::sleep(..).await",
-            Block::SpawnBlocking => "spawn_blocking(std sleep).await",
-            Block::BlockInPlace => "block_in_place(std sleep)",
+            Load::Idle => "no load (baseline)",
+            Load::StdSleep => "std::thread::sleep in a task",
+            Load::TokioSleep => "tokio::time::sleep(..).await",
+            Load::SpawnBlocking => "spawn_blocking(std sleep).await",
+            Load::BlockInPlace => "block_in_place(std sleep)",
         }
     }
 }
@@ -52,7 +52,7 @@ pub const LOAD_TASKS: usize = 4;
 /// Runs a heartbeat (a task sleeping `BEAT` then noting how late it woke) for `span` on a fresh
 /// 2-worker runtime, next to `LOAD_TASKS` tasks that loop on `how`. Returns the heartbeat's lateness
 /// samples, one per beat (plus the beat that ends the run).
-pub fn heartbeat_lateness(how: Block, span: Duration) -> Vec<Duration> {
+pub fn heartbeat_lateness(how: Load, span: Duration) -> Vec<Duration> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(LOAD_TASKS)
@@ -75,22 +75,22 @@ pub fn heartbeat_lateness(how: Block, span: Duration) -> Vec<Duration> {
                 }
             }
         });
-        let load: Vec<_> = (0..if how == Block::Idle { 0 } else { LOAD_TASKS })
+        let load: Vec<_> = (0..if how == Load::Idle { 0 } else { LOAD_TASKS })
             .map(|_| {
                 let stop = stop.clone();
                 tokio::spawn(async move {
                     // Relaxed: a plain stop request, no data rides on it.
                     while !stop.load(Relaxed) {
                         match how {
-                            Block::Idle => return,
-                            Block::StdSleep => std::thread::sleep(CALL),
-                            Block::TokioSleep => tokio::time::sleep(CALL).await,
-                            Block::SpawnBlocking => {
+                            Load::Idle => return,
+                            Load::StdSleep => std::thread::sleep(CALL),
+                            Load::TokioSleep => tokio::time::sleep(CALL).await,
+                            Load::SpawnBlocking => {
                                 tokio::task::spawn_blocking(|| std::thread::sleep(CALL))
                                     .await
                                     .expect("blocking call")
                             }
-                            Block::BlockInPlace => {
+                            Load::BlockInPlace => {
                                 tokio::task::block_in_place(|| std::thread::sleep(CALL))
                             }
                         }
@@ -132,11 +132,11 @@ pub fn run(ctx: &mut Ctx) {
     // A runtime whose workers are all blocked could stall forever in a buggy variant: watched.
     let measured = watchdog::run("beat-measure", Duration::from_secs(60), move || {
         [
-            Block::Idle,
-            Block::StdSleep,
-            Block::TokioSleep,
-            Block::SpawnBlocking,
-            Block::BlockInPlace,
+            Load::Idle,
+            Load::StdSleep,
+            Load::TokioSleep,
+            Load::SpawnBlocking,
+            Load::BlockInPlace,
         ]
         .map(|how| (how, Summary::of(&mut heartbeat_lateness(how, span))))
     });
@@ -162,14 +162,14 @@ pub fn run(ctx: &mut Ctx) {
         );
     }
     ctx.show(t);
-    let get = |b: Block| {
+    let get = |b: Load| {
         maxes
             .iter()
             .find(|m| m.0 == b)
             .map(|m| m.1)
             .expect("measured")
     };
-    let (std_s, tokio_s) = (get(Block::StdSleep), get(Block::TokioSleep));
+    let (std_s, tokio_s) = (get(Load::StdSleep), get(Load::TokioSleep));
     ctx.takeaway(format!(
         "std::thread::sleep in a task made the heartbeat up to {} late (p50 {}), against {} with \
          tokio::time::sleep: never block a worker; await, spawn_blocking, or block_in_place",

@@ -10,9 +10,9 @@ use harness::contracts::deque::{CrossbeamDeque, WorkDeque};
 use harness::leaks::ThreadLeakCheck;
 use harness::stats::{Summary, fmt_duration, fmt_ratio};
 
-use super::ChaseLev;
-use super::scheduler::Pool;
-use super::workload;
+use crate::steal::ChaseLev;
+use crate::steal::scheduler::StealingPool;
+use crate::steal::workload;
 
 /// One implementation's measurement.
 struct Run {
@@ -37,7 +37,7 @@ fn measure(reps: usize, mut f: impl FnMut() -> u64) -> (Duration, u64) {
 }
 
 fn ours_on<D: WorkDeque>(name: &'static str, threads: usize, reps: usize, n: u64) -> Run {
-    let pool = Pool::<D>::new(threads);
+    let pool = StealingPool::<D>::new(threads);
     pool.install(|ctx| workload::ours(ctx, 0, n)); // warm the workers (first spawn, first park)
     let before = pool.steals();
     let (time, value) = measure(reps, || pool.install(|ctx| workload::ours(ctx, 0, n)));

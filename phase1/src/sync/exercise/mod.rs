@@ -8,7 +8,7 @@ mod pool;
 mod waitgroup;
 
 /// Every section, in order.
-pub(super) static ALL: &[Section] = &[
+pub(crate) static SECTIONS: &[Section] = &[
     Section {
         name: "waitgroup",
         summary: "our WaitGroup, crossbeam's, thread::scope, JoinSet; Go's misuses and how Rust stops them",

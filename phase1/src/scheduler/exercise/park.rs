@@ -10,11 +10,11 @@ use harness::exercise::Ctx;
 use harness::stats::{Summary, fmt_duration, fmt_ratio};
 use harness::watchdog::{self, Outcome};
 
-use super::pingpong::{
+use crate::scheduler::pingpong::{
     Crossbeam, OursCondvarEvent, OursParker, PingPong, Pinned, Signal, Spin, StdCondvar, StdMpsc,
     StdPark, TokioPingPong,
 };
-use super::{CondvarEvent, Parker};
+use crate::scheduler::{CondvarEvent, Parker};
 
 /// Runs `f` on a watched thread; how long it took, or `None` if it did not return within 2 s.
 fn watched(name: &str, f: impl FnOnce() -> bool + Send + 'static) -> Option<(bool, Duration)> {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use harness::exercise::Ctx;
 use harness::stats::{Summary, fmt_bytes, fmt_duration};
 
-use super::OneShotEvent;
+use crate::scheduler::OneShotEvent;
 
 /// Go's G-P-M, and where each piece lives in tokio's multi-thread runtime.
 const GPM: &[(&str, &str, &str)] = &[
