@@ -349,7 +349,11 @@ impl<T> Intake<T> {
 
     /// One unclaimed sleeper leaves; the last one lowers the flag. Called under the lock.
     fn unregister(&self, s: &mut Takers) {
-        s.sleeping -= 1;
+        // Only a registered, unclaimed sleeper leaves (a claim already took it off the count).
+        s.sleeping = s
+            .sleeping
+            .checked_sub(1)
+            .expect("unregister without a sleeper registered");
         if s.sleeping == 0 {
             // Relaxed: the flag is only changed under the lock; the submitter's `fetch_add` reads
             // the newest value of the word whatever the ordering.
