@@ -18,8 +18,8 @@ use phase4::consumers::resp::Connection;
 use phase4::consumers::scenarios::{self, message_id};
 use phase4::consumers::{
     Broker, BrokerError, BrokerObserver, BrokerResult, ConsumerConfig, DeadLetter,
-    GroupCoordinator, Handler, MemorySink, Observed, Offset, Probe, Record, open_broker,
-    run_member,
+    GroupCoordinator, Handler, MemberReport, MemorySink, Observed, Offset, Probe, Record,
+    open_broker, run_member,
 };
 
 /// A broker URL to test against, and whatever must stay alive for it.
@@ -406,31 +406,19 @@ pub fn commits_land_exactly_every_commit_every(url: &str) {
     scenarios::produce_messages(&*inner, &topic, 1, 60, &[]).expect("produce");
     let broker = Recording::new(inner, Duration::from_millis(5));
     let sink = Arc::new(MemorySink::new());
-    let handler: Handler = {
-        let sink = sink.clone();
-        Arc::new(move |r| {
-            sink.apply(&message_id(&r.payload));
-            Ok(())
-        })
-    };
+    let handler = applying_to(&sink);
     let mut cfg = ConsumerConfig::new(&topic, "g", "m");
     cfg.workers = 1;
     cfg.max_in_flight = 16;
     cfg.fetch_max = 16;
     cfg.commit_every = 5;
     cfg.exit_when_drained = true;
-    let dynb: Arc<dyn Broker> = broker.clone();
-    let stop = Arc::new(AtomicBool::new(false));
-    let member = thread::spawn(move || {
-        run_member(
-            dynb,
-            Arc::new(GroupCoordinator::new(1)),
-            cfg,
-            handler,
-            Probe::new(1),
-            stop,
-        )
-    });
+    let member = spawn_member(
+        broker.clone(),
+        cfg,
+        handler,
+        &Arc::new(AtomicBool::new(false)),
+    );
     assert!(
         poll_until(Duration::from_secs(30), || member.is_finished()),
         "the member never drained"
@@ -504,46 +492,19 @@ pub fn poison_goes_to_the_dlq_and_replays(url: &str) {
 /// counts those records apart: 10 records, 4 of them delivered to a consumer that never acks; the
 /// member reclaims the 4, fetches the other 6, applies all 10 and commits to the end.
 pub fn a_member_reclaims_what_a_dead_consumer_left_pending(url: &str) {
-    let broker = open_broker(url).expect("broker");
-    let topic = unique_name("takeover");
-    scenarios::produce_messages(&*broker, &topic, 1, 10, &[]).expect("produce");
-    broker.create_group(&topic, "g").expect("group");
-    assert_eq!(
-        broker
-            .fetch(&topic, "g", "dies", 0, 4)
-            .expect("fetch")
-            .len(),
-        4
-    );
+    let (broker, topic) = fetched_by(url, "takeover", 10, "dies", 4);
     let sink = Arc::new(MemorySink::new());
-    let handler: Handler = {
-        let sink = sink.clone();
-        Arc::new(move |r| {
-            sink.apply(&message_id(&r.payload));
-            Ok(())
-        })
-    };
+    let handler = applying_to(&sink);
     let mut cfg = ConsumerConfig::new(&topic, "g", "m");
     cfg.reclaim_idle = Duration::ZERO;
     cfg.exit_when_drained = true;
-    let b2 = broker.clone();
-    let stop = Arc::new(AtomicBool::new(false));
-    let member = thread::spawn(move || {
-        run_member(
-            b2,
-            Arc::new(GroupCoordinator::new(1)),
-            cfg,
-            handler,
-            Probe::new(1),
-            stop,
-        )
-    });
-    let watchdog = Instant::now() + Duration::from_secs(20);
-    while !member.is_finished() {
-        assert!(Instant::now() < watchdog, "the member never drained");
-        thread::sleep(Duration::from_millis(5));
-    }
-    let report = member.join().expect("member").expect("run_member");
+    let member = spawn_member(
+        broker.clone(),
+        cfg,
+        handler,
+        &Arc::new(AtomicBool::new(false)),
+    );
+    let report = join_within(member, "the member never drained").expect("run_member");
     assert_eq!(
         (report.dispatched, report.reclaimed, report.completed),
         (10, 4, 10),
@@ -558,42 +519,19 @@ pub fn a_member_reclaims_what_a_dead_consumer_left_pending(url: &str) {
 /// earlier consumer), finds nothing to do and returns with an empty report: being idle from the
 /// first poll on is what lets it see that it is drained.
 pub fn a_member_with_nothing_to_consume_exits_when_drained(url: &str) {
-    let broker = open_broker(url).expect("broker");
-    let topic = unique_name("nothing");
-    scenarios::produce_messages(&*broker, &topic, 1, 3, &[]).expect("produce");
-    broker.create_group(&topic, "g").expect("group");
-    assert_eq!(
-        broker
-            .fetch(&topic, "g", "earlier", 0, 3)
-            .expect("fetch")
-            .len(),
-        3
-    );
+    let (broker, topic) = fetched_by(url, "nothing", 3, "earlier", 3);
     broker.commit(&topic, "g", 0, &[0, 1, 2]).expect("ack");
     let mut cfg = ConsumerConfig::new(&topic, "g", "m");
     cfg.exit_when_drained = true;
-    let b2 = broker.clone();
-    let stop = Arc::new(AtomicBool::new(false));
-    let member = thread::spawn(move || {
-        let handler: Handler = Arc::new(|_| Ok(()));
-        run_member(
-            b2,
-            Arc::new(GroupCoordinator::new(1)),
-            cfg,
-            handler,
-            Probe::new(1),
-            stop,
-        )
-    });
-    let watchdog = Instant::now() + Duration::from_secs(20);
-    while !member.is_finished() {
-        assert!(
-            Instant::now() < watchdog,
-            "a drained member did not exit within 20 s"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
-    let report = member.join().expect("member").expect("run_member");
+    let handler: Handler = Arc::new(|_| Ok(()));
+    let member = spawn_member(
+        broker.clone(),
+        cfg,
+        handler,
+        &Arc::new(AtomicBool::new(false)),
+    );
+    let report =
+        join_within(member, "a drained member did not exit within 20 s").expect("run_member");
     assert_eq!(
         (report.dispatched, report.reclaimed, report.completed),
         (0, 0, 0)
@@ -608,42 +546,15 @@ pub fn a_member_with_nothing_to_consume_exits_when_drained(url: &str) {
 /// the member is still running 300 ms later (the correct member cannot return before `stop`; a
 /// member that takes an idle poll for the end returns within a few polls of 2 ms) — then stopped.
 pub fn a_member_does_not_exit_while_a_record_is_pending_elsewhere(url: &str) {
-    let broker = open_broker(url).expect("broker");
-    let topic = unique_name("pending");
-    scenarios::produce_messages(&*broker, &topic, 1, 4, &[]).expect("produce");
-    broker.create_group(&topic, "g").expect("group");
-    assert_eq!(
-        broker
-            .fetch(&topic, "g", "dies", 0, 1)
-            .expect("fetch")
-            .len(),
-        1
-    );
+    let (broker, topic) = fetched_by(url, "pending", 4, "dies", 1);
     let sink = Arc::new(MemorySink::new());
-    let handler: Handler = {
-        let sink = sink.clone();
-        Arc::new(move |r| {
-            sink.apply(&message_id(&r.payload));
-            Ok(())
-        })
-    };
+    let handler = applying_to(&sink);
     let mut cfg = ConsumerConfig::new(&topic, "g", "m");
     cfg.reclaim_idle = Duration::from_secs(3600);
     cfg.commit_every = 1;
     cfg.exit_when_drained = true;
-    let b2 = broker.clone();
     let stop = Arc::new(AtomicBool::new(false));
-    let st = stop.clone();
-    let member = thread::spawn(move || {
-        run_member(
-            b2,
-            Arc::new(GroupCoordinator::new(1)),
-            cfg,
-            handler,
-            Probe::new(1),
-            st,
-        )
-    });
+    let member = spawn_member(broker.clone(), cfg, handler, &stop);
     let deadline = Instant::now() + Duration::from_secs(20);
     while sink.applied() < 3 {
         if Instant::now() >= deadline {
@@ -658,12 +569,7 @@ pub fn a_member_does_not_exit_while_a_record_is_pending_elsewhere(url: &str) {
     }
     let exited_by_itself = member.is_finished();
     stop.store(true, Relaxed); // Relaxed: a request flag.
-    let stop_watchdog = Instant::now() + Duration::from_secs(20);
-    while !member.is_finished() {
-        assert!(Instant::now() < stop_watchdog, "the member ignored stop");
-        thread::sleep(Duration::from_millis(5));
-    }
-    let report = member.join().expect("member").expect("run_member");
+    let report = join_within(member, "the member ignored stop").expect("run_member");
     assert!(
         !exited_by_itself,
         "the member called itself drained with offset 0 still pending: {report:?}"
@@ -761,15 +667,7 @@ pub fn a_record_that_cannot_be_dead_lettered_fails_the_member(url: &str) {
     let (b2, c2) = (broker.clone(), coord.clone());
     let stop = Arc::new(AtomicBool::new(false));
     let member = thread::spawn(move || run_member(b2, c2, cfg, handler, Probe::new(1), stop));
-    let watchdog = Instant::now() + Duration::from_secs(20);
-    while !member.is_finished() {
-        assert!(
-            Instant::now() < watchdog,
-            "the member neither failed nor finished within 20 s"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
-    let got = member.join().expect("member thread");
+    let got = join_within(member, "the member neither failed nor finished within 20 s");
     assert_eq!(
         got.map(|r| (r.dispatched, r.completed)),
         Err(BrokerError("dead-letter stream refused offset 5".into()))
@@ -837,4 +735,65 @@ macro_rules! scenario_tests {
             with_backend(common::poison_goes_to_the_dlq_and_replays);
         }
     };
+}
+
+/// A handler that applies each record's message id to `sink`.
+fn applying_to(sink: &Arc<MemorySink>) -> Handler {
+    let sink = sink.clone();
+    Arc::new(move |r| {
+        sink.apply(&message_id(&r.payload));
+        Ok(())
+    })
+}
+
+/// One member of a one-member group on `broker`, on its own thread, until it returns or `stop`.
+fn spawn_member(
+    broker: Arc<dyn Broker>,
+    cfg: ConsumerConfig,
+    handler: Handler,
+    stop: &Arc<AtomicBool>,
+) -> thread::JoinHandle<Result<MemberReport, BrokerError>> {
+    let stop = stop.clone();
+    thread::spawn(move || {
+        run_member(
+            broker,
+            Arc::new(GroupCoordinator::new(1)),
+            cfg,
+            handler,
+            Probe::new(1),
+            stop,
+        )
+    })
+}
+
+/// Joins `member`, failing with `what` if it has not returned within 20 s.
+fn join_within(
+    member: thread::JoinHandle<Result<MemberReport, BrokerError>>,
+    what: &str,
+) -> Result<MemberReport, BrokerError> {
+    assert!(
+        poll_until(Duration::from_secs(20), || member.is_finished()),
+        "{what}"
+    );
+    member.join().expect("member thread")
+}
+
+/// A one-partition topic of `produced` records on a fresh broker at `url`, with group `g`, of which
+/// the consumer `consumer` has fetched the first `fetched` (and not acked them).
+fn fetched_by(
+    url: &str,
+    label: &str,
+    produced: usize,
+    consumer: &str,
+    fetched: usize,
+) -> (Arc<dyn Broker>, String) {
+    let broker = open_broker(url).expect("broker");
+    let topic = unique_name(label);
+    scenarios::produce_messages(&*broker, &topic, 1, produced, &[]).expect("produce");
+    broker.create_group(&topic, "g").expect("group");
+    let got = broker
+        .fetch(&topic, "g", consumer, 0, fetched)
+        .expect("fetch");
+    assert_eq!(got.len(), fetched);
+    (broker, topic)
 }
