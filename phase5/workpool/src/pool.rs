@@ -53,7 +53,8 @@ const MAX_BATCH: usize = if cfg!(loom) { 2 } else { 16 };
 /// How long a submitter blocked on a full queue sleeps before it looks again by itself. Workers wake
 /// blocked submitters only once half the bound is free ([`Core::worth_waking`]), so one whose room
 /// came in smaller steps (a worker took a few tasks, then blocked in one of them) is still admitted
-/// within this much, never stranded.
+/// within this much, never stranded. Not under loom: a timed wait would only grow the models, whose
+/// bounds (under 4) wake a blocked submitter on every free slot, as the real code does for them.
 const RECHECK: Duration = Duration::from_millis(1);
 
 /// A queued task, as the queue holds it.
