@@ -60,7 +60,7 @@ index:
 # smoke test runs it (cargo's "output filename collision", rust-lang/cargo#6313). `cargo run -p` is not
 # affected: it relinks the package's own binary before running it.
 # The libraries: what someone may depend on for real work (deps-check holds them to it).
-LIBRARIES := shim workpool
+LIBRARIES := shim workpool ratelimit
 PACKAGES := $(LIBRARIES) harness benchkit $(PHASES)
 
 test:
@@ -71,7 +71,7 @@ test:
 	$(CARGO) test --workspace --doc
 
 # package:directory of every crate that may have loom models (phase 5's libraries live below phase5/).
-LOOM_CRATES := $(foreach p,$(PHASES),$(p):$(p)) workpool:phase5/workpool
+LOOM_CRATES := $(foreach p,$(PHASES),$(p):$(p)) workpool:phase5/workpool ratelimit:phase5/ratelimit
 loom:
 	@for pd in $(LOOM_CRATES); do p=$${pd%%:*}; d=$${pd#*:}; \
 	  if ls $$d/tests/loom_*.rs >/dev/null 2>&1; then \

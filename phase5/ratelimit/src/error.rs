@@ -1,0 +1,68 @@
+//! Why a request was not admitted.
+use std::fmt;
+use std::time::Duration;
+
+/// Why a check did not admit its request. Nothing was consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Denied {
+    /// Not now: the same request would pass after [`NotUntil::retry_after`], if nobody else takes
+    /// the permits first.
+    NotUntil(NotUntil),
+    /// Never: the request asks for more permits than the burst, which no amount of waiting provides.
+    /// An error rather than a silent deny, so a caller cannot retry forever.
+    InsufficientCapacity(InsufficientCapacity),
+}
+
+/// A request that would pass later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotUntil {
+    pub(crate) retry_after: Duration,
+}
+
+impl NotUntil {
+    /// A denial that would pass after `retry_after`.
+    pub fn new(retry_after: Duration) -> NotUntil {
+        NotUntil { retry_after }
+    }
+
+    /// How long after the check's clock reading the same request would pass (the `Retry-After` of an
+    /// HTTP 429); never zero.
+    pub fn retry_after(&self) -> Duration {
+        self.retry_after
+    }
+}
+
+/// A request larger than the burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InsufficientCapacity {
+    /// Permits asked for.
+    pub requested: u32,
+    /// The most the quota ever admits at once.
+    pub burst: u32,
+}
+
+impl Denied {
+    /// The wait after which the request would pass, or `None` when it never would.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Denied::NotUntil(n) => Some(n.retry_after),
+            Denied::InsufficientCapacity(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Denied::NotUntil(n) => write!(f, "rate limited: retry after {:?}", n.retry_after),
+            Denied::InsufficientCapacity(c) => write!(
+                f,
+                "{} permits requested, more than the burst of {}: never admissible",
+                c.requested, c.burst
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Denied {}

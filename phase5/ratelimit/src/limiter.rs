@@ -1,0 +1,62 @@
+//! The traits every limiter implements, and the snapshot behind rate-limit headers.
+use std::time::Duration;
+
+use crate::{Denied, Quota};
+
+/// A rate limiter: decides, without blocking, whether a request of `n` permits may pass now.
+///
+/// Implementations are shared between threads (`&self`, `Send + Sync`). Whatever the interleaving,
+/// the admissions of all threads together respect [`RateLimiter::quota`].
+pub trait RateLimiter: Send + Sync {
+    /// Takes `n` permits if the quota has them now. A denial consumes nothing; `n` above the burst is
+    /// [`Denied::InsufficientCapacity`], never admissible.
+    fn check_n(&self, n: u32) -> Result<(), Denied>;
+
+    /// Takes one permit if the quota has one now.
+    #[inline]
+    fn check(&self) -> Result<(), Denied> {
+        self.check_n(1)
+    }
+
+    /// The state as rate-limit headers show it, at the clock's current reading.
+    fn snapshot(&self) -> Snapshot;
+
+    /// The quota this limiter enforces.
+    fn quota(&self) -> Quota;
+
+    /// The algorithm's name, for tables and logs.
+    fn name(&self) -> &'static str;
+}
+
+/// A limiter with one state per key (user, IP address, API token): each key has the same quota and is
+/// limited independently.
+pub trait KeyedRateLimiter<K: ?Sized>: Send + Sync {
+    /// Takes `n` permits from `key`'s quota if it has them now (see [`RateLimiter::check_n`]).
+    fn check_key_n(&self, key: &K, n: u32) -> Result<(), Denied>;
+
+    /// Takes one permit from `key`'s quota if it has one now.
+    #[inline]
+    fn check_key(&self, key: &K) -> Result<(), Denied> {
+        self.check_key_n(key, 1)
+    }
+
+    /// `key`'s state as rate-limit headers show it (a key never seen is full).
+    fn snapshot_key(&self, key: &K) -> Snapshot;
+
+    /// The quota each key has.
+    fn quota(&self) -> Quota;
+}
+
+/// What a limiter holds at one instant, in the terms of rate-limit response headers
+/// (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The burst: the most permits admitted at once.
+    pub limit: u32,
+    /// Permits a request could take now.
+    pub remaining: u32,
+    /// How long until one more permit is available: zero when `remaining > 0`.
+    pub retry_after: Duration,
+    /// How long until the limiter is full again (`remaining == limit`) if nobody takes a permit.
+    pub reset_after: Duration,
+}
