@@ -28,8 +28,9 @@ mod error;
 mod gcra;
 mod limiter;
 mod quota;
+pub mod verify;
 
-pub use clock::{Clock, FastClock, SystemClock};
+pub use clock::{Clock, FastClock, ManualClock, SystemClock};
 pub use error::{Denied, InsufficientCapacity, NotUntil};
 pub use gcra::Gcra;
 pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};
