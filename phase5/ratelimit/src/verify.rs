@@ -288,8 +288,9 @@ pub struct Report {
 /// beside it (see the [module docs](self)).
 pub fn replay(trace: &[Request], quota: Quota, algorithm: Algorithm) -> Report {
     let clock = Arc::new(ManualClock::default());
-    let mut limiters: HashMap<&str, (Box<dyn RateLimiter>, Gcra<Arc<ManualClock>>)> =
-        HashMap::new();
+    // Per key: the limiter under test and the ideal beside it.
+    type Pair = (Box<dyn RateLimiter>, Gcra<Arc<ManualClock>>);
+    let mut limiters: HashMap<&str, Pair> = HashMap::new();
     let mut admitted_at: HashMap<&str, Vec<(u64, u32)>> = HashMap::new();
     let mut report = Report {
         algorithm,
