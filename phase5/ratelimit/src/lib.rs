@@ -21,6 +21,29 @@
 //! assert!(matches!(limiter.check_n(6), Err(Denied::InsufficientCapacity(_))));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## Reserving, cancelling, settling, waiting
+//! [`Reserve`] (GCRA, token bucket, leaky bucket) takes permits *now* for an action that may only
+//! happen later: a [`Reservation`] says when. Cancel it and the permits nobody was scheduled behind come
+//! back; settle it once the real cost is known. `wait_n` blocks until ready, or returns at once when
+//! that would take longer than its timeout.
+//! ```
+//! use std::time::Duration;
+//! use ratelimit::{Gcra, Quota, RateLimiter, Reserve};
+//!
+//! let limiter = Gcra::new(Quota::per_second(10)?.with_burst(1)?);
+//! let now = limiter.reserve()?;
+//! let later = limiter.reserve()?; // behind `now`: ready about 100 ms from now
+//! assert!(later.delay() > Duration::from_millis(50));
+//! later.cancel(); // nothing was scheduled behind it: its permit is back
+//! now.wait(); // ready at once
+//! // An estimate of 1 permit whose work turned out to cost nothing: settle gives it back.
+//! let estimate = limiter.reserve_within(1, Duration::from_secs(1))?;
+//! estimate.settle(0);
+//! limiter.wait_n(1, Duration::from_secs(1))?; // sleeps until the next permit (≤ 100 ms)
+//! assert!(limiter.check().is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod clock;
@@ -28,12 +51,14 @@ mod error;
 mod gcra;
 mod limiter;
 mod quota;
+mod reserve;
 
 pub use clock::{Clock, FastClock, SystemClock};
 pub use error::{Denied, InsufficientCapacity, NotUntil};
 pub use gcra::Gcra;
 pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};
 pub use quota::{Quota, QuotaError};
+pub use reserve::{Reservation, Reserve};
 
 // Limiters are shared between threads; errors cross threads.
 const _: () = {
@@ -42,4 +67,5 @@ const _: () = {
     send_sync::<Denied>();
     send_sync::<Quota>();
     send_sync::<Snapshot>();
+    send_sync::<Reservation<'static>>();
 };
