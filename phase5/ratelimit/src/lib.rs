@@ -44,26 +44,71 @@
 //! assert!(limiter.check().is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! ## The algorithms
+//! | type | state | reserves | notes |
+//! |---|---|---|---|
+//! | [`Gcra`] | one `AtomicU64` | yes | lock-free; the default |
+//! | [`TokenBucket`] | tokens + last, a lock | yes | x/time/rate's semantics |
+//! | [`LeakyBucket`] | level + last, a lock | yes | the meter: GCRA's admissions |
+//! | [`LeakyQueue`] | next departure, a lock | yes | shapes: one interval apart, queue of `burst` |
+//! | [`SlidingLog`] | one entry per admission | no | exact window |
+//! | [`SlidingCounter`] | two counts | no | weighted estimate |
+//! | [`FixedWindow`] | one count | no | two budgets across a boundary |
+//!
+//! Every one of them changes its quota in place ([`RateLimiter::set_quota`]). A
+//! [`ConcurrencyLimiter`] bounds requests in flight rather than per second: its [`Permit`] comes back
+//! when dropped, so it is not a [`RateLimiter`].
+//! ```
+//! use ratelimit::{ConcurrencyLimiter, Quota, RateLimiter, SlidingLog};
+//!
+//! let per_window = SlidingLog::new(Quota::per_minute(600)?.with_burst(10)?);
+//! per_window.check_n(10)?;
+//! per_window.set_burst(20)?; // the log is kept; 10 more fit now
+//! per_window.check_n(10)?;
+//!
+//! let in_flight = ConcurrencyLimiter::new(1);
+//! let permit = in_flight.acquire()?;
+//! assert!(in_flight.acquire().is_err());
+//! drop(permit);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod clock;
+mod concurrency;
 mod error;
 mod gcra;
+mod leaky;
 mod limiter;
 mod quota;
 mod reserve;
+mod token_bucket;
+mod window;
 
 pub use clock::{Clock, FastClock, SystemClock};
-pub use error::{Denied, InsufficientCapacity, NotUntil};
+pub use concurrency::{ConcurrencyLimiter, Permit};
+pub use error::{Denied, InsufficientCapacity, NotUntil, Saturated};
 pub use gcra::Gcra;
+pub use leaky::{LeakyBucket, LeakyQueue};
 pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};
 pub use quota::{Quota, QuotaError};
 pub use reserve::{Reservation, Reserve};
+pub use token_bucket::TokenBucket;
+pub use window::{FixedWindow, SlidingCounter, SlidingLog};
 
 // Limiters are shared between threads; errors cross threads.
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<Gcra>();
+    send_sync::<TokenBucket>();
+    send_sync::<LeakyBucket>();
+    send_sync::<LeakyQueue>();
+    send_sync::<SlidingLog>();
+    send_sync::<SlidingCounter>();
+    send_sync::<FixedWindow>();
+    send_sync::<ConcurrencyLimiter>();
+    send_sync::<Permit<'static>>();
     send_sync::<Denied>();
     send_sync::<Quota>();
     send_sync::<Snapshot>();
