@@ -84,6 +84,8 @@ mod limiter;
 mod quota;
 mod reserve;
 mod token_bucket;
+#[cfg(feature = "async")]
+mod until_ready;
 mod window;
 
 pub use clock::{Clock, FastClock, SystemClock};
@@ -95,6 +97,8 @@ pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};
 pub use quota::{Quota, QuotaError};
 pub use reserve::{Reservation, Reserve};
 pub use token_bucket::TokenBucket;
+#[cfg(feature = "async")]
+pub use until_ready::{Jitter, TokioClock, until_ready};
 pub use window::{FixedWindow, SlidingCounter, SlidingLog};
 
 // Limiters are shared between threads; errors cross threads.
