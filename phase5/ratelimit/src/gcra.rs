@@ -191,6 +191,7 @@ impl<C: Clock> Gcra<C> {
                             end: next,
                             epoch,
                             unit: t,
+                            permits: n,
                         },
                     });
                 }

@@ -99,6 +99,7 @@ impl<C: Clock> LeakyBucket<C> {
             end: m.seq,
             epoch: m.epoch,
             unit: m.quota.interval_ns(),
+            permits: n,
         };
         Ok((now, now.saturating_add(wait), ticket))
     }
@@ -173,6 +174,10 @@ impl<C: Clock> Ledger for LeakyBucket<C> {
         m.level = m
             .level
             .saturating_sub(ticket.unit.saturating_mul(u64::from(permits)));
+        if permits == ticket.permits {
+            // Wholly undone: the pour before it is the last one again.
+            m.seq -= 1;
+        }
     }
 
     fn charge(&self, ticket: &Ticket, permits: u32) {
@@ -288,6 +293,7 @@ impl<C: Clock> LeakyQueue<C> {
             end: q.seq,
             epoch: q.epoch,
             unit: t,
+            permits: n,
         };
         Ok((now, slot, ticket))
     }
@@ -345,6 +351,10 @@ impl<C: Clock> Ledger for LeakyQueue<C> {
         // The last in the queue leaves it: its departure slots free up, those in the past excepted.
         let freed = ticket.unit.saturating_mul(u64::from(permits));
         q.next = q.next.saturating_sub(freed).max(now.min(q.next));
+        if permits == ticket.permits {
+            // Wholly undone: the request before it is the last in the queue again.
+            q.seq -= 1;
+        }
     }
 
     fn charge(&self, ticket: &Ticket, permits: u32) {

@@ -31,6 +31,8 @@ pub(crate) struct Ticket {
     pub(crate) epoch: u64,
     /// Cost of one permit in the algorithm's unit at reservation time (GCRA: the interval in ns).
     pub(crate) unit: u64,
+    /// The permits reserved.
+    pub(crate) permits: u32,
 }
 
 /// The operations a [`Reservation`] calls back into its limiter. Private: only the algorithms in this

@@ -135,6 +135,7 @@ impl<C: Clock> TokenBucket<C> {
                 end: s.seq,
                 epoch: s.epoch,
                 unit: 0,
+                permits: n,
             },
         ))
     }
@@ -195,6 +196,10 @@ impl<C: Clock> Ledger for TokenBucket<C> {
         }
         s.advance(now);
         s.tokens = (s.tokens + s.unit() * i128::from(permits)).min(s.full());
+        if permits == ticket.permits {
+            // Wholly undone: the reservation before it is the last one again.
+            s.seq -= 1;
+        }
     }
 
     fn charge(&self, _ticket: &Ticket, permits: u32) {

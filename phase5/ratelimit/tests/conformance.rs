@@ -156,6 +156,23 @@ where
     assert_eq!(l.snapshot(), before, "{}", l.name());
 }
 
+/// Reservations cancelled in reverse order (the last first) give everything back.
+fn reverse_cancels_restore_everything<A: Algo>()
+where
+    A::L: Reserve,
+{
+    let (c, l) = new::<A>();
+    l.check().unwrap();
+    c.advance(ms(30));
+    let before = l.snapshot();
+    // Sizes the shaping queue (4 places, one taken) can hold too.
+    let a = l.reserve_n(2).unwrap();
+    let b = l.reserve_n(1).unwrap();
+    b.cancel();
+    a.cancel();
+    assert_eq!(l.snapshot(), before, "{}", l.name());
+}
+
 macro_rules! for_algos {
     ($prop:ident: $($algo:ident),+) => {
         mod $prop {
@@ -177,6 +194,7 @@ for_algos!(idle_accrues_at_most_the_burst: GcraA, TokenA, MeterA, LogA, CounterA
 for_algos!(snapshot_counts_what_passes: GcraA, TokenA, MeterA, LogA, CounterA, FixedA);
 for_algos!(lowering_the_burst_caps: GcraA, TokenA, MeterA, LogA, CounterA, FixedA);
 for_algos!(reservation_ready_time_and_cancel: GcraA, TokenA, MeterA, QueueA);
+for_algos!(reverse_cancels_restore_everything: GcraA, TokenA, MeterA, QueueA);
 
 /// governor runs GCRA too: on any trace of advances and checks, GCRA, the token bucket and the leaky
 /// meter decide every request as governor does.
