@@ -45,6 +45,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! With feature `async`, `until_ready(&limiter, n, Jitter::up_to(d))` does the same on tokio's timer;
+//! dropping the future before it is ready cancels its reservation, and `TokioClock` lets a limiter
+//! follow tokio's paused clock in tests.
+//!
 //! ## The algorithms
 //! | type | state | reserves | notes |
 //! |---|---|---|---|
