@@ -12,6 +12,18 @@ pub enum Denied {
     /// Never: the request asks for more permits than the burst, which no amount of waiting provides.
     /// An error rather than a silent deny, so a caller cannot retry forever.
     InsufficientCapacity(InsufficientCapacity),
+    /// A concurrency limiter has all its permits held: one comes back when a request ends, at an
+    /// instant nobody can predict, so there is no retry-after.
+    Saturated(Saturated),
+}
+
+/// All of a concurrency limiter's permits are held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Saturated {
+    /// Permits held when the request was refused.
+    pub in_use: u32,
+    /// The limiter's limit.
+    pub limit: u32,
 }
 
 /// A request that would pass later.
@@ -47,7 +59,7 @@ impl Denied {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Denied::NotUntil(n) => Some(n.retry_after),
-            Denied::InsufficientCapacity(_) => None,
+            Denied::InsufficientCapacity(_) | Denied::Saturated(_) => None,
         }
     }
 }
@@ -60,6 +72,11 @@ impl fmt::Display for Denied {
                 f,
                 "{} permits requested, more than the burst of {}: never admissible",
                 c.requested, c.burst
+            ),
+            Denied::Saturated(s) => write!(
+                f,
+                "concurrency limit reached: {} of {} permits held",
+                s.in_use, s.limit
             ),
         }
     }

@@ -6,12 +6,20 @@
 //! full, in units of the emission interval `T`; a request of `n` permits passes when, after pushing
 //! `tat` on by `n·T`, it is at most `burst·T` ahead of `now`. One number fits an atomic and a CAS loop
 //! updates it without a lock; a denial is one load and no write.
+use std::sync::PoisonError;
 use std::time::Duration;
 
-use shim::sync::atomic::{AtomicU64, Ordering};
+use shim::sync::Mutex;
+use shim::sync::atomic::{AtomicU32, AtomicU64, Ordering, fence};
 
 use crate::clock::{Clock, FastClock, now_ns};
+use crate::reserve::{Ledger, Reservation, Reserve, Ticket};
 use crate::{Denied, InsufficientCapacity, NotUntil, Quota, RateLimiter, Snapshot};
+
+/// Bit 63 of the state word: a quota change is in progress; checks wait for it to end.
+const CHANGING: u64 = 1 << 63;
+/// The largest `tat` (292 years after the clock's origin); arithmetic saturates there.
+const MAX_TAT: u64 = CHANGING - 1;
 
 /// The lock-free GCRA limiter.
 ///
@@ -32,11 +40,48 @@ use crate::{Denied, InsufficientCapacity, NotUntil, Quota, RateLimiter, Snapshot
 /// past both the value it replaced and its own reading. A check preempted between reading the clock
 /// and its CAS spends permits at its older reading, so counted at completion an interval can hold one
 /// extra request per thread that was preempted there.
+///
+/// # Reservations
+/// A reservation of `n` permits is a check without the "at most `burst·T` ahead" condition: `tat`
+/// moves on by `n·T` (the reservation's *slot*, ending at the `tat` it wrote) and the holder may act
+/// once `tat − burst·T` is reached. Admissions then hold disjoint slots, each starting no earlier than
+/// its action time and ending at most `burst·T` after it, which is what bounds any window.
+///
+/// Cancelling (or settling below the estimate) gives back the freed part of the slot that is still in
+/// the future, *only if nothing was taken after it* (`tat` still equals its end): then `tat` moves
+/// back by that much and the slots stay disjoint. Reservations cancelled in reverse order come back
+/// whole; one with reservations or checks behind it comes back with nothing, because their slots
+/// were placed after its slot, and one word cannot remember a hole below them.
+///
+/// x/time/rate's `CancelAt` instead restores the reserved tokens less those reserved after (measured
+/// as the time between their action times, which counts idle time too: golang/go#69419, or under-counts
+/// as golang/go#56924 complains). Moving `tat` back under later reservations lets a later caller's
+/// slot alias theirs; this crate's window-bound property test finds traces where that admits more
+/// than `burst` in a window, one of which is the test `xtime_rate_refund_rule_over_admits`.
+///
+/// # Changing the quota
+/// [`RateLimiter::set_quota`] keeps the permits held at the change (capped at the new burst; a
+/// negative balance, from reservations in the future, is kept too, converted at the new rate) and
+/// accrues at the new rate from then on. It is atomic with respect to checks: the setter sets bit 63
+/// of `tat` (a check that reads it waits), writes the quota under a sequence lock, and stores the
+/// converted `tat` with Release. A check reads `tat`, then the quota, then CASes `tat`; if a change
+/// began after its read, its CAS fails (the word now has bit 63, or the converted value) and it
+/// starts again under the new quota. The setter never writes back the value it froze (it adds 1 ns
+/// if the conversion gives the same number), so that ABA needs later refunds to land on a stale
+/// check's exact nanosecond. A reservation made under an older quota refunds nothing.
 #[derive(Debug)]
 pub struct Gcra<C = FastClock> {
-    /// The theoretical arrival time (ns on `clock`); any value `≤ now` means "full now".
+    /// The theoretical arrival time (ns on `clock`), bit 63 set while the quota changes; any value
+    /// `≤ now` means "full now".
     tat: AtomicU64,
-    quota: Quota,
+    /// The quota's interval in ns (under the `epoch` sequence lock).
+    interval_ns: AtomicU64,
+    /// The quota's burst (under the `epoch` sequence lock).
+    burst: AtomicU32,
+    /// Sequence lock over the quota: odd while a change writes it; counts changes.
+    epoch: AtomicU64,
+    /// Serialises quota changes.
+    setter: Mutex<()>,
     clock: C,
 }
 
@@ -47,12 +92,22 @@ impl Gcra<FastClock> {
     }
 }
 
+/// A granted request: when it may act and what it wrote.
+struct Grant {
+    now: u64,
+    ready: u64,
+    ticket: Ticket,
+}
+
 impl<C: Clock> Gcra<C> {
     /// A full limiter enforcing `quota`, reading time from `clock`.
     pub fn with_clock(quota: Quota, clock: C) -> Self {
         Gcra {
             tat: AtomicU64::new(0),
-            quota,
+            interval_ns: AtomicU64::new(quota.interval_ns()),
+            burst: AtomicU32::new(quota.burst()),
+            epoch: AtomicU64::new(0),
+            setter: Mutex::new(()),
             clock,
         }
     }
@@ -61,54 +116,105 @@ impl<C: Clock> Gcra<C> {
     pub fn clock(&self) -> &C {
         &self.clock
     }
+
+    fn now(&self) -> u64 {
+        now_ns(&self.clock).min(MAX_TAT)
+    }
+
+    /// `tat` once no quota change is in progress. Acquire: a value stored by a setter (Release), or
+    /// written by a CAS after it (a release sequence), makes that setter's quota visible.
+    fn settled_tat(&self) -> u64 {
+        loop {
+            let v = self.tat.load(Ordering::Acquire);
+            if v & CHANGING == 0 {
+                return v;
+            }
+            shim::hint::spin_loop();
+            shim::thread::yield_now();
+        }
+    }
+
+    /// `(interval_ns, burst, epoch)`, consistent: a sequence-lock read (the epoch is even and the same
+    /// before and after the fields).
+    fn read_quota(&self) -> (u64, u32, u64) {
+        loop {
+            let e1 = self.epoch.load(Ordering::Acquire);
+            if e1 & 1 == 1 {
+                shim::hint::spin_loop();
+                shim::thread::yield_now();
+                continue;
+            }
+            let t = self.interval_ns.load(Ordering::Relaxed);
+            let b = self.burst.load(Ordering::Relaxed);
+            // The fence keeps the field loads before the second epoch load.
+            fence(Ordering::Acquire);
+            if self.epoch.load(Ordering::Relaxed) == e1 {
+                return (t, b, e1);
+            }
+        }
+    }
+
+    /// Takes `n` permits ready within `max_wait_ns` of now, or nothing.
+    fn take(&self, n: u32, max_wait_ns: u64) -> Result<Grant, Denied> {
+        let now = self.now();
+        let mut seen = self.settled_tat();
+        loop {
+            let (t, burst, epoch) = self.read_quota();
+            if n > burst {
+                return Err(Denied::InsufficientCapacity(InsufficientCapacity {
+                    requested: n,
+                    burst,
+                }));
+            }
+            let cost = t.saturating_mul(u64::from(n));
+            let window = t.saturating_mul(u64::from(burst));
+            let next = seen.max(now).saturating_add(cost).min(MAX_TAT);
+            let ready = next.saturating_sub(window).max(now);
+            if ready - now > max_wait_ns {
+                return Err(Denied::NotUntil(NotUntil {
+                    retry_after: Duration::from_nanos(ready - now),
+                }));
+            }
+            // Success Relaxed: `tat` guards no other memory, and a CAS continues the release sequence
+            // of the setter's store, so later Acquire loads still see that quota. Failure Acquire: the
+            // value read may be a setter's. The CASes on `tat` are totally ordered, so two checks never
+            // both move it from the same value: each admission is paid for by one successful CAS.
+            match self
+                .tat
+                .compare_exchange_weak(seen, next, Ordering::Relaxed, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    return Ok(Grant {
+                        now,
+                        ready,
+                        ticket: Ticket {
+                            end: next,
+                            epoch,
+                            unit: t,
+                            permits: n,
+                        },
+                    });
+                }
+                Err(actual) if actual & CHANGING != 0 => seen = self.settled_tat(),
+                Err(actual) => seen = actual,
+            }
+        }
+    }
 }
 
 impl<C: Clock> RateLimiter for Gcra<C> {
     #[inline]
     fn check_n(&self, n: u32) -> Result<(), Denied> {
-        let burst = self.quota.burst();
-        if n > burst {
-            return Err(Denied::InsufficientCapacity(InsufficientCapacity {
-                requested: n,
-                burst,
-            }));
-        }
-        let t = self.quota.interval_ns();
-        let cost = t * u64::from(n); // n ≤ burst, so cost ≤ window: no overflow
-        let window = self.quota.window_ns();
-        let now = now_ns(&self.clock);
-        // Relaxed: `tat` guards no other memory; it only has to change atomically. The CASes on it are
-        // totally ordered, so two checks never both move it from the same value: each admission is paid
-        // for by exactly one successful CAS.
-        let mut seen = self.tat.load(Ordering::Relaxed);
-        loop {
-            let base = seen.max(now);
-            let next = base.saturating_add(cost);
-            if next - now > window {
-                return Err(Denied::NotUntil(NotUntil {
-                    retry_after: Duration::from_nanos(next - now - window),
-                }));
-            }
-            match self
-                .tat
-                .compare_exchange_weak(seen, next, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return Ok(()),
-                Err(actual) => seen = actual,
-            }
-        }
+        self.take(n, 0).map(|_| ())
     }
 
     fn snapshot(&self) -> Snapshot {
-        let t = self.quota.interval_ns();
-        let window = self.quota.window_ns();
-        let now = now_ns(&self.clock);
-        let behind = self
-            .tat
-            .load(Ordering::Relaxed)
-            .saturating_sub(now)
-            .min(window);
-        let remaining = (window - behind) / t;
+        let now = self.now();
+        let tat = self.settled_tat();
+        let (t, burst, _) = self.read_quota();
+        let window = t.saturating_mul(u64::from(burst));
+        let behind = tat.saturating_sub(now);
+        let remaining = window.saturating_sub(behind) / t;
         let retry_after = if remaining > 0 {
             0
         } else {
@@ -116,7 +222,7 @@ impl<C: Clock> RateLimiter for Gcra<C> {
             behind - (window - t)
         };
         Snapshot {
-            limit: self.quota.burst(),
+            limit: burst,
             remaining: remaining as u32,
             retry_after: Duration::from_nanos(retry_after),
             reset_after: Duration::from_nanos(behind),
@@ -124,10 +230,126 @@ impl<C: Clock> RateLimiter for Gcra<C> {
     }
 
     fn quota(&self) -> Quota {
-        self.quota
+        let (t, b, _) = self.read_quota();
+        Quota::from_parts(t, b)
+    }
+
+    fn set_quota(&self, quota: Quota) {
+        let _only_setter = self.setter.lock().unwrap_or_else(PoisonError::into_inner);
+        // Freeze: from here no check's CAS can succeed on the value it read before.
+        let old = self.tat.fetch_or(CHANGING, Ordering::Acquire);
+        let now = self.now();
+        let (t_old, b_old, epoch) = self.read_quota();
+        let w_old = i128::from(t_old) * i128::from(b_old);
+        let (t_new, b_new) = (quota.interval_ns(), quota.burst());
+        let w_new = i128::from(t_new) * i128::from(b_new);
+        // Held, in ns of the old quota (negative: reservations in the future), converted to the new
+        // rate rounding toward fewer permits, capped at the new burst.
+        let held_old = w_old - i128::from(old.saturating_sub(now));
+        let held_new = (held_old * i128::from(t_new))
+            .div_euclid(i128::from(t_old))
+            .min(w_new);
+        let debt = (w_new - held_new).clamp(0, i128::from(MAX_TAT)) as u64;
+        let mut new_tat = now.saturating_add(debt).min(MAX_TAT);
+        if new_tat == old {
+            new_tat += 1; // never the frozen value: a stale check's CAS must fail
+        }
+        // Sequence lock: odd while the fields change. The Release fence orders the odd epoch before
+        // the field stores for a reader that sees a new field.
+        self.epoch.store(epoch + 1, Ordering::Relaxed);
+        fence(Ordering::Release);
+        self.interval_ns.store(t_new, Ordering::Relaxed);
+        self.burst.store(b_new, Ordering::Relaxed);
+        self.epoch.store(epoch + 2, Ordering::Release);
+        // Unfreeze with the converted state; Release publishes the new quota to checks that read it.
+        self.tat.store(new_tat, Ordering::Release);
     }
 
     fn name(&self) -> &'static str {
         "GCRA (one atomic)"
+    }
+}
+
+impl<C: Clock> Ledger for Gcra<C> {
+    fn ledger_now(&self) -> Duration {
+        self.clock.now()
+    }
+
+    fn ledger_sleep(&self, d: Duration) {
+        self.clock.sleep(d);
+    }
+
+    fn refund(&self, ticket: &Ticket, permits: u32) {
+        let now = self.now();
+        // Only from the top: if anything was taken after this reservation, `tat` moved past its end and
+        // nothing comes back (see the type's docs for why).
+        let mut cur = ticket.end;
+        loop {
+            if self.read_quota().2 != ticket.epoch {
+                return;
+            }
+            let freed = ticket.unit.saturating_mul(u64::from(permits));
+            // Only the part still in the future: the rest had accrued by now and would have lapsed.
+            let refund = freed.min(ticket.end.saturating_sub(now));
+            if refund == 0 {
+                return;
+            }
+            // Success Relaxed, failure Acquire: as in `take`.
+            match self.tat.compare_exchange_weak(
+                cur,
+                ticket.end - refund,
+                Ordering::Relaxed,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                // Spurious failure, or a quota change in progress: look again.
+                Err(actual) if actual & !CHANGING == ticket.end => {
+                    cur = self.settled_tat();
+                    if cur != ticket.end {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn charge(&self, ticket: &Ticket, permits: u32) {
+        let now = self.now();
+        let mut cur = self.settled_tat();
+        loop {
+            let (t, _, epoch) = self.read_quota();
+            let unit = if epoch == ticket.epoch {
+                ticket.unit
+            } else {
+                t
+            };
+            let new = cur
+                .max(now)
+                .saturating_add(unit.saturating_mul(u64::from(permits)))
+                .min(MAX_TAT);
+            match self
+                .tat
+                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Acquire)
+            {
+                Ok(_) => return,
+                Err(actual) if actual & CHANGING != 0 => cur = self.settled_tat(),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl<C: Clock> Reserve for Gcra<C> {
+    fn reserve_within(&self, n: u32, max_wait: Duration) -> Result<Reservation<'_>, Denied> {
+        let max_wait_ns = u64::try_from(max_wait.as_nanos()).unwrap_or(u64::MAX);
+        let g = self.take(n, max_wait_ns)?;
+        Ok(Reservation::new(
+            self,
+            n,
+            Duration::from_nanos(g.now),
+            Duration::from_nanos(g.ready),
+            g.ticket,
+        ))
     }
 }

@@ -1,7 +1,7 @@
 //! The traits every limiter implements, and the snapshot behind rate-limit headers.
 use std::time::Duration;
 
-use crate::{Denied, Quota};
+use crate::{Denied, Quota, QuotaError};
 
 /// A rate limiter: decides, without blocking, whether a request of `n` permits may pass now.
 ///
@@ -23,6 +23,26 @@ pub trait RateLimiter: Send + Sync {
 
     /// The quota this limiter enforces.
     fn quota(&self) -> Quota;
+
+    /// Replaces the quota, atomically with respect to concurrent checks (each is decided wholly under
+    /// the old quota or wholly under the new one). What the limiter holds carries over as each
+    /// algorithm documents; for the rate-based ones: the permits available at the change are kept,
+    /// capped at the new burst, and accrual continues at the new rate from the change on.
+    fn set_quota(&self, quota: Quota);
+
+    /// Changes the rate to `count` permits per `period`, keeping the burst.
+    fn set_rate(&self, count: u32, period: std::time::Duration) -> Result<(), QuotaError> {
+        let q = Quota::new(count, period)?.with_burst(self.quota().burst())?;
+        self.set_quota(q);
+        Ok(())
+    }
+
+    /// Changes the burst, keeping the rate.
+    fn set_burst(&self, burst: u32) -> Result<(), QuotaError> {
+        let q = self.quota().with_burst(burst)?;
+        self.set_quota(q);
+        Ok(())
+    }
 
     /// The algorithm's name, for tables and logs.
     fn name(&self) -> &'static str;

@@ -97,6 +97,12 @@ impl Quota {
         Ok(Quota { burst, ..self })
     }
 
+    /// A quota from its parts, already validated (`interval_ns ≥ 1`, `burst ≥ 1`).
+    pub(crate) fn from_parts(interval_ns: u64, burst: u32) -> Quota {
+        debug_assert!(interval_ns >= 1 && burst >= 1);
+        Quota { interval_ns, burst }
+    }
+
     /// The time one permit takes to replenish (the emission interval `T`).
     pub fn interval(&self) -> Duration {
         Duration::from_nanos(self.interval_ns)

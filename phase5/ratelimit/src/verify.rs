@@ -35,7 +35,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::ManualClock;
-use crate::{Denied, Gcra, Quota, RateLimiter};
+use crate::{
+    Denied, FixedWindow, Gcra, LeakyBucket, LeakyQueue, Quota, RateLimiter, SlidingCounter,
+    SlidingLog, TokenBucket,
+};
 
 /// One request of a trace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,16 +202,42 @@ pub fn parse_trace(text: &str) -> Result<Vec<Request>, TraceError> {
 pub enum Algorithm {
     /// [`Gcra`]: also the ideal every replay is compared with.
     Gcra,
+    /// [`TokenBucket`]: x/time/rate's bucket.
+    TokenBucket,
+    /// [`LeakyBucket`]: the leaky bucket as a meter.
+    LeakyBucket,
+    /// [`LeakyQueue`]: the leaky bucket as a shaping queue (a check passes only on an empty queue).
+    LeakyQueue,
+    /// [`SlidingLog`]: one timestamp per admitted permit.
+    SlidingLog,
+    /// [`SlidingCounter`]: two window counts blended.
+    SlidingCounter,
+    /// [`FixedWindow`]: one count per window.
+    FixedWindow,
 }
 
 impl Algorithm {
     /// Every algorithm, in the order tables list them.
-    pub const ALL: &'static [Algorithm] = &[Algorithm::Gcra];
+    pub const ALL: &'static [Algorithm] = &[
+        Algorithm::Gcra,
+        Algorithm::TokenBucket,
+        Algorithm::LeakyBucket,
+        Algorithm::LeakyQueue,
+        Algorithm::SlidingLog,
+        Algorithm::SlidingCounter,
+        Algorithm::FixedWindow,
+    ];
 
     /// The name the CLI takes (`--algorithm NAME`).
     pub fn cli_name(self) -> &'static str {
         match self {
             Algorithm::Gcra => "gcra",
+            Algorithm::TokenBucket => "token-bucket",
+            Algorithm::LeakyBucket => "leaky-bucket",
+            Algorithm::LeakyQueue => "leaky-queue",
+            Algorithm::SlidingLog => "sliding-log",
+            Algorithm::SlidingCounter => "sliding-counter",
+            Algorithm::FixedWindow => "fixed-window",
         }
     }
 
@@ -224,6 +253,12 @@ impl Algorithm {
     pub fn build(self, quota: Quota, clock: Arc<ManualClock>) -> Box<dyn RateLimiter> {
         match self {
             Algorithm::Gcra => Box::new(Gcra::with_clock(quota, clock)),
+            Algorithm::TokenBucket => Box::new(TokenBucket::with_clock(quota, clock)),
+            Algorithm::LeakyBucket => Box::new(LeakyBucket::with_clock(quota, clock)),
+            Algorithm::LeakyQueue => Box::new(LeakyQueue::with_clock(quota, clock)),
+            Algorithm::SlidingLog => Box::new(SlidingLog::with_clock(quota, clock)),
+            Algorithm::SlidingCounter => Box::new(SlidingCounter::with_clock(quota, clock)),
+            Algorithm::FixedWindow => Box::new(FixedWindow::with_clock(quota, clock)),
         }
     }
 }
@@ -486,6 +521,28 @@ mod tests {
         let q = Quota::per_second(10).unwrap().with_burst(2).unwrap();
         let r = replay(&trace("0,k,3\n0,k,2\n0,k,1\n"), q, Algorithm::Gcra);
         assert_eq!((r.never, r.admitted, r.denied), (1, 1, 1));
+    }
+
+    /// The fixed window admits two budgets across a boundary; the replay must say so.
+    #[test]
+    fn a_fixed_window_is_caught_over_the_quota_at_a_boundary() {
+        let q = Quota::per_second(10).unwrap().with_burst(2).unwrap(); // window 200 ms
+        let t = trace("0.199,k\n0.199,k\n0.2,k\n0.2,k\n");
+        let fixed = replay(&t, q, Algorithm::FixedWindow);
+        assert_eq!(fixed.admitted, 4);
+        assert_eq!(fixed.worst_window.as_ref().unwrap().excess(), 2);
+        assert_eq!(fixed.over_admits, 2);
+        let gcra = replay(&t, q, Algorithm::Gcra);
+        assert_eq!((gcra.admitted, gcra.over_admits), (2, 0));
+        assert!(gcra.worst_window.unwrap().excess() <= 0);
+    }
+
+    #[test]
+    fn every_algorithm_has_a_cli_name_that_maps_back() {
+        for &a in Algorithm::ALL {
+            assert_eq!(Algorithm::from_cli_name(a.cli_name()), Some(a));
+        }
+        assert_eq!(Algorithm::from_cli_name("nope"), None);
     }
 
     #[test]
