@@ -26,12 +26,15 @@
 pub mod clock;
 mod error;
 mod gcra;
+mod keyed;
 mod limiter;
 mod quota;
+mod tat;
 
 pub use clock::{Clock, FastClock, SystemClock};
 pub use error::{Denied, InsufficientCapacity, NotUntil};
 pub use gcra::Gcra;
+pub use keyed::{AtCap, Bounds, Evictions, Keyed};
 pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};
 pub use quota::{Quota, QuotaError};
 
@@ -39,6 +42,7 @@ pub use quota::{Quota, QuotaError};
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<Gcra>();
+    send_sync::<Keyed<String>>();
     send_sync::<Denied>();
     send_sync::<Quota>();
     send_sync::<Snapshot>();
