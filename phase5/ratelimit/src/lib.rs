@@ -28,6 +28,7 @@ mod error;
 mod gcra;
 mod keyed;
 mod limiter;
+mod multi;
 mod quota;
 mod tat;
 
@@ -36,6 +37,7 @@ pub use error::{Denied, InsufficientCapacity, NotUntil};
 pub use gcra::Gcra;
 pub use keyed::{AtCap, Bounds, Evictions, Keyed};
 pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};
+pub use multi::{MultiDenied, MultiLimiter, QuotaCell};
 pub use quota::{Quota, QuotaError};
 
 // Limiters are shared between threads; errors cross threads.
@@ -43,6 +45,8 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     send_sync::<Gcra>();
     send_sync::<Keyed<String>>();
+    send_sync::<MultiLimiter>();
+    send_sync::<QuotaCell>();
     send_sync::<Denied>();
     send_sync::<Quota>();
     send_sync::<Snapshot>();
