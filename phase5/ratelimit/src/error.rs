@@ -12,6 +12,10 @@ pub enum Denied {
     /// Never: the request asks for more permits than the burst, which no amount of waiting provides.
     /// An error rather than a silent deny, so a caller cannot retry forever.
     InsufficientCapacity(InsufficientCapacity),
+    /// A keyed limiter tracks as many keys as it may, all of them in debt, and turns away keys it does
+    /// not track ([`AtCap::DenyNewKeys`](crate::AtCap)); a slot frees up after
+    /// [`NotUntil::retry_after`] at the earliest.
+    KeyCapacity(NotUntil),
     /// A concurrency limiter has all its permits held: one comes back when a request ends, at an
     /// instant nobody can predict, so there is no retry-after.
     Saturated(Saturated),
@@ -58,7 +62,7 @@ impl Denied {
     /// The wait after which the request would pass, or `None` when it never would.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Denied::NotUntil(n) => Some(n.retry_after),
+            Denied::NotUntil(n) | Denied::KeyCapacity(n) => Some(n.retry_after),
             Denied::InsufficientCapacity(_) | Denied::Saturated(_) => None,
         }
     }
@@ -77,6 +81,11 @@ impl fmt::Display for Denied {
                 f,
                 "concurrency limit reached: {} of {} permits held",
                 s.in_use, s.limit
+            ),
+            Denied::KeyCapacity(n) => write!(
+                f,
+                "rate limiter tracks all the keys it may: retry after {:?}",
+                n.retry_after
             ),
         }
     }
