@@ -212,21 +212,7 @@ impl<C: Clock> RateLimiter for Gcra<C> {
         let now = self.now();
         let tat = self.settled_tat();
         let (t, burst, _) = self.read_quota();
-        let window = t.saturating_mul(u64::from(burst));
-        let behind = tat.saturating_sub(now);
-        let remaining = window.saturating_sub(behind) / t;
-        let retry_after = if remaining > 0 {
-            0
-        } else {
-            // One permit is back once `tat` is no more than `(burst − 1)·T` ahead.
-            behind - (window - t)
-        };
-        Snapshot {
-            limit: burst,
-            remaining: remaining as u32,
-            retry_after: Duration::from_nanos(retry_after),
-            reset_after: Duration::from_nanos(behind),
-        }
+        crate::tat::snapshot(tat, now, &Quota::from_parts(t, burst))
     }
 
     fn quota(&self) -> Quota {

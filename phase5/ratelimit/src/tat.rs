@@ -31,15 +31,17 @@ pub(crate) fn admit(tat: u64, now: u64, n: u32, quota: &Quota) -> Result<u64, De
     Ok(next)
 }
 
-/// The snapshot of a limiter whose TAT is `tat`, at `now`.
+/// The snapshot of a limiter whose TAT is `tat`, at `now`. A TAT more than the window ahead (a
+/// reservation's debt) shows as no permits, a retry-after past one interval, a reset past the window.
 pub(crate) fn snapshot(tat: u64, now: u64, quota: &Quota) -> Snapshot {
     let t = quota.interval_ns();
     let window = quota.window_ns();
-    let behind = tat.saturating_sub(now).min(window);
-    let remaining = (window - behind) / t;
+    let behind = tat.saturating_sub(now);
+    let remaining = window.saturating_sub(behind) / t;
     let retry_after = if remaining > 0 {
         0
     } else {
+        // One permit is back once `tat` is no more than `(burst − 1)·T` ahead.
         behind - (window - t)
     };
     Snapshot {
