@@ -25,8 +25,6 @@ mod sliding;
 mod token_bucket;
 
 #[cfg(not(loom))]
-mod clock;
-#[cfg(not(loom))]
 mod exercise;
 #[cfg(not(loom))]
 mod throttle;
@@ -37,8 +35,10 @@ pub use leaky::{LeakyBucket, ShapingQueue};
 pub use sliding::{SlidingCounter, SlidingLog};
 pub use token_bucket::{MutexTokenBucket, NaiveTokenBucket, TokenBucket};
 
+/// The TSC clock the limiters read on the hot path (`Instant::now()` is a vDSO call of ~20-25 ns on
+/// many VMs, as much as a whole lock-free check): the capstone library's, used here as it is.
 #[cfg(not(loom))]
-pub use clock::FastClock;
+pub use ratelimit::FastClock;
 #[cfg(not(loom))]
 pub use throttle::{Edge, debounce, throttle};
 
