@@ -28,6 +28,8 @@ mod error;
 mod gcra;
 mod limiter;
 mod quota;
+#[cfg(feature = "redis")]
+pub mod redis;
 
 pub use clock::{Clock, FastClock, SystemClock};
 pub use error::{Denied, InsufficientCapacity, NotUntil};

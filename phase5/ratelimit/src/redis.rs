@@ -1,0 +1,592 @@
+//! GCRA on a Redis server: one limit shared by every process that talks to the same server
+//! (feature `redis`).
+//!
+//! In Go, `go-redis/redis_rate` runs GCRA in a Lua script so that the read-modify-write of a key's
+//! state is atomic on the server; here [`RedisGcra`] does the same through the `redis` crate. The
+//! script (`src/redis_gcra.lua`) reads the server's `TIME`, so every client shares one clock and no
+//! client's clock skew matters; it stores each key's theoretical arrival time with a TTL equal to the
+//! time until the key is full again, so idle keys vanish; and it checks several keys with their own
+//! quotas all or nothing ([`RedisGcra::check_all`]). It runs with `EVALSHA`; when the server answers
+//! `NOSCRIPT` (restarted, `SCRIPT FLUSH`, fail-over) the script is loaded with `SCRIPT LOAD` and the
+//! call repeated.
+//!
+//! While Redis cannot be reached (refused connection, timeout, broken connection) decisions follow an
+//! [`OnError`] policy: admit, deny, or ask a local limiter. Reconnection is tried with an exponential
+//! backoff, by one check at a time; the others decide by the policy at once, without touching the
+//! network. When Redis answers again, limiting through it resumes. [`RedisGcra::stats`] counts the
+//! decisions of each [`Source`], so a caller (or a test) sees the policy act.
+//!
+//! ```no_run
+//! use ratelimit::redis::{OnError, RedisGcra};
+//! use ratelimit::{KeyedRateLimiter, Quota};
+//!
+//! let limiter = RedisGcra::new("redis://127.0.0.1/", Quota::per_second(10)?, OnError::FailOpen)?;
+//! match limiter.check_key("user:42") {
+//!     Ok(()) => { /* serve */ }
+//!     Err(denied) => println!("429, retry after {:?}", denied.retry_after()),
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+use std::fmt;
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use redis::{Connection, ErrorKind, RedisError, ServerErrorKind};
+
+use crate::{Denied, InsufficientCapacity, KeyedRateLimiter, NotUntil, Quota, Snapshot};
+
+/// The Lua source of the check (see the comments in it).
+const SCRIPT: &str = include_str!("redis_gcra.lua");
+
+/// The longest window (`burst × T`) a Redis quota may have: 2^52 ns, about 52 days. The script
+/// computes in Lua's doubles, exact up to 2^53.
+pub const MAX_WINDOW: Duration = Duration::from_nanos(1 << 52);
+
+/// What decides while Redis cannot be reached.
+#[derive(Clone)]
+#[non_exhaustive]
+pub enum OnError {
+    /// Admit every request: availability over limiting.
+    FailOpen,
+    /// Deny every request ([`Denied::NotUntil`], retry after the next reconnection attempt).
+    FailClosed,
+    /// Ask this local limiter, keyed by the same keys (without the prefix). A multi-key check asks it
+    /// key by key and stops at the first denial; permits taken from the keys before it are not given
+    /// back, so during an outage a multi-key check errs on the side of denying.
+    Fallback(Arc<dyn KeyedRateLimiter<str>>),
+}
+
+impl fmt::Debug for OnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OnError::FailOpen => f.write_str("FailOpen"),
+            OnError::FailClosed => f.write_str("FailClosed"),
+            OnError::Fallback(l) => write!(f, "Fallback({:?})", l.quota()),
+        }
+    }
+}
+
+/// Where a decision came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The script on the Redis server.
+    Redis,
+    /// The [`OnError`] policy: Redis could not be reached or failed.
+    Policy,
+    /// The quota alone, without asking anyone: more permits than a burst (never admissible).
+    Quota,
+}
+
+/// Connection settings of a [`RedisGcra`].
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    /// Prepended to every key (default `"ratelimit:"`), so the limiter's keys are apart from others.
+    pub prefix: String,
+    /// The longest a connection attempt may take (default 100 ms).
+    pub connect_timeout: Duration,
+    /// The longest one command's send or reply may take (default 100 ms); after it the connection is
+    /// dropped (a late reply would answer the next command) and the policy decides.
+    pub io_timeout: Duration,
+    /// The first wait before reconnecting after a failure (default 10 ms); doubled after each failed
+    /// attempt up to `backoff_max`.
+    pub backoff_min: Duration,
+    /// The longest wait between reconnection attempts (default 1 s).
+    pub backoff_max: Duration,
+    /// Connections kept open (default 2); each check uses one, chosen round-robin.
+    pub connections: usize,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        RedisConfig {
+            prefix: "ratelimit:".into(),
+            connect_timeout: Duration::from_millis(100),
+            io_timeout: Duration::from_millis(100),
+            backoff_min: Duration::from_millis(10),
+            backoff_max: Duration::from_secs(1),
+            connections: 2,
+        }
+    }
+}
+
+/// Why a [`RedisGcra`] or a [`RedisLimit`] could not be built.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RedisSetupError {
+    /// The URL does not parse as a Redis connection address.
+    Url(RedisError),
+    /// The quota's window (`burst × T`) is longer than [`MAX_WINDOW`].
+    WindowTooLong(Quota),
+    /// A setting is out of range (the field is named).
+    Config(&'static str),
+}
+
+impl fmt::Display for RedisSetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RedisSetupError::Url(e) => write!(f, "bad Redis URL: {e}"),
+            RedisSetupError::WindowTooLong(q) => write!(
+                f,
+                "quota {q:?}: burst × interval must be at most {MAX_WINDOW:?} on Redis"
+            ),
+            RedisSetupError::Config(field) => write!(f, "RedisConfig::{field} is out of range"),
+        }
+    }
+}
+
+impl std::error::Error for RedisSetupError {}
+
+/// One key with its quota, for [`RedisGcra::check_all`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisLimit {
+    key: String,
+    quota: Quota,
+}
+
+impl RedisLimit {
+    /// `key` (without the prefix) limited to `quota`; an error when the quota's window is longer than
+    /// [`MAX_WINDOW`].
+    pub fn new(key: impl Into<String>, quota: Quota) -> Result<RedisLimit, RedisSetupError> {
+        check_window(quota)?;
+        Ok(RedisLimit {
+            key: key.into(),
+            quota,
+        })
+    }
+
+    /// The key, without the prefix.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The quota.
+    pub fn quota(&self) -> Quota {
+        self.quota
+    }
+}
+
+fn check_window(quota: Quota) -> Result<(), RedisSetupError> {
+    if quota.replenish_all() > MAX_WINDOW {
+        return Err(RedisSetupError::WindowTooLong(quota));
+    }
+    Ok(())
+}
+
+/// The outcome of one check, with where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// Admitted, or why not.
+    pub result: Result<(), Denied>,
+    /// The keys' state after the check as the server saw it (the least remaining, the longest reset);
+    /// `None` when Redis did not decide.
+    pub snapshot: Option<Snapshot>,
+    /// Who decided.
+    pub source: Source,
+}
+
+/// Counters of a [`RedisGcra`] since it was built.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RedisStats {
+    /// Checks (and snapshots) the server decided.
+    pub from_redis: u64,
+    /// Checks (and snapshots) the [`OnError`] policy decided.
+    pub from_policy: u64,
+    /// Times the script was loaded after the server answered `NOSCRIPT`.
+    pub script_loads: u64,
+    /// Connections opened.
+    pub connects: u64,
+    /// Failed connection attempts and failed commands.
+    pub failures: u64,
+}
+
+/// Redis did not decide (it failed, or the backoff after a failure spared it the attempt): the policy
+/// does.
+#[derive(Debug)]
+struct Unavailable;
+
+/// The script's reply: allowed, remaining, retry_after_ns, reset_after_ns, first denying key.
+type Reply = (i64, i64, i64, i64, i64);
+
+/// GCRA on a Redis server, keyed by strings; see the [module docs](self).
+///
+/// Blocking: a check waits for one round trip to the server, at most
+/// [`RedisConfig::io_timeout`] (plus [`RedisConfig::connect_timeout`] when it has to reconnect, and a
+/// second round trip when the script must be reloaded). Shared between threads; checks on one
+/// connection are serialized, [`RedisConfig::connections`] of them run at once.
+pub struct RedisGcra {
+    client: redis::Client,
+    quota: Quota,
+    on_error: OnError,
+    config: RedisConfig,
+    script: redis::Script,
+    /// The open connections; `None`: not connected (yet, or since a failure).
+    slots: Box<[Mutex<Option<Connection>>]>,
+    /// Round-robin over `slots`.
+    next_slot: AtomicUsize,
+    /// The zero of `retry_at`.
+    origin: Instant,
+    /// 0 while Redis answers; after a failure, the instant (ns since `origin`, ≥ 1) before which no
+    /// check tries the network. Advisory, like `backoff`: it spares an unreachable server (and the
+    /// callers) a connection attempt per check, and guards no other memory, so Relaxed suffices.
+    retry_at: AtomicU64,
+    /// The current wait between reconnection attempts, ns.
+    backoff: AtomicU64,
+    /// The [`Source`] of the last decision: 0 none yet, 1 Redis, 2 policy, 3 quota.
+    last_source: AtomicU8,
+    from_redis: AtomicU64,
+    from_policy: AtomicU64,
+    script_loads: AtomicU64,
+    connects: AtomicU64,
+    failures: AtomicU64,
+}
+
+impl fmt::Debug for RedisGcra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisGcra")
+            .field("quota", &self.quota)
+            .field("on_error", &self.on_error)
+            .field("config", &self.config)
+            .field("stats", &self.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisGcra {
+    /// A limiter of `quota` per key on the server at `url` (`redis://host:port/db`), with the default
+    /// [`RedisConfig`]. Connects lazily: building it succeeds while the server is down.
+    pub fn new(url: &str, quota: Quota, on_error: OnError) -> Result<RedisGcra, RedisSetupError> {
+        RedisGcra::with_config(url, quota, on_error, RedisConfig::default())
+    }
+
+    /// As [`RedisGcra::new`], with `config`.
+    pub fn with_config(
+        url: &str,
+        quota: Quota,
+        on_error: OnError,
+        config: RedisConfig,
+    ) -> Result<RedisGcra, RedisSetupError> {
+        check_window(quota)?;
+        let client = redis::Client::open(url).map_err(RedisSetupError::Url)?;
+        if config.connections == 0 {
+            return Err(RedisSetupError::Config("connections"));
+        }
+        if config.connect_timeout.is_zero() {
+            return Err(RedisSetupError::Config("connect_timeout"));
+        }
+        if config.io_timeout.is_zero() {
+            return Err(RedisSetupError::Config("io_timeout"));
+        }
+        if config.backoff_min.is_zero() || config.backoff_max < config.backoff_min {
+            return Err(RedisSetupError::Config("backoff_min"));
+        }
+        Ok(RedisGcra {
+            client,
+            quota,
+            on_error,
+            script: redis::Script::new(SCRIPT),
+            slots: (0..config.connections).map(|_| Mutex::new(None)).collect(),
+            next_slot: AtomicUsize::new(0),
+            origin: Instant::now(),
+            retry_at: AtomicU64::new(0),
+            backoff: AtomicU64::new(duration_ns(config.backoff_min)),
+            config,
+            last_source: AtomicU8::new(0),
+            from_redis: AtomicU64::new(0),
+            from_policy: AtomicU64::new(0),
+            script_loads: AtomicU64::new(0),
+            connects: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        })
+    }
+
+    /// The key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.config.prefix
+    }
+
+    /// Takes `n` permits from every one of `limits` if all of them have them now, or none. One round
+    /// trip: the keys are checked and updated in one script.
+    pub fn check_all(&self, limits: &[RedisLimit], n: u32) -> Decision {
+        for l in limits {
+            if n > l.quota.burst() {
+                return self.decided(Decision {
+                    result: Err(Denied::InsufficientCapacity(InsufficientCapacity {
+                        requested: n,
+                        burst: l.quota.burst(),
+                    })),
+                    snapshot: None,
+                    source: Source::Quota,
+                });
+            }
+        }
+        if limits.is_empty() {
+            return self.decided(Decision {
+                result: Ok(()),
+                snapshot: None,
+                source: Source::Quota,
+            });
+        }
+        let burst = limits.iter().map(|l| l.quota.burst()).min().unwrap_or(0);
+        match self.eval(limits.iter().map(|l| (l.key.as_str(), l.quota)), n) {
+            Ok(reply) => self.decided(from_reply(reply, burst)),
+            Err(Unavailable) => {
+                let result = self.policy_check(limits.iter().map(|l| l.key.as_str()), n);
+                self.decided(Decision {
+                    result,
+                    snapshot: None,
+                    source: Source::Policy,
+                })
+            }
+        }
+    }
+
+    /// Takes `n` permits from `key`'s quota (the limiter's) if it has them now; says who decided.
+    pub fn check_key_decision(&self, key: &str, n: u32) -> Decision {
+        let limit = RedisLimit {
+            key: key.to_owned(),
+            quota: self.quota,
+        };
+        self.check_all(std::slice::from_ref(&limit), n)
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> RedisStats {
+        RedisStats {
+            from_redis: self.from_redis.load(Relaxed),
+            from_policy: self.from_policy.load(Relaxed),
+            script_loads: self.script_loads.load(Relaxed),
+            connects: self.connects.load(Relaxed),
+            failures: self.failures.load(Relaxed),
+        }
+    }
+
+    /// Who decided the last check or snapshot (of any thread); `None` before the first.
+    pub fn last_source(&self) -> Option<Source> {
+        match self.last_source.load(Relaxed) {
+            1 => Some(Source::Redis),
+            2 => Some(Source::Policy),
+            3 => Some(Source::Quota),
+            _ => None,
+        }
+    }
+
+    fn decided(&self, d: Decision) -> Decision {
+        self.count(d.source);
+        d
+    }
+
+    // Relaxed counters: statistics, read after the fact; nothing is published through them.
+    fn count(&self, source: Source) {
+        let tag = match source {
+            Source::Redis => {
+                self.from_redis.fetch_add(1, Relaxed);
+                1
+            }
+            Source::Policy => {
+                self.from_policy.fetch_add(1, Relaxed);
+                2
+            }
+            Source::Quota => 3,
+        };
+        self.last_source.store(tag, Relaxed);
+    }
+
+    /// What the policy says while Redis is unavailable.
+    fn policy_check<'k>(&self, keys: impl Iterator<Item = &'k str>, n: u32) -> Result<(), Denied> {
+        match &self.on_error {
+            OnError::FailOpen => Ok(()),
+            OnError::FailClosed => Err(Denied::NotUntil(NotUntil::new(self.until_retry()))),
+            OnError::Fallback(local) => {
+                for key in keys {
+                    local.check_key_n(key, n)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// The wait until the next reconnection attempt, at least 1 ms (a denial's retry-after is never
+    /// zero).
+    fn until_retry(&self) -> Duration {
+        let at = self.retry_at.load(Relaxed);
+        Duration::from_nanos(at.saturating_sub(self.now_ns())).max(Duration::from_millis(1))
+    }
+
+    fn now_ns(&self) -> u64 {
+        duration_ns(self.origin.elapsed())
+    }
+
+    /// Runs the script on one connection: EVALSHA, and on NOSCRIPT, SCRIPT LOAD and EVALSHA again.
+    fn eval<'k>(
+        &self,
+        limits: impl Iterator<Item = (&'k str, Quota)>,
+        n: u32,
+    ) -> Result<Reply, Unavailable> {
+        let mut keys = Vec::new();
+        let mut args = vec![u64::from(n)];
+        for (key, quota) in limits {
+            keys.push(format!("{}{}", self.config.prefix, key));
+            args.push(quota.interval_ns());
+            args.push(u64::from(quota.burst()));
+        }
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.script.get_hash())
+            .arg(keys.len())
+            .arg(&keys)
+            .arg(&args);
+
+        // Relaxed: only spreads the load; any slot is correct.
+        let i = self.next_slot.fetch_add(1, Relaxed) % self.slots.len();
+        let mut slot = self.slots[i].lock().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(self.connect()?);
+        }
+        let con = slot.as_mut().expect("connected above");
+        let result = match cmd.query::<Reply>(con) {
+            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
+                self.script_loads.fetch_add(1, Relaxed);
+                self.script.load(con).and_then(|_| cmd.query::<Reply>(con))
+            }
+            other => other,
+        };
+        match result {
+            Ok(reply) => {
+                self.retry_at.store(0, Relaxed);
+                Ok(reply)
+            }
+            Err(e) => {
+                self.failures.fetch_add(1, Relaxed);
+                // An error the server sent leaves the connection in step; any other (I/O, timeout,
+                // a reply that did not parse) may leave a reply in flight: drop the connection.
+                if !matches!(e.kind(), ErrorKind::Server(_) | ErrorKind::Extension) {
+                    *slot = None;
+                    self.back_off();
+                }
+                Err(Unavailable)
+            }
+        }
+    }
+
+    /// Opens a connection, unless the backoff says not yet (or another check is already trying).
+    fn connect(&self) -> Result<Connection, Unavailable> {
+        let at = self.retry_at.load(Relaxed);
+        if at != 0 {
+            let now = self.now_ns();
+            if now < at {
+                return Err(Unavailable);
+            }
+            // Claim the attempt: the checks that see the new instant skip the network until then.
+            let next = now + self.backoff.load(Relaxed);
+            if self
+                .retry_at
+                .compare_exchange(at, next, Relaxed, Relaxed)
+                .is_err()
+            {
+                return Err(Unavailable);
+            }
+        }
+        let opened = self
+            .client
+            .get_connection_with_timeout(self.config.connect_timeout)
+            .and_then(|con| {
+                con.set_read_timeout(Some(self.config.io_timeout))?;
+                con.set_write_timeout(Some(self.config.io_timeout))?;
+                Ok(con)
+            });
+        match opened {
+            Ok(con) => {
+                self.connects.fetch_add(1, Relaxed);
+                self.backoff
+                    .store(duration_ns(self.config.backoff_min), Relaxed);
+                self.retry_at.store(0, Relaxed);
+                Ok(con)
+            }
+            Err(_) => {
+                self.failures.fetch_add(1, Relaxed);
+                self.back_off();
+                Err(Unavailable)
+            }
+        }
+    }
+
+    /// After a failure: no attempt for the current backoff, which then doubles (up to the maximum).
+    fn back_off(&self) {
+        let wait = self.backoff.load(Relaxed);
+        self.retry_at.store((self.now_ns() + wait).max(1), Relaxed);
+        let max = duration_ns(self.config.backoff_max);
+        self.backoff.store(wait.saturating_mul(2).min(max), Relaxed);
+    }
+}
+
+fn duration_ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The script's reply as a decision of the server.
+fn from_reply((allowed, remaining, retry_ns, reset_ns, _denier): Reply, limit: u32) -> Decision {
+    let nanos = |v: i64| Duration::from_nanos(u64::try_from(v).unwrap_or(0));
+    let remaining = u32::try_from(remaining.max(0)).unwrap_or(u32::MAX);
+    let snapshot = Snapshot {
+        limit,
+        remaining,
+        retry_after: if remaining > 0 {
+            Duration::ZERO
+        } else {
+            nanos(retry_ns)
+        },
+        reset_after: nanos(reset_ns),
+    };
+    let result = if allowed == 1 {
+        Ok(())
+    } else {
+        Err(Denied::NotUntil(NotUntil::new(
+            nanos(retry_ns).max(Duration::from_nanos(1)),
+        )))
+    };
+    Decision {
+        result,
+        snapshot: Some(snapshot),
+        source: Source::Redis,
+    }
+}
+
+impl KeyedRateLimiter<str> for RedisGcra {
+    fn check_key_n(&self, key: &str, n: u32) -> Result<(), Denied> {
+        self.check_key_decision(key, n).result
+    }
+
+    /// One round trip that writes nothing; while Redis is unavailable, the policy's view: full
+    /// (fail-open), empty (fail-closed), or the fallback limiter's snapshot.
+    fn snapshot_key(&self, key: &str) -> Snapshot {
+        let limit = self.quota.burst();
+        match self.eval(std::iter::once((key, self.quota)), 0) {
+            Ok(reply) => {
+                self.count(Source::Redis);
+                from_reply(reply, limit).snapshot.expect("a reply has one")
+            }
+            Err(_) => {
+                self.count(Source::Policy);
+                match &self.on_error {
+                    OnError::FailOpen => Snapshot {
+                        limit,
+                        remaining: limit,
+                        retry_after: Duration::ZERO,
+                        reset_after: Duration::ZERO,
+                    },
+                    OnError::FailClosed => Snapshot {
+                        limit,
+                        remaining: 0,
+                        retry_after: self.until_retry(),
+                        reset_after: self.quota.replenish_all(),
+                    },
+                    OnError::Fallback(local) => local.snapshot_key(key),
+                }
+            }
+        }
+    }
+
+    fn quota(&self) -> Quota {
+        self.quota
+    }
+}
