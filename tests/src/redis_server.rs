@@ -100,6 +100,31 @@ impl RedisServer {
         }
     }
 
+    /// Stops the server process (SIGSTOP) without closing its sockets: connections stay open and
+    /// nothing answers, as with a hung server or a partition. [`RedisServer::resume`] undoes it.
+    pub fn pause(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        let child = self.child.as_ref().expect("the server is running");
+        let pid = libc::pid_t::try_from(child.id()).expect("a pid fits pid_t");
+        // SAFETY: kill(2) takes plain integers and touches no memory of ours; `pid` is our own child,
+        // not yet waited for (it is reaped only in `kill`), so the pid cannot have been reused.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(
+            rc,
+            0,
+            "kill({pid}, {sig}): {}",
+            std::io::Error::last_os_error()
+        );
+    }
+
     /// (Re)starts the server on the same port, empty, and waits (≤ 10 s) until it answers PING.
     /// Kills the running one first, if any.
     pub fn restart(&mut self) {

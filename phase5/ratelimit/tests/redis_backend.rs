@@ -14,6 +14,7 @@ use std::time::Duration;
 use harness::clock::VirtualClock;
 use harness::redis_server::RedisServer;
 use harness::wait::poll_until;
+use harness::watchdog;
 use ratelimit::redis::{
     MAX_WINDOW, OnError, RedisConfig, RedisGcra, RedisLimit, RedisSetupError, Source,
 };
@@ -377,4 +378,134 @@ fn every_key_has_a_ttl_and_idle_keys_vanish() {
             == 0
     });
     assert!(gone, "an idle key outlived its TTL");
+}
+
+#[test]
+fn a_hung_server_costs_a_check_its_timeout_then_limiting_resumes() {
+    let Some(server) = server() else { return };
+    let redis = Arc::new(
+        RedisGcra::with_config(&server.url(), slow(3), OnError::FailClosed, config("t9:")).unwrap(),
+    );
+    assert_eq!(redis.check_key("k"), Ok(()));
+    // Stopped, not killed: the connections stay open and no reply comes. Without the I/O timeout the
+    // check would wait for ever (the watchdog fails the test instead).
+    server.pause();
+    let r = redis.clone();
+    let d = watchdog::within(Duration::from_secs(20), move || {
+        (0..3)
+            .map(|_| r.check_key_decision("k", 1))
+            .collect::<Vec<_>>()
+    });
+    server.resume();
+    for d in &d {
+        assert_eq!(d.source, Source::Policy, "{d:?}");
+        assert!(matches!(d.result, Err(Denied::NotUntil(_))), "{d:?}");
+    }
+    let back = poll_until(Duration::from_secs(10), || {
+        redis.check_key_decision("other", 1).source == Source::Redis
+    });
+    assert!(back, "Redis decisions did not resume: {:?}", redis.stats());
+}
+
+/// Set in the processes that `several_processes_share_one_limit` starts: `url prefix checks threads`.
+const WORKER_ENV: &str = "RATELIMIT_REDIS_WORKER";
+
+/// Not a test of its own: the body of each process `several_processes_share_one_limit` starts (this
+/// test binary again, running only this function). Without the variable it returns at once.
+#[test]
+fn process_worker() {
+    let Ok(spec) = std::env::var(WORKER_ENV) else {
+        return;
+    };
+    let parts: Vec<&str> = spec.split(' ').collect();
+    let [url, prefix, checks, threads] = parts[..] else {
+        panic!("bad {WORKER_ENV}: {spec:?}");
+    };
+    let (checks, threads): (u32, u32) = (checks.parse().unwrap(), threads.parse().unwrap());
+    let redis = Arc::new(
+        RedisGcra::with_config(url, shared_quota(), OnError::FailClosed, config(prefix)).unwrap(),
+    );
+    let admitted: u32 = (0..threads)
+        .map(|_| {
+            let redis = redis.clone();
+            thread::spawn(move || {
+                (0..checks)
+                    .filter(|_| {
+                        let d = redis.check_key_decision("shared", 1);
+                        assert_eq!(d.source, Source::Redis, "{d:?}");
+                        d.result.is_ok()
+                    })
+                    .count() as u32
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .sum();
+    println!("ADMITTED {admitted}");
+}
+
+/// 500 a second, burst 10.
+fn shared_quota() -> Quota {
+    Quota::with_interval(Duration::from_millis(2))
+        .unwrap()
+        .with_burst(10)
+        .unwrap()
+}
+
+#[test]
+fn several_processes_share_one_limit() {
+    let Some(server) = server() else { return };
+    let mut con = raw(&server);
+    let exe = std::env::current_exe().unwrap();
+    let start = server_time_ns(&mut con);
+    let mut children: Vec<_> = (0..3)
+        .map(|_| {
+            std::process::Command::new(&exe)
+                .args([
+                    "--exact",
+                    "process_worker",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(WORKER_ENV, format!("{} t10: 500 2", server.url()))
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .expect("start a worker process")
+        })
+        .collect();
+    let finished = poll_until(Duration::from_secs(60), || {
+        children
+            .iter_mut()
+            .all(|c| matches!(c.try_wait(), Ok(Some(_))))
+    });
+    if !finished {
+        for c in &mut children {
+            let _ = c.kill();
+        }
+    }
+    assert!(finished, "worker processes did not finish within 60 s");
+    let end = server_time_ns(&mut con);
+    let mut admitted = 0u64;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "a worker failed: {:?}", out.status);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let n: u64 = stdout
+            .lines()
+            .find_map(|l| l.split_once("ADMITTED ").map(|(_, n)| n))
+            .and_then(|n| n.split_whitespace().next()?.parse().ok())
+            .unwrap_or_else(|| panic!("no count in the worker's output:\n{stdout}"));
+        admitted += n;
+    }
+    let elapsed = Duration::from_nanos((end - start) as u64);
+    let bound = shared_quota().allowed(elapsed);
+    assert!(
+        admitted <= bound,
+        "3 processes admitted {admitted} in {elapsed:?} of server time; the quota allows {bound}"
+    );
+    assert!(
+        (10..3000).contains(&admitted),
+        "admitted {admitted} of 3000"
+    );
 }
