@@ -452,7 +452,11 @@ impl RedisGcra {
         };
         match result {
             Ok(reply) => {
-                self.retry_at.store(0, Relaxed);
+                // Redis answers: any backoff is over. Read first, so the common case writes nothing
+                // to a line every check shares.
+                if self.retry_at.load(Relaxed) != 0 {
+                    self.retry_at.store(0, Relaxed);
+                }
                 Ok(reply)
             }
             Err(e) => {
