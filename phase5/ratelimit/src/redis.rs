@@ -306,7 +306,7 @@ impl RedisGcra {
     }
 
     /// Takes `n` permits from every one of `limits` if all of them have them now, or none. One round
-    /// trip: the keys are checked and updated in one script.
+    /// trip: the keys are checked and updated in one script. A key listed twice is charged twice.
     pub fn check_all(&self, limits: &[RedisLimit], n: u32) -> Decision {
         for l in limits {
             if n > l.quota.burst() {

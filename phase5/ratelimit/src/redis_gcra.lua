@@ -26,20 +26,27 @@ local probe = n
 if probe == 0 then probe = 1 end
 
 local ahead = {}
+-- A key listed twice is charged twice: its second check sees the first one's charge.
+local charged = {}
 local deny_at, retry = 0, 0
 for i = 1, #KEYS do
   local t = tonumber(ARGV[2 * i])
   local window = t * tonumber(ARGV[2 * i + 1])
-  local a = 0
-  local tat = redis.call('GET', KEYS[i])
-  if tat then
-    local s, ns = string.match(tat, '^(%d+) (%d+)$')
-    if s then
-      a = (tonumber(s) - now_s) * 1000000000 + (tonumber(ns) - now_ns)
-      if a < 0 then a = 0 elseif a > window then a = window end
+  local a = charged[KEYS[i]]
+  if a == nil then
+    a = 0
+    local tat = redis.call('GET', KEYS[i])
+    if tat then
+      local s, ns = string.match(tat, '^(%d+) (%d+)$')
+      if s then
+        a = (tonumber(s) - now_s) * 1000000000 + (tonumber(ns) - now_ns)
+        if a < 0 then a = 0 end
+      end
     end
   end
+  if a > window then a = window end
   ahead[i] = a
+  charged[KEYS[i]] = a + n * t
   local after = a + probe * t
   if after > window then
     if deny_at == 0 then deny_at = i end

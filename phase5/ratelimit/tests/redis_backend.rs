@@ -231,6 +231,19 @@ fn multi_quota_is_all_or_nothing() {
     let alone =
         RedisGcra::with_config(&server.url(), slow(3), OnError::FailClosed, config("t2:")).unwrap();
     assert_eq!(alone.snapshot_key("user:b").remaining, 1);
+
+    // A key listed twice is charged twice: 2 permits a check from a burst of 5, so 2 checks pass.
+    let twice = [
+        RedisLimit::new("twice", slow(5)).unwrap(),
+        RedisLimit::new("twice", slow(5)).unwrap(),
+    ];
+    assert_eq!(redis.check_all(&twice, 1).result, Ok(()));
+    assert_eq!(redis.check_all(&twice, 1).result, Ok(()));
+    let d = redis.check_all(&twice, 1);
+    assert!(d.result.is_err(), "{d:?}");
+    let five =
+        RedisGcra::with_config(&server.url(), slow(5), OnError::FailClosed, config("t2:")).unwrap();
+    assert_eq!(five.snapshot_key("twice").remaining, 1);
 }
 
 #[test]
