@@ -203,31 +203,23 @@ pub struct RedisStats {
 /// Redis did not decide (it failed, or the backoff after a failure spared it the attempt): the policy
 /// does.
 #[derive(Debug)]
-struct Unavailable;
+pub(crate) struct Unavailable;
 
 /// The script's reply: allowed, remaining, retry_after_ns, reset_after_ns, first denying key.
-type Reply = (i64, i64, i64, i64, i64);
+pub(crate) type Reply = (i64, i64, i64, i64, i64);
 
-/// GCRA on a Redis server, keyed by strings; see the [module docs](self).
-///
-/// Blocking: a check waits for one round trip to the server, at most
-/// [`RedisConfig::io_timeout`] (plus [`RedisConfig::connect_timeout`] when it has to reconnect, and a
-/// second round trip when the script must be reloaded). Shared between threads; checks on one
-/// connection are serialized, [`RedisConfig::connections`] of them run at once.
-pub struct RedisGcra {
-    client: redis::Client,
-    quota: Quota,
-    on_error: OnError,
-    config: RedisConfig,
-    script: redis::Script,
-    /// The open connections; `None`: not connected (yet, or since a failure).
-    slots: Box<[Mutex<Option<Connection>>]>,
-    /// Round-robin over `slots`.
-    next_slot: AtomicUsize,
+/// What the blocking and the async limiter share: the settings, the script, the policy, the backoff
+/// and the counters. Everything but the connections.
+pub(crate) struct Core {
+    pub(crate) client: redis::Client,
+    pub(crate) quota: Quota,
+    pub(crate) on_error: OnError,
+    pub(crate) config: RedisConfig,
+    pub(crate) script: redis::Script,
     /// The zero of `retry_at`.
     origin: Instant,
     /// 0 while Redis answers; after a failure, the instant (ns since `origin`, ≥ 1) before which no
-    /// check tries the network. Advisory, like `backoff`: it spares an unreachable server (and the
+    /// check tries to connect. Advisory, like `backoff`: it spares an unreachable server (and the
     /// callers) a connection attempt per check, and guards no other memory, so Relaxed suffices.
     retry_at: AtomicU64,
     /// The current wait between reconnection attempts, ns.
@@ -241,14 +233,276 @@ pub struct RedisGcra {
     failures: AtomicU64,
 }
 
-impl fmt::Debug for RedisGcra {
+impl Core {
+    pub(crate) fn new(
+        url: &str,
+        quota: Quota,
+        on_error: OnError,
+        config: RedisConfig,
+    ) -> Result<Core, RedisSetupError> {
+        check_window(quota)?;
+        let client = redis::Client::open(url).map_err(RedisSetupError::Url)?;
+        if config.connections == 0 {
+            return Err(RedisSetupError::Config("connections"));
+        }
+        if config.connect_timeout.is_zero() {
+            return Err(RedisSetupError::Config("connect_timeout"));
+        }
+        if config.io_timeout.is_zero() {
+            return Err(RedisSetupError::Config("io_timeout"));
+        }
+        if config.backoff_min.is_zero() || config.backoff_max < config.backoff_min {
+            return Err(RedisSetupError::Config("backoff_min"));
+        }
+        Ok(Core {
+            client,
+            quota,
+            on_error,
+            script: redis::Script::new(SCRIPT),
+            origin: Instant::now(),
+            retry_at: AtomicU64::new(0),
+            backoff: AtomicU64::new(duration_ns(config.backoff_min)),
+            config,
+            last_source: AtomicU8::new(0),
+            from_redis: AtomicU64::new(0),
+            from_policy: AtomicU64::new(0),
+            script_loads: AtomicU64::new(0),
+            connects: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        })
+    }
+
+    /// The decision that needs nobody: more than a burst, or no limits at all.
+    pub(crate) fn without_redis(&self, limits: &[RedisLimit], n: u32) -> Option<Decision> {
+        let quota = |result| Decision {
+            result,
+            snapshot: None,
+            source: Source::Quota,
+        };
+        for l in limits {
+            if n > l.quota.burst() {
+                return Some(self.decided(quota(Err(Denied::InsufficientCapacity(
+                    InsufficientCapacity {
+                        requested: n,
+                        burst: l.quota.burst(),
+                    },
+                )))));
+            }
+        }
+        limits.is_empty().then(|| self.decided(quota(Ok(()))))
+    }
+
+    /// The script's call for `limits` and cost `n` (0: a snapshot).
+    pub(crate) fn command<'k>(
+        &self,
+        limits: impl Iterator<Item = (&'k str, Quota)>,
+        n: u32,
+    ) -> redis::Cmd {
+        let mut keys = Vec::new();
+        let mut args = vec![u64::from(n)];
+        for (key, quota) in limits {
+            keys.push(format!("{}{}", self.config.prefix, key));
+            args.push(quota.interval_ns());
+            args.push(u64::from(quota.burst()));
+        }
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(self.script.get_hash())
+            .arg(keys.len())
+            .arg(&keys)
+            .arg(&args);
+        cmd
+    }
+
+    /// The server's decision, counted.
+    pub(crate) fn redis_decided(&self, reply: Reply, limits: &[RedisLimit]) -> Decision {
+        let burst = limits.iter().map(|l| l.quota.burst()).min().unwrap_or(0);
+        self.decided(from_reply(reply, burst))
+    }
+
+    /// The policy's decision while Redis is unavailable, counted.
+    pub(crate) fn policy_decided(&self, limits: &[RedisLimit], n: u32) -> Decision {
+        let result = match &self.on_error {
+            OnError::FailOpen => Ok(()),
+            OnError::FailClosed => Err(Denied::NotUntil(NotUntil::new(self.until_retry()))),
+            OnError::Fallback(local) => {
+                limits.iter().try_for_each(|l| local.check_key_n(&l.key, n))
+            }
+        };
+        self.decided(Decision {
+            result,
+            snapshot: None,
+            source: Source::Policy,
+        })
+    }
+
+    /// `key`'s snapshot as the policy sees it while Redis is unavailable, counted.
+    pub(crate) fn policy_snapshot(&self, key: &str) -> Snapshot {
+        self.count(Source::Policy);
+        let limit = self.quota.burst();
+        match &self.on_error {
+            OnError::FailOpen => Snapshot {
+                limit,
+                remaining: limit,
+                retry_after: Duration::ZERO,
+                reset_after: Duration::ZERO,
+            },
+            OnError::FailClosed => Snapshot {
+                limit,
+                remaining: 0,
+                retry_after: self.until_retry(),
+                reset_after: self.quota.replenish_all(),
+            },
+            OnError::Fallback(local) => local.snapshot_key(key),
+        }
+    }
+
+    fn decided(&self, d: Decision) -> Decision {
+        self.count(d.source);
+        d
+    }
+
+    // Relaxed counters: statistics, read after the fact; nothing is published through them.
+    pub(crate) fn count(&self, source: Source) {
+        let tag = match source {
+            Source::Redis => {
+                self.from_redis.fetch_add(1, Relaxed);
+                1
+            }
+            Source::Policy => {
+                self.from_policy.fetch_add(1, Relaxed);
+                2
+            }
+            Source::Quota => 3,
+        };
+        self.last_source.store(tag, Relaxed);
+    }
+
+    pub(crate) fn stats(&self) -> RedisStats {
+        RedisStats {
+            from_redis: self.from_redis.load(Relaxed),
+            from_policy: self.from_policy.load(Relaxed),
+            script_loads: self.script_loads.load(Relaxed),
+            connects: self.connects.load(Relaxed),
+            failures: self.failures.load(Relaxed),
+        }
+    }
+
+    pub(crate) fn last_source(&self) -> Option<Source> {
+        match self.last_source.load(Relaxed) {
+            1 => Some(Source::Redis),
+            2 => Some(Source::Policy),
+            3 => Some(Source::Quota),
+            _ => None,
+        }
+    }
+
+    /// The wait until the next reconnection attempt, at least 1 ms (a denial's retry-after is never
+    /// zero).
+    fn until_retry(&self) -> Duration {
+        let at = self.retry_at.load(Relaxed);
+        Duration::from_nanos(at.saturating_sub(self.now_ns())).max(Duration::from_millis(1))
+    }
+
+    fn now_ns(&self) -> u64 {
+        duration_ns(self.origin.elapsed())
+    }
+
+    /// Whether this check may try to connect: always while Redis is up; after a failure, once the
+    /// backoff has passed, and then only the one check that claims the attempt.
+    pub(crate) fn may_connect(&self) -> bool {
+        let at = self.retry_at.load(Relaxed);
+        if at == 0 {
+            return true;
+        }
+        let now = self.now_ns();
+        // Claim the attempt: the checks that see the new instant skip the network until then.
+        now >= at
+            && self
+                .retry_at
+                .compare_exchange(at, now + self.backoff.load(Relaxed), Relaxed, Relaxed)
+                .is_ok()
+    }
+
+    pub(crate) fn connected(&self) {
+        self.connects.fetch_add(1, Relaxed);
+        self.backoff
+            .store(duration_ns(self.config.backoff_min), Relaxed);
+        self.retry_at.store(0, Relaxed);
+    }
+
+    pub(crate) fn connect_failed(&self) {
+        self.failures.fetch_add(1, Relaxed);
+        self.back_off();
+    }
+
+    pub(crate) fn script_loaded(&self) {
+        self.script_loads.fetch_add(1, Relaxed);
+    }
+
+    /// Redis answered: any backoff is over. Read first, so the common case writes nothing to a line
+    /// every check shares.
+    pub(crate) fn answered(&self) {
+        if self.retry_at.load(Relaxed) != 0 {
+            self.retry_at.store(0, Relaxed);
+        }
+    }
+
+    /// A command failed; whether its connection must be dropped. An error the server sent leaves the
+    /// connection in step; any other (I/O, timeout, a reply that did not parse) may leave a reply in
+    /// flight, and starts a backoff.
+    pub(crate) fn failed(&self, e: &RedisError) -> bool {
+        self.failures.fetch_add(1, Relaxed);
+        let drop = !matches!(e.kind(), ErrorKind::Server(_) | ErrorKind::Extension);
+        if drop {
+            self.back_off();
+        }
+        drop
+    }
+
+    /// After a failure: no attempt for the current backoff, which then doubles (up to the maximum).
+    fn back_off(&self) {
+        let wait = self.backoff.load(Relaxed);
+        self.retry_at.store((self.now_ns() + wait).max(1), Relaxed);
+        let max = duration_ns(self.config.backoff_max);
+        self.backoff.store(wait.saturating_mul(2).min(max), Relaxed);
+    }
+}
+
+pub(crate) fn is_noscript(e: &RedisError) -> bool {
+    e.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
+}
+
+impl fmt::Debug for Core {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RedisGcra")
+        f.debug_struct("Core")
             .field("quota", &self.quota)
             .field("on_error", &self.on_error)
             .field("config", &self.config)
             .field("stats", &self.stats())
             .finish_non_exhaustive()
+    }
+}
+
+/// GCRA on a Redis server, keyed by strings, blocking; see the [module docs](self).
+///
+/// A check waits for one round trip to the server, at most [`RedisConfig::io_timeout`] (plus
+/// [`RedisConfig::connect_timeout`] when it has to reconnect, and a second round trip when the script
+/// must be reloaded). Shared between threads; checks on one connection are serialized,
+/// [`RedisConfig::connections`] of them run at once.
+pub struct RedisGcra {
+    core: Core,
+    /// The open connections; `None`: not connected (yet, or since a failure).
+    slots: Box<[Mutex<Option<Connection>>]>,
+    /// Round-robin over `slots`.
+    next_slot: AtomicUsize,
+}
+
+impl fmt::Debug for RedisGcra {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisGcra")
+            .field("core", &self.core)
+            .field("connections", &self.slots.len())
+            .finish()
     }
 }
 
@@ -266,78 +520,33 @@ impl RedisGcra {
         on_error: OnError,
         config: RedisConfig,
     ) -> Result<RedisGcra, RedisSetupError> {
-        check_window(quota)?;
-        let client = redis::Client::open(url).map_err(RedisSetupError::Url)?;
-        if config.connections == 0 {
-            return Err(RedisSetupError::Config("connections"));
-        }
-        if config.connect_timeout.is_zero() {
-            return Err(RedisSetupError::Config("connect_timeout"));
-        }
-        if config.io_timeout.is_zero() {
-            return Err(RedisSetupError::Config("io_timeout"));
-        }
-        if config.backoff_min.is_zero() || config.backoff_max < config.backoff_min {
-            return Err(RedisSetupError::Config("backoff_min"));
-        }
+        let core = Core::new(url, quota, on_error, config)?;
         Ok(RedisGcra {
-            client,
-            quota,
-            on_error,
-            script: redis::Script::new(SCRIPT),
-            slots: (0..config.connections).map(|_| Mutex::new(None)).collect(),
+            slots: (0..core.config.connections)
+                .map(|_| Mutex::new(None))
+                .collect(),
             next_slot: AtomicUsize::new(0),
-            origin: Instant::now(),
-            retry_at: AtomicU64::new(0),
-            backoff: AtomicU64::new(duration_ns(config.backoff_min)),
-            config,
-            last_source: AtomicU8::new(0),
-            from_redis: AtomicU64::new(0),
-            from_policy: AtomicU64::new(0),
-            script_loads: AtomicU64::new(0),
-            connects: AtomicU64::new(0),
-            failures: AtomicU64::new(0),
+            core,
         })
     }
 
     /// The key prefix.
     pub fn prefix(&self) -> &str {
-        &self.config.prefix
+        &self.core.config.prefix
     }
 
     /// Takes `n` permits from every one of `limits` if all of them have them now, or none. One round
     /// trip: the keys are checked and updated in one script. A key listed twice is charged twice.
     pub fn check_all(&self, limits: &[RedisLimit], n: u32) -> Decision {
-        for l in limits {
-            if n > l.quota.burst() {
-                return self.decided(Decision {
-                    result: Err(Denied::InsufficientCapacity(InsufficientCapacity {
-                        requested: n,
-                        burst: l.quota.burst(),
-                    })),
-                    snapshot: None,
-                    source: Source::Quota,
-                });
-            }
+        if let Some(d) = self.core.without_redis(limits, n) {
+            return d;
         }
-        if limits.is_empty() {
-            return self.decided(Decision {
-                result: Ok(()),
-                snapshot: None,
-                source: Source::Quota,
-            });
-        }
-        let burst = limits.iter().map(|l| l.quota.burst()).min().unwrap_or(0);
-        match self.eval(limits.iter().map(|l| (l.key.as_str(), l.quota)), n) {
-            Ok(reply) => self.decided(from_reply(reply, burst)),
-            Err(Unavailable) => {
-                let result = self.policy_check(limits.iter().map(|l| l.key.as_str()), n);
-                self.decided(Decision {
-                    result,
-                    snapshot: None,
-                    source: Source::Policy,
-                })
-            }
+        let cmd = self
+            .core
+            .command(limits.iter().map(|l| (l.key.as_str(), l.quota)), n);
+        match self.run(&cmd) {
+            Ok(reply) => self.core.redis_decided(reply, limits),
+            Err(Unavailable) => self.core.policy_decided(limits, n),
         }
     }
 
@@ -345,181 +554,67 @@ impl RedisGcra {
     pub fn check_key_decision(&self, key: &str, n: u32) -> Decision {
         let limit = RedisLimit {
             key: key.to_owned(),
-            quota: self.quota,
+            quota: self.core.quota,
         };
         self.check_all(std::slice::from_ref(&limit), n)
     }
 
     /// The counters so far.
     pub fn stats(&self) -> RedisStats {
-        RedisStats {
-            from_redis: self.from_redis.load(Relaxed),
-            from_policy: self.from_policy.load(Relaxed),
-            script_loads: self.script_loads.load(Relaxed),
-            connects: self.connects.load(Relaxed),
-            failures: self.failures.load(Relaxed),
-        }
+        self.core.stats()
     }
 
     /// Who decided the last check or snapshot (of any thread); `None` before the first.
     pub fn last_source(&self) -> Option<Source> {
-        match self.last_source.load(Relaxed) {
-            1 => Some(Source::Redis),
-            2 => Some(Source::Policy),
-            3 => Some(Source::Quota),
-            _ => None,
-        }
-    }
-
-    fn decided(&self, d: Decision) -> Decision {
-        self.count(d.source);
-        d
-    }
-
-    // Relaxed counters: statistics, read after the fact; nothing is published through them.
-    fn count(&self, source: Source) {
-        let tag = match source {
-            Source::Redis => {
-                self.from_redis.fetch_add(1, Relaxed);
-                1
-            }
-            Source::Policy => {
-                self.from_policy.fetch_add(1, Relaxed);
-                2
-            }
-            Source::Quota => 3,
-        };
-        self.last_source.store(tag, Relaxed);
-    }
-
-    /// What the policy says while Redis is unavailable.
-    fn policy_check<'k>(&self, keys: impl Iterator<Item = &'k str>, n: u32) -> Result<(), Denied> {
-        match &self.on_error {
-            OnError::FailOpen => Ok(()),
-            OnError::FailClosed => Err(Denied::NotUntil(NotUntil::new(self.until_retry()))),
-            OnError::Fallback(local) => {
-                for key in keys {
-                    local.check_key_n(key, n)?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// The wait until the next reconnection attempt, at least 1 ms (a denial's retry-after is never
-    /// zero).
-    fn until_retry(&self) -> Duration {
-        let at = self.retry_at.load(Relaxed);
-        Duration::from_nanos(at.saturating_sub(self.now_ns())).max(Duration::from_millis(1))
-    }
-
-    fn now_ns(&self) -> u64 {
-        duration_ns(self.origin.elapsed())
+        self.core.last_source()
     }
 
     /// Runs the script on one connection: EVALSHA, and on NOSCRIPT, SCRIPT LOAD and EVALSHA again.
-    fn eval<'k>(
-        &self,
-        limits: impl Iterator<Item = (&'k str, Quota)>,
-        n: u32,
-    ) -> Result<Reply, Unavailable> {
-        let mut keys = Vec::new();
-        let mut args = vec![u64::from(n)];
-        for (key, quota) in limits {
-            keys.push(format!("{}{}", self.config.prefix, key));
-            args.push(quota.interval_ns());
-            args.push(u64::from(quota.burst()));
-        }
-        let mut cmd = redis::cmd("EVALSHA");
-        cmd.arg(self.script.get_hash())
-            .arg(keys.len())
-            .arg(&keys)
-            .arg(&args);
-
+    fn run(&self, cmd: &redis::Cmd) -> Result<Reply, Unavailable> {
         // Relaxed: only spreads the load; any slot is correct.
         let i = self.next_slot.fetch_add(1, Relaxed) % self.slots.len();
         let mut slot = self.slots[i].lock().unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            *slot = Some(self.connect()?);
-        }
-        let con = slot.as_mut().expect("connected above");
+        let con = match &mut *slot {
+            Some(con) => con,
+            None => slot.insert(self.connect()?),
+        };
         let result = match cmd.query::<Reply>(con) {
-            Err(e) if e.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
-                self.script_loads.fetch_add(1, Relaxed);
-                self.script.load(con).and_then(|_| cmd.query::<Reply>(con))
+            Err(e) if is_noscript(&e) => {
+                self.core.script_loaded();
+                self.core
+                    .script
+                    .load(con)
+                    .and_then(|_| cmd.query::<Reply>(con))
             }
             other => other,
         };
-        match result {
-            Ok(reply) => {
-                // Redis answers: any backoff is over. Read first, so the common case writes nothing
-                // to a line every check shares.
-                if self.retry_at.load(Relaxed) != 0 {
-                    self.retry_at.store(0, Relaxed);
-                }
-                Ok(reply)
+        result.inspect(|_| self.core.answered()).map_err(|e| {
+            if self.core.failed(&e) {
+                *slot = None;
             }
-            Err(e) => {
-                self.failures.fetch_add(1, Relaxed);
-                // An error the server sent leaves the connection in step; any other (I/O, timeout,
-                // a reply that did not parse) may leave a reply in flight: drop the connection.
-                if !matches!(e.kind(), ErrorKind::Server(_) | ErrorKind::Extension) {
-                    *slot = None;
-                    self.back_off();
-                }
-                Err(Unavailable)
-            }
-        }
+            Unavailable
+        })
     }
 
     /// Opens a connection, unless the backoff says not yet (or another check is already trying).
     fn connect(&self) -> Result<Connection, Unavailable> {
-        let at = self.retry_at.load(Relaxed);
-        if at != 0 {
-            let now = self.now_ns();
-            if now < at {
-                return Err(Unavailable);
-            }
-            // Claim the attempt: the checks that see the new instant skip the network until then.
-            let next = now + self.backoff.load(Relaxed);
-            if self
-                .retry_at
-                .compare_exchange(at, next, Relaxed, Relaxed)
-                .is_err()
-            {
-                return Err(Unavailable);
-            }
+        if !self.core.may_connect() {
+            return Err(Unavailable);
         }
-        let opened = self
+        let io = self.core.config.io_timeout;
+        self.core
             .client
-            .get_connection_with_timeout(self.config.connect_timeout)
+            .get_connection_with_timeout(self.core.config.connect_timeout)
             .and_then(|con| {
-                con.set_read_timeout(Some(self.config.io_timeout))?;
-                con.set_write_timeout(Some(self.config.io_timeout))?;
+                con.set_read_timeout(Some(io))?;
+                con.set_write_timeout(Some(io))?;
                 Ok(con)
-            });
-        match opened {
-            Ok(con) => {
-                self.connects.fetch_add(1, Relaxed);
-                self.backoff
-                    .store(duration_ns(self.config.backoff_min), Relaxed);
-                self.retry_at.store(0, Relaxed);
-                Ok(con)
-            }
-            Err(_) => {
-                self.failures.fetch_add(1, Relaxed);
-                self.back_off();
-                Err(Unavailable)
-            }
-        }
-    }
-
-    /// After a failure: no attempt for the current backoff, which then doubles (up to the maximum).
-    fn back_off(&self) {
-        let wait = self.backoff.load(Relaxed);
-        self.retry_at.store((self.now_ns() + wait).max(1), Relaxed);
-        let max = duration_ns(self.config.backoff_max);
-        self.backoff.store(wait.saturating_mul(2).min(max), Relaxed);
+            })
+            .inspect(|_| self.core.connected())
+            .map_err(|_| {
+                self.core.connect_failed();
+                Unavailable
+            })
     }
 }
 
@@ -563,34 +658,21 @@ impl KeyedRateLimiter<str> for RedisGcra {
     /// One round trip that writes nothing; while Redis is unavailable, the policy's view: full
     /// (fail-open), empty (fail-closed), or the fallback limiter's snapshot.
     fn snapshot_key(&self, key: &str) -> Snapshot {
-        let limit = self.quota.burst();
-        match self.eval(std::iter::once((key, self.quota)), 0) {
+        let cmd = self
+            .core
+            .command(std::iter::once((key, self.core.quota)), 0);
+        match self.run(&cmd) {
             Ok(reply) => {
-                self.count(Source::Redis);
-                from_reply(reply, limit).snapshot.expect("a reply has one")
+                self.core.count(Source::Redis);
+                from_reply(reply, self.core.quota.burst())
+                    .snapshot
+                    .expect("a reply has one")
             }
-            Err(_) => {
-                self.count(Source::Policy);
-                match &self.on_error {
-                    OnError::FailOpen => Snapshot {
-                        limit,
-                        remaining: limit,
-                        retry_after: Duration::ZERO,
-                        reset_after: Duration::ZERO,
-                    },
-                    OnError::FailClosed => Snapshot {
-                        limit,
-                        remaining: 0,
-                        retry_after: self.until_retry(),
-                        reset_after: self.quota.replenish_all(),
-                    },
-                    OnError::Fallback(local) => local.snapshot_key(key),
-                }
-            }
+            Err(Unavailable) => self.core.policy_snapshot(key),
         }
     }
 
     fn quota(&self) -> Quota {
-        self.quota
+        self.core.quota
     }
 }
