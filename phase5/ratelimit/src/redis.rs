@@ -430,9 +430,15 @@ impl Core {
         self.retry_at.store(0, Relaxed);
     }
 
+    /// A connection attempt failed: no attempt for the current backoff, which then doubles (up to
+    /// the maximum). While Redis is down only the check that claimed the attempt connects, so it
+    /// doubles once a try.
     pub(crate) fn connect_failed(&self) {
         self.failures.fetch_add(1, Relaxed);
-        self.back_off();
+        let wait = self.backoff.load(Relaxed);
+        self.retry_at.store((self.now_ns() + wait).max(1), Relaxed);
+        let max = duration_ns(self.config.backoff_max);
+        self.backoff.store(wait.saturating_mul(2).min(max), Relaxed);
     }
 
     pub(crate) fn script_loaded(&self) {
@@ -453,18 +459,14 @@ impl Core {
     pub(crate) fn failed(&self, e: &RedisError) -> bool {
         self.failures.fetch_add(1, Relaxed);
         let drop = !matches!(e.kind(), ErrorKind::Server(_) | ErrorKind::Extension);
-        if drop {
-            self.back_off();
+        // The first failure since Redis last answered starts the backoff at its current (least)
+        // wait. The other checks in flight on the lost server fail too; they neither double it
+        // nor push it back.
+        if drop && self.retry_at.load(Relaxed) == 0 {
+            let at = (self.now_ns() + self.backoff.load(Relaxed)).max(1);
+            let _ = self.retry_at.compare_exchange(0, at, Relaxed, Relaxed);
         }
         drop
-    }
-
-    /// After a failure: no attempt for the current backoff, which then doubles (up to the maximum).
-    fn back_off(&self) {
-        let wait = self.backoff.load(Relaxed);
-        self.retry_at.store((self.now_ns() + wait).max(1), Relaxed);
-        let max = duration_ns(self.config.backoff_max);
-        self.backoff.store(wait.saturating_mul(2).min(max), Relaxed);
     }
 }
 
