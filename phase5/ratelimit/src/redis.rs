@@ -16,6 +16,10 @@
 //! network. When Redis answers again, limiting through it resumes. [`RedisGcra::stats`] counts the
 //! decisions of each [`Source`], so a caller (or a test) sees the policy act.
 //!
+//! [`RedisGcra`] blocks its thread for the round trip (it implements [`KeyedRateLimiter`]); with the
+//! feature `redis-async`, `AsyncRedisGcra` does the same for tokio tasks over one multiplexed
+//! connection.
+//!
 //! ```no_run
 //! use ratelimit::redis::{OnError, RedisGcra};
 //! use ratelimit::{KeyedRateLimiter, Quota};
@@ -35,6 +39,11 @@ use std::time::{Duration, Instant};
 use redis::{Connection, ErrorKind, RedisError, ServerErrorKind};
 
 use crate::{Denied, InsufficientCapacity, KeyedRateLimiter, NotUntil, Quota, Snapshot};
+
+#[cfg(feature = "redis-async")]
+mod asynchronous;
+#[cfg(feature = "redis-async")]
+pub use asynchronous::AsyncRedisGcra;
 
 /// The Lua source of the check (see the comments in it).
 const SCRIPT: &str = include_str!("redis_gcra.lua");

@@ -5,101 +5,21 @@
 //! Oracles independent of the backend: the local `Gcra` on a virtual clock for single decisions; the
 //! server's own `TIME` read on a separate connection around a concurrent run for the bound; `PTTL`
 //! and `GET` on a separate connection for the keys' state; admissions counted by the callers.
-use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
 use harness::clock::VirtualClock;
-use harness::redis_server::RedisServer;
 use harness::wait::poll_until;
 use harness::watchdog;
 use ratelimit::redis::{
     MAX_WINDOW, OnError, RedisConfig, RedisGcra, RedisLimit, RedisSetupError, Source,
 };
-use ratelimit::{Denied, Gcra, KeyedRateLimiter, Quota, RateLimiter, Snapshot};
+use ratelimit::{Denied, Gcra, KeyedRateLimiter, Quota, RateLimiter};
 
-fn server() -> Option<RedisServer> {
-    RedisServer::start_or_skip("ratelimit's Redis backend (tests/redis_backend.rs)")
-}
-
-/// A plain connection to the server, for the test's own look at it.
-fn raw(server: &RedisServer) -> redis::Connection {
-    let con = redis::Client::open(server.url())
-        .unwrap()
-        .get_connection_with_timeout(Duration::from_secs(2))
-        .expect("connect to the test's redis-server");
-    con.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    con.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
-    con
-}
-
-/// The server's clock, in ns since the Unix epoch.
-fn server_time_ns(con: &mut redis::Connection) -> u128 {
-    let (s, us): (u64, u64) = redis::cmd("TIME").query(con).unwrap();
-    u128::from(s) * 1_000_000_000 + u128::from(us) * 1000
-}
-
-fn pttl(con: &mut redis::Connection, key: &str) -> i64 {
-    redis::cmd("PTTL").arg(key).query(con).unwrap()
-}
-
-/// A config for tests: a short backoff, so recovery is seen quickly.
-fn config(prefix: &str) -> RedisConfig {
-    RedisConfig {
-        prefix: prefix.into(),
-        connect_timeout: Duration::from_millis(500),
-        io_timeout: Duration::from_millis(500),
-        backoff_min: Duration::from_millis(1),
-        backoff_max: Duration::from_millis(20),
-        connections: 2,
-    }
-}
-
-/// A slow quota: 1 permit per 10 s, burst `burst` — nothing replenishes while a test runs, so the
-/// decisions are those of a stopped clock.
-fn slow(burst: u32) -> Quota {
-    Quota::with_interval(Duration::from_secs(10))
-        .unwrap()
-        .with_burst(burst)
-        .unwrap()
-}
-
-/// A local keyed limiter for the fallback: one GCRA per key, on a virtual clock that never moves.
-struct LocalKeyed {
-    quota: Quota,
-    clock: Arc<VirtualClock>,
-    keys: Mutex<HashMap<String, Arc<Gcra<Arc<VirtualClock>>>>>,
-}
-
-impl LocalKeyed {
-    fn new(quota: Quota) -> LocalKeyed {
-        LocalKeyed {
-            quota,
-            clock: VirtualClock::new(),
-            keys: Mutex::new(HashMap::new()),
-        }
-    }
-    fn get(&self, key: &str) -> Arc<Gcra<Arc<VirtualClock>>> {
-        let mut keys = self.keys.lock().unwrap();
-        keys.entry(key.to_owned())
-            .or_insert_with(|| Arc::new(Gcra::with_clock(self.quota, self.clock.clone())))
-            .clone()
-    }
-}
-
-impl KeyedRateLimiter<str> for LocalKeyed {
-    fn check_key_n(&self, key: &str, n: u32) -> Result<(), Denied> {
-        self.get(key).check_n(n)
-    }
-    fn snapshot_key(&self, key: &str) -> Snapshot {
-        self.get(key).snapshot()
-    }
-    fn quota(&self) -> Quota {
-        self.quota
-    }
-}
+mod redis_common;
+use redis_common::*;
 
 #[test]
 fn bad_settings_are_errors() {
