@@ -2,16 +2,18 @@
 //! the same kind of connection: the floor any one-round-trip limiter on Redis sits on.
 //!
 //! ```text
-//! cargo run --release -p ratelimit --features redis --example redis_throughput [-- --url redis://HOST:PORT/ --n 20000]
+//! cargo run --release -p ratelimit --features redis-async --example redis_throughput [-- --url redis://HOST:PORT/ --n 20000]
 //! ```
 //! Without `--url` it starts its own `redis-server` on a free loopback port (it must be on PATH).
 //! One thread, one connection each, the two operations alternating in blocks of 500, so both measure
-//! a round trip and the server's work in it under the same load.
+//! a round trip and the server's work in it under the same load; then the same with 32 tokio tasks
+//! in flight on one multiplexed connection (the async limiter), where pipelining raises the rate.
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use harness::redis_server::RedisServer;
 use ratelimit::Quota;
-use ratelimit::redis::{OnError, RedisConfig, RedisGcra, Source};
+use ratelimit::redis::{AsyncRedisGcra, OnError, RedisConfig, RedisGcra, Source};
 
 struct Run {
     per_second: f64,
@@ -27,6 +29,11 @@ struct Samples {
 }
 
 impl Samples {
+    fn absorb(&mut self, other: Samples) {
+        self.lat.extend(other.lat);
+        self.total += other.total;
+    }
+
     /// Times `n` calls of `op`, one after another.
     fn block(&mut self, n: usize, mut op: impl FnMut()) {
         let start = Instant::now();
@@ -139,13 +146,24 @@ fn main() {
     println!(
         "Redis on loopback, one thread, one connection each, {n} operations each, interleaved ({url})"
     );
+    report(&floor, &gcra);
+    println!("GCRA checks admitted: {} of {n}", admitted.get());
+
+    let (floor, gcra) = pipelined(&url, quota, n);
+    println!(
+        "\nThe same, async: {TASKS} tokio tasks in flight on one multiplexed connection (one worker thread)"
+    );
+    report(&floor, &gcra);
+}
+
+fn report(floor: &Run, gcra: &Run) {
     println!(
         "{:<26} {:>12} {:>10} {:>10}",
         "operation", "ops/s", "p50 µs", "p99 µs"
     );
     for (name, r) in [
-        ("INCR (round-trip floor)", &floor),
-        ("GCRA check (EVALSHA)", &gcra),
+        ("INCR (round-trip floor)", floor),
+        ("GCRA check (EVALSHA)", gcra),
     ] {
         println!(
             "{:<26} {:>12.0} {:>10.1} {:>10.1}",
@@ -155,10 +173,105 @@ fn main() {
             r.p99.as_secs_f64() * 1e6
         );
     }
-    println!("GCRA checks admitted: {} of {n}", admitted.get());
     println!(
         "GCRA check / INCR: {:.2}x the time per operation ({:.2}x at p99)",
         floor.per_second / gcra.per_second,
         gcra.p99.as_secs_f64() / floor.p99.as_secs_f64()
     );
+}
+
+/// Tasks in flight in the async measurement.
+const TASKS: usize = 32;
+
+/// `n` INCRs and `n` GCRA checks from [`TASKS`] tasks at once, in alternating rounds; each task
+/// times its own operations.
+fn pipelined(url: &str, quota: Quota, n: usize) -> (Run, Run) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        let client = redis::Client::open(url).expect("url");
+        let con = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        let config = RedisConfig {
+            prefix: format!("redis_throughput:async:{}:", std::process::id()),
+            ..RedisConfig::default()
+        };
+        let limiter = Arc::new(
+            AsyncRedisGcra::with_config(url, quota, OnError::FailClosed, config).expect("limiter"),
+        );
+        let key = Arc::new(format!("redis_throughput:aincr:{}", std::process::id()));
+        let (mut floor, mut gcra) = (Samples::default(), Samples::default());
+        let per_task = (n / TASKS / ROUNDS).max(1);
+        for round in 0..=ROUNDS {
+            // Round 0 warms up and is not kept.
+            let incr = {
+                let (con, key) = (con.clone(), key.clone());
+                round_of(per_task, move || {
+                    let (mut con, key) = (con.clone(), key.clone());
+                    async move {
+                        let _: i64 = redis::cmd("INCR")
+                            .arg(&*key)
+                            .query_async(&mut con)
+                            .await
+                            .expect("INCR");
+                    }
+                })
+                .await
+            };
+            let check = {
+                let limiter = limiter.clone();
+                round_of(per_task, move || {
+                    let limiter = limiter.clone();
+                    async move {
+                        let d = limiter.check_key_decision("k", 1).await;
+                        assert_eq!(d.source, Source::Redis, "Redis did not decide: {d:?}");
+                    }
+                })
+                .await
+            };
+            if round > 0 {
+                floor.absorb(incr);
+                gcra.absorb(check);
+            }
+        }
+        assert_eq!(limiter.stats().from_policy, 0);
+        (floor.run(), gcra.run())
+    })
+}
+
+/// Alternating rounds of the async measurement.
+const ROUNDS: usize = 4;
+
+/// [`TASKS`] tasks, each running `op` `per_task` times; their latencies and the round's wall time.
+async fn round_of<F, Fut>(per_task: usize, op: F) -> Samples
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|_| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::with_capacity(per_task);
+                for _ in 0..per_task {
+                    let t = Instant::now();
+                    op().await;
+                    lat.push(t.elapsed());
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut samples = Samples::default();
+    for t in tasks {
+        samples.lat.extend(t.await.expect("task"));
+    }
+    samples.total = start.elapsed();
+    samples
 }
