@@ -20,6 +20,16 @@
 //! feature `redis-async`, `AsyncRedisGcra` does the same for tokio tasks over one multiplexed
 //! connection.
 //!
+//! # How exact
+//! Redis runs one script at a time, so the checks of every client on one server are serialized, each
+//! at its own reading of `TIME`: counted at those readings, no interval of length `e` admits more
+//! than `floor(e / T) + burst` for a key (tests/redis_backend.rs checks it with threads and with
+//! processes). Two things loosen it: a check whose reply times out may still have been applied by the
+//! server (its permits are spent though the caller got the policy's answer: towards denying), and a
+//! fail-over to a replica that had not received the last writes forgets them (towards
+//! admitting, by at most what those writes took). While Redis is unreachable the bound is the
+//! policy's: none for `FailOpen`, the local limiter's for `Fallback`, per process.
+//!
 //! ```no_run
 //! use ratelimit::redis::{OnError, RedisGcra};
 //! use ratelimit::{KeyedRateLimiter, Quota};
