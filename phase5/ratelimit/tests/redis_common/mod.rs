@@ -37,12 +37,13 @@ pub fn pttl(con: &mut redis::Connection, key: &str) -> i64 {
     redis::cmd("PTTL").arg(key).query(con).unwrap()
 }
 
-/// A config for tests: a short backoff, so recovery is seen quickly.
+/// A config for tests: a short backoff, so recovery is seen quickly; a generous I/O timeout, so a
+/// loaded machine does not turn a slow reply into a policy decision.
 pub fn config(prefix: &str) -> RedisConfig {
     RedisConfig {
         prefix: prefix.into(),
         connect_timeout: Duration::from_millis(500),
-        io_timeout: Duration::from_millis(500),
+        io_timeout: Duration::from_secs(2),
         backoff_min: Duration::from_millis(1),
         backoff_max: Duration::from_millis(20),
         connections: 2,
