@@ -7,10 +7,12 @@
 //!
 //! - exercise1 — a production-grade worker pool library ([`workpool_tour`], the crate `workpool`);
 //! - exercise2 — a parallel map-reduce engine;
-//! - exercise3 — a rate limiter library;
+//! - exercise3 — a rate limiter library ([`ratelimit_tour`], the crate `ratelimit`);
 //! - exercise4 — a streaming pipeline with backpressure;
 //! - exercise5 — a miniature task scheduler, a tiny Kubernetes.
 #![warn(missing_docs)]
 
+#[cfg(not(loom))]
+pub mod ratelimit_tour;
 #[cfg(not(loom))]
 pub mod workpool_tour;

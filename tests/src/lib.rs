@@ -7,6 +7,8 @@
 //! - [`watchdog`] — run a closure with a deadline; a deadlocked experiment is reported, never hung on.
 //! - [`wait`] — poll a condition until it holds or a limit passes, instead of sleeping and hoping.
 //! - [`ledger`] — drop accounting: a drop counter and a per-element ledger, for "dropped exactly once".
+//! - [`lateness`] — how late a tokio runtime runs a heartbeat, next to load that blocks one of six
+//!   ways: the blocking-in-async probe of phase 1's `blocking` and phase 4's `syscalls` sections.
 //! - [`leaks`] — live threads of this process and alive tokio tasks: a leak is a number, not a hunch.
 //! - [`clock`] — a `Clock` trait with a real and a virtual implementation, so time-based logic is tested
 //!   exactly instead of with sleeps.
@@ -26,6 +28,8 @@ pub mod clock;
 pub mod conformance;
 pub mod contracts;
 pub mod exercise;
+#[cfg(not(loom))] // tokio is not linked under loom (see Cargo.toml)
+pub mod lateness;
 pub mod leaks;
 pub mod ledger;
 pub mod redis_server;

@@ -48,3 +48,60 @@ pub(crate) fn now_ns<C: Clock + ?Sized>(clock: &C) -> u64 {
         .saturating_mul(1_000_000_000)
         .saturating_add(u64::from(d.subsec_nanos()))
 }
+
+/// A clock that moves only when told to: for tests, simulations and trace replays
+/// ([`verify`](crate::verify)). Shared through an `Arc` (an `Arc<ManualClock>` is a [`Clock`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use ratelimit::{Gcra, ManualClock, Quota, RateLimiter};
+///
+/// let clock = std::sync::Arc::new(ManualClock::default());
+/// let limiter = Gcra::with_clock(Quota::per_second(1)?, clock.clone());
+/// assert!(limiter.check().is_ok());
+/// assert!(limiter.check().is_err());
+/// clock.advance(Duration::from_secs(1));
+/// assert!(limiter.check().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now_ns: std::sync::atomic::AtomicU64,
+}
+
+impl ManualClock {
+    /// A clock reading `at`.
+    pub fn starting_at(at: Duration) -> Self {
+        let c = ManualClock::default();
+        c.set(at);
+        c
+    }
+
+    /// Moves the clock forward by `d` (saturating).
+    pub fn advance(&self, d: Duration) {
+        let d = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        // Relaxed: the reading guards no other memory; callers order their own threads.
+        let _ = self.now_ns.fetch_update(
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+            |t| Some(t.saturating_add(d)),
+        );
+    }
+
+    /// Sets the reading to `at`. Moving a clock backwards is the caller's choice; the limiters assume
+    /// a monotonic clock (the trace replay only moves it forward).
+    pub fn set(&self, at: Duration) {
+        let at = u64::try_from(at.as_nanos()).unwrap_or(u64::MAX);
+        self.now_ns.store(at, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        Duration::from_nanos(self.now_ns.load(std::sync::atomic::Ordering::Relaxed))
+    }
+    /// Sleeping on a manual clock moves it: the sleeper is the only one who could.
+    fn sleep(&self, d: Duration) {
+        self.advance(d);
+    }
+}

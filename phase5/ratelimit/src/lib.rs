@@ -30,8 +30,9 @@ mod limiter;
 mod quota;
 #[cfg(feature = "redis")]
 pub mod redis;
+pub mod verify;
 
-pub use clock::{Clock, FastClock, SystemClock};
+pub use clock::{Clock, FastClock, ManualClock, SystemClock};
 pub use error::{Denied, InsufficientCapacity, NotUntil};
 pub use gcra::Gcra;
 pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};

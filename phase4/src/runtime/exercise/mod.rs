@@ -4,7 +4,6 @@ mod preemption;
 mod stacks;
 mod stealing;
 mod syscalls;
-mod ticker;
 
 use harness::Section;
 

@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use harness::Ctx;
+use harness::lateness::heartbeat;
 use harness::watchdog::{self, Outcome};
-
-use super::ticker::tick;
 
 #[derive(Clone, Copy, Debug)]
 enum Busy {
@@ -30,9 +29,11 @@ fn starve(kind: Busy, busy: Duration) -> std::io::Result<u64> {
         .build()?;
     Ok(rt.block_on(async move {
         let count = Arc::new(AtomicU64::new(0));
-        let ticker = tokio::spawn(tick(
+        let origin = Instant::now();
+        let ticker = tokio::spawn(heartbeat(
             Duration::from_millis(1),
-            busy + Duration::from_millis(20),
+            origin,
+            origin + busy + Duration::from_millis(20),
             Arc::clone(&count),
         ));
         tokio::time::sleep(Duration::from_millis(3)).await;
