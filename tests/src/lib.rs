@@ -12,6 +12,8 @@
 //! - [`leaks`] — live threads of this process and alive tokio tasks: a leak is a number, not a hunch.
 //! - [`clock`] — a `Clock` trait with a real and a virtual implementation, so time-based logic is tested
 //!   exactly instead of with sleeps.
+//! - [`redis_server`] — a throwaway `redis-server` on a free loopback port (kill, restart), skipped
+//!   loudly when it is not installed unless `REQUIRE_REDIS=1`.
 //! - [`tempdir`] — a directory that removes itself, and names no other run uses.
 //! - [`contracts`] — the traits (`Channel`, `Lock`, …) that our from-scratch types and the ecosystem's
 //!   implement alike, so one conformance suite and one bench workload serve both.
@@ -30,6 +32,7 @@ pub mod exercise;
 pub mod lateness;
 pub mod leaks;
 pub mod ledger;
+pub mod redis_server;
 pub mod smoke;
 pub mod stats;
 pub mod tempdir;

@@ -88,6 +88,8 @@ mod leaky;
 mod limiter;
 mod multi;
 mod quota;
+#[cfg(feature = "redis")]
+pub mod redis;
 mod reserve;
 mod tat;
 mod token_bucket;
