@@ -68,6 +68,7 @@ test:
 	  echo "== cargo test -p $$p"; \
 	  $(CARGO) test -p $$p --all-targets || exit 1; \
 	done
+	$(CARGO) test -p ratelimit --features axum
 	$(CARGO) test --workspace --doc
 
 # package:directory of every crate that may have loom models (phase 5's libraries live below phase5/).

@@ -26,12 +26,16 @@
 pub mod clock;
 mod error;
 mod gcra;
+mod global;
 mod limiter;
 mod quota;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use clock::{Clock, FastClock, SystemClock};
 pub use error::{Denied, InsufficientCapacity, NotUntil};
 pub use gcra::Gcra;
+pub use global::Global;
 pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};
 pub use quota::{Quota, QuotaError};
 
