@@ -191,12 +191,14 @@ impl<B> KeyExtractor<B> for PeerIp {
     }
 }
 
-/// The client's IP address as a reverse proxy reports it in a header: the *last* address of the
-/// header's last line (`X-Forwarded-For: client, proxy1` → `proxy1`'s view is the last entry).
+/// The client's IP address as a reverse proxy reports it in a header (`X-Forwarded-For`,
+/// `X-Real-IP`): the *last* comma-separated entry of the header's last line.
 ///
-/// The last entry is the one the nearest proxy appended; the ones before it were sent by the client
-/// and can be anything, so keying on the first would let a client pick its own limit. With several
-/// trusted proxies in a chain, write a closure that skips their entries. Missing or unparsable: 400.
+/// Each proxy appends the address it received the request from, so the last entry is the one the
+/// nearest proxy saw; the entries before it arrived with the request and can be anything
+/// (`X-Forwarded-For: <anything the client wrote>, <the client's real address>`). Keying on the
+/// first entry would let a client choose its own limit. With several trusted proxies in a chain,
+/// write a closure that skips their entries. Missing or unparsable: 400.
 #[derive(Debug, Clone)]
 pub struct HeaderIp {
     name: HeaderName,
