@@ -75,7 +75,7 @@ use std::fmt;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -454,10 +454,39 @@ impl RateHeaders {
     }
 
     fn write(self, headers: &mut HeaderMap) {
-        headers.insert(RATELIMIT_LIMIT, HeaderValue::from(self.limit));
-        headers.insert(RATELIMIT_REMAINING, HeaderValue::from(self.remaining));
-        headers.insert(RATELIMIT_RESET, HeaderValue::from(self.reset_secs));
+        headers.reserve(3);
+        headers.insert(RATELIMIT_LIMIT, number(u64::from(self.limit)));
+        headers.insert(RATELIMIT_REMAINING, number(u64::from(self.remaining)));
+        headers.insert(RATELIMIT_RESET, number(self.reset_secs));
     }
+}
+
+/// Header values below this come from a table built once per process.
+const SMALL_NUMBERS: u64 = 1024;
+
+/// `n` as a header value. `HeaderValue::from(n)` allocates a buffer per call; the values of nearly
+/// every response (a burst, what remains of it, a few seconds) are small, so they are cloned from a
+/// table of static values instead, which costs a copy and no allocation.
+fn number(n: u64) -> HeaderValue {
+    static TABLE: OnceLock<Vec<HeaderValue>> = OnceLock::new();
+    if n >= SMALL_NUMBERS {
+        return HeaderValue::from(n);
+    }
+    let table = TABLE.get_or_init(|| {
+        // One string of all the digits, leaked once (about 3 KiB): static values clone for free.
+        let digits: String = (0..SMALL_NUMBERS).map(|i| i.to_string()).collect();
+        let digits: &'static str = Box::leak(digits.into_boxed_str());
+        let mut start = 0;
+        (0..SMALL_NUMBERS)
+            .map(|i| {
+                let end = start + i.to_string().len();
+                let value = HeaderValue::from_static(&digits[start..end]);
+                start = end;
+                value
+            })
+            .collect()
+    });
+    table[n as usize].clone()
 }
 
 fn refusal<RB: From<&'static str>>(status: StatusCode, body: &'static str) -> Response<RB> {
@@ -736,6 +765,25 @@ mod tests {
             send(&mut by_header, garbage).status(),
             StatusCode::BAD_REQUEST
         );
+    }
+
+    #[test]
+    fn numbers_from_the_table_and_beyond_it_read_the_same() {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            1023,
+            1024,
+            65_536,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
+            assert_eq!(number(n), HeaderValue::from(n), "{n}");
+        }
     }
 
     #[test]
