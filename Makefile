@@ -63,15 +63,20 @@ index:
 LIBRARIES := shim workpool ratelimit
 PACKAGES := $(LIBRARIES) harness benchkit $(PHASES)
 
-# ratelimit's Redis backend is behind its `redis` and `redis-async` features, so its tests run on a line
-# of their own (each starts a redis-server; without one they are skipped loudly, a failure under
+# A library's integrations sit behind features (ratelimit: cli, async, redis, redis-async, tower, axum),
+# so each such library is tested once more with all of them: its lib, bins, tests and doc tests (the
+# Redis tests start a redis-server; without one they are skipped loudly, a failure under
 # REQUIRE_REDIS=1 as in .ci/run).
+FEATURED_LIBRARIES := ratelimit
 test:
 	@for p in $(PACKAGES); do \
 	  echo "== cargo test -p $$p"; \
 	  $(CARGO) test -p $$p --all-targets || exit 1; \
 	done
-	$(CARGO) test -p ratelimit --features redis-async --test redis_backend --test redis_async
+	@for p in $(FEATURED_LIBRARIES); do \
+	  echo "== cargo test -p $$p --all-features"; \
+	  $(CARGO) test -p $$p --all-features || exit 1; \
+	done
 	$(CARGO) test --workspace --doc
 
 # package:directory of every crate that may have loom models (phase 5's libraries live below phase5/).
@@ -155,6 +160,7 @@ deps-check:
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --lib
+	@for p in $(FEATURED_LIBRARIES); do RUSTDOCFLAGS="-D warnings" $(CARGO) doc -p $$p --no-deps --lib --all-features || exit 1; done
 
 fmt:
 	$(CARGO) fmt --all
@@ -162,6 +168,7 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@for p in $(FEATURED_LIBRARIES); do $(CARGO) clippy -p $$p --all-targets --all-features -- -D warnings || exit 1; done
 
 # No `cargo bench --no-run`: lint's clippy --all-targets already compiles every bench target, and a
 # release build of the whole workspace for nothing else cost CI about six minutes.

@@ -83,6 +83,7 @@ pub mod clock;
 mod concurrency;
 mod error;
 mod gcra;
+mod global;
 mod keyed;
 mod leaky;
 mod limiter;
@@ -93,6 +94,8 @@ pub mod redis;
 mod reserve;
 mod tat;
 mod token_bucket;
+#[cfg(feature = "tower")]
+pub mod tower;
 #[cfg(feature = "async")]
 mod until_ready;
 pub mod verify;
@@ -102,6 +105,7 @@ pub use clock::{Clock, FastClock, ManualClock, SystemClock};
 pub use concurrency::{ConcurrencyLimiter, Permit};
 pub use error::{Denied, InsufficientCapacity, NotUntil, Saturated};
 pub use gcra::Gcra;
+pub use global::Global;
 pub use keyed::{AtCap, Bounds, Evictions, Keyed};
 pub use leaky::{LeakyBucket, LeakyQueue};
 pub use limiter::{KeyedRateLimiter, RateLimiter, Snapshot};
