@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# make features-check: every cargo command the Makefile issues must build each shared crate with the
+# same features, so that `make run` after `make test` (or the other way round, or another phase)
+# rebuilds nothing but the package that changed. workspace-hack/ is what makes it true; this script
+# checks it with `cargo tree` alone (nothing to install), on the features cargo itself resolves.
+#
+# usage: LIBRARIES='shim workpool' tests/features-check.sh PACKAGE...
+#   For each PACKAGE: the features of `cargo test -p PACKAGE --all-targets` (normal, build and dev
+#   edges) and, unless it is one of LIBRARIES, of `cargo build/run -p PACKAGE` (normal and build
+#   edges); plus `cargo test --workspace --doc`. A library's own `cargo build -p LIB` is left out: it
+#   does not depend on workspace-hack (see its Cargo.toml), and no make target builds it alone.
+#
+# The rule, for each crate (name and version) and each pair of commands that build it: the feature
+# sets one command builds it with are a subset of the other's. Equal is the usual case; a strict
+# subset is a crate built for the host too (a build script's or proc macro's dependency, which
+# cargo resolves on its own), which adds a build without replacing one.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+CARGO=${CARGO:-cargo}
+[ $# -gt 0 ] || { echo "usage: LIBRARIES='lib...' $0 PACKAGE..." >&2; exit 2; }
+
+views=$(mktemp)
+trap 'rm -f "$views"' EXIT
+
+# One line per crate a command builds: "<command>\t<crate>\t<features>".
+view() {
+  local label=$1; shift
+  "$CARGO" tree -q "$@" --prefix none --format '{p}|{f}' \
+    | sed 's/ (\*)$//; s/ (proc-macro)//' \
+    | awk -F'|' -v cmd="$label" '{ print cmd "\t" $1 "\t" $2 }' \
+    | sort -u >> "$views"
+}
+
+for p in "$@"; do
+  view "cargo test -p $p --all-targets" -p "$p" -e normal,build,dev
+  if ! printf '%s\n' ${LIBRARIES:-} | grep -qxF "$p"; then
+    view "cargo run -p $p" -p "$p" -e normal,build
+  fi
+done
+view "cargo test --workspace --doc" --workspace -e normal,build,dev
+
+# For every crate and pair of commands that build it: is either one's feature sets a subset of
+# the other's? Prints the first pair that is not, for each crate, with both feature sets.
+awk -F'\t' '
+  { key = $2 SUBSEP $1
+    if (!((key, $3) in has)) { has[key, $3] = 1; sets[key] = sets[key] (sets[key] == "" ? "" : " | ") "[" $3 "]"; n[key]++; list[key, n[key]] = $3 }
+    if (!(($2, $1) in seen)) { seen[$2, $1] = 1; ncmd[$2]++; cmd[$2, ncmd[$2]] = $1 } }
+  function subset(a, b,   i) { for (i = 1; i <= n[a]; i++) if (!((b, list[a, i]) in has)) return 0; return 1 }
+  END {
+    bad = 0
+    for (crate in ncmd) {
+      found = 0
+      for (i = 1; i <= ncmd[crate] && !found; i++) for (j = i + 1; j <= ncmd[crate] && !found; j++) {
+        a = crate SUBSEP cmd[crate, i]; b = crate SUBSEP cmd[crate, j]
+        if (!subset(a, b) && !subset(b, a)) {
+          printf "features-check: %s is built with %s by `%s`\n                but with %s by `%s`\n", crate, sets[a], cmd[crate, i], sets[b], cmd[crate, j]
+          found = 1; bad++
+        }
+      }
+    }
+    exit bad > 0
+  }' "$views" || {
+  echo "features-check: switching between those commands rebuilds the crate and everything above it." >&2
+  echo "  Regenerate workspace-hack (cargo install --locked cargo-hakari once):" >&2
+  echo "    cargo hakari generate && cargo hakari manage-deps" >&2
+  echo "  and check that every crate that is not a library depends on it." >&2
+  exit 1
+}
+echo "features-check: $(cut -f2 "$views" | sort -u | wc -l) crates, $(cut -f1 "$views" | sort -u | wc -l) commands: one set of features each"
