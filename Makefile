@@ -155,9 +155,10 @@ deps-check:
 	  echo "deps-check: $$lib ok ($$(echo $$deps | wc -w) normal dependencies)"; \
 	done
 
-# Every command above (make run, smoke, test of any package, the doc tests) builds each shared crate with
-# the same features, so switching between them rebuilds only the package that changed. workspace-hack/
-# makes it so; this checks it with cargo tree (no install). A failure names the crate and two commands.
+# Every cargo command these targets issue (run, smoke, test of any package, the doc tests) builds each
+# shared crate with the same features, so switching between them rebuilds only the package that
+# changed. workspace-hack/ makes it so; this checks it with cargo tree (nothing to install). A failure
+# names the crate and two commands that disagree.
 features-check:
 	LIBRARIES='$(LIBRARIES)' CARGO='$(CARGO)' tests/features-check.sh $(PACKAGES)
 
