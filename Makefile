@@ -17,7 +17,9 @@
 #   make bench-check                     bench-report --check: exit 1 when a measured target is missed
 #   make doc                             the API docs of every library of the workspace (warnings are errors)
 #   make deps-check                      a library's normal dependencies hold no harness, CLI or lesson crate
-#   make ci                              what .ci/run calls: lint, deps-check, doc, test, loom, smoke, miri, sanitize
+#   make features-check                  make run, make test and every phase build shared crates with the same features
+#   make workspace-hack                  regenerate workspace-hack/ after a dependency change (needs cargo-hakari)
+#   make ci                              what .ci/run calls: lint, deps-check, features-check, doc, test, loom, smoke, miri, sanitize
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -30,7 +32,7 @@ LOOM_TARGET ?= target/loom
 LOOM_MAX_PREEMPTIONS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help list test loom smoke record bench bench-report bench-check lint fmt doc deps-check miri sanitize mutants ci
+.PHONY: help list test loom smoke record bench bench-report bench-check lint fmt doc deps-check features-check workspace-hack miri sanitize mutants ci
 
 help:
 	@sed -n '2,/^$$/p' Makefile | sed -n 's/^# \{0,1\}//p'
@@ -59,8 +61,12 @@ index:
 # binaries side by side in target/debug, where phase2's exercise1 would replace phase1's before phase1's
 # smoke test runs it (cargo's "output filename collision", rust-lang/cargo#6313). `cargo run -p` is not
 # affected: it relinks the package's own binary before running it.
-# The libraries: what someone may depend on for real work (deps-check holds them to it).
-LIBRARIES := shim workpool ratelimit
+# The libraries: what someone may depend on for real work (deps-check holds them to it). Named in one
+# place, .config/hakari.toml's [final-excludes] workspace-members: they do not depend on workspace-hack.
+LIBRARIES := $(strip $(shell awk '/^\[/ { in_section = ($$0 == "[final-excludes]") } in_section && /^workspace-members *=/' .config/hakari.toml | sed 's/^[^[]*\[//; s/\].*//; s/[",]/ /g'))
+ifeq ($(strip $(LIBRARIES)),)
+$(error no library read from .config/hakari.toml's [final-excludes] workspace-members = ["shim", ...])
+endif
 PACKAGES := $(LIBRARIES) harness benchkit $(PHASES)
 
 # A library's integrations sit behind features (ratelimit: cli, async, redis, redis-async, tower, axum),
@@ -77,7 +83,8 @@ test:
 	  echo "== cargo test -p $$p --all-features"; \
 	  $(CARGO) test -p $$p --all-features || exit 1; \
 	done
-	$(CARGO) test --workspace --doc
+	$(CARGO) test --workspace --doc $(foreach l,$(LIBRARIES),--exclude $(l))
+	@for l in $(LIBRARIES); do echo "== cargo test -p $$l --doc"; $(CARGO) test -p $$l --doc || exit 1; done
 
 # package:directory of every crate that may have loom models (phase 5's libraries live below phase5/).
 LOOM_CRATES := $(foreach p,$(PHASES),$(p):$(p)) workpool:phase5/workpool ratelimit:phase5/ratelimit
@@ -148,7 +155,7 @@ mutants:
 
 # A library's normal (non-dev) dependency tree must not hold what only the lessons, the harness, the
 # benches or a CLI need. `shim` must hold nothing at all: it is the crate every other one may use.
-DEPS_FORBIDDEN := harness benchkit phase1 phase2 phase3 phase4 phase5 clap comfy-table indicatif criterion proptest loom
+DEPS_FORBIDDEN := harness benchkit phase1 phase2 phase3 phase4 phase5 workspace-hack clap comfy-table indicatif criterion proptest loom
 deps-check:
 	@for lib in $(LIBRARIES); do \
 	  deps=$$($(CARGO) tree -q -p $$lib -e normal --prefix none --format '{p}' | awk '{print $$1}' | sort -u | grep -vx "$$lib" || true); \
@@ -157,6 +164,21 @@ deps-check:
 	  if [ "$$lib" = shim ] && [ -n "$$deps" ]; then echo "deps-check: shim must have no dependencies, has: $$(echo $$deps | tr '\n' ' ')" >&2; exit 1; fi; \
 	  echo "deps-check: $$lib ok ($$(echo $$deps | wc -w) normal dependencies)"; \
 	done
+
+# Every cargo command these targets issue (run, smoke, test of any package, the doc tests) builds each
+# shared crate with the same features, so switching between them rebuilds only the package that
+# changed. workspace-hack/ makes it so; this checks it with cargo tree (nothing to install). A failure
+# names the crate and two commands that disagree.
+features-check:
+	LIBRARIES='$(LIBRARIES)' CARGO='$(CARGO)' tests/features-check.sh $(PACKAGES)
+
+# After adding or changing a dependency, or a lesson crate: cargo hakari rewrites workspace-hack's
+# dependency list and adds it to new crates (`cargo install --locked cargo-hakari` once). A new lesson
+# crate's line belongs under [target.'cfg(not(loom))'.dependencies], as in phase1/Cargo.toml.
+workspace-hack:
+	$(CARGO) hakari generate
+	$(CARGO) hakari manage-deps --yes
+	$(CARGO) hakari verify
 
 doc:
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps --lib
@@ -172,4 +194,4 @@ lint:
 
 # No `cargo bench --no-run`: lint's clippy --all-targets already compiles every bench target, and a
 # release build of the whole workspace for nothing else cost CI about six minutes.
-ci: lint deps-check doc test loom smoke miri sanitize
+ci: lint deps-check features-check doc test loom smoke miri sanitize
