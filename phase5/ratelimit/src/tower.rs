@@ -10,6 +10,8 @@
 //! | admitted | the inner service's | `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` |
 //! | [`Denied::NotUntil`] | 429 Too Many Requests | `Retry-After` and the three above |
 //! | [`Denied::InsufficientCapacity`] | 413 Content Too Large | `RateLimit-Limit` only |
+//! | [`Denied::KeyCapacity`] (a keyed limiter full of other keys) | 503 Service Unavailable | `Retry-After` |
+//! | [`Denied::Saturated`] (a concurrency limit) | 503 Service Unavailable | none |
 //! | the key could not be extracted | the [`KeyRejected`]'s (400 or 500) | none |
 //!
 //! The `RateLimit-*` fields are those of the IETF draft "RateLimit header fields for HTTP",
@@ -554,6 +556,24 @@ where
                     .insert(RATELIMIT_LIMIT, HeaderValue::from(c.burst));
                 ResponseFuture::ready(response)
             }
+            // The limiter is full of other keys (a keyed limiter at its cap denying new ones): not
+            // this client's rate but the server's capacity, so 503, with the time a slot frees up.
+            Err(Denied::KeyCapacity(wait)) => {
+                let mut response = refusal(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "rate limiter tracks all the keys it may",
+                );
+                response.headers_mut().insert(
+                    RETRY_AFTER,
+                    HeaderValue::from(ceil_secs(wait.retry_after())),
+                );
+                ResponseFuture::ready(response)
+            }
+            // A concurrency limit behind the trait: no one knows when a permit comes back.
+            Err(Denied::Saturated(_)) => ResponseFuture::ready(refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "concurrency limit reached",
+            )),
         }
     }
 }
@@ -721,6 +741,38 @@ mod tests {
         let r = send(&mut svc, Request::new("1234".into()));
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(header(&r, "ratelimit-remaining"), Some("0"));
+    }
+
+    #[test]
+    fn a_keyed_limiter_full_of_other_keys_answers_503_with_retry_after() {
+        let clock = VirtualClock::new();
+        let one_key = crate::Bounds {
+            max_keys: std::num::NonZeroUsize::new(1).unwrap(),
+            at_cap: crate::AtCap::DenyNewKeys,
+            shards: std::num::NonZeroUsize::new(1).unwrap(),
+        };
+        let limiter = crate::Keyed::<HeaderValue, _>::with_bounds(
+            quota(1, Duration::from_secs(2)),
+            one_key,
+            clock.clone(),
+            std::hash::RandomState::new(),
+        );
+        let mut svc =
+            RateLimitLayer::new(limiter, HeaderKey::new(HeaderName::from_static("x-user")))
+                .layer(hello());
+        let as_user = |who: &str| {
+            Request::builder()
+                .header("x-user", who)
+                .body(String::new())
+                .unwrap()
+        };
+        assert_eq!(send(&mut svc, as_user("alice")).status(), StatusCode::OK);
+        // alice is in debt for 2 s and holds the only slot: bob is turned away by capacity.
+        let r = send(&mut svc, as_user("bob"));
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(header(&r, "retry-after"), Some("2"));
+        clock.advance(Duration::from_secs(2));
+        assert_eq!(send(&mut svc, as_user("bob")).status(), StatusCode::OK);
     }
 
     #[test]
