@@ -4,6 +4,7 @@
 //! The `ratelimit` crate puts every classic algorithm behind one trait, each reading an injectable
 //! clock, so this tour can check exact admissions on virtual time instead of sleeping, and judge an
 //! algorithm by replaying traces against the ideal limiter.
+mod api;
 mod verify;
 
 use harness::Section;
@@ -20,8 +21,15 @@ pub static EXERCISE: harness::Exercise = harness::Exercise {
     sections: SECTIONS,
 };
 
-static SECTIONS: &[Section] = &[Section {
-    name: "verify",
-    summary: "request traces replayed on a virtual clock: worst window, largest burst, false rejects",
-    run: verify::run,
-}];
+static SECTIONS: &[Section] = &[
+    Section {
+        name: "api",
+        summary: "check, reservations (cancel, settle), wait under a timeout, quota changes, snapshots — on a manual clock",
+        run: api::run,
+    },
+    Section {
+        name: "verify",
+        summary: "request traces replayed on a virtual clock: worst window, largest burst, false rejects",
+        run: verify::run,
+    },
+];
