@@ -5,6 +5,7 @@
 //! clock, so this tour can check exact admissions on virtual time instead of sleeping, and judge an
 //! algorithm by replaying traces against the ideal limiter.
 mod api;
+mod keyed;
 mod verify;
 
 use harness::Section;
@@ -26,6 +27,11 @@ static SECTIONS: &[Section] = &[
         name: "api",
         summary: "check, reservations (cancel, settle), wait under a timeout, quota changes, snapshots — on a manual clock",
         run: api::run,
+    },
+    Section {
+        name: "keyed",
+        summary: "a million keys: memory per key, idle keys forgotten, the hard cap (deny new keys vs evict least debt)",
+        run: keyed::run,
     },
     Section {
         name: "verify",
