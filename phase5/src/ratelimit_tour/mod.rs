@@ -6,6 +6,7 @@
 //! algorithm by replaying traces against the ideal limiter.
 mod api;
 mod keyed;
+mod multi;
 mod verify;
 
 use harness::Section;
@@ -32,6 +33,11 @@ static SECTIONS: &[Section] = &[
         name: "keyed",
         summary: "a million keys: memory per key, idle keys forgotten, the hard cap (deny new keys vs evict least debt)",
         run: keyed::run,
+    },
+    Section {
+        name: "multi-quota",
+        summary: "user ∧ org ∧ global quotas all-or-nothing: a denial consumes none; threads stay within every bound",
+        run: multi::run,
     },
     Section {
         name: "verify",
