@@ -69,7 +69,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     // Threads: 3 users, 2 orgs, 1 global; each thread cycles through overlapping combinations while
     // the main thread moves the shared manual clock on. Every quota's admissions are counted from the
     // admitted requests, and must stay within floor(elapsed / T) + burst.
-    let threads = 4;
+    let threads = ctx.pick(4, 2);
     let steps: u64 = ctx.pick(200, 60);
     let clock = Arc::new(ManualClock::starting_at(Duration::from_secs(1)));
     let limiter = Arc::new(MultiLimiter::with_clock(clock.clone()));
@@ -88,18 +88,21 @@ pub(crate) fn run(ctx: &mut Ctx) {
         Arc::new((0..cells.len()).map(|_| AtomicU64::new(0)).collect());
     let denied = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
+    // Checks made so far (Relaxed: a progress count; the clock's own atomic carries its readings).
+    let attempts = AtomicU64::new(0);
     let deadline = Instant::now() + Duration::from_secs(10);
     let start = clock.as_ref().now_reading();
     std::thread::scope(|s| {
         for t in 0..threads {
-            let (limiter, cells, counts, denied, stop) =
-                (&limiter, &cells, &counts, &denied, &stop);
+            let (limiter, cells, counts, denied, stop, attempts) =
+                (&limiter, &cells, &counts, &denied, &stop, &attempts);
             s.spawn(move || {
                 let mut i = t;
                 // Relaxed: a stop flag; the counts are read after the scope joins these threads.
                 while !stop.load(Relaxed) && Instant::now() < deadline {
                     let (u, o) = combos[i % combos.len()];
                     i += 1;
+                    attempts.fetch_add(1, Relaxed);
                     match limiter.check_all(&[(&cells[u], 1), (&cells[o], 1), (&cells[5], 1)]) {
                         Ok(()) => {
                             for q in [u, o, 5] {
@@ -113,9 +116,14 @@ pub(crate) fn run(ctx: &mut Ctx) {
                 }
             });
         }
+        // Each step waits for the workers to make a few attempts on the current reading (they may
+        // not even have started yet), so the clock never outruns them; the deadline bounds the wait.
         for _ in 0..steps {
+            let seen = attempts.load(Relaxed);
+            while attempts.load(Relaxed) < seen + 2 * threads as u64 && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
             clock.advance(5 * MS);
-            std::thread::yield_now();
         }
         stop.store(true, Relaxed);
     });
