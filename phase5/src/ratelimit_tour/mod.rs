@@ -4,6 +4,9 @@
 //! The `ratelimit` crate puts every classic algorithm behind one trait, each reading an injectable
 //! clock, so this tour can check exact admissions on virtual time instead of sleeping, and judge an
 //! algorithm by replaying traces against the ideal limiter.
+mod api;
+mod keyed;
+mod multi;
 mod verify;
 
 use harness::Section;
@@ -20,8 +23,25 @@ pub static EXERCISE: harness::Exercise = harness::Exercise {
     sections: SECTIONS,
 };
 
-static SECTIONS: &[Section] = &[Section {
-    name: "verify",
-    summary: "request traces replayed on a virtual clock: worst window, largest burst, false rejects",
-    run: verify::run,
-}];
+static SECTIONS: &[Section] = &[
+    Section {
+        name: "api",
+        summary: "check, reservations (cancel, settle), wait under a timeout, quota changes, snapshots — on a manual clock",
+        run: api::run,
+    },
+    Section {
+        name: "keyed",
+        summary: "a million keys: memory per key, idle keys forgotten, the hard cap (deny new keys vs evict least debt)",
+        run: keyed::run,
+    },
+    Section {
+        name: "multi-quota",
+        summary: "user ∧ org ∧ global quotas all-or-nothing: a denial consumes none; threads stay within every bound",
+        run: multi::run,
+    },
+    Section {
+        name: "verify",
+        summary: "request traces replayed on a virtual clock: worst window, largest burst, false rejects",
+        run: verify::run,
+    },
+];
