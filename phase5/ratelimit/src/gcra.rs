@@ -257,12 +257,8 @@ impl<C: Clock> RateLimiter for Gcra<C> {
 }
 
 impl<C: Clock> Ledger for Gcra<C> {
-    fn ledger_now(&self) -> Duration {
-        self.clock.now()
-    }
-
-    fn ledger_sleep(&self, d: Duration) {
-        self.clock.sleep(d);
+    fn ledger_clock(&self) -> &dyn Clock {
+        &self.clock
     }
 
     fn refund(&self, ticket: &Ticket, permits: u32) {

@@ -155,12 +155,8 @@ impl<C: Clock> RateLimiter for LeakyBucket<C> {
 }
 
 impl<C: Clock> Ledger for LeakyBucket<C> {
-    fn ledger_now(&self) -> Duration {
-        self.clock.now()
-    }
-
-    fn ledger_sleep(&self, d: Duration) {
-        self.clock.sleep(d);
+    fn ledger_clock(&self) -> &dyn Clock {
+        &self.clock
     }
 
     fn refund(&self, ticket: &Ticket, permits: u32) {
@@ -334,12 +330,8 @@ impl<C: Clock> RateLimiter for LeakyQueue<C> {
 }
 
 impl<C: Clock> Ledger for LeakyQueue<C> {
-    fn ledger_now(&self) -> Duration {
-        self.clock.now()
-    }
-
-    fn ledger_sleep(&self, d: Duration) {
-        self.clock.sleep(d);
+    fn ledger_clock(&self) -> &dyn Clock {
+        &self.clock
     }
 
     fn refund(&self, ticket: &Ticket, permits: u32) {

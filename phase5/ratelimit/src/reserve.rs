@@ -19,7 +19,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::{Denied, RateLimiter};
+use crate::{Clock, Denied, RateLimiter};
 
 /// What an algorithm records about a reservation so it can refund or charge it later; its fields mean
 /// what the algorithm that made it says (for GCRA: the theoretical arrival time after it, and its cost).
@@ -38,10 +38,8 @@ pub(crate) struct Ticket {
 /// The operations a [`Reservation`] calls back into its limiter. Private: only the algorithms in this
 /// crate make reservations, so their tickets can be trusted.
 pub(crate) trait Ledger: Send + Sync {
-    /// The limiter's clock reading.
-    fn ledger_now(&self) -> Duration;
-    /// Blocks on the limiter's clock for `d`.
-    fn ledger_sleep(&self, d: Duration);
+    /// The limiter's clock: a reservation reads it (`delay`) and blocks on it (`wait`).
+    fn ledger_clock(&self) -> &dyn Clock;
     /// Gives back `permits` of the reservation described by `ticket`, as far as nobody relied on them.
     fn refund(&self, ticket: &Ticket, permits: u32);
     /// Takes `permits` more for the reservation described by `ticket` (debt: no burst check).
@@ -105,7 +103,7 @@ impl<'a> Reservation<'a> {
 
     /// How long from the limiter's clock reading now until the holder may act (zero once ready).
     pub fn delay(&self) -> Duration {
-        self.delay_from(self.ledger.ledger_now())
+        self.delay_from(self.ledger.ledger_clock().now())
     }
 
     /// How long from the clock reading `now` until the holder may act (zero once ready).
@@ -117,7 +115,7 @@ impl<'a> Reservation<'a> {
     pub fn wait(self) {
         let d = self.delay();
         if !d.is_zero() {
-            self.ledger.ledger_sleep(d);
+            self.ledger.ledger_clock().sleep(d);
         }
     }
 
