@@ -14,6 +14,19 @@ fn mix(x: u64) -> u64 {
     x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ x
 }
 
+/// One timed run of the opaque `calls`-iteration loop. Not inlined, so the 1× and the 2× samples run
+/// the very same machine code. With the loop inlined at both call sites, the two copies ran at
+/// different speeds per call: the 2×-work sample measured 1.3×–1.8× the 1× one, and the check below
+/// failed in 3 of 10 quick runs (project machine, 2026-12-07); with one copy it measured 1.8×–2.3×.
+#[inline(never)]
+fn timed_loop(calls: u64) -> Duration {
+    let t0 = Instant::now();
+    for i in 0..calls {
+        black_box(mix(black_box(i)));
+    }
+    t0.elapsed()
+}
+
 /// Total time of three versions of the same `n`-iteration loop.
 fn black_box_demo(n: u64) -> [Duration; 3] {
     // 1. Result discarded: nothing observable depends on the loop, so the optimiser may delete it.
@@ -143,13 +156,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
     // 3. Noise.
     let samples = ctx.pick(40, 12);
     let work = ctx.pick(200_000u64, 50_000);
-    let sample = |calls: u64| {
-        let t0 = Instant::now();
-        for i in 0..calls {
-            black_box(mix(black_box(i)));
-        }
-        t0.elapsed()
-    };
+    let sample = |calls: u64| timed_loop(black_box(calls));
     // Each sample is followed by one of twice the work, so a change of machine load hits both
     // series alike: the self-check below compares their fastest samples. On a loaded machine a whole
     // series can be slowed (all 12 quick samples preempted), so the series is taken again, up to
