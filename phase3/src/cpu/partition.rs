@@ -205,6 +205,14 @@ impl SkewedRun {
         (cpu / busy.max(1e-12)).min(1.0)
     }
 
+    /// Cores used on average over the run: the workers' CPU time, summed, over the wall time. Static's
+    /// run reaches `workers / imbalance` on an idle machine; about 1.0 means the workers ran one after
+    /// the other (the machine had one core to give), which [`SkewedRun::core_share`] cannot see.
+    pub fn parallelism(&self) -> f64 {
+        let cpu: f64 = self.workers.iter().map(|w| w.cpu.as_secs_f64()).sum();
+        cpu / self.elapsed.as_secs_f64().max(1e-12)
+    }
+
     /// Items run in total.
     pub fn items(&self) -> usize {
         self.workers.iter().map(|w| w.items).sum()
