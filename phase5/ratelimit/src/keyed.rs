@@ -265,8 +265,13 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> Keyed<K, C, S> {
         }
         let hash = self.hasher.hash_one(key);
         let shard = self.shard_of(hash);
-        let now = now_ns(&self.clock);
         let mut st = self.lock(shard);
+        // The time is read under the lock: a reading taken before waiting for it could be older than
+        // a sweep that forgot this key meanwhile as full, and the key would restart full at that
+        // older time, admitting up to (wait / T) permits early (tests/loom_keyed.rs,
+        // `a_check_decides_on_the_time_it_holds_the_lock`). Read here, it is no older than any
+        // reading that decided the table's contents before it.
+        let now = now_ns(&self.clock);
         if let Some(entry) = st.table.find_mut(hash, |e| e.0.borrow() == key) {
             entry.1 = tat::admit(entry.1, now, n, &self.quota)?;
             return Ok(());
