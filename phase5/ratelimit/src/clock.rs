@@ -9,6 +9,18 @@ use std::time::Duration;
 pub use shim::clock::{Clock, SystemClock};
 
 /// A monotonic clock read from the TSC (`quanta`), measured from its own origin.
+///
+/// ```
+/// use ratelimit::{Clock, FastClock, Gcra, Quota, RateLimiter};
+///
+/// let clock = FastClock::new();
+/// let (a, b) = (clock.now(), clock.now());
+/// assert!(b >= a); // monotonic
+/// // `Gcra::new` uses one already; pass one explicitly to share its origin.
+/// let limiter = Gcra::with_clock(Quota::per_second(10)?, clock.clone());
+/// assert!(limiter.check().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct FastClock {
     clock: quanta::Clock,

@@ -63,6 +63,24 @@ const SCRIPT: &str = include_str!("redis_gcra.lua");
 pub const MAX_WINDOW: Duration = Duration::from_nanos(1 << 52);
 
 /// What decides while Redis cannot be reached.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ratelimit::redis::{OnError, RedisGcra, Source};
+/// use ratelimit::{Keyed, KeyedRateLimiter, Quota};
+///
+/// // Nothing listens on port 1: every check fails to reach Redis (at once: connection refused), and the
+/// // local limiter decides instead, with the same quota per key.
+/// let quota = Quota::per_second(10)?.with_burst(2)?;
+/// let local = Arc::new(Keyed::<String>::new(quota));
+/// let limiter = RedisGcra::new("redis://127.0.0.1:1/", quota, OnError::Fallback(local))?;
+/// assert!(limiter.check_key("user:42").is_ok());
+/// assert!(limiter.check_key("user:42").is_ok());
+/// assert!(limiter.check_key("user:42").is_err()); // the local burst is spent
+/// assert_eq!(limiter.last_source(), Some(Source::Policy));
+/// assert_eq!(limiter.stats().from_policy, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum OnError {
@@ -510,6 +528,25 @@ impl fmt::Debug for Core {
 /// [`RedisConfig::connect_timeout`] when it has to reconnect, and a second round trip when the script
 /// must be reloaded). Shared between threads; checks on one connection are serialized,
 /// [`RedisConfig::connections`] of them run at once.
+///
+/// ```no_run
+/// // no_run: needs a Redis server on localhost.
+/// use ratelimit::redis::{OnError, RedisGcra, RedisLimit, Source};
+/// use ratelimit::Quota;
+///
+/// let limiter = RedisGcra::new("redis://127.0.0.1/", Quota::per_second(10)?, OnError::FailClosed)?;
+/// // Per user and per organisation, all or nothing, in one round trip.
+/// let limits = [
+///     RedisLimit::new("user:42", Quota::per_second(10)?)?,
+///     RedisLimit::new("org:7", Quota::per_second(100)?)?,
+/// ];
+/// let decision = limiter.check_all(&limits, 1);
+/// assert_eq!(decision.source, Source::Redis, "the server decided, not the policy");
+/// if let Some(s) = decision.snapshot {
+///     println!("{} of {} left", s.remaining, s.limit);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RedisGcra {
     core: Core,
     /// The open connections; `None`: not connected (yet, or since a failure).

@@ -50,6 +50,23 @@ pub(crate) trait Ledger: Send + Sync {
 ///
 /// Dropping a reservation keeps its permits (the action is assumed to happen); [`Reservation::cancel`]
 /// gives them back and [`Reservation::settle`] corrects the count to what the action really cost.
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use ratelimit::{Gcra, ManualClock, Quota, RateLimiter, Reserve};
+///
+/// let clock = Arc::new(ManualClock::default());
+/// let limiter = Gcra::with_clock(Quota::per_second(10)?.with_burst(1)?, clock.clone());
+/// let first = limiter.reserve()?;
+/// let second = limiter.reserve()?; // behind the first, one interval later
+/// assert_eq!(first.delay(), Duration::ZERO);
+/// assert_eq!(second.delay(), Duration::from_millis(100));
+/// second.cancel(); // nothing was scheduled behind it: its permit comes back
+/// first.wait(); // ready: returns at once
+/// clock.advance(Duration::from_millis(100));
+/// assert!(limiter.check().is_ok()); // the cancelled permit, free again
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "a reservation holds permits: act at ready_at, or cancel it"]
 pub struct Reservation<'a> {
     ledger: &'a dyn Ledger,
@@ -146,6 +163,25 @@ impl<'a> Reservation<'a> {
 ///
 /// Implemented by the algorithms whose state can record permits not yet accrued (see the module docs
 /// of `reserve` for why the window algorithms and the concurrency limiter cannot).
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use ratelimit::{Clock, Denied, ManualClock, Quota, RateLimiter, Reserve, TokenBucket};
+///
+/// // Sleeping on a ManualClock moves it, so the wait is visible and takes no real time.
+/// let clock = Arc::new(ManualClock::default());
+/// let limiter = TokenBucket::with_clock(Quota::per_second(10)?.with_burst(1)?, clock.clone());
+/// limiter.check()?;
+/// limiter.wait(Duration::from_secs(1))?; // the next token is 100 ms away: sleeps that long
+/// assert_eq!(clock.now(), Duration::from_millis(100));
+/// // Too far off for the timeout: returns at once, nothing taken.
+/// assert!(matches!(limiter.wait(Duration::from_millis(50)), Err(Denied::NotUntil(_))));
+/// assert_eq!(clock.now(), Duration::from_millis(100));
+/// // A reservation takes the permits now for an action at `ready_at`.
+/// let job = limiter.reserve_within(1, Duration::from_millis(100))?;
+/// assert_eq!(job.ready_at(), Duration::from_millis(200));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Reserve: RateLimiter {
     /// Takes `n` permits for an action allowed within `max_wait` of now, or nothing: when the permits
     /// would only be ready later than that, [`Denied::NotUntil`] says how long they would take.

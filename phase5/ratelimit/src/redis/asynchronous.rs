@@ -17,6 +17,21 @@ use crate::{Denied, Quota, Snapshot};
 /// connection ([`RedisConfig::connections`] is not used). A check waits at most
 /// [`RedisConfig::io_timeout`] for its reply (plus [`RedisConfig::connect_timeout`] when it has to
 /// reconnect).
+///
+/// ```no_run
+/// // no_run: needs a Redis server on localhost.
+/// use ratelimit::redis::{AsyncRedisGcra, OnError};
+/// use ratelimit::Quota;
+///
+/// # async fn handler() -> Result<(), Box<dyn std::error::Error>> {
+/// let limiter = AsyncRedisGcra::new("redis://127.0.0.1/", Quota::per_second(10)?, OnError::FailOpen)?;
+/// match limiter.check_key_n("user:42", 1).await {
+///     Ok(()) => { /* serve */ }
+///     Err(denied) => println!("429, retry after {:?}", denied.retry_after()),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct AsyncRedisGcra {
     core: Core,
     /// The connection (a handle: clones share it); `None` until the first check and after a failure.
