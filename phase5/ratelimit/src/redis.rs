@@ -372,6 +372,33 @@ impl Core {
         })
     }
 
+    /// `key` with the limiter's own quota: what a single-key check asks for.
+    pub(crate) fn own_limit(&self, key: &str) -> RedisLimit {
+        RedisLimit {
+            key: key.to_owned(),
+            quota: self.quota,
+        }
+    }
+
+    /// The script call that reads `key`'s state and writes nothing (a check of 0 permits).
+    pub(crate) fn snapshot_command(&self, key: &str) -> redis::Cmd {
+        self.command(std::iter::once((key, self.quota)), 0)
+    }
+
+    /// `key`'s snapshot from the reply to [`Core::snapshot_command`], or from the policy when Redis
+    /// did not answer; counted either way.
+    pub(crate) fn snapshot_from(&self, reply: Result<Reply, Unavailable>, key: &str) -> Snapshot {
+        match reply {
+            Ok(reply) => {
+                self.count(Source::Redis);
+                from_reply(reply, self.quota.burst())
+                    .snapshot
+                    .expect("a reply has one")
+            }
+            Err(Unavailable) => self.policy_snapshot(key),
+        }
+    }
+
     /// `key`'s snapshot as the policy sees it while Redis is unavailable, counted.
     pub(crate) fn policy_snapshot(&self, key: &str) -> Snapshot {
         self.count(Source::Policy);
@@ -610,11 +637,7 @@ impl RedisGcra {
 
     /// Takes `n` permits from `key`'s quota (the limiter's) if it has them now; says who decided.
     pub fn check_key_decision(&self, key: &str, n: u32) -> Decision {
-        let limit = RedisLimit {
-            key: key.to_owned(),
-            quota: self.core.quota,
-        };
-        self.check_all(std::slice::from_ref(&limit), n)
+        self.check_all(std::slice::from_ref(&self.core.own_limit(key)), n)
     }
 
     /// The counters so far.
@@ -716,18 +739,8 @@ impl KeyedRateLimiter<str> for RedisGcra {
     /// One round trip that writes nothing; while Redis is unavailable, the policy's view: full
     /// (fail-open), empty (fail-closed), or the fallback limiter's snapshot.
     fn snapshot_key(&self, key: &str) -> Snapshot {
-        let cmd = self
-            .core
-            .command(std::iter::once((key, self.core.quota)), 0);
-        match self.run(&cmd) {
-            Ok(reply) => {
-                self.core.count(Source::Redis);
-                from_reply(reply, self.core.quota.burst())
-                    .snapshot
-                    .expect("a reply has one")
-            }
-            Err(Unavailable) => self.core.policy_snapshot(key),
-        }
+        let reply = self.run(&self.core.snapshot_command(key));
+        self.core.snapshot_from(reply, key)
     }
 
     fn quota(&self) -> Quota {
