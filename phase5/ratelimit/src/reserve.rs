@@ -35,6 +35,37 @@ pub(crate) struct Ticket {
     pub(crate) permits: u32,
 }
 
+/// The rules shared by the limiters that number their reservations under a lock (token bucket,
+/// leaky meter, leaky queue): each reservation or charge adds one to the limiter's `seq`, and a
+/// ticket's `end` is the `seq` its reservation left.
+impl Ticket {
+    /// Whether this is the last reservation made (`seq` unchanged since), under the quota epoch in
+    /// force: only then can its permits come back without a later reservation relying on them.
+    pub(crate) fn is_last(&self, seq: u64, epoch: u64) -> bool {
+        seq == self.end && epoch == self.epoch
+    }
+
+    /// The limiter's `seq` after refunding `permits` of this, the last reservation: wholly undone,
+    /// the one before it is the last again; partly, this one still is.
+    pub(crate) fn seq_after_refund(&self, permits: u32) -> u64 {
+        if permits == self.permits {
+            self.end - 1
+        } else {
+            self.end
+        }
+    }
+
+    /// The cost of one permit charged to this reservation: its own unit under the quota it was made
+    /// with, else the interval of the quota in force (`interval_ns`).
+    pub(crate) fn charge_unit(&self, epoch: u64, interval_ns: u64) -> u64 {
+        if epoch == self.epoch {
+            self.unit
+        } else {
+            interval_ns
+        }
+    }
+}
+
 /// The operations a [`Reservation`] calls back into its limiter. Private: only the algorithms in this
 /// crate make reservations, so their tickets can be trusted.
 pub(crate) trait Ledger: Send + Sync {
