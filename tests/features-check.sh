@@ -12,6 +12,15 @@
 #   hyper, redis) that hakari does not walk (.config/hakari.toml's [traversal-excludes]), so that no
 #   lesson build compiles them. What a lesson reaches through a library is checked with the lesson.
 #
+# A library's own feature set may differ between lessons: each lesson asks for the integrations it
+# uses (phase3 takes ratelimit's clock alone, phase5's tour its tower layer and Redis backend), as
+# two users of the library would, and cargo keeps one build of the library per feature set. That
+# costs a second build of the library and of nothing else as long as every crate that depends on it
+# is a leaf (a lesson crate no other member depends on); a library with any other dependent is
+# compared like every crate. The crates below it are compared in any case: a lesson that enables a
+# library's feature depends on what that feature reaches (phase5 on axum and redis), so hakari walks
+# them and workspace-hack unifies what they share with every other build (syn, memchr, ...).
+#
 # The rule, for each crate (name and version) and each pair of commands that build it: the feature
 # sets one command builds it with are a subset of the other's. Equal is the usual case; a strict
 # subset is a crate built for the host too (a build script's or proc macro's dependency, which
@@ -60,11 +69,27 @@ for p in "$@"; do
 done
 excludes=()
 for l in ${LIBRARIES:-}; do excludes+=(--exclude "$l"); done
+
+# The libraries whose feature sets are left out: every crate that depends on one is a leaf.
+dependents() {
+  "$CARGO" tree -q --workspace -e normal,build,dev -i "$1" --depth 1 --prefix none --format '{p}' \
+    | awk -v self="$1" 'NF && $1 != self { print $1 }' | sort -u
+}
+free=()
+for l in ${LIBRARIES:-}; do
+  leaves=1
+  for d in $(dependents "$l"); do
+    [ -z "$(dependents "$d")" ] || { leaves=0; break; }
+  done
+  [ "$leaves" = 0 ] || free+=("$l")
+done
 view "cargo test --workspace --doc ${excludes[*]}" --workspace "${excludes[@]}" -e normal,build,dev
 
 # For every crate and pair of commands that build it: is either one's feature sets a subset of
 # the other's? Prints the first pair that is not, for each crate, with both feature sets.
-awk -F'\t' '
+awk -F'\t' -v free="${free[*]}" '
+  BEGIN { n_free = split(free, f, " "); for (i = 1; i <= n_free; i++) is_free[f[i]] = 1 }
+  { split($2, name, " "); if (name[1] in is_free) next }
   { key = $2 SUBSEP $1
     if (!((key, $3) in has)) { has[key, $3] = 1; sets[key] = sets[key] (sets[key] == "" ? "" : " | ") "[" $3 "]"; n[key]++; list[key, n[key]] = $3 }
     if (!(($2, $1) in seen)) { seen[$2, $1] = 1; ncmd[$2]++; cmd[$2, ncmd[$2]] = $1 } }
@@ -88,4 +113,4 @@ awk -F'\t' '
   echo "  A library stays out of it: it is named in .config/hakari.toml's [final-excludes]." >&2
   exit 1
 }
-echo "features-check: $(cut -f2 "$views" | sort -u | wc -l) crates, $(cut -f1 "$views" | sort -u | wc -l) commands: one set of features each"
+echo "features-check: $(cut -f2 "$views" | sort -u | wc -l) crates, $(cut -f1 "$views" | sort -u | wc -l) commands: one set of features each (libraries used by lesson crates only, features free: ${free[*]:-none})"

@@ -67,6 +67,9 @@ pub struct Saturated {
 
 /// A request that would pass later.
 ///
+/// It holds the wait in nanoseconds and makes the `Duration` when asked: a denial is the cheap
+/// path of a check (one load, no write), and a `Duration` costs a division by 10^9.
+///
 /// ```
 /// use std::{sync::Arc, time::Duration};
 /// use ratelimit::{Denied, Gcra, ManualClock, Quota, RateLimiter};
@@ -80,21 +83,35 @@ pub struct Saturated {
 /// assert!(limiter.check().is_ok());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NotUntil {
-    pub(crate) retry_after: Duration,
+    retry_after_ns: u64,
 }
 
 impl NotUntil {
-    /// A denial that would pass after `retry_after`.
+    /// A denial that would pass after `retry_after` (saturating at `u64::MAX` nanoseconds).
     pub fn new(retry_after: Duration) -> NotUntil {
-        NotUntil { retry_after }
+        NotUntil::from_nanos(u64::try_from(retry_after.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    /// A denial that would pass after `retry_after_ns` nanoseconds.
+    #[inline]
+    pub(crate) fn from_nanos(retry_after_ns: u64) -> NotUntil {
+        NotUntil { retry_after_ns }
     }
 
     /// How long after the check's clock reading the same request would pass (the `Retry-After` of an
     /// HTTP 429); never zero.
     pub fn retry_after(&self) -> Duration {
-        self.retry_after
+        Duration::from_nanos(self.retry_after_ns)
+    }
+}
+
+impl fmt::Debug for NotUntil {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NotUntil")
+            .field("retry_after", &self.retry_after())
+            .finish()
     }
 }
 
@@ -123,7 +140,7 @@ impl Denied {
     /// The wait after which the request would pass, or `None` when it never would.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Denied::NotUntil(n) | Denied::KeyCapacity(n) => Some(n.retry_after),
+            Denied::NotUntil(n) | Denied::KeyCapacity(n) => Some(n.retry_after()),
             Denied::InsufficientCapacity(_) | Denied::Saturated(_) => None,
         }
     }
@@ -132,7 +149,7 @@ impl Denied {
 impl fmt::Display for Denied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Denied::NotUntil(n) => write!(f, "rate limited: retry after {:?}", n.retry_after),
+            Denied::NotUntil(n) => write!(f, "rate limited: retry after {:?}", n.retry_after()),
             Denied::InsufficientCapacity(c) => write!(
                 f,
                 "{} permits requested, more than the burst of {}: never admissible",
@@ -146,7 +163,7 @@ impl fmt::Display for Denied {
             Denied::KeyCapacity(n) => write!(
                 f,
                 "rate limiter tracks all the keys it may: retry after {:?}",
-                n.retry_after
+                n.retry_after()
             ),
         }
     }

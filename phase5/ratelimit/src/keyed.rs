@@ -354,9 +354,9 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> Keyed<K, C, S> {
             match self.bounds.at_cap {
                 AtCap::DenyNewKeys => {
                     // The sweep left every key in debt: the first is full at `floor`.
-                    return Err(Denied::KeyCapacity(NotUntil::new(Duration::from_nanos(
+                    return Err(Denied::KeyCapacity(NotUntil::from_nanos(
                         st.floor.saturating_sub(now).max(1),
-                    ))));
+                    )));
                 }
                 AtCap::EvictLeastDebt => {
                     let (count, debt) = st.evict_least_debt(now);

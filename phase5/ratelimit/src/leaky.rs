@@ -91,7 +91,7 @@ impl<C: Clock> LeakyBucket<C> {
             .saturating_add(m.quota.interval_ns().saturating_mul(u64::from(n)));
         let wait = level.saturating_sub(m.quota.window_ns());
         if wait > max_wait_ns {
-            return Err(Denied::NotUntil(NotUntil::new(Duration::from_nanos(wait))));
+            return Err(Denied::NotUntil(NotUntil::from_nanos(wait)));
         }
         m.level = level;
         m.seq += 1;
@@ -272,9 +272,9 @@ impl<C: Clock> LeakyQueue<C> {
         let room_in = wait.saturating_sub(t.saturating_mul(u64::from(burst - n)));
         let too_late = wait.saturating_sub(max_wait_ns);
         if room_in > 0 || too_late > 0 {
-            return Err(Denied::NotUntil(NotUntil::new(Duration::from_nanos(
+            return Err(Denied::NotUntil(NotUntil::from_nanos(
                 room_in.max(too_late),
-            ))));
+            )));
         }
         q.next = slot.saturating_add(t.saturating_mul(u64::from(n)));
         q.seq += 1;

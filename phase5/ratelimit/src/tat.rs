@@ -24,9 +24,7 @@ pub(crate) fn admit(tat: u64, now: u64, n: u32, quota: &Quota) -> Result<u64, De
     let window = quota.window_ns();
     let next = tat.max(now).saturating_add(cost);
     if next - now > window {
-        return Err(Denied::NotUntil(NotUntil::new(Duration::from_nanos(
-            next - now - window,
-        ))));
+        return Err(Denied::NotUntil(NotUntil::from_nanos(next - now - window)));
     }
     Ok(next)
 }

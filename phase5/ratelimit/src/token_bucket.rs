@@ -123,7 +123,7 @@ impl<C: Clock> TokenBucket<C> {
         let left = s.tokens_at(now) - s.unit() * i128::from(n);
         let wait = s.time_to(left, 0);
         if wait > max_wait_ns {
-            return Err(Denied::NotUntil(NotUntil::new(Duration::from_nanos(wait))));
+            return Err(Denied::NotUntil(NotUntil::from_nanos(wait)));
         }
         s.advance(now);
         s.tokens = left;

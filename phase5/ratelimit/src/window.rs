@@ -21,7 +21,7 @@ fn too_many(n: u32, burst: u32) -> Result<(), Denied> {
 }
 
 fn not_until(ns: u64) -> Denied {
-    Denied::NotUntil(NotUntil::new(Duration::from_nanos(ns.max(1))))
+    Denied::NotUntil(NotUntil::from_nanos(ns.max(1)))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

@@ -42,3 +42,31 @@ fn a_check_racing_a_quota_change_is_decided_under_one_quota() {
         );
     });
 }
+
+/// A check reads the quota's interval and burst without a lock of their own, validated by `tat`.
+/// Interval 100 ms, burst 4, three permits spent; one thread checks 1 while another changes the
+/// quota to interval 50 ms, burst 8 (the one permit held carries over). Both quotas admit the check.
+/// A check that read the new interval with the old burst (the setter stores one field, then the
+/// other) would see a window of 200 ms with 350 ms of debt and deny it: a decision neither quota
+/// makes. The check must see that the word changed under it, and decide again.
+#[test]
+fn a_check_never_decides_on_half_of_a_quota_change() {
+    let q = |interval_ms: u64, burst: u32| {
+        Quota::with_interval(Duration::from_millis(interval_ms))
+            .unwrap()
+            .with_burst(burst)
+            .unwrap()
+    };
+    loom::model(move || {
+        let l = Arc::new(Gcra::with_clock(q(100, 4), Frozen));
+        l.check_n(3).unwrap();
+        let checker = {
+            let l = l.clone();
+            thread::spawn(move || l.check())
+        };
+        l.set_quota(q(50, 8));
+        let decision = checker.join().unwrap();
+        assert_eq!(decision, Ok(()), "both quotas admit it");
+        assert_eq!(l.snapshot().remaining, 0);
+    });
+}

@@ -46,6 +46,21 @@ fn permits_held_are_capped_at_the_new_burst() {
     assert_eq!(l.check(), Ok(()));
 }
 
+/// Changes that leave `tat` where it was (the same quota set twice at one clock reading) cost
+/// nothing: the word still changes (its generation does), so no stale check can slip in, without
+/// moving the time by a nanosecond and so a permit.
+#[test]
+fn repeated_changes_at_one_reading_keep_every_permit() {
+    let (clock, l) = gcra(per_second(10, 4));
+    clock.advance(ms(1_000));
+    for _ in 0..9 {
+        l.set_quota(per_second(10, 4));
+        assert_eq!(l.snapshot().remaining, 4);
+    }
+    l.check_n(4).unwrap();
+    assert!(l.check().is_err());
+}
+
 #[test]
 fn a_partial_permit_converts_to_the_new_rate() {
     let (clock, l) = gcra(per_second(10, 10));

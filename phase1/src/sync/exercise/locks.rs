@@ -132,17 +132,24 @@ fn make(design: usize) -> Box<dyn Table> {
 }
 
 /// Runs `threads` workers for `time` on `table`, `write_pct`% increments; returns (ops/s, exact).
+///
+/// The workers start together (a barrier) and each times itself, running at least one batch: on a
+/// loaded machine a worker may first run after a deadline set by the spawner, and a cell of zero ops
+/// made the geometric mean below 0 or NaN.
 fn measure(table: &dyn Table, threads: usize, write_pct: u64, time: Duration) -> (f64, bool) {
-    let start = Instant::now();
-    let end = start + time;
-    let (ops, writes) = thread::scope(|s| {
+    let barrier = std::sync::Barrier::new(threads);
+    let (ops, writes, elapsed) = thread::scope(|s| {
         let hs: Vec<_> = (0..threads)
             .map(|t| {
+                let barrier = &barrier;
                 s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    let end = start + time;
                     let mut x = 0x9E37_79B9_7F4A_7C15u64
                         ^ (t as u64 + 1).wrapping_mul(0xD1B5_4A32_D192_ED03);
                     let (mut ops, mut writes, mut sink) = (0u64, 0u64, 0u64);
-                    while Instant::now() < end {
+                    loop {
                         for _ in 0..128 {
                             // xorshift64: cheap, per thread, deterministic
                             x ^= x << 13;
@@ -157,18 +164,22 @@ fn measure(table: &dyn Table, threads: usize, write_pct: u64, time: Duration) ->
                             }
                         }
                         ops += 128;
+                        if Instant::now() >= end {
+                            break;
+                        }
                     }
                     std::hint::black_box(sink);
-                    (ops, writes)
+                    (ops, writes, start.elapsed())
                 })
             })
             .collect();
         hs.into_iter()
             .map(|h| h.join().expect("worker"))
-            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+            .fold((0, 0, Duration::ZERO), |a, b| {
+                (a.0 + b.0, a.1 + b.1, a.2.max(b.2))
+            })
     });
-    let elapsed = start.elapsed().as_secs_f64();
-    (ops as f64 / elapsed, table.sum() == writes)
+    (ops as f64 / elapsed.as_secs_f64(), table.sum() == writes)
 }
 
 pub(crate) fn run(ctx: &mut Ctx) {
