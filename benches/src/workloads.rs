@@ -44,10 +44,51 @@ pub fn on_threads(threads: usize, iters: u64, op: impl Fn(u64) + Sync) -> Durati
     .elapsed()
 }
 
+/// Runs `op(t, i)` for every `i` in `0..iters` on each of `threads` threads (`t` is the thread's
+/// index), released together by a barrier; returns the longest of the threads' own times. Where
+/// [`on_threads`] splits the iterations and so measures throughput, this gives every thread all of
+/// them: criterion's time per iteration is the time of one operation on one thread while the others
+/// run too (a latency under contention). `op` is called through `dyn`, so every implementation a
+/// bench compares pays the same indirect call. Made for criterion's `iter_custom`.
+pub fn each_thread(threads: usize, iters: u64, op: &(dyn Fn(usize, u64) + Sync)) -> Duration {
+    let threads = threads.max(1);
+    let barrier = Barrier::new(threads);
+    thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    for i in 0..iters {
+                        op(t, i);
+                    }
+                    start.elapsed()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("bench thread"))
+            .max()
+            .unwrap_or_default()
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    #[test]
+    fn each_thread_runs_every_iteration_on_every_thread() {
+        let seen = [AtomicU64::new(0), AtomicU64::new(0)];
+        each_thread(2, 1000, &|t, i| {
+            seen[t].fetch_add(i + 1, Relaxed);
+        });
+        // 1 + 2 + … + 1000 on each thread.
+        assert_eq!(seen.map(|s| s.load(Relaxed)), [500_500, 500_500]);
+    }
 
     #[test]
     fn runs_every_iteration_across_threads() {

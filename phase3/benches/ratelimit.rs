@@ -22,7 +22,9 @@ const OPS: u64 = 10_000;
 const BURST: u32 = 1_000_000;
 
 fn quota() -> Quota {
-    Quota::new(Duration::from_nanos(1), BURST).expect("non-zero")
+    Quota::with_interval(Duration::from_nanos(1))
+        .and_then(|q| q.with_burst(BURST))
+        .expect("a valid quota")
 }
 
 /// `iters` iterations of OPS checks split over `threads` threads; the wall time of the whole run.

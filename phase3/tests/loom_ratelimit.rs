@@ -43,7 +43,9 @@ impl Clock for Stepped {
 }
 
 fn quota(burst: u32) -> Quota {
-    Quota::new(Duration::from_nanos(10), burst).expect("non-zero")
+    Quota::with_interval(Duration::from_nanos(10))
+        .and_then(|q| q.with_burst(burst))
+        .expect("a valid quota")
 }
 
 /// Three threads take from a bucket of 2 at one instant: exactly 2 admissions, whatever the order.

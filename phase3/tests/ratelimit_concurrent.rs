@@ -27,7 +27,9 @@ const PER_THREAD: usize = 2_000;
 fn several_threads_admit_exactly_the_budget() {
     within(Duration::from_secs(60), || {
         // 1 permit per 10 µs, bursts of 500 (window 5 ms): each step's budget is below the attempts.
-        let q = Quota::new(Duration::from_micros(10), 500).expect("non-zero");
+        let q = Quota::with_interval(Duration::from_micros(10))
+            .and_then(|q| q.with_burst(500))
+            .expect("a valid quota");
         let steps_us: [u64; 7] = [0, 5, 1_230, 5_000, 7_500, 15_001, 400];
         for make in MAKERS {
             let (clock, twin_clock) = (VirtualClock::new(), VirtualClock::new());

@@ -19,7 +19,9 @@ type Trace = Vec<(u64, u32)>;
 
 fn quota_and_trace() -> impl Strategy<Value = (Quota, Trace)> {
     (1u64..=1_000, 1u32..=6).prop_flat_map(|(interval, burst)| {
-        let quota = Quota::new(Duration::from_nanos(interval), burst).expect("non-zero");
+        let quota = Quota::with_interval(Duration::from_nanos(interval))
+            .and_then(|q| q.with_burst(burst))
+            .expect("a valid quota");
         // Gaps up to three windows, often zero (several attempts at one instant).
         let gap = prop_oneof![Just(0u64), 0..=3 * interval * u64::from(burst)];
         (
@@ -228,7 +230,9 @@ proptest! {
 fn the_counter_can_exceed_l_in_a_sliding_window_the_log_cannot() {
     // The error the counter's bound allows is real: L just before a boundary, then the blend lets
     // more through in the next window while those L are still inside one window length.
-    let q = Quota::new(Duration::from_millis(100), 10).expect("non-zero");
+    let q = Quota::with_interval(Duration::from_millis(100))
+        .and_then(|q| q.with_burst(10))
+        .expect("a valid quota");
     let trace: Trace = std::iter::once((900_000_000, 10))
         .chain((0..200).map(|_| (10_000_000, 1)))
         .collect();

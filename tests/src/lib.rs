@@ -14,6 +14,7 @@
 //!   exactly instead of with sleeps.
 //! - [`redis_server`] — a throwaway `redis-server` on a free loopback port (kill, restart), skipped
 //!   loudly when it is not installed unless `REQUIRE_REDIS=1`.
+//! - [`rng`] — a small seeded generator (xorshift64*), so generated cases replay the same everywhere.
 //! - [`tempdir`] — a directory that removes itself, and names no other run uses.
 //! - [`contracts`] — the traits (`Channel`, `Lock`, …) that our from-scratch types and the ecosystem's
 //!   implement alike, so one conformance suite and one bench workload serve both.
@@ -33,6 +34,7 @@ pub mod lateness;
 pub mod leaks;
 pub mod ledger;
 pub mod redis_server;
+pub mod rng;
 pub mod smoke;
 pub mod stats;
 pub mod tempdir;

@@ -29,8 +29,6 @@ mod exercise;
 #[cfg(not(loom))]
 mod throttle;
 
-use std::time::Duration;
-
 pub use leaky::{LeakyBucket, ShapingQueue};
 pub use sliding::{SlidingCounter, SlidingLog};
 pub use token_bucket::{MutexTokenBucket, NaiveTokenBucket, TokenBucket};
@@ -43,64 +41,10 @@ pub use ratelimit::FastClock;
 pub use throttle::{Edge, debounce, throttle};
 
 /// One permit per `interval`, at most `burst` at once: the contract every limiter here enforces.
-///
-/// In any closed interval of length `e`, a limiter with this quota admits at most
-/// `floor(e / interval) + burst` permits ([`Quota::allowed`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
-    interval_ns: u64,
-    burst: u32,
-}
-
-impl Quota {
-    /// One permit every `interval`, bursts of up to `burst`. `None` when either is zero or the interval
-    /// does not fit in `u64` nanoseconds.
-    pub fn new(interval: Duration, burst: u32) -> Option<Quota> {
-        let interval_ns = u64::try_from(interval.as_nanos()).ok()?;
-        (interval_ns > 0 && burst > 0).then_some(Quota { interval_ns, burst })
-    }
-
-    /// `per_second` permits a second (interval `1 s / per_second`, rounded down to whole ns), bursts of
-    /// `burst`. `None` when either is zero or the rate exceeds one permit per nanosecond.
-    pub fn per_second(per_second: u64, burst: u32) -> Option<Quota> {
-        if per_second == 0 {
-            return None;
-        }
-        Quota::new(Duration::from_nanos(1_000_000_000 / per_second), burst)
-    }
-
-    /// The time one permit takes to replenish.
-    pub fn interval(&self) -> Duration {
-        Duration::from_nanos(self.interval_ns)
-    }
-
-    /// [`Quota::interval`] in nanoseconds.
-    pub fn interval_ns(&self) -> u64 {
-        self.interval_ns
-    }
-
-    /// The largest number of permits admitted at one instant.
-    pub fn burst(&self) -> u32 {
-        self.burst
-    }
-
-    /// The sliding window whose budget is `burst` permits: `burst × interval`.
-    pub fn window(&self) -> Duration {
-        Duration::from_nanos(self.window_ns())
-    }
-
-    /// [`Quota::window`] in nanoseconds (saturating).
-    pub fn window_ns(&self) -> u64 {
-        self.interval_ns.saturating_mul(u64::from(self.burst))
-    }
-
-    /// The most permits any closed interval of length `elapsed` may hold: `floor(elapsed / interval) +
-    /// burst`.
-    pub fn allowed(&self, elapsed: Duration) -> u64 {
-        let e = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        e / self.interval_ns + u64::from(self.burst)
-    }
-}
+/// The capstone library's quota, used here as it is (a lesson's copy would be the same code twice):
+/// `Quota::with_interval(interval)?.with_burst(burst)?`. In any closed interval of length `e`, a
+/// limiter with this quota admits at most `floor(e / interval) + burst` permits ([`Quota::allowed`]).
+pub use ratelimit::{Quota, QuotaError};
 
 /// A rate limiter: decides, without blocking, whether one more event may pass now.
 ///

@@ -10,37 +10,13 @@
 //! (a quota of one an hour, spent: one load, no write).
 use std::hint::black_box;
 use std::num::NonZeroU32;
-use std::time::{Duration, Instant};
 
+use benchkit::workloads::each_thread;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratelimit::{Gcra, Quota, RateLimiter};
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).expect("non-zero")
-}
-
-/// `iters` checks on each of `threads` threads, started together; the wall time of the slowest.
-fn on_threads(threads: usize, iters: u64, check: &(dyn Fn() + Sync)) -> Duration {
-    let barrier = std::sync::Barrier::new(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    barrier.wait();
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        check();
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("bench thread"))
-            .max()
-            .unwrap_or_default()
-    })
 }
 
 fn check(c: &mut Criterion) {
@@ -56,7 +32,7 @@ fn check(c: &mut Criterion) {
         let ours = Gcra::new(ours_q);
         g.bench_function(benchkit::id("ours", &param), |b| {
             b.iter_custom(|iters| {
-                on_threads(threads, iters, &|| {
+                each_thread(threads, iters, &|_, _| {
                     let _ = black_box(ours.check());
                 })
             })
@@ -64,7 +40,7 @@ fn check(c: &mut Criterion) {
         let gov = governor::RateLimiter::direct(gov_q);
         g.bench_function(benchkit::id("governor", &param), |b| {
             b.iter_custom(|iters| {
-                on_threads(threads, iters, &|| {
+                each_thread(threads, iters, &|_, _| {
                     let _ = black_box(gov.check());
                 })
             })

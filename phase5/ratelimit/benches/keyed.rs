@@ -9,8 +9,8 @@
 //! - `[1M-keys-2-threads]`: the same with two threads walking from different starting points.
 use std::hint::black_box;
 use std::num::{NonZeroU32, NonZeroUsize};
-use std::time::{Duration, Instant};
 
+use benchkit::workloads::each_thread;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratelimit::{AtCap, Bounds, FastClock, Keyed, KeyedRateLimiter, Quota};
 
@@ -27,29 +27,10 @@ fn key(i: u64, n: u64) -> u64 {
     i.wrapping_mul(0x9e37_79b9) % n
 }
 
-fn walk(threads: u64, iters: u64, n: u64, check: &(dyn Fn(u64) + Sync)) -> Duration {
-    let barrier = std::sync::Barrier::new(threads as usize);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let barrier = &barrier;
-                s.spawn(move || {
-                    barrier.wait();
-                    let offset = t * (n / 2 + 1);
-                    let start = Instant::now();
-                    for i in 0..iters {
-                        check(key(i + offset, n));
-                    }
-                    start.elapsed()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("bench thread"))
-            .max()
-            .unwrap_or_default()
-    })
+/// Where thread `t` starts its walk over `n` keys: the two threads of a 2-thread case walk far apart.
+#[inline]
+fn start(t: usize, n: u64) -> u64 {
+    t as u64 * (n / 2 + 1)
 }
 
 fn keyed(c: &mut Criterion) {
@@ -73,8 +54,8 @@ fn keyed(c: &mut Criterion) {
         }
         g.bench_function(benchkit::id("ours", param), |b| {
             b.iter_custom(|iters| {
-                walk(threads, iters, n, &|k| {
-                    let _ = black_box(ours.check_key(&k));
+                each_thread(threads, iters, &|t, i| {
+                    let _ = black_box(ours.check_key(&key(i + start(t, n), n)));
                 })
             })
         });
@@ -85,8 +66,8 @@ fn keyed(c: &mut Criterion) {
         }
         g.bench_function(benchkit::id("governor", param), |b| {
             b.iter_custom(|iters| {
-                walk(threads, iters, n, &|k| {
-                    let _ = black_box(gov.check_key(&k));
+                each_thread(threads, iters, &|t, i| {
+                    let _ = black_box(gov.check_key(&key(i + start(t, n), n)));
                 })
             })
         });

@@ -12,6 +12,18 @@ pub use shim::clock::{Clock, SystemClock};
 ///
 /// It counts in nanoseconds: [`Clock::now_ns`] is one counter read and one multiply-shift, with no
 /// `Duration` on the way (a limiter's check reads it once).
+///
+/// ```
+/// use ratelimit::{Clock, FastClock, Gcra, Quota, RateLimiter};
+///
+/// let clock = FastClock::new();
+/// let (a, b) = (clock.now(), clock.now());
+/// assert!(b >= a); // monotonic
+/// // `Gcra::new` uses one already; pass one explicitly to share its origin.
+/// let limiter = Gcra::with_clock(Quota::per_second(10)?, clock.clone());
+/// assert!(limiter.check().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct FastClock {
     clock: quanta::Clock,

@@ -101,6 +101,19 @@ impl ConcurrencyLimiter {
 }
 
 /// Permits held from a [`ConcurrencyLimiter`]; dropping it releases them.
+///
+/// ```
+/// use ratelimit::ConcurrencyLimiter;
+///
+/// let uploads = ConcurrencyLimiter::new(4);
+/// {
+///     let big = uploads.acquire_n(3)?;
+///     assert_eq!(big.permits(), 3);
+///     assert!(uploads.acquire_n(2).is_err()); // 3 + 2 > 4
+/// } // the upload ended: its 3 permits are back
+/// assert!(uploads.acquire_n(4).is_ok());
+/// # Ok::<(), ratelimit::Denied>(())
+/// ```
 #[must_use = "dropping the permit releases it at once"]
 pub struct Permit<'a> {
     limiter: &'a ConcurrencyLimiter,

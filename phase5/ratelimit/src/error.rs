@@ -3,6 +3,29 @@ use std::fmt;
 use std::time::Duration;
 
 /// Why a check did not admit its request. Nothing was consumed.
+///
+/// ```
+/// use ratelimit::{ConcurrencyLimiter, Denied, Gcra, Quota, RateLimiter};
+///
+/// /// The HTTP status each denial calls for.
+/// fn status(denied: Denied) -> u16 {
+///     match denied {
+///         Denied::NotUntil(_) => 429,             // later: Retry-After
+///         Denied::InsufficientCapacity(_) => 413, // never: the request is too large
+///         Denied::KeyCapacity(_) | Denied::Saturated(_) => 503,
+///         _ => 500, // non-exhaustive
+///     }
+/// }
+///
+/// let limiter = Gcra::new(Quota::per_minute(60)?.with_burst(2)?);
+/// assert_eq!(limiter.check_n(3).map_err(status), Err(413));
+/// limiter.check_n(2)?;
+/// assert_eq!(limiter.check().map_err(status), Err(429));
+/// let in_flight = ConcurrencyLimiter::new(1);
+/// let _held = in_flight.acquire()?;
+/// assert_eq!(in_flight.acquire().map(drop).map_err(status), Err(503));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Denied {
@@ -22,6 +45,18 @@ pub enum Denied {
 }
 
 /// All of a concurrency limiter's permits are held.
+///
+/// ```
+/// use ratelimit::{ConcurrencyLimiter, Denied, Saturated};
+///
+/// let limiter = ConcurrencyLimiter::new(3);
+/// let _batch = limiter.acquire_n(2)?;
+/// assert_eq!(
+///     limiter.acquire_n(2).map(drop),
+///     Err(Denied::Saturated(Saturated { in_use: 2, limit: 3 }))
+/// );
+/// # Ok::<(), Denied>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Saturated {
     /// Permits held when the request was refused.
@@ -34,6 +69,20 @@ pub struct Saturated {
 ///
 /// It holds the wait in nanoseconds and makes the `Duration` when asked: a denial is the cheap
 /// path of a check (one load, no write), and a `Duration` costs a division by 10^9.
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use ratelimit::{Denied, Gcra, ManualClock, Quota, RateLimiter};
+///
+/// let clock = Arc::new(ManualClock::default());
+/// let limiter = Gcra::with_clock(Quota::per_second(4)?.with_burst(1)?, clock.clone());
+/// limiter.check()?;
+/// let Err(Denied::NotUntil(wait)) = limiter.check() else { panic!("expected a wait") };
+/// assert_eq!(wait.retry_after(), Duration::from_millis(250));
+/// clock.advance(wait.retry_after()); // exactly as long as it said
+/// assert!(limiter.check().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct NotUntil {
     retry_after_ns: u64,
@@ -67,6 +116,18 @@ impl fmt::Debug for NotUntil {
 }
 
 /// A request larger than the burst.
+///
+/// ```
+/// use ratelimit::{Denied, Gcra, InsufficientCapacity, Quota, RateLimiter};
+///
+/// let limiter = Gcra::new(Quota::per_second(100)?.with_burst(10)?);
+/// assert_eq!(
+///     limiter.check_n(11),
+///     Err(Denied::InsufficientCapacity(InsufficientCapacity { requested: 11, burst: 10 }))
+/// );
+/// assert!(limiter.check_n(10).is_ok()); // the refusal took nothing
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InsufficientCapacity {
     /// Permits asked for.

@@ -37,6 +37,33 @@ use crate::{Denied, KeyedRateLimiter, NotUntil, Quota, Snapshot, tat};
 
 /// What a keyed limiter does with a key it does not track when its table (the key's shard) is full
 /// of keys that are all still in debt.
+///
+/// ```
+/// use std::{hash::RandomState, num::NonZeroUsize, sync::Arc, time::Duration};
+/// use ratelimit::{AtCap, Bounds, Denied, Keyed, KeyedRateLimiter, ManualClock, Quota};
+///
+/// // Room for one key; every admitted key owes 1 s.
+/// let one_key = |at_cap| Bounds { max_keys: NonZeroUsize::MIN, at_cap, shards: NonZeroUsize::MIN };
+/// let clock = Arc::new(ManualClock::default());
+/// let quota = Quota::per_second(1)?;
+///
+/// let deny: Keyed<u64, _> =
+///     Keyed::with_bounds(quota, one_key(AtCap::DenyNewKeys), clock.clone(), RandomState::new());
+/// deny.check_key(&1)?;
+/// match deny.check_key(&2) {
+///     // Key 1 is full again (and forgotten) in 1 s: key 2 may come back then.
+///     Err(Denied::KeyCapacity(wait)) => assert_eq!(wait.retry_after(), Duration::from_secs(1)),
+///     other => panic!("expected KeyCapacity, got {other:?}"),
+/// }
+///
+/// let evict: Keyed<u64, _> =
+///     Keyed::with_bounds(quota, one_key(AtCap::EvictLeastDebt), clock.clone(), RandomState::new());
+/// evict.check_key(&1)?;
+/// evict.check_key(&2)?; // key 1 is forgotten, debt and all...
+/// assert_eq!(evict.len(), 1);
+/// assert!(evict.check_key(&1).is_ok()); // ...so it passes again at once: the price of evicting
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AtCap {
     /// Forget the tracked keys with the least debt (those nearest to full) to make room. Never loses
@@ -48,6 +75,28 @@ pub enum AtCap {
 }
 
 /// The bounds of a [`Keyed`] limiter's table.
+///
+/// ```
+/// use std::{hash::RandomState, num::NonZeroUsize, sync::Arc, time::Duration};
+/// use ratelimit::{AtCap, Bounds, Keyed, KeyedRateLimiter, ManualClock, Quota};
+///
+/// let bounds = Bounds {
+///     max_keys: NonZeroUsize::new(1000).unwrap(),
+///     at_cap: AtCap::DenyNewKeys,
+///     shards: NonZeroUsize::new(1).unwrap(),
+/// };
+/// let clock = Arc::new(ManualClock::default());
+/// let per_user: Keyed<u64, _> =
+///     Keyed::with_bounds(Quota::per_second(1)?, bounds, clock.clone(), RandomState::new());
+/// for user in 0..100 {
+///     per_user.check_key(&user)?;
+/// }
+/// assert_eq!(per_user.len(), 100); // all in debt: all tracked
+/// clock.advance(Duration::from_secs(1)); // all full again: nothing left worth remembering
+/// per_user.sweep();
+/// assert!(per_user.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Bounds {
     /// The most keys tracked at once (split evenly between the shards).
@@ -70,6 +119,23 @@ impl Default for Bounds {
 }
 
 /// What eviction has forgotten so far: the price of [`AtCap::EvictLeastDebt`].
+///
+/// ```
+/// use std::{hash::RandomState, num::NonZeroUsize, sync::Arc, time::Duration};
+/// use ratelimit::{AtCap, Bounds, Evictions, Keyed, KeyedRateLimiter, ManualClock, Quota};
+///
+/// let bounds = Bounds { max_keys: NonZeroUsize::MIN, at_cap: AtCap::EvictLeastDebt, shards: NonZeroUsize::MIN };
+/// let quota = Quota::per_second(10)?.with_burst(5)?; // T = 100 ms
+/// let limiter: Keyed<u64, _> =
+///     Keyed::with_bounds(quota, bounds, Arc::new(ManualClock::default()), RandomState::new());
+/// limiter.check_key_n(&1, 5)?; // key 1 owes 500 ms
+/// limiter.check_key(&2)?; // no room: key 1 is evicted
+/// let forgotten = limiter.evictions();
+/// assert_eq!(forgotten, Evictions { in_debt: 1, debt_forgiven: Duration::from_millis(500) });
+/// // At most 500 ms / 100 ms = 5 permits admitted beyond the quota because of it.
+/// assert_eq!(forgotten.debt_forgiven.as_nanos() / quota.interval().as_nanos(), 5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Evictions {
     /// Keys forgotten while still in debt.
@@ -265,8 +331,13 @@ impl<K: Hash + Eq, C: Clock, S: BuildHasher> Keyed<K, C, S> {
         }
         let hash = self.hasher.hash_one(key);
         let shard = self.shard_of(hash);
-        let now = now_ns(&self.clock);
         let mut st = self.lock(shard);
+        // The time is read under the lock: a reading taken before waiting for it could be older than
+        // a sweep that forgot this key meanwhile as full, and the key would restart full at that
+        // older time, admitting up to (wait / T) permits early (tests/loom_keyed.rs,
+        // `a_check_decides_on_the_time_it_holds_the_lock`). Read here, it is no older than any
+        // reading that decided the table's contents before it.
+        let now = now_ns(&self.clock);
         if let Some(entry) = st.table.find_mut(hash, |e| e.0.borrow() == key) {
             entry.1 = tat::admit(entry.1, now, n, &self.quota)?;
             return Ok(());

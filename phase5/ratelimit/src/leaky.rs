@@ -162,7 +162,7 @@ impl<C: Clock> Ledger for LeakyBucket<C> {
     fn refund(&self, ticket: &Ticket, permits: u32) {
         let now = now_ns(&self.clock);
         let mut m = self.lock();
-        if m.seq != ticket.end || m.epoch != ticket.epoch {
+        if !ticket.is_last(m.seq, m.epoch) {
             return;
         }
         m.drain(now);
@@ -170,21 +170,14 @@ impl<C: Clock> Ledger for LeakyBucket<C> {
         m.level = m
             .level
             .saturating_sub(ticket.unit.saturating_mul(u64::from(permits)));
-        if permits == ticket.permits {
-            // Wholly undone: the pour before it is the last one again.
-            m.seq -= 1;
-        }
+        m.seq = ticket.seq_after_refund(permits);
     }
 
     fn charge(&self, ticket: &Ticket, permits: u32) {
         let now = now_ns(&self.clock);
         let mut m = self.lock();
         m.drain(now);
-        let unit = if m.epoch == ticket.epoch {
-            ticket.unit
-        } else {
-            m.quota.interval_ns()
-        };
+        let unit = ticket.charge_unit(m.epoch, m.quota.interval_ns());
         m.level = m
             .level
             .saturating_add(unit.saturating_mul(u64::from(permits)));
@@ -337,26 +330,19 @@ impl<C: Clock> Ledger for LeakyQueue<C> {
     fn refund(&self, ticket: &Ticket, permits: u32) {
         let now = now_ns(&self.clock);
         let mut q = self.lock();
-        if q.seq != ticket.end || q.epoch != ticket.epoch {
+        if !ticket.is_last(q.seq, q.epoch) {
             return;
         }
         // The last in the queue leaves it: its departure slots free up, those in the past excepted.
         let freed = ticket.unit.saturating_mul(u64::from(permits));
         q.next = q.next.saturating_sub(freed).max(now.min(q.next));
-        if permits == ticket.permits {
-            // Wholly undone: the request before it is the last in the queue again.
-            q.seq -= 1;
-        }
+        q.seq = ticket.seq_after_refund(permits);
     }
 
     fn charge(&self, ticket: &Ticket, permits: u32) {
         let now = now_ns(&self.clock);
         let mut q = self.lock();
-        let unit = if q.epoch == ticket.epoch {
-            ticket.unit
-        } else {
-            q.quota.interval_ns()
-        };
+        let unit = ticket.charge_unit(q.epoch, q.quota.interval_ns());
         q.next = q
             .next
             .max(now)

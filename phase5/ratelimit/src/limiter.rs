@@ -7,6 +7,35 @@ use crate::{Denied, Quota, QuotaError};
 ///
 /// Implementations are shared between threads (`&self`, `Send + Sync`). Whatever the interleaving,
 /// the admissions of all threads together respect [`RateLimiter::quota`].
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use ratelimit::{Gcra, ManualClock, Quota, RateLimiter, SlidingLog, TokenBucket};
+///
+/// /// How many of `n` requests at one instant pass.
+/// fn admitted(limiter: &dyn RateLimiter, n: usize) -> usize {
+///     (0..n).filter(|_| limiter.check().is_ok()).count()
+/// }
+///
+/// let clock = Arc::new(ManualClock::default());
+/// let quota = Quota::per_second(10)?.with_burst(3)?;
+/// let limiters: Vec<Box<dyn RateLimiter>> = vec![
+///     Box::new(Gcra::with_clock(quota, clock.clone())),
+///     Box::new(TokenBucket::with_clock(quota, clock.clone())),
+///     Box::new(SlidingLog::with_clock(quota, clock.clone())),
+/// ];
+/// for limiter in &limiters {
+///     assert_eq!(admitted(&**limiter, 10), 3, "{}", limiter.name()); // the burst, then denials
+/// }
+/// for limiter in &limiters {
+///     limiter.set_burst(5)?; // in place: the same limiter, a new quota
+/// }
+/// clock.advance(Duration::from_secs(1)); // full again, at the new burst
+/// for limiter in &limiters {
+///     assert_eq!(admitted(&**limiter, 10), 5, "{}", limiter.name());
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait RateLimiter: Send + Sync {
     /// Takes `n` permits if the quota has them now. A denial consumes nothing; `n` above the burst is
     /// [`Denied::InsufficientCapacity`], never admissible.
@@ -50,6 +79,24 @@ pub trait RateLimiter: Send + Sync {
 
 /// A limiter with one state per key (user, IP address, API token): each key has the same quota and is
 /// limited independently.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ratelimit::{Gcra, Global, Keyed, KeyedRateLimiter, ManualClock, Quota};
+///
+/// /// The status a handler answers with, whatever the limiter behind it.
+/// fn status(limiter: &impl KeyedRateLimiter<str>, user: &str) -> u16 {
+///     if limiter.check_key(user).is_ok() { 200 } else { 429 }
+/// }
+///
+/// let clock = Arc::new(ManualClock::default());
+/// let quota = Quota::per_second(1)?;
+/// let per_user = Keyed::<String, _>::with_clock(quota, clock.clone());
+/// assert_eq!([status(&per_user, "ann"), status(&per_user, "bob")], [200, 200]); // one each
+/// let shared = Global(Gcra::with_clock(quota, clock.clone()));
+/// assert_eq!([status(&shared, "ann"), status(&shared, "bob")], [200, 429]); // one for all
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait KeyedRateLimiter<K: ?Sized>: Send + Sync {
     /// Takes `n` permits from `key`'s quota if it has them now (see [`RateLimiter::check_n`]).
     fn check_key_n(&self, key: &K, n: u32) -> Result<(), Denied>;
@@ -69,6 +116,24 @@ pub trait KeyedRateLimiter<K: ?Sized>: Send + Sync {
 
 /// What a limiter holds at one instant, in the terms of rate-limit response headers
 /// (`RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`, `Retry-After`).
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use ratelimit::{Gcra, ManualClock, Quota, RateLimiter, Snapshot};
+///
+/// let clock = Arc::new(ManualClock::default());
+/// let limiter = Gcra::with_clock(Quota::per_second(10)?.with_burst(5)?, clock.clone());
+/// limiter.check_n(4)?;
+/// let ms = Duration::from_millis;
+/// assert_eq!(
+///     limiter.snapshot(),
+///     Snapshot { limit: 5, remaining: 1, retry_after: ms(0), reset_after: ms(400) }
+/// );
+/// limiter.check()?;
+/// // Empty: the next permit in one interval, full again in five.
+/// assert_eq!((limiter.snapshot().retry_after, limiter.snapshot().reset_after), (ms(100), ms(500)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Snapshot {
     /// The burst: the most permits admitted at once.

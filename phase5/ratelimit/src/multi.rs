@@ -32,6 +32,21 @@ use crate::{Denied, Quota, Snapshot, tat};
 const LOCKED: u64 = 1 << 63;
 
 /// One quota's GCRA state, checkable alone or together with other cells by a [`MultiLimiter`].
+///
+/// ```
+/// use std::sync::Arc;
+/// use ratelimit::{ManualClock, MultiLimiter, Quota, QuotaCell};
+///
+/// // Two users of one organisation: each has 5, the organisation 2 in all.
+/// let limiter = MultiLimiter::with_clock(Arc::new(ManualClock::default()));
+/// let org = QuotaCell::new(Quota::per_second(2)?);
+/// let (ann, bob) = (QuotaCell::new(Quota::per_second(5)?), QuotaCell::new(Quota::per_second(5)?));
+/// limiter.check_all(&[(&ann, 1), (&org, 1)])?;
+/// limiter.check_all(&[(&bob, 1), (&org, 1)])?;
+/// assert!(limiter.check(&org, 1).is_err()); // the org cell is one state, whoever checks it
+/// assert_eq!(limiter.snapshot(&ann).remaining, 4);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug)]
 pub struct QuotaCell {
     /// The TAT (ns on the limiter's clock), with [`LOCKED`] set while a multi-check holds the cell.
@@ -111,6 +126,21 @@ impl QuotaCell {
 
 /// Why a multi-check denied: which part (its index in the request) and its denial. When several
 /// parts deny, the one with the longest wait is reported: the whole request passes no earlier.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ratelimit::{Denied, ManualClock, MultiLimiter, Quota, QuotaCell};
+///
+/// let limiter = MultiLimiter::with_clock(Arc::new(ManualClock::default()));
+/// let user = QuotaCell::new(Quota::per_second(10)?);
+/// let org = QuotaCell::new(Quota::per_second(1)?);
+/// limiter.check(&org, 1)?;
+/// let denied = limiter.check_all(&[(&user, 1), (&org, 1)]).unwrap_err();
+/// assert_eq!(denied.part, 1); // the org's quota said no
+/// assert!(matches!(denied.denied, Denied::NotUntil(_)));
+/// assert_eq!(limiter.snapshot(&user).remaining, 10); // and the user's was not charged
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MultiDenied {
     /// Index of the denying part in the slice given to [`MultiLimiter::check_all`].

@@ -25,6 +25,17 @@ pub struct Quota {
 }
 
 /// Why a [`Quota`] could not be built.
+///
+/// ```
+/// use std::time::Duration;
+/// use ratelimit::{Quota, QuotaError};
+///
+/// assert_eq!(Quota::per_second(0), Err(QuotaError::ZeroCount));
+/// assert_eq!(Quota::per_second(10)?.with_burst(0), Err(QuotaError::ZeroBurst));
+/// // 10^10 permits a second: an interval under 1 ns.
+/// assert_eq!(Quota::new(u32::MAX, Duration::from_millis(1)), Err(QuotaError::IntervalOutOfRange));
+/// # Ok::<(), QuotaError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum QuotaError {

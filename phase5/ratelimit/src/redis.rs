@@ -63,6 +63,24 @@ const SCRIPT: &str = include_str!("redis_gcra.lua");
 pub const MAX_WINDOW: Duration = Duration::from_nanos(1 << 52);
 
 /// What decides while Redis cannot be reached.
+///
+/// ```
+/// use std::sync::Arc;
+/// use ratelimit::redis::{OnError, RedisGcra, Source};
+/// use ratelimit::{Keyed, KeyedRateLimiter, Quota};
+///
+/// // Nothing listens on port 1: every check fails to reach Redis (at once: connection refused), and the
+/// // local limiter decides instead, with the same quota per key.
+/// let quota = Quota::per_second(10)?.with_burst(2)?;
+/// let local = Arc::new(Keyed::<String>::new(quota));
+/// let limiter = RedisGcra::new("redis://127.0.0.1:1/", quota, OnError::Fallback(local))?;
+/// assert!(limiter.check_key("user:42").is_ok());
+/// assert!(limiter.check_key("user:42").is_ok());
+/// assert!(limiter.check_key("user:42").is_err()); // the local burst is spent
+/// assert_eq!(limiter.last_source(), Some(Source::Policy));
+/// assert_eq!(limiter.stats().from_policy, 3);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub enum OnError {
@@ -354,6 +372,33 @@ impl Core {
         })
     }
 
+    /// `key` with the limiter's own quota: what a single-key check asks for.
+    pub(crate) fn own_limit(&self, key: &str) -> RedisLimit {
+        RedisLimit {
+            key: key.to_owned(),
+            quota: self.quota,
+        }
+    }
+
+    /// The script call that reads `key`'s state and writes nothing (a check of 0 permits).
+    pub(crate) fn snapshot_command(&self, key: &str) -> redis::Cmd {
+        self.command(std::iter::once((key, self.quota)), 0)
+    }
+
+    /// `key`'s snapshot from the reply to [`Core::snapshot_command`], or from the policy when Redis
+    /// did not answer; counted either way.
+    pub(crate) fn snapshot_from(&self, reply: Result<Reply, Unavailable>, key: &str) -> Snapshot {
+        match reply {
+            Ok(reply) => {
+                self.count(Source::Redis);
+                from_reply(reply, self.quota.burst())
+                    .snapshot
+                    .expect("a reply has one")
+            }
+            Err(Unavailable) => self.policy_snapshot(key),
+        }
+    }
+
     /// `key`'s snapshot as the policy sees it while Redis is unavailable, counted.
     pub(crate) fn policy_snapshot(&self, key: &str) -> Snapshot {
         self.count(Source::Policy);
@@ -510,6 +555,25 @@ impl fmt::Debug for Core {
 /// [`RedisConfig::connect_timeout`] when it has to reconnect, and a second round trip when the script
 /// must be reloaded). Shared between threads; checks on one connection are serialized,
 /// [`RedisConfig::connections`] of them run at once.
+///
+/// ```no_run
+/// // no_run: needs a Redis server on localhost.
+/// use ratelimit::redis::{OnError, RedisGcra, RedisLimit, Source};
+/// use ratelimit::Quota;
+///
+/// let limiter = RedisGcra::new("redis://127.0.0.1/", Quota::per_second(10)?, OnError::FailClosed)?;
+/// // Per user and per organisation, all or nothing, in one round trip.
+/// let limits = [
+///     RedisLimit::new("user:42", Quota::per_second(10)?)?,
+///     RedisLimit::new("org:7", Quota::per_second(100)?)?,
+/// ];
+/// let decision = limiter.check_all(&limits, 1);
+/// assert_eq!(decision.source, Source::Redis, "the server decided, not the policy");
+/// if let Some(s) = decision.snapshot {
+///     println!("{} of {} left", s.remaining, s.limit);
+/// }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RedisGcra {
     core: Core,
     /// The open connections; `None`: not connected (yet, or since a failure).
@@ -573,11 +637,7 @@ impl RedisGcra {
 
     /// Takes `n` permits from `key`'s quota (the limiter's) if it has them now; says who decided.
     pub fn check_key_decision(&self, key: &str, n: u32) -> Decision {
-        let limit = RedisLimit {
-            key: key.to_owned(),
-            quota: self.core.quota,
-        };
-        self.check_all(std::slice::from_ref(&limit), n)
+        self.check_all(std::slice::from_ref(&self.core.own_limit(key)), n)
     }
 
     /// The counters so far.
@@ -679,18 +739,8 @@ impl KeyedRateLimiter<str> for RedisGcra {
     /// One round trip that writes nothing; while Redis is unavailable, the policy's view: full
     /// (fail-open), empty (fail-closed), or the fallback limiter's snapshot.
     fn snapshot_key(&self, key: &str) -> Snapshot {
-        let cmd = self
-            .core
-            .command(std::iter::once((key, self.core.quota)), 0);
-        match self.run(&cmd) {
-            Ok(reply) => {
-                self.core.count(Source::Redis);
-                from_reply(reply, self.core.quota.burst())
-                    .snapshot
-                    .expect("a reply has one")
-            }
-            Err(Unavailable) => self.core.policy_snapshot(key),
-        }
+        let reply = self.run(&self.core.snapshot_command(key));
+        self.core.snapshot_from(reply, key)
     }
 
     fn quota(&self) -> Quota {

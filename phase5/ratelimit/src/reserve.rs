@@ -35,6 +35,37 @@ pub(crate) struct Ticket {
     pub(crate) permits: u32,
 }
 
+/// The rules shared by the limiters that number their reservations under a lock (token bucket,
+/// leaky meter, leaky queue): each reservation or charge adds one to the limiter's `seq`, and a
+/// ticket's `end` is the `seq` its reservation left.
+impl Ticket {
+    /// Whether this is the last reservation made (`seq` unchanged since), under the quota epoch in
+    /// force: only then can its permits come back without a later reservation relying on them.
+    pub(crate) fn is_last(&self, seq: u64, epoch: u64) -> bool {
+        seq == self.end && epoch == self.epoch
+    }
+
+    /// The limiter's `seq` after refunding `permits` of this, the last reservation: wholly undone,
+    /// the one before it is the last again; partly, this one still is.
+    pub(crate) fn seq_after_refund(&self, permits: u32) -> u64 {
+        if permits == self.permits {
+            self.end - 1
+        } else {
+            self.end
+        }
+    }
+
+    /// The cost of one permit charged to this reservation: its own unit under the quota it was made
+    /// with, else the interval of the quota in force (`interval_ns`).
+    pub(crate) fn charge_unit(&self, epoch: u64, interval_ns: u64) -> u64 {
+        if epoch == self.epoch {
+            self.unit
+        } else {
+            interval_ns
+        }
+    }
+}
+
 /// The operations a [`Reservation`] calls back into its limiter. Private: only the algorithms in this
 /// crate make reservations, so their tickets can be trusted.
 pub(crate) trait Ledger: Send + Sync {
@@ -50,6 +81,23 @@ pub(crate) trait Ledger: Send + Sync {
 ///
 /// Dropping a reservation keeps its permits (the action is assumed to happen); [`Reservation::cancel`]
 /// gives them back and [`Reservation::settle`] corrects the count to what the action really cost.
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use ratelimit::{Gcra, ManualClock, Quota, RateLimiter, Reserve};
+///
+/// let clock = Arc::new(ManualClock::default());
+/// let limiter = Gcra::with_clock(Quota::per_second(10)?.with_burst(1)?, clock.clone());
+/// let first = limiter.reserve()?;
+/// let second = limiter.reserve()?; // behind the first, one interval later
+/// assert_eq!(first.delay(), Duration::ZERO);
+/// assert_eq!(second.delay(), Duration::from_millis(100));
+/// second.cancel(); // nothing was scheduled behind it: its permit comes back
+/// first.wait(); // ready: returns at once
+/// clock.advance(Duration::from_millis(100));
+/// assert!(limiter.check().is_ok()); // the cancelled permit, free again
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "a reservation holds permits: act at ready_at, or cancel it"]
 pub struct Reservation<'a> {
     ledger: &'a dyn Ledger,
@@ -146,6 +194,25 @@ impl<'a> Reservation<'a> {
 ///
 /// Implemented by the algorithms whose state can record permits not yet accrued (see the module docs
 /// of `reserve` for why the window algorithms and the concurrency limiter cannot).
+///
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use ratelimit::{Clock, Denied, ManualClock, Quota, RateLimiter, Reserve, TokenBucket};
+///
+/// // Sleeping on a ManualClock moves it, so the wait is visible and takes no real time.
+/// let clock = Arc::new(ManualClock::default());
+/// let limiter = TokenBucket::with_clock(Quota::per_second(10)?.with_burst(1)?, clock.clone());
+/// limiter.check()?;
+/// limiter.wait(Duration::from_secs(1))?; // the next token is 100 ms away: sleeps that long
+/// assert_eq!(clock.now(), Duration::from_millis(100));
+/// // Too far off for the timeout: returns at once, nothing taken.
+/// assert!(matches!(limiter.wait(Duration::from_millis(50)), Err(Denied::NotUntil(_))));
+/// assert_eq!(clock.now(), Duration::from_millis(100));
+/// // A reservation takes the permits now for an action at `ready_at`.
+/// let job = limiter.reserve_within(1, Duration::from_millis(100))?;
+/// assert_eq!(job.ready_at(), Duration::from_millis(200));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Reserve: RateLimiter {
     /// Takes `n` permits for an action allowed within `max_wait` of now, or nothing: when the permits
     /// would only be ready later than that, [`Denied::NotUntil`] says how long they would take.

@@ -187,15 +187,12 @@ impl<C: Clock> Ledger for TokenBucket<C> {
     fn refund(&self, ticket: &Ticket, permits: u32) {
         let now = now_ns(&self.clock);
         let mut s = self.lock();
-        if s.seq != ticket.end || s.epoch != ticket.epoch {
+        if !ticket.is_last(s.seq, s.epoch) {
             return;
         }
         s.advance(now);
         s.tokens = (s.tokens + s.unit() * i128::from(permits)).min(s.full());
-        if permits == ticket.permits {
-            // Wholly undone: the reservation before it is the last one again.
-            s.seq -= 1;
-        }
+        s.seq = ticket.seq_after_refund(permits);
     }
 
     fn charge(&self, _ticket: &Ticket, permits: u32) {

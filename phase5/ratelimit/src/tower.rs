@@ -133,6 +133,22 @@ impl std::error::Error for KeyRejected {}
 
 /// Takes the rate-limiting key from a request. Implemented by [`GlobalKey`], [`PeerIp`],
 /// [`HeaderIp`], [`HeaderKey`], and every `Fn(&Request<B>) -> Result<K, KeyRejected>`.
+///
+/// ```
+/// use http::{Request, StatusCode};
+/// use ratelimit::tower::{KeyExtractor, KeyRejected};
+///
+/// // A closure is an extractor: here, the tenant is the first segment of the path.
+/// let tenant = |req: &Request<()>| -> Result<String, KeyRejected> {
+///     match req.uri().path().split('/').nth(1) {
+///         Some(t) if !t.is_empty() => Ok(t.to_owned()),
+///         _ => Err(KeyRejected::bad_request("no tenant in the path")),
+///     }
+/// };
+/// assert_eq!(tenant.extract(&Request::get("/acme/orders").body(())?)?, "acme");
+/// assert_eq!(tenant.extract(&Request::get("/").body(())?).unwrap_err().status, StatusCode::BAD_REQUEST);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait KeyExtractor<B>: Send + Sync {
     /// The key the limiter is indexed by.
     type Key;
@@ -201,6 +217,21 @@ impl<B> KeyExtractor<B> for PeerIp {
 /// (`X-Forwarded-For: <anything the client wrote>, <the client's real address>`). Keying on the
 /// first entry would let a client choose its own limit. With several trusted proxies in a chain,
 /// write a closure that skips their entries. Missing or unparsable: 400.
+///
+/// ```
+/// use std::net::IpAddr;
+/// use http::{Request, StatusCode};
+/// use ratelimit::tower::{HeaderIp, KeyExtractor};
+///
+/// let forwarded = Request::get("/")
+///     .header("x-forwarded-for", "10.9.9.9, 203.0.113.7") // the first entry is the client's to forge
+///     .body(())?;
+/// let ip = HeaderIp::x_forwarded_for().extract(&forwarded)?;
+/// assert_eq!(ip, "203.0.113.7".parse::<IpAddr>()?); // the one the nearest proxy saw
+/// let direct = Request::get("/").body(())?;
+/// assert_eq!(HeaderIp::x_forwarded_for().extract(&direct).unwrap_err().status, StatusCode::BAD_REQUEST);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct HeaderIp {
     name: HeaderName,
@@ -236,6 +267,17 @@ impl<B> KeyExtractor<B> for HeaderIp {
 }
 
 /// The value of a header (an API key, a tenant id) as the key; missing: 400.
+///
+/// ```
+/// use http::{HeaderName, Request};
+/// use ratelimit::tower::{HeaderKey, KeyExtractor};
+///
+/// let by_api_key = HeaderKey::new(HeaderName::from_static("x-api-key"));
+/// let req = Request::get("/").header("x-api-key", "k-123").body(())?;
+/// assert_eq!(by_api_key.extract(&req)?, "k-123");
+/// assert!(by_api_key.extract(&Request::get("/").body(())?).is_err()); // missing: 400
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct HeaderKey {
     name: HeaderName,
@@ -354,6 +396,49 @@ impl<S, L, X, C> Layer<S> for RateLimitLayer<L, X, C> {
 }
 
 /// Options of a [`RateLimitLayer`], set before it is shared.
+///
+/// ```
+/// use std::{convert::Infallible, sync::Arc};
+/// use http::{Request, Response, StatusCode};
+/// use ratelimit::tower::{GlobalKey, RateLimitLayer};
+/// use ratelimit::{Gcra, Global, ManualClock, Quota};
+/// use tower_layer::Layer;
+/// use tower_service::Service;
+///
+/// // Each request costs its body's length in permits; 10 a second, a burst of 10.
+/// let clock = Arc::new(ManualClock::default());
+/// let limiter = Global(Gcra::with_clock(Quota::per_second(10)?, clock));
+/// let layer = RateLimitLayer::builder(limiter, GlobalKey)
+///     .cost(|req: &Request<String>| req.body().len() as u32)
+///     .admitted_headers(false)
+///     .build();
+/// let mut svc = layer.layer(echo());
+/// let call = |svc: &mut _, body: &str| block_on(Service::call(svc, Request::new(body.to_owned())));
+/// let ok = call(&mut svc, "1234")?;
+/// assert_eq!(ok.status(), StatusCode::OK);
+/// assert!(ok.headers().get("ratelimit-remaining").is_none()); // admitted_headers(false)
+/// assert_eq!(call(&mut svc, "more than ten")?.status(), StatusCode::PAYLOAD_TOO_LARGE);
+/// assert_eq!(call(&mut svc, "123456")?.status(), StatusCode::OK); // 4 + 6: the burst is spent
+/// assert_eq!(call(&mut svc, "1")?.status(), StatusCode::TOO_MANY_REQUESTS);
+/// # #[derive(Clone)]
+/// # struct Echo;
+/// # fn echo() -> Echo { Echo }
+/// # impl Service<Request<String>> for Echo {
+/// #     type Response = Response<String>;
+/// #     type Error = Infallible;
+/// #     type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+/// #     fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+/// #         std::task::Poll::Ready(Ok(()))
+/// #     }
+/// #     fn call(&mut self, req: Request<String>) -> Self::Future { std::future::ready(Ok(Response::new(req.into_body()))) }
+/// # }
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+/// # }
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct RateLimitBuilder<L, X, C = UnitCost> {
     limiter: L,
     extractor: X,

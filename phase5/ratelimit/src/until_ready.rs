@@ -8,6 +8,18 @@ use crate::{Clock, Denied, Reservation, Reserve};
 
 /// A random extra delay in `[0, max]` added after a wait, so clients that were refused together do not
 /// all retry in the same instant (the thundering herd). `Jitter::default()` adds nothing.
+///
+/// ```
+/// use std::time::Duration;
+/// use ratelimit::Jitter;
+///
+/// let jitter = Jitter::up_to(Duration::from_millis(50));
+/// for _ in 0..100 {
+///     assert!(jitter.sample() <= Duration::from_millis(50));
+/// }
+/// assert_eq!(Jitter::default().sample(), Duration::ZERO);
+/// // Pass it to `until_ready(&limiter, n, jitter)`: refused clients wake spread over 50 ms.
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Jitter {
     max: Duration,
@@ -90,6 +102,22 @@ pub async fn until_ready<L: Reserve + ?Sized>(
 /// A [`Clock`] reading tokio's time (`tokio::time::Instant`), so a limiter follows tokio's paused
 /// clock in tests. Its blocking `sleep` is `std::thread::sleep`, as tokio's time cannot be slept on
 /// outside a runtime; use [`until_ready`] to wait.
+///
+/// ```
+/// use std::time::Duration;
+/// use ratelimit::{Gcra, Quota, RateLimiter, TokioClock};
+///
+/// # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build()?.block_on(async {
+/// // In a test with tokio's time paused, the limiter follows `tokio::time::advance`.
+/// let limiter = Gcra::with_clock(Quota::per_second(1)?, TokioClock::new());
+/// limiter.check()?;
+/// assert!(limiter.check().is_err());
+/// tokio::time::advance(Duration::from_secs(1)).await;
+/// assert!(limiter.check().is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # })?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct TokioClock {
     origin: tokio::time::Instant,

@@ -136,6 +136,18 @@ fn parse_seconds(text: &str) -> Option<u64> {
 }
 
 /// Reads a CSV trace (see the [module docs](self)).
+///
+/// ```
+/// use ratelimit::verify::{parse_trace, TraceErrorKind};
+///
+/// let trace = parse_trace("time,key,cost\n# a comment\n0.25,ann,2\n0.5,bob\n")?;
+/// assert_eq!((trace[0].at_ns, trace[0].key.as_str(), trace[0].cost), (250_000_000, "ann", 2));
+/// assert_eq!(trace[1].cost, 1); // the default
+/// let bad = parse_trace("0.5,ann\n0.25,bob\n").unwrap_err();
+/// assert_eq!(bad.line, 2); // times must not decrease: the error names the line
+/// assert!(matches!(bad.kind, TraceErrorKind::Decreasing { .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn parse_trace(text: &str) -> Result<Vec<Request>, TraceError> {
     let mut out: Vec<Request> = Vec::new();
     for (i, raw) in text.lines().enumerate() {
@@ -197,6 +209,21 @@ pub fn parse_trace(text: &str) -> Result<Vec<Request>, TraceError> {
 }
 
 /// The limiters a trace can be replayed through.
+///
+/// ```
+/// use ratelimit::verify::{parse_trace, replay, Algorithm};
+/// use ratelimit::Quota;
+///
+/// // Two requests just before a fixed window's boundary, two just after: burst 2 per second.
+/// let trace = parse_trace("0.9,ann\n0.9,ann\n1.0,ann\n1.0,ann\n")?;
+/// let quota = Quota::per_second(2)?;
+/// let fixed = replay(&trace, quota, Algorithm::FixedWindow);
+/// assert_eq!(fixed.admitted, 4); // two budgets within 100 ms...
+/// assert_eq!(fixed.worst_window.unwrap().excess(), 2); // ...two more than the quota allows
+/// let gcra = replay(&trace, quota, Algorithm::Gcra);
+/// assert_eq!(gcra.admitted, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Algorithm {

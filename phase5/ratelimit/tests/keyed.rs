@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use harness::clock::VirtualClock;
+use harness::rng::XorShift64Star;
 use ratelimit::{
     AtCap, Bounds, Denied, Gcra, Keyed, KeyedRateLimiter, NotUntil, Quota, RateLimiter,
 };
@@ -38,20 +39,6 @@ fn keyed(
     };
     let l = Keyed::with_bounds(q, bounds, clock.clone(), Default::default());
     (clock, l)
-}
-
-/// A small deterministic generator (xorshift*), so every run replays the same traces.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 #[test]
@@ -101,7 +88,7 @@ fn forgetting_full_keys_changes_no_decision() {
         let q = quota(100, 3); // T = 10 ms, window 30 ms
         let (clock, l) = keyed(q, 1 << 16, AtCap::DenyNewKeys, 1);
         let mut reference: HashMap<u64, Gcra<Clocked>> = HashMap::new();
-        let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut rng = XorShift64Star::new(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
         let mut swept = false;
         let mut seen = std::collections::HashSet::new();
         for _ in 0..5_000 {
@@ -184,7 +171,7 @@ fn the_cap_policies_cost_what_they_say() {
         let mut reference: HashMap<u64, Gcra<Clocked>> = HashMap::new();
         let mut admitted: HashMap<u64, Vec<u64>> = HashMap::new();
         let (mut ours, mut ideal, mut at_cap) = (0u64, 0u64, 0u64);
-        let mut rng = Rng(7);
+        let mut rng = XorShift64Star::new(7);
         for step in 0..20_000u64 {
             let key = rng.below(64);
             let now = step * 500_000; // 0.5 ms a request
@@ -240,7 +227,7 @@ fn the_cap_holds_and_every_key_stays_exact_under_threads() {
             .map(|t| {
                 let l = l.clone();
                 std::thread::spawn(move || {
-                    let mut rng = Rng(t + 11);
+                    let mut rng = XorShift64Star::new(t + 11);
                     let mut hot = 0u64;
                     for i in 0..20_000u64 {
                         if i % 2 == 0 {

@@ -4,24 +4,9 @@
 use std::fmt::Write;
 
 use harness::Ctx;
+use harness::rng::XorShift64Star as Rng;
 use ratelimit::Quota;
 use ratelimit::verify::{Algorithm, Report, parse_trace, replay};
-
-/// A small deterministic generator (xorshift64*), so every run replays the same traces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    /// Uniform in (0, 1].
-    fn unit(&mut self) -> f64 {
-        ((self.next() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
-    }
-}
 
 /// The three traces, as CSV text (what a user would feed `ratelimit-verify`).
 fn traces(quota: Quota, keys: u32, seconds: u64) -> Vec<(&'static str, String)> {
@@ -57,7 +42,7 @@ fn traces(quota: Quota, keys: u32, seconds: u64) -> Vec<(&'static str, String)> 
     }
     // Poisson arrivals at 1.5× the rate, per key: the everyday overload.
     let mut poisson = String::from("time,key,cost\n");
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mean = t as f64 / 1.5;
     let mut next: Vec<u64> = (0..keys).map(|_| 0).collect();
     let end = seconds * 1_000_000_000;

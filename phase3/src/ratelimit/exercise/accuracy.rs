@@ -13,7 +13,9 @@ use crate::ratelimit::{FastClock, Quota, RateLimiter};
 /// is what a thread preempted for up to 50 ms on a busy machine can still claim on its return; with a
 /// small burst, permits not claimed while every thread is off the CPU are lost, not over-admitted.
 pub(super) fn quota() -> Quota {
-    Quota::new(Duration::from_micros(50), 1_000).expect("non-zero")
+    Quota::with_interval(Duration::from_micros(50))
+        .and_then(|q| q.with_burst(1_000))
+        .expect("a valid quota")
 }
 
 /// Thread counts of the table. 4 oversubscribes the 2-core machine on purpose: a thread preempted
@@ -170,7 +172,9 @@ pub(super) fn frozen_rows<L: RateLimiter>(
     make: impl Fn(Quota, Frozen) -> L,
 ) -> Vec<(usize, u64, u64)> {
     let rounds = ctx.pick(10, 2);
-    let q = Quota::new(Duration::from_micros(50), FROZEN_BURST).expect("non-zero");
+    let q = Quota::with_interval(Duration::from_micros(50))
+        .and_then(|q| q.with_burst(FROZEN_BURST))
+        .expect("a valid quota");
     [2usize, 4]
         .iter()
         .map(|&threads| {

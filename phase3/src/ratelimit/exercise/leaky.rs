@@ -14,7 +14,9 @@ use crate::ratelimit::{LeakyBucket, Quota, RateLimiter, ShapingQueue, TokenBucke
 const ARRIVALS_MS: &[u64] = &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1_500, 1_510, 1_520, 3_000];
 
 pub(super) fn run(ctx: &mut Ctx) {
-    let quota = Quota::new(Duration::from_millis(100), 4).expect("non-zero");
+    let quota = Quota::with_interval(Duration::from_millis(100))
+        .and_then(|q| q.with_burst(4))
+        .expect("a valid quota");
 
     // 1. The meter is the token bucket upside down: same decisions on the same arrivals.
     let n = ctx.pick(20_000, 2_000);

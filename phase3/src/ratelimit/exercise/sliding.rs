@@ -126,7 +126,9 @@ pub(crate) fn worst_excess(admitted: &[u64], quota: Quota) -> i64 {
 }
 
 pub(super) fn run(ctx: &mut Ctx) {
-    let quota = Quota::new(Duration::from_millis(100), 10).expect("non-zero"); // 10 per 1 s window
+    let quota = Quota::with_interval(Duration::from_millis(100))
+        .and_then(|q| q.with_burst(10))
+        .expect("a valid quota"); // 10 per 1 s window
     ctx.say(
         "Limit: 10 per 1 s window. Trace: 10 attempts at 900 ms (just before the 1 s boundary), then \
          one every 10 ms until 3 s, on a virtual clock.",
@@ -265,7 +267,9 @@ mod tests {
     /// attempt refused, though the window has emptied by 1900 ms.
     #[test]
     fn a_limiter_that_never_forgets_fails_the_refusal_checks() {
-        let quota = Quota::new(Duration::from_millis(100), 10).expect("non-zero");
+        let quota = Quota::with_interval(Duration::from_millis(100))
+            .and_then(|q| q.with_burst(10))
+            .expect("a valid quota");
         let ms = 1_000_000;
         let mut events: Vec<(u64, bool)> = vec![(900 * ms, true); 10];
         events.extend((1_000..3_000).step_by(10).map(|t| (t * ms, false)));

@@ -23,7 +23,9 @@ pub(super) fn run(ctx: &mut Ctx) {
          bucket stores one number (the instant it will be full again), the mutex one stores \
          (tokens, last refill); the definition fixes what both must admit.",
     );
-    let quota = Quota::new(Duration::from_millis(100), 5).expect("non-zero");
+    let quota = Quota::with_interval(Duration::from_millis(100))
+        .and_then(|q| q.with_burst(5))
+        .expect("a valid quota");
     let clock = VirtualClock::new();
     let atomic = TokenBucket::new(quota, clock.clone());
     let locked = MutexTokenBucket::new(quota, clock.clone());

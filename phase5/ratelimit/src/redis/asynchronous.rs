@@ -8,7 +8,7 @@ use redis::aio::MultiplexedConnection;
 
 use super::{
     Core, Decision, OnError, RedisConfig, RedisLimit, RedisSetupError, RedisStats, Reply, Source,
-    Unavailable, from_reply, is_noscript,
+    Unavailable, is_noscript,
 };
 use crate::{Denied, Quota, Snapshot};
 
@@ -17,6 +17,21 @@ use crate::{Denied, Quota, Snapshot};
 /// connection ([`RedisConfig::connections`] is not used). A check waits at most
 /// [`RedisConfig::io_timeout`] for its reply (plus [`RedisConfig::connect_timeout`] when it has to
 /// reconnect).
+///
+/// ```no_run
+/// // no_run: needs a Redis server on localhost.
+/// use ratelimit::redis::{AsyncRedisGcra, OnError};
+/// use ratelimit::Quota;
+///
+/// # async fn handler() -> Result<(), Box<dyn std::error::Error>> {
+/// let limiter = AsyncRedisGcra::new("redis://127.0.0.1/", Quota::per_second(10)?, OnError::FailOpen)?;
+/// match limiter.check_key_n("user:42", 1).await {
+///     Ok(()) => { /* serve */ }
+///     Err(denied) => println!("429, retry after {:?}", denied.retry_after()),
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub struct AsyncRedisGcra {
     core: Core,
     /// The connection (a handle: clones share it); `None` until the first check and after a failure.
@@ -73,11 +88,8 @@ impl AsyncRedisGcra {
 
     /// Takes `n` permits from `key`'s quota (the limiter's) if it has them now; says who decided.
     pub async fn check_key_decision(&self, key: &str, n: u32) -> Decision {
-        let limit = RedisLimit {
-            key: key.to_owned(),
-            quota: self.core.quota,
-        };
-        self.check_all(std::slice::from_ref(&limit), n).await
+        self.check_all(std::slice::from_ref(&self.core.own_limit(key)), n)
+            .await
     }
 
     /// Takes `n` permits from `key`'s quota if it has them now.
@@ -88,18 +100,8 @@ impl AsyncRedisGcra {
     /// `key`'s state, in one round trip that writes nothing (while Redis is unavailable, the
     /// policy's view, as [`RedisGcra`](super::RedisGcra)'s snapshot).
     pub async fn snapshot_key(&self, key: &str) -> Snapshot {
-        let cmd = self
-            .core
-            .command(std::iter::once((key, self.core.quota)), 0);
-        match self.run(&cmd).await {
-            Ok(reply) => {
-                self.core.count(Source::Redis);
-                from_reply(reply, self.core.quota.burst())
-                    .snapshot
-                    .expect("a reply has one")
-            }
-            Err(Unavailable) => self.core.policy_snapshot(key),
-        }
+        let reply = self.run(&self.core.snapshot_command(key)).await;
+        self.core.snapshot_from(reply, key)
     }
 
     /// The quota each key has.
