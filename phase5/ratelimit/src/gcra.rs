@@ -95,7 +95,17 @@ pub struct Gcra<C = FastClock> {
 }
 
 impl Gcra<FastClock> {
-    /// A full limiter enforcing `quota` on the TSC clock.
+    /// A full limiter enforcing `quota` on the TSC clock: the whole burst is available at once.
+    ///
+    /// ```
+    /// use ratelimit::{Gcra, Quota, RateLimiter};
+    ///
+    /// let limiter = Gcra::new(Quota::per_hour(3)?);
+    /// assert_eq!(limiter.snapshot().remaining, 3); // full from the start
+    /// assert!(limiter.check_n(3).is_ok());
+    /// assert!(limiter.check().is_err()); // the next permit is 20 minutes away
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn new(quota: Quota) -> Self {
         Gcra::with_clock(quota, FastClock::new())
     }
@@ -109,7 +119,22 @@ struct Grant {
 }
 
 impl<C: Clock> Gcra<C> {
-    /// A full limiter enforcing `quota`, reading time from `clock`.
+    /// A full limiter enforcing `quota`, reading time from `clock`: a [`ManualClock`](crate::ManualClock)
+    /// in tests and replays, so that admissions are exact.
+    ///
+    /// ```
+    /// use std::{sync::Arc, time::Duration};
+    /// use ratelimit::{Gcra, ManualClock, Quota, RateLimiter};
+    ///
+    /// let clock = Arc::new(ManualClock::default());
+    /// let limiter = Gcra::with_clock(Quota::per_second(10)?, clock.clone()); // one per 100 ms
+    /// limiter.check_n(10)?;
+    /// clock.advance(Duration::from_millis(99));
+    /// assert_eq!(limiter.check().unwrap_err().retry_after(), Some(Duration::from_millis(1)));
+    /// clock.advance(Duration::from_millis(1));
+    /// assert!(limiter.check().is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn with_clock(quota: Quota, clock: C) -> Self {
         Gcra {
             tat: AtomicU64::new(0),
@@ -123,6 +148,16 @@ impl<C: Clock> Gcra<C> {
     }
 
     /// The clock this limiter reads.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ratelimit::{Clock, Gcra, ManualClock, Quota};
+    ///
+    /// let limiter = Gcra::with_clock(Quota::per_second(1)?, ManualClock::default());
+    /// limiter.clock().advance(Duration::from_secs(2));
+    /// assert_eq!(limiter.clock().now(), Duration::from_secs(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn clock(&self) -> &C {
         &self.clock
     }
