@@ -72,11 +72,7 @@ impl QuotaCell {
     fn lock(&self) -> u64 {
         let mut cur = self.word.load(Ordering::Relaxed);
         loop {
-            if cur & LOCKED != 0 {
-                shim::hint::spin_loop();
-                cur = self.word.load(Ordering::Relaxed);
-                continue;
-            }
+            cur = self.unlocked(cur);
             // Acquire pairs with `unlock`'s Release: whatever the previous holder did is visible,
             // as for any lock. (The TAT lives in the same word, so the value itself needs no
             // ordering: every RMW on the word is in one modification order.)
@@ -92,6 +88,17 @@ impl QuotaCell {
         }
     }
 
+    /// `cur` if it is unlocked, else the word's value once a multi-check has released it (spinning:
+    /// a multi-check holds the bits only while it reads the clock and decides, never across a
+    /// blocking call).
+    fn unlocked(&self, mut cur: u64) -> u64 {
+        while cur & LOCKED != 0 {
+            shim::hint::spin_loop();
+            cur = self.word.load(Ordering::Relaxed);
+        }
+        cur
+    }
+
     /// Releases the lock bit, leaving `tat`.
     fn unlock(&self, tat: u64) {
         debug_assert!(tat & LOCKED == 0);
@@ -105,11 +112,7 @@ impl QuotaCell {
         }
         let mut cur = self.word.load(Ordering::Relaxed);
         loop {
-            if cur & LOCKED != 0 {
-                shim::hint::spin_loop();
-                cur = self.word.load(Ordering::Relaxed);
-                continue;
-            }
+            cur = self.unlocked(cur);
             let next = tat::admit(cur, now, n, &self.quota)?.min(LOCKED - 1);
             // Relaxed suffices: the cell guards no other memory, and a CAS from an unlocked value
             // cannot succeed while a multi-check holds the cell (the word then has LOCKED set).
