@@ -1,0 +1,543 @@
+//! The local engine: a map phase and a reduce phase, each a list of tasks that `threads` workers
+//! claim one at a time from a shared counter (std's scoped threads; the end of the scope is the
+//! barrier between the phases). Every task attempt runs under `catch_unwind` and writes its files
+//! under a name of its own; only a successful attempt is committed, by a rename, so a retried task
+//! never leaves or duplicates output.
+use std::fs;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::error::{InputProblem, JobError, RecordError, TaskFailure, TaskId};
+use crate::input::{Input, Split};
+use crate::job::{Emitter, Job, Output, Record};
+use crate::report::JobReport;
+use crate::spill::{MapBuffer, Run, merge_runs, write_run};
+
+/// The engine's settings; [`Engine::run`] runs a job with them.
+///
+/// ```
+/// use mapreduce::{Engine, Input, jobs::WordCount};
+///
+/// let dir = std::env::temp_dir().join(format!("mr-doc-engine-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir)?;
+/// std::fs::write(dir.join("in.txt"), "the cat\nthe dog\n")?;
+/// let out = dir.join("out");
+/// # let _ = std::fs::remove_dir_all(&out);
+/// let report = Engine::new()
+///     .threads(2)
+///     .splits(2)
+///     .reducers(1)
+///     .memory_budget(Some(1 << 20))
+///     .run(&WordCount::job(), &Input::lines([dir.join("in.txt")]), &out)?;
+/// assert_eq!(std::fs::read_to_string(&report.outputs[0])?, "cat\t1\ndog\t1\nthe\t2\n");
+/// assert_eq!(report.input_records, 2);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Engine {
+    threads: usize,
+    splits: usize,
+    reducers: usize,
+    memory_budget: Option<usize>,
+    max_attempts: u32,
+    max_skipped: u64,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// Defaults: one thread per available core, splits = 4 × threads, reducers = threads, no
+    /// memory budget, 4 attempts per task, no bad record tolerated.
+    pub fn new() -> Engine {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        Engine {
+            threads,
+            splits: 4 * threads,
+            reducers: threads,
+            memory_budget: None,
+            max_attempts: 4,
+            max_skipped: 0,
+        }
+    }
+
+    /// Worker threads (the output does not depend on it).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads;
+        self
+    }
+
+    /// About how many splits (map tasks) to cut the input into.
+    pub fn splits(mut self, splits: usize) -> Self {
+        self.splits = splits;
+        self
+    }
+
+    /// Reduce partitions: one `part-NNNNN` file each.
+    pub fn reducers(mut self, reducers: usize) -> Self {
+        self.reducers = reducers;
+        self
+    }
+
+    /// Bytes of intermediate pairs held in memory at once (shared equally by the threads); past its
+    /// share a map task spills a sorted run to disk. `None`: everything stays in memory.
+    pub fn memory_budget(mut self, bytes: Option<usize>) -> Self {
+        self.memory_budget = bytes;
+        self
+    }
+
+    /// Attempts per task before the job fails (1: no retry).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Bad records (and reduce keys) skipped before the job fails.
+    pub fn max_skipped(mut self, records: u64) -> Self {
+        self.max_skipped = records;
+        self
+    }
+
+    /// Runs `job` over `input`, writing `part-00000` … into `output` (created if missing; it must not
+    /// already hold `part-` files). Intermediate files live in `output/_temporary` and are removed.
+    pub fn run<J: Job>(
+        &self,
+        job: &J,
+        input: &Input,
+        output: impl AsRef<Path>,
+    ) -> Result<JobReport, JobError> {
+        let started = Instant::now();
+        let output = output.as_ref();
+        self.check()?;
+        let splits = input.splits(self.splits)?;
+        prepare_output(output)?;
+        let work = output.join("_temporary");
+        let _ = fs::remove_dir_all(&work);
+        fs::create_dir_all(&work).map_err(|e| output_error(output, e))?;
+        let run = JobRun {
+            engine: self,
+            job,
+            splits: &splits,
+            work: &work,
+            output,
+            counters: Counters::default(),
+        };
+        let result = run.run(started);
+        let _ = fs::remove_dir_all(&work);
+        result
+    }
+
+    fn check(&self) -> Result<(), JobError> {
+        match () {
+            _ if self.threads == 0 => Err(JobError::Config("0 threads")),
+            _ if self.splits == 0 => Err(JobError::Config("0 splits")),
+            _ if self.reducers == 0 => Err(JobError::Config("0 reducers")),
+            _ if self.reducers > 99_999 => Err(JobError::Config("more than 99 999 reducers")),
+            _ if self.max_attempts == 0 => Err(JobError::Config("0 attempts per task")),
+            _ if self.memory_budget == Some(0) => Err(JobError::Config("a memory budget of 0")),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn output_error(path: &Path, e: std::io::Error) -> JobError {
+    JobError::Output {
+        path: path.to_path_buf(),
+        reason: InputProblem::Io(e),
+    }
+}
+
+fn prepare_output(output: &Path) -> Result<(), JobError> {
+    fs::create_dir_all(output).map_err(|e| output_error(output, e))?;
+    for entry in fs::read_dir(output).map_err(|e| output_error(output, e))? {
+        let entry = entry.map_err(|e| output_error(output, e))?;
+        if entry.file_name().to_string_lossy().starts_with("part-") {
+            return Err(JobError::Output {
+                path: output.to_path_buf(),
+                reason: InputProblem::NotEmpty,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Job-wide counters, added to by committed attempts only. Relaxed throughout: each is a sum read
+/// after the phase's threads are joined (the join orders every addition before the read).
+#[derive(Debug, Default)]
+struct Counters {
+    input_records: AtomicU64,
+    input_bytes: AtomicU64,
+    map_output_pairs: AtomicU64,
+    reduce_keys: AtomicU64,
+    output_records: AtomicU64,
+    output_bytes: AtomicU64,
+    spilled_runs: AtomicU64,
+    spilled_bytes: AtomicU64,
+    retries: AtomicU64,
+    skipped: AtomicU64,
+}
+
+/// What one successful attempt counted, added to [`Counters`] when it commits.
+#[derive(Debug, Default)]
+struct AttemptCounts {
+    records: u64,
+    bytes: u64,
+    pairs: u64,
+    keys: u64,
+    spilled_runs: u64,
+    spilled_bytes: u64,
+    skipped: u64,
+    output_records: u64,
+    output_bytes: u64,
+}
+
+/// A map task's committed output: per partition, its runs in spill order.
+type MapOutput<K, V> = Vec<Vec<Run<K, V>>>;
+
+/// The slot a map task's committed output is put in, read by the reduce phase.
+type MapSlot<J> = Mutex<Option<MapOutput<<J as Job>::Key, <J as Job>::Value>>>;
+
+/// What an attempt returns: its output and its counts, or why it ended without.
+type AttemptResult<T> = Result<(T, AttemptCounts), AttemptError>;
+
+struct JobRun<'a, J: Job> {
+    engine: &'a Engine,
+    job: &'a J,
+    splits: &'a [Split],
+    work: &'a Path,
+    output: &'a Path,
+    counters: Counters,
+}
+
+impl<J: Job> JobRun<'_, J> {
+    fn run(&self, started: Instant) -> Result<JobReport, JobError> {
+        let reducers = self.engine.reducers;
+        let map_outputs: Vec<MapSlot<J>> = self.splits.iter().map(|_| Mutex::new(None)).collect();
+        let map_started = Instant::now();
+        self.phase(self.splits.len(), |task| {
+            let out =
+                self.with_retries(TaskId::Map(task), |attempt| self.map_attempt(task, attempt))?;
+            *map_outputs[task].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+            Ok(())
+        })?;
+        let map_time = map_started.elapsed();
+        let map_outputs: Vec<MapOutput<J::Key, J::Value>> = map_outputs
+            .into_iter()
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let reduce_started = Instant::now();
+        self.phase(reducers, |partition| {
+            let runs: Vec<&Run<J::Key, J::Value>> = map_outputs
+                .iter()
+                .flat_map(|task| task.get(partition).into_iter().flatten())
+                .collect();
+            self.with_retries(TaskId::Reduce(partition), |attempt| {
+                self.reduce_attempt(partition, attempt, &runs)
+            })
+        })?;
+        let reduce_time = reduce_started.elapsed();
+        let c = &self.counters;
+        Ok(JobReport {
+            threads: self.engine.threads,
+            splits: self.splits.len(),
+            reducers,
+            input_records: c.input_records.load(Relaxed),
+            input_bytes: c.input_bytes.load(Relaxed),
+            map_output_pairs: c.map_output_pairs.load(Relaxed),
+            reduce_keys: c.reduce_keys.load(Relaxed),
+            output_records: c.output_records.load(Relaxed),
+            output_bytes: c.output_bytes.load(Relaxed),
+            spilled_runs: c.spilled_runs.load(Relaxed),
+            spilled_bytes: c.spilled_bytes.load(Relaxed),
+            retries: c.retries.load(Relaxed),
+            skipped: c.skipped.load(Relaxed),
+            map_time,
+            reduce_time,
+            elapsed: started.elapsed(),
+            outputs: (0..reducers)
+                .map(|p| self.output.join(part_name(p)))
+                .collect(),
+        })
+    }
+
+    /// Runs tasks `0..tasks` on the engine's threads; stops claiming at the first task error and
+    /// returns the error of the lowest failed task.
+    fn phase(
+        &self,
+        tasks: usize,
+        run_task: impl Fn(usize) -> Result<(), JobError> + Sync,
+    ) -> Result<(), JobError> {
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let first_error: Mutex<Option<(usize, JobError)>> = Mutex::new(None);
+        std::thread::scope(|s| {
+            for _ in 0..self.engine.threads.min(tasks) {
+                s.spawn(|| {
+                    // Relaxed: the counter only hands out distinct task numbers; `failed` is a hint
+                    // to stop early (the error itself travels through the mutex).
+                    while !failed.load(Relaxed) {
+                        let task = next.fetch_add(1, Relaxed);
+                        if task >= tasks {
+                            break;
+                        }
+                        if let Err(e) = run_task(task) {
+                            failed.store(true, Relaxed);
+                            let mut slot = first_error.lock().unwrap_or_else(|e| e.into_inner());
+                            if slot.as_ref().is_none_or(|(t, _)| task < *t) {
+                                *slot = Some((task, e));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            Some((_, e)) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs `attempt(1)`, `attempt(2)`, … until one succeeds (its counts are then committed) or
+    /// `max_attempts` have failed. A panic is caught and counts as a failed attempt.
+    fn with_retries<T>(
+        &self,
+        task: TaskId,
+        attempt: impl Fn(u32) -> AttemptResult<T>,
+    ) -> Result<T, JobError> {
+        let max = self.engine.max_attempts;
+        let mut n = 1;
+        loop {
+            let outcome = catch_unwind(AssertUnwindSafe(|| attempt(n))).unwrap_or_else(|payload| {
+                Err(AttemptError::Task(TaskFailure::Panicked(
+                    shim::panic_message(&*payload),
+                )))
+            });
+            let cause = match outcome {
+                Ok((value, counts)) => {
+                    self.commit_counts(&counts)?;
+                    return Ok(value);
+                }
+                Err(AttemptError::TooManyBadRecords(skipped)) => {
+                    return Err(JobError::TooManyBadRecords {
+                        skipped,
+                        cap: self.engine.max_skipped,
+                    });
+                }
+                Err(AttemptError::Task(cause)) => cause,
+            };
+            if n >= max {
+                return Err(JobError::TaskFailed {
+                    task,
+                    split: match task {
+                        TaskId::Map(t) => Some(self.splits[t].info()),
+                        TaskId::Reduce(_) => None,
+                    },
+                    attempts: n,
+                    cause,
+                });
+            }
+            self.counters.retries.fetch_add(1, Relaxed);
+            n += 1;
+        }
+    }
+
+    fn commit_counts(&self, counts: &AttemptCounts) -> Result<(), JobError> {
+        let c = &self.counters;
+        c.input_records.fetch_add(counts.records, Relaxed);
+        c.input_bytes.fetch_add(counts.bytes, Relaxed);
+        c.map_output_pairs.fetch_add(counts.pairs, Relaxed);
+        c.reduce_keys.fetch_add(counts.keys, Relaxed);
+        c.spilled_runs.fetch_add(counts.spilled_runs, Relaxed);
+        c.spilled_bytes.fetch_add(counts.spilled_bytes, Relaxed);
+        c.output_records.fetch_add(counts.output_records, Relaxed);
+        c.output_bytes.fetch_add(counts.output_bytes, Relaxed);
+        let skipped = c.skipped.fetch_add(counts.skipped, Relaxed) + counts.skipped;
+        if skipped > self.engine.max_skipped {
+            return Err(JobError::TooManyBadRecords {
+                skipped,
+                cap: self.engine.max_skipped,
+            });
+        }
+        Ok(())
+    }
+
+    /// One attempt of map task `task`: reads its split, maps every record into the buffer, spills
+    /// when over budget; its run files go to a directory of its own, renamed to the task's name on
+    /// success.
+    fn map_attempt(&self, task: usize, attempt: u32) -> AttemptResult<MapOutput<J::Key, J::Value>> {
+        let reducers = self.engine.reducers;
+        let split = &self.splits[task];
+        let budget = self
+            .engine
+            .memory_budget
+            .map(|b| (b / self.engine.threads).max(1));
+        let attempt_dir = self.work.join(format!("map-{task:05}.attempt-{attempt}"));
+        let committed_dir = self.work.join(format!("map-{task:05}"));
+        let _ = fs::remove_dir_all(&attempt_dir);
+        if budget.is_some() {
+            fs::create_dir_all(&attempt_dir).map_err(TaskFailure::from)?;
+        }
+        let bytes = split.read().map_err(TaskFailure::from)?;
+        let mut counts = AttemptCounts {
+            bytes: bytes.len() as u64,
+            ..AttemptCounts::default()
+        };
+        let mut buffer = MapBuffer::new(reducers);
+        let mut runs: MapOutput<J::Key, J::Value> = (0..reducers).map(|_| Vec::new()).collect();
+        let mut spills = 0usize;
+        let mut emitter = Emitter::new();
+        let mut spill = |buffer: &mut MapBuffer<J::Key, J::Value>,
+                         runs: &mut MapOutput<J::Key, J::Value>,
+                         counts: &mut AttemptCounts|
+         -> Result<(), AttemptError> {
+            for (partition, entries) in buffer.drain_sorted(self.job).into_iter().enumerate() {
+                if entries.is_empty() {
+                    continue;
+                }
+                let name = format!("part-{partition:05}.run-{spills:05}");
+                counts.spilled_bytes +=
+                    write_run(&attempt_dir.join(&name), &entries).map_err(TaskFailure::from)?;
+                counts.spilled_runs += 1;
+                runs[partition].push(Run::Disk(committed_dir.join(name)));
+            }
+            spills += 1;
+            Ok(())
+        };
+        split.for_each_record(&bytes, |offset, record_bytes| {
+            counts.records += 1;
+            let record = Record {
+                bytes: record_bytes,
+                file: split.file,
+                offset,
+                split: task,
+            };
+            emitter.pending.clear();
+            match self.job.map(&record, &mut emitter) {
+                Ok(()) => {}
+                Err(RecordError::Bad(_)) => {
+                    counts.skipped += 1;
+                    if counts.skipped > self.engine.max_skipped {
+                        return Err(AttemptError::TooManyBadRecords(counts.skipped));
+                    }
+                    return Ok(());
+                }
+                Err(RecordError::Fail(m)) => return Err(TaskFailure::Failed(m).into()),
+            }
+            for (key, value) in emitter.pending.drain(..) {
+                let partition = self.job.partition(&key, reducers);
+                if partition >= reducers {
+                    return Err(TaskFailure::BadPartition {
+                        partition,
+                        reducers,
+                    }
+                    .into());
+                }
+                counts.pairs += 1;
+                buffer.push(self.job, partition, key, value);
+            }
+            if budget.is_some_and(|b| buffer.bytes > b) {
+                spill(&mut buffer, &mut runs, &mut counts)?;
+            }
+            Ok(())
+        })?;
+        if budget.is_some() {
+            if !buffer.is_empty() {
+                spill(&mut buffer, &mut runs, &mut counts)?;
+            }
+            // The commit: the attempt's directory becomes the task's, in one rename.
+            let _ = fs::remove_dir_all(&committed_dir);
+            fs::rename(&attempt_dir, &committed_dir).map_err(TaskFailure::from)?;
+        } else {
+            for (partition, entries) in buffer.drain_sorted(self.job).into_iter().enumerate() {
+                if !entries.is_empty() {
+                    runs[partition].push(Run::Memory(Arc::new(entries)));
+                }
+            }
+        }
+        Ok((runs, counts))
+    }
+
+    /// One attempt of reduce task `partition`: merges its runs, reduces each key, writes a temporary
+    /// file in the work directory and renames it to `part-NNNNN` on success.
+    fn reduce_attempt(
+        &self,
+        partition: usize,
+        attempt: u32,
+        runs: &[&Run<J::Key, J::Value>],
+    ) -> AttemptResult<()> {
+        use std::io::Write;
+        let temp = self
+            .work
+            .join(format!("reduce-{partition:05}.attempt-{attempt}"));
+        let mut file = std::io::BufWriter::new(fs::File::create(&temp).map_err(TaskFailure::from)?);
+        let mut counts = AttemptCounts::default();
+        let mut out = Output::default();
+        let mut too_many = None;
+        merge_runs(runs, |key, values| {
+            counts.keys += 1;
+            let (len, records) = (out.buffer.len(), out.records);
+            match self.job.reduce(&key, values, &mut out) {
+                Ok(()) => {}
+                Err(RecordError::Bad(_)) => {
+                    out.buffer.truncate(len);
+                    out.records = records;
+                    counts.skipped += 1;
+                    if counts.skipped > self.engine.max_skipped {
+                        too_many = Some(counts.skipped);
+                        return Err(TaskFailure::Failed(String::new()));
+                    }
+                }
+                Err(RecordError::Fail(m)) => return Err(TaskFailure::Failed(m)),
+            }
+            if out.buffer.len() >= 64 * 1024 {
+                file.write_all(&out.buffer)?;
+                counts.output_bytes += out.buffer.len() as u64;
+                out.buffer.clear();
+            }
+            Ok(())
+        })
+        .map_err(|e| match too_many {
+            Some(skipped) => AttemptError::TooManyBadRecords(skipped),
+            None => AttemptError::Task(e),
+        })?;
+        file.write_all(&out.buffer).map_err(TaskFailure::from)?;
+        counts.output_bytes += out.buffer.len() as u64;
+        counts.output_records = out.records;
+        file.into_inner()
+            .map_err(|e| TaskFailure::Io(e.into_error()))?
+            .sync_all()
+            .map_err(TaskFailure::from)?;
+        // The commit: a complete file appears under its final name in one rename.
+        fs::rename(&temp, self.output.join(part_name(partition))).map_err(TaskFailure::from)?;
+        Ok(((), counts))
+    }
+}
+
+fn part_name(partition: usize) -> String {
+    format!("part-{partition:05}")
+}
+
+/// Why an attempt ended without output.
+enum AttemptError {
+    /// A failure worth retrying.
+    Task(TaskFailure),
+    /// More bad records in this attempt alone than the job may skip: retrying cannot help.
+    TooManyBadRecords(u64),
+}
+
+impl From<TaskFailure> for AttemptError {
+    fn from(f: TaskFailure) -> Self {
+        AttemptError::Task(f)
+    }
+}
