@@ -72,7 +72,7 @@ pub fn record_files(seed: u64, files: usize, records_each: usize, len: usize) ->
             (0..records_each * len)
                 .map(|i| {
                     if i % len < 10 {
-                        [b'a', b'b', b'c', 0x00, 0xff][rng.below(5) as usize]
+                        [0x00, b'a', 0xff][rng.below(3) as usize]
                     } else {
                         rng.below(256) as u8
                     }
