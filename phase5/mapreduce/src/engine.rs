@@ -247,6 +247,13 @@ impl<J: Job> JobRun<'_, J> {
             })
         })?;
         let reduce_time = reduce_started.elapsed();
+        // The job's commit: every reduce task has committed, so the part files move out of the
+        // work directory, one rename each. A failed job leaves no part file behind.
+        for partition in 0..reducers {
+            let name = part_name(partition);
+            fs::rename(self.work.join(&name), self.output.join(&name))
+                .map_err(|e| output_error(self.output, e))?;
+        }
         let c = &self.counters;
         Ok(JobReport {
             threads: self.engine.threads,
@@ -518,8 +525,9 @@ impl<J: Job> JobRun<'_, J> {
             .map_err(|e| TaskFailure::Io(e.into_error()))?
             .sync_all()
             .map_err(TaskFailure::from)?;
-        // The commit: a complete file appears under its final name in one rename.
-        fs::rename(&temp, self.output.join(part_name(partition))).map_err(TaskFailure::from)?;
+        // The task's commit: a complete file appears under the task's name in one rename (a later
+        // attempt of the same task, if any, replaces it whole).
+        fs::rename(&temp, self.work.join(part_name(partition))).map_err(TaskFailure::from)?;
         Ok(((), counts))
     }
 }
