@@ -134,6 +134,47 @@ impl Engine {
         result
     }
 
+    /// Runs `job` on one thread first, into `output/_baseline` (removed afterwards), then as
+    /// [`Engine::run`] does; the report's [`baseline`](JobReport::baseline) holds the one-thread
+    /// time, so [`JobReport::speedup`] says what the threads bought. Twice the work: for
+    /// measuring, not for production runs.
+    ///
+    /// ```
+    /// use mapreduce::{Engine, Input, jobs::WordCount};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("mr-doc-baseline-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("in.txt"), "a b a\n")?;
+    /// # let _ = std::fs::remove_dir_all(dir.join("out"));
+    /// let report = Engine::new().threads(2).reducers(1).run_with_baseline(
+    ///     &WordCount::job(),
+    ///     &Input::lines([dir.join("in.txt")]),
+    ///     dir.join("out"),
+    /// )?;
+    /// assert!(report.baseline.is_some() && report.speedup().is_some());
+    /// println!("{report}");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn run_with_baseline<J: Job>(
+        &self,
+        job: &J,
+        input: &Input,
+        output: impl AsRef<Path>,
+    ) -> Result<JobReport, JobError> {
+        let output = output.as_ref();
+        self.check()?;
+        prepare_output(output)?;
+        let scratch = output.join("_baseline");
+        let _ = fs::remove_dir_all(&scratch);
+        let one = self.clone().threads(1).run(job, input, &scratch);
+        let _ = fs::remove_dir_all(&scratch);
+        let baseline = one?.elapsed;
+        let mut report = self.run(job, input, output)?;
+        report.baseline = Some(baseline);
+        Ok(report)
+    }
+
     fn check(&self) -> Result<(), JobError> {
         match () {
             _ if self.threads == 0 => Err(JobError::Config("0 threads")),
@@ -275,6 +316,7 @@ impl<J: Job> JobRun<'_, J> {
             outputs: (0..reducers)
                 .map(|p| self.output.join(part_name(p)))
                 .collect(),
+            baseline: None,
         })
     }
 

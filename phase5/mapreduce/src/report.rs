@@ -41,4 +41,45 @@ pub struct JobReport {
     pub elapsed: Duration,
     /// The output files, one per partition, in partition order.
     pub outputs: Vec<PathBuf>,
+    /// The same job's wall time on one thread, when run by
+    /// [`Engine::run_with_baseline`](crate::Engine::run_with_baseline).
+    pub baseline: Option<Duration>,
+}
+
+impl JobReport {
+    /// The one-thread baseline's time over this run's: the speed-up the threads bought (the COST
+    /// paper's question: against one thread of the same engine, not against the engine's own
+    /// scaling curve).
+    pub fn speedup(&self) -> Option<f64> {
+        let baseline = self.baseline?;
+        Some(baseline.as_secs_f64() / self.elapsed.as_secs_f64().max(1e-9))
+    }
+}
+
+impl std::fmt::Display for JobReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{} splits → {} partitions on {} threads: {:.3?} (map {:.3?}, reduce {:.3?})",
+            self.splits, self.reducers, self.threads, self.elapsed, self.map_time, self.reduce_time
+        )?;
+        if let (Some(baseline), Some(speedup)) = (self.baseline, self.speedup()) {
+            writeln!(f, "one thread: {baseline:.3?}, speed-up {speedup:.2}×")?;
+        }
+        writeln!(
+            f,
+            "records {} ({} B) → pairs {} → keys {} → output records {} ({} B)",
+            self.input_records,
+            self.input_bytes,
+            self.map_output_pairs,
+            self.reduce_keys,
+            self.output_records,
+            self.output_bytes
+        )?;
+        write!(
+            f,
+            "spilled runs {} ({} B), retries {}, skipped {}",
+            self.spilled_runs, self.spilled_bytes, self.retries, self.skipped
+        )
+    }
 }

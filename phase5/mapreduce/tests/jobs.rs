@@ -112,6 +112,31 @@ fn output_bytes_do_not_depend_on_the_thread_count() {
     });
 }
 
+#[test]
+fn a_run_with_baseline_reports_both_times_and_the_same_output() {
+    guarded(|| {
+        let files = text_files(23, 2, 20_000, 500);
+        let (dir, paths) = setup("mr-baseline", &files);
+        let e = engine(2, 6, 2);
+        let input = Input::lines(&paths);
+        let plain = e
+            .run(&WordCount::job(), &input, dir.path().join("plain"))
+            .unwrap();
+        let both = e
+            .run_with_baseline(&WordCount::job(), &input, dir.path().join("both"))
+            .unwrap();
+        assert_eq!(parts(&plain), parts(&both));
+        assert_eq!(plain.baseline, None);
+        assert!(both.baseline.is_some_and(|b| b > std::time::Duration::ZERO));
+        assert!(both.to_string().contains("speed-up"), "{both}");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("both"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "only the part files: {left:?}");
+    });
+}
+
 fn small_text() -> impl Strategy<Value = Vec<Vec<u8>>> {
     let line = "[abc]{0,3}( {1,2}[abc]{1,3}){0,4}";
     let file = (prop::collection::vec(line, 0..8), any::<bool>()).prop_map(|(lines, newline)| {
