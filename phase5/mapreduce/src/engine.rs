@@ -5,12 +5,12 @@
 //! never leaves or duplicates output.
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use crate::error::{InputProblem, JobError, RecordError, TaskFailure, TaskId};
+use crate::error::{InputProblem, JobError, RecordError, SplitInfo, TaskFailure, TaskId};
 use crate::input::{Input, Split};
 use crate::job::{Emitter, Job, Output, Record};
 use crate::report::JobReport;
@@ -45,6 +45,7 @@ pub struct Engine {
     memory_budget: Option<usize>,
     max_attempts: u32,
     max_skipped: u64,
+    backup_tasks: bool,
 }
 
 impl Default for Engine {
@@ -65,6 +66,7 @@ impl Engine {
             memory_budget: None,
             max_attempts: 4,
             max_skipped: 0,
+            backup_tasks: false,
         }
     }
 
@@ -102,6 +104,15 @@ impl Engine {
     /// Bad records (and reduce keys) skipped before the job fails.
     pub fn max_skipped(mut self, records: u64) -> Self {
         self.max_skipped = records;
+        self
+    }
+
+    /// Backup tasks (the paper's answer to stragglers): once every task of a phase has been
+    /// claimed, an idle worker runs a second copy of the running task that started first; the
+    /// first copy to finish commits, the other is abandoned. Off by default (it spends CPU on work
+    /// that is thrown away).
+    pub fn backup_tasks(mut self, on: bool) -> Self {
+        self.backup_tasks = on;
         self
     }
 
@@ -223,6 +234,8 @@ struct Counters {
     spilled_bytes: AtomicU64,
     retries: AtomicU64,
     skipped: AtomicU64,
+    backups_launched: AtomicU64,
+    backups_won: AtomicU64,
 }
 
 /// What one successful attempt counted, added to [`Counters`] when it commits.
@@ -245,8 +258,73 @@ type MapOutput<K, V> = Vec<Vec<Run<K, V>>>;
 /// The slot a map task's committed output is put in, read by the reduce phase.
 type MapSlot<J> = Mutex<Option<MapOutput<<J as Job>::Key, <J as Job>::Value>>>;
 
-/// What an attempt returns: its output and its counts, or why it ended without.
-type AttemptResult<T> = Result<(T, AttemptCounts), AttemptError>;
+/// What an attempt returns: its output, its counts and the rename that commits it, or why it ended
+/// without.
+type AttemptResult<T> = Result<(T, AttemptCounts, Commit), AttemptError>;
+
+/// The rename that makes a finished attempt's files the task's (done by the winning copy only).
+#[derive(Debug)]
+enum Commit {
+    /// Nothing on disk (a map task without a memory budget keeps its runs in memory).
+    Nothing,
+    /// Rename `from` (the attempt's file or directory) to `to` (the task's).
+    Rename { from: PathBuf, to: PathBuf },
+}
+
+impl Commit {
+    fn apply(self) -> std::io::Result<()> {
+        match self {
+            Commit::Nothing => Ok(()),
+            Commit::Rename { from, to } => fs::rename(from, to),
+        }
+    }
+}
+
+/// The state of one phase's tasks, shared by its workers.
+#[derive(Debug)]
+struct TaskTable {
+    /// A task's first unclaimed number; past the end, every task is claimed.
+    next: AtomicUsize,
+    /// Per task, `true` once a copy has committed; set by exactly one compare-and-swap.
+    done: Vec<AtomicBool>,
+    /// Per task, when its first copy started (nanoseconds since the phase began, plus one; 0: not
+    /// started): a backup goes to the running task that started first.
+    started: Vec<AtomicU64>,
+    /// Per task, whether a backup copy was launched (at most one).
+    backed_up: Vec<AtomicBool>,
+    /// Per task, attempts numbered so far by all its copies (each attempt's files get its number).
+    attempts: Vec<AtomicU32>,
+    /// Set when a task has failed for good: no more tasks are claimed.
+    failed: AtomicBool,
+    began: Instant,
+}
+
+impl TaskTable {
+    fn new(tasks: usize) -> TaskTable {
+        TaskTable {
+            next: AtomicUsize::new(0),
+            done: (0..tasks).map(|_| AtomicBool::new(false)).collect(),
+            started: (0..tasks).map(|_| AtomicU64::new(0)).collect(),
+            backed_up: (0..tasks).map(|_| AtomicBool::new(false)).collect(),
+            attempts: (0..tasks).map(|_| AtomicU32::new(0)).collect(),
+            failed: AtomicBool::new(false),
+            began: Instant::now(),
+        }
+    }
+
+    /// The running task (started, not done, not backed up) that started first, if any.
+    fn straggler(&self) -> Option<usize> {
+        // Relaxed: these reads only choose which task to back up; a stale read backs up a task
+        // that has just finished (its copy then loses the commit) or skips one (no backup).
+        (0..self.done.len())
+            .filter(|&t| {
+                !self.done[t].load(Relaxed)
+                    && !self.backed_up[t].load(Relaxed)
+                    && self.started[t].load(Relaxed) != 0
+            })
+            .min_by_key(|&t| self.started[t].load(Relaxed))
+    }
+}
 
 struct JobRun<'a, J: Job> {
     engine: &'a Engine,
@@ -262,10 +340,13 @@ impl<J: Job> JobRun<'_, J> {
         let reducers = self.engine.reducers;
         let map_outputs: Vec<MapSlot<J>> = self.splits.iter().map(|_| Mutex::new(None)).collect();
         let map_started = Instant::now();
-        self.phase(self.splits.len(), |task| {
-            let out =
-                self.with_retries(TaskId::Map(task), |attempt| self.map_attempt(task, attempt))?;
-            *map_outputs[task].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+        self.phase(self.splits.len(), |task, table, is_backup| {
+            let won = self.with_retries(TaskId::Map(task), table, is_backup, |attempt| {
+                self.map_attempt(task, attempt, &table.done[task])
+            })?;
+            if let Some(out) = won {
+                *map_outputs[task].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+            }
             Ok(())
         })?;
         let map_time = map_started.elapsed();
@@ -278,14 +359,15 @@ impl<J: Job> JobRun<'_, J> {
             })
             .collect();
         let reduce_started = Instant::now();
-        self.phase(reducers, |partition| {
+        self.phase(reducers, |partition, table, is_backup| {
             let runs: Vec<&Run<J::Key, J::Value>> = map_outputs
                 .iter()
                 .flat_map(|task| task.get(partition).into_iter().flatten())
                 .collect();
-            self.with_retries(TaskId::Reduce(partition), |attempt| {
-                self.reduce_attempt(partition, attempt, &runs)
-            })
+            self.with_retries(TaskId::Reduce(partition), table, is_backup, |attempt| {
+                self.reduce_attempt(partition, attempt, &runs, &table.done[partition])
+            })?;
+            Ok(())
         })?;
         let reduce_time = reduce_started.elapsed();
         // The job's commit: every reduce task has committed, so the part files move out of the
@@ -310,6 +392,8 @@ impl<J: Job> JobRun<'_, J> {
             spilled_bytes: c.spilled_bytes.load(Relaxed),
             retries: c.retries.load(Relaxed),
             skipped: c.skipped.load(Relaxed),
+            backups_launched: c.backups_launched.load(Relaxed),
+            backups_won: c.backups_won.load(Relaxed),
             map_time,
             reduce_time,
             elapsed: started.elapsed(),
@@ -320,63 +404,122 @@ impl<J: Job> JobRun<'_, J> {
         })
     }
 
-    /// Runs tasks `0..tasks` on the engine's threads; stops claiming at the first task error and
-    /// returns the error of the lowest failed task.
+    /// Runs tasks `0..tasks` on the engine's threads, then (with backup tasks on) backup copies of
+    /// stragglers; stops claiming at the first task that fails for good and returns the error of the
+    /// lowest such task that no other copy finished.
     fn phase(
         &self,
         tasks: usize,
-        run_task: impl Fn(usize) -> Result<(), JobError> + Sync,
+        run_task: impl Fn(usize, &TaskTable, bool) -> Result<(), JobError> + Sync,
     ) -> Result<(), JobError> {
-        let next = AtomicUsize::new(0);
-        let failed = AtomicBool::new(false);
-        let first_error: Mutex<Option<(usize, JobError)>> = Mutex::new(None);
+        let table = TaskTable::new(tasks);
+        let errors: Mutex<Vec<(usize, JobError)>> = Mutex::new(Vec::new());
+        let run = |task: usize, is_backup: bool| {
+            if let Err(e) = run_task(task, &table, is_backup) {
+                // Relaxed: a hint to stop claiming; the error itself travels through the mutex.
+                table.failed.store(true, Relaxed);
+                errors
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push((task, e));
+            }
+        };
         std::thread::scope(|s| {
             for _ in 0..self.engine.threads.min(tasks) {
                 s.spawn(|| {
-                    // Relaxed: the counter only hands out distinct task numbers; `failed` is a hint
-                    // to stop early (the error itself travels through the mutex).
-                    while !failed.load(Relaxed) {
-                        let task = next.fetch_add(1, Relaxed);
-                        if task >= tasks {
+                    // Relaxed: the counter only hands out distinct task numbers (its atomicity is
+                    // the claim), `started` only orders stragglers.
+                    while !table.failed.load(Relaxed) {
+                        let task = table.next.fetch_add(1, Relaxed);
+                        if task < tasks {
+                            let since = table.began.elapsed().as_nanos() as u64 + 1;
+                            table.started[task].store(since, Relaxed);
+                            run(task, false);
+                            continue;
+                        }
+                        if !self.engine.backup_tasks {
                             break;
                         }
-                        if let Err(e) = run_task(task) {
-                            failed.store(true, Relaxed);
-                            let mut slot = first_error.lock().unwrap_or_else(|e| e.into_inner());
-                            if slot.as_ref().is_none_or(|(t, _)| task < *t) {
-                                *slot = Some((task, e));
-                            }
+                        let Some(task) = table.straggler() else {
+                            break;
+                        };
+                        // The swap's atomicity makes this the task's only backup.
+                        if !table.backed_up[task].swap(true, Relaxed) {
+                            self.counters.backups_launched.fetch_add(1, Relaxed);
+                            run(task, true);
                         }
                     }
                 });
             }
         });
-        match first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        let mut errors = errors.into_inner().unwrap_or_else(|e| e.into_inner());
+        errors.sort_by_key(|(task, _)| *task);
+        // Relaxed: the scope's join orders every store before these loads.
+        let done = |task: usize| table.done[task].load(Relaxed);
+        let all_done = (0..tasks).all(done);
+        // A task failure is void when another copy of the task finished it, unless that failure
+        // stopped the phase before every task ran. Other errors (too many bad records) stand.
+        let void = |(task, e): &(usize, JobError)| {
+            all_done && matches!(e, JobError::TaskFailed { .. }) && done(*task)
+        };
+        match errors.into_iter().find(|error| !void(error)) {
             Some((_, e)) => Err(e),
             None => Ok(()),
         }
     }
 
-    /// Runs `attempt(1)`, `attempt(2)`, … until one succeeds (its counts are then committed) or
-    /// `max_attempts` have failed. A panic is caught and counts as a failed attempt.
+    /// Runs attempts of `task` until one succeeds or `max_attempts` have failed. A panic is caught
+    /// and counts as a failed attempt. The first copy of the task to succeed commits (its rename,
+    /// its counts) and gets `Some(output)`; a copy that finishes second, or sees the task done while
+    /// running, gets `None` and leaves its files to the work directory's removal.
     fn with_retries<T>(
         &self,
         task: TaskId,
+        table: &TaskTable,
+        is_backup: bool,
         attempt: impl Fn(u32) -> AttemptResult<T>,
-    ) -> Result<T, JobError> {
+    ) -> Result<Option<T>, JobError> {
+        let index = match task {
+            TaskId::Map(t) | TaskId::Reduce(t) => t,
+        };
         let max = self.engine.max_attempts;
-        let mut n = 1;
+        let mut tries = 1;
         loop {
-            let outcome = catch_unwind(AssertUnwindSafe(|| attempt(n))).unwrap_or_else(|payload| {
-                Err(AttemptError::Task(TaskFailure::Panicked(
-                    shim::panic_message(&*payload),
-                )))
-            });
+            // Relaxed: the number only has to be distinct among the task's attempts.
+            let number = table.attempts[index].fetch_add(1, Relaxed) + 1;
+            let outcome =
+                catch_unwind(AssertUnwindSafe(|| attempt(number))).unwrap_or_else(|payload| {
+                    Err(AttemptError::Task(TaskFailure::Panicked(
+                        shim::panic_message(&*payload),
+                    )))
+                });
             let cause = match outcome {
-                Ok((value, counts)) => {
-                    self.commit_counts(&counts)?;
-                    return Ok(value);
+                Ok((value, counts, commit)) => {
+                    // The one winner: the compare-and-swap's atomicity alone decides it. Relaxed:
+                    // the output reaches the next phase through the map slots' mutex and the
+                    // scope's join, not through this flag.
+                    if table.done[index]
+                        .compare_exchange(false, true, Relaxed, Relaxed)
+                        .is_err()
+                    {
+                        return Ok(None);
+                    }
+                    match commit.apply() {
+                        Ok(()) => {
+                            if is_backup {
+                                self.counters.backups_won.fetch_add(1, Relaxed);
+                            }
+                            self.commit_counts(&counts)?;
+                            return Ok(Some(value));
+                        }
+                        Err(e) => {
+                            // Not committed after all: the task is open again to any copy.
+                            table.done[index].store(false, Relaxed);
+                            TaskFailure::Io(e)
+                        }
+                    }
                 }
+                Err(AttemptError::Superseded) => return Ok(None),
                 Err(AttemptError::TooManyBadRecords(skipped)) => {
                     return Err(JobError::TooManyBadRecords {
                         skipped,
@@ -385,19 +528,23 @@ impl<J: Job> JobRun<'_, J> {
                 }
                 Err(AttemptError::Task(cause)) => cause,
             };
-            if n >= max {
+            if tries >= max {
                 return Err(JobError::TaskFailed {
                     task,
-                    split: match task {
-                        TaskId::Map(t) => Some(self.splits[t].info()),
-                        TaskId::Reduce(_) => None,
-                    },
-                    attempts: n,
+                    split: self.split_info(task),
+                    attempts: tries,
                     cause,
                 });
             }
             self.counters.retries.fetch_add(1, Relaxed);
-            n += 1;
+            tries += 1;
+        }
+    }
+
+    fn split_info(&self, task: TaskId) -> Option<SplitInfo> {
+        match task {
+            TaskId::Map(t) => Some(self.splits[t].info()),
+            TaskId::Reduce(_) => None,
         }
     }
 
@@ -424,7 +571,12 @@ impl<J: Job> JobRun<'_, J> {
     /// One attempt of map task `task`: reads its split, maps every record into the buffer, spills
     /// when over budget; its run files go to a directory of its own, renamed to the task's name on
     /// success.
-    fn map_attempt(&self, task: usize, attempt: u32) -> AttemptResult<MapOutput<J::Key, J::Value>> {
+    fn map_attempt(
+        &self,
+        task: usize,
+        attempt: u32,
+        superseded: &AtomicBool,
+    ) -> AttemptResult<MapOutput<J::Key, J::Value>> {
         let reducers = self.engine.reducers;
         let split = &self.splits[task];
         let budget = self
@@ -464,6 +616,10 @@ impl<J: Job> JobRun<'_, J> {
             Ok(())
         };
         split.for_each_record(&bytes, |offset, record_bytes| {
+            // Relaxed: another copy committed this task; stopping now only saves work.
+            if superseded.load(Relaxed) {
+                return Err(AttemptError::Superseded);
+            }
             counts.records += 1;
             let record = Record {
                 bytes: record_bytes,
@@ -504,9 +660,6 @@ impl<J: Job> JobRun<'_, J> {
             if !buffer.is_empty() {
                 spill(&mut buffer, &mut runs, &mut counts)?;
             }
-            // The commit: the attempt's directory becomes the task's, in one rename.
-            let _ = fs::remove_dir_all(&committed_dir);
-            fs::rename(&attempt_dir, &committed_dir).map_err(TaskFailure::from)?;
         } else {
             for (partition, entries) in buffer.drain_sorted(self.job).into_iter().enumerate() {
                 if !entries.is_empty() {
@@ -514,7 +667,15 @@ impl<J: Job> JobRun<'_, J> {
                 }
             }
         }
-        Ok((runs, counts))
+        // The commit, if this copy wins: the attempt's directory becomes the task's, in one rename.
+        let commit = match budget {
+            Some(_) => Commit::Rename {
+                from: attempt_dir,
+                to: committed_dir,
+            },
+            None => Commit::Nothing,
+        };
+        Ok((runs, counts, commit))
     }
 
     /// One attempt of reduce task `partition`: merges its runs, reduces each key, writes a temporary
@@ -524,6 +685,7 @@ impl<J: Job> JobRun<'_, J> {
         partition: usize,
         attempt: u32,
         runs: &[&Run<J::Key, J::Value>],
+        superseded: &AtomicBool,
     ) -> AttemptResult<()> {
         use std::io::Write;
         let temp = self
@@ -533,7 +695,13 @@ impl<J: Job> JobRun<'_, J> {
         let mut counts = AttemptCounts::default();
         let mut out = Output::default();
         let mut too_many = None;
+        let mut stopped = false;
         merge_runs(runs, |key, values| {
+            // Relaxed: another copy committed this task; stopping now only saves work.
+            if superseded.load(Relaxed) {
+                stopped = true;
+                return Err(TaskFailure::Failed(String::new()));
+            }
             counts.keys += 1;
             let (len, records) = (out.buffer.len(), out.records);
             match self.job.reduce(&key, values, &mut out) {
@@ -558,6 +726,7 @@ impl<J: Job> JobRun<'_, J> {
         })
         .map_err(|e| match too_many {
             Some(skipped) => AttemptError::TooManyBadRecords(skipped),
+            None if stopped => AttemptError::Superseded,
             None => AttemptError::Task(e),
         })?;
         file.write_all(&out.buffer).map_err(TaskFailure::from)?;
@@ -567,10 +736,13 @@ impl<J: Job> JobRun<'_, J> {
             .map_err(|e| TaskFailure::Io(e.into_error()))?
             .sync_all()
             .map_err(TaskFailure::from)?;
-        // The task's commit: a complete file appears under the task's name in one rename (a later
-        // attempt of the same task, if any, replaces it whole).
-        fs::rename(&temp, self.work.join(part_name(partition))).map_err(TaskFailure::from)?;
-        Ok(((), counts))
+        // The task's commit, if this copy wins: a complete file appears under the task's name in
+        // one rename.
+        let commit = Commit::Rename {
+            from: temp,
+            to: self.work.join(part_name(partition)),
+        };
+        Ok(((), counts, commit))
     }
 }
 
@@ -584,6 +756,8 @@ enum AttemptError {
     Task(TaskFailure),
     /// More bad records in this attempt alone than the job may skip: retrying cannot help.
     TooManyBadRecords(u64),
+    /// Another copy of the task committed while this one ran.
+    Superseded,
 }
 
 impl From<TaskFailure> for AttemptError {

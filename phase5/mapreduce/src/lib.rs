@@ -73,7 +73,8 @@
 //! [`Engine::max_attempts`]; then the job fails with [`JobError::TaskFailed`], naming the task
 //! ([`TaskId`]), its split and the last cause. Each attempt writes under a name of its own and is
 //! committed by a rename, so a re-executed task never duplicates output, and only committed
-//! attempts are counted.
+//! attempts are counted. With [`Engine::backup_tasks`], idle workers at the end of a phase run a
+//! second copy of the straggling task; the first copy to finish commits, the other is dropped.
 //!
 //! ## How it runs
 //! The input is cut into about `M` splits on record boundaries ([`Input`]). `threads` workers claim

@@ -33,6 +33,10 @@ pub struct JobReport {
     pub retries: u64,
     /// Bad records (map) and keys (reduce) skipped.
     pub skipped: u64,
+    /// Backup copies of straggling tasks started ([`Engine::backup_tasks`](crate::Engine::backup_tasks)).
+    pub backups_launched: u64,
+    /// Tasks whose backup copy committed first.
+    pub backups_won: u64,
     /// Wall time of the map phase.
     pub map_time: Duration,
     /// Wall time of the reduce phase.
@@ -78,8 +82,13 @@ impl std::fmt::Display for JobReport {
         )?;
         write!(
             f,
-            "spilled runs {} ({} B), retries {}, skipped {}",
-            self.spilled_runs, self.spilled_bytes, self.retries, self.skipped
+            "spilled runs {} ({} B), retries {}, skipped {}, backups {} launched, {} won",
+            self.spilled_runs,
+            self.spilled_bytes,
+            self.retries,
+            self.skipped,
+            self.backups_launched,
+            self.backups_won
         )
     }
 }
