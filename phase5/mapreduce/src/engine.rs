@@ -342,7 +342,7 @@ impl<J: Job> JobRun<'_, J> {
         let map_started = Instant::now();
         self.phase(self.splits.len(), |task, table, is_backup| {
             let won = self.with_retries(TaskId::Map(task), table, is_backup, |attempt| {
-                self.map_attempt(task, attempt, &table.done[task])
+                self.map_attempt(task, attempt, is_backup, &table.done[task])
             })?;
             if let Some(out) = won {
                 *map_outputs[task].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
@@ -365,7 +365,7 @@ impl<J: Job> JobRun<'_, J> {
                 .flat_map(|task| task.get(partition).into_iter().flatten())
                 .collect();
             self.with_retries(TaskId::Reduce(partition), table, is_backup, |attempt| {
-                self.reduce_attempt(partition, attempt, &runs, &table.done[partition])
+                self.reduce_attempt(partition, attempt, is_backup, &runs, &table.done[partition])
             })?;
             Ok(())
         })?;
@@ -575,6 +575,7 @@ impl<J: Job> JobRun<'_, J> {
         &self,
         task: usize,
         attempt: u32,
+        backup: bool,
         superseded: &AtomicBool,
     ) -> AttemptResult<MapOutput<J::Key, J::Value>> {
         let reducers = self.engine.reducers;
@@ -626,6 +627,7 @@ impl<J: Job> JobRun<'_, J> {
                 file: split.file,
                 offset,
                 split: task,
+                backup,
             };
             emitter.pending.clear();
             match self.job.map(&record, &mut emitter) {
@@ -684,6 +686,7 @@ impl<J: Job> JobRun<'_, J> {
         &self,
         partition: usize,
         attempt: u32,
+        backup: bool,
         runs: &[&Run<J::Key, J::Value>],
         superseded: &AtomicBool,
     ) -> AttemptResult<()> {
@@ -693,7 +696,10 @@ impl<J: Job> JobRun<'_, J> {
             .join(format!("reduce-{partition:05}.attempt-{attempt}"));
         let mut file = std::io::BufWriter::new(fs::File::create(&temp).map_err(TaskFailure::from)?);
         let mut counts = AttemptCounts::default();
-        let mut out = Output::default();
+        let mut out = Output {
+            backup,
+            ..Output::default()
+        };
         let mut too_many = None;
         let mut stopped = false;
         merge_runs(runs, |key, values| {

@@ -18,6 +18,8 @@ pub struct Record<'a> {
     pub offset: u64,
     /// The split (map task) reading it.
     pub split: usize,
+    /// Whether a backup copy of the map task is reading it ([`Engine::backup_tasks`](crate::Engine::backup_tasks)).
+    pub backup: bool,
 }
 
 /// Collects a map call's pairs. They reach the job's buffers only if `map` returns `Ok`, so a
@@ -46,9 +48,15 @@ impl<K, V> Emitter<K, V> {
 pub struct Output {
     pub(crate) buffer: Vec<u8>,
     pub(crate) records: u64,
+    pub(crate) backup: bool,
 }
 
 impl Output {
+    /// Whether a backup copy of the reduce task is writing ([`Engine::backup_tasks`](crate::Engine::backup_tasks)).
+    pub fn is_backup(&self) -> bool {
+        self.backup
+    }
+
     /// Appends one output record.
     pub fn write(&mut self, record: &[u8]) {
         self.buffer.extend_from_slice(record);

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use mapreduce::jobs::WordCount;
-use mapreduce::{AggregateJob, Emitter, Engine, Input, Job, Output, Record, RecordError};
+use mapreduce::{Engine, Input, Record, RecordError};
 
-/// Word count whose first copy of map task `split` (or of the reduce call for `key`) stalls until
-/// `committed` exists — the file the task's winning copy renames into place — so only a backup copy
-/// can finish the task first. Without backups it gives up after a deadline and panics.
+/// Hooks for word count: the primary (not backup) copy of map task `split`, or of the reduce call
+/// for `key`, stalls until `committed` exists — the file the task's winning copy renames into place —
+/// so only the backup copy can finish the task. Without backups it gives up after a deadline and
+/// panics.
 struct Straggler {
     split: usize,
     key: Vec<u8>,
@@ -21,9 +22,9 @@ struct Straggler {
 }
 
 impl Straggler {
-    fn stall_once(&self) {
+    fn stall_once(&self, backup: bool) {
         // Relaxed: only one caller may see `false`; nothing else hangs on the flag.
-        if self.stalled.swap(true, Relaxed) {
+        if backup || self.stalled.swap(true, Relaxed) {
             return;
         }
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -37,30 +38,19 @@ impl Straggler {
     }
 }
 
-impl Job for Straggler {
-    type Key = Vec<u8>;
-    type Value = u64;
-
-    fn map(
-        &self,
-        record: &Record<'_>,
-        emit: &mut Emitter<Vec<u8>, u64>,
-    ) -> Result<(), RecordError> {
+impl Hooks for Straggler {
+    fn after_map(&self, record: &Record<'_>) -> Result<(), RecordError> {
         if record.split == self.split {
-            self.stall_once();
+            self.stall_once(record.backup);
         }
-        AggregateJob(WordCount).map(record, emit)
+        Ok(())
     }
 
-    fn combine(&self, key: &Vec<u8>, values: Vec<u64>) -> Vec<u64> {
-        AggregateJob(WordCount).combine(key, values)
-    }
-
-    fn reduce(&self, key: &Vec<u8>, values: Vec<u64>, out: &mut Output) -> Result<(), RecordError> {
-        if *key == self.key {
-            self.stall_once();
+    fn before_reduce(&self, key: &[u8], backup: bool) -> Result<(), RecordError> {
+        if key == self.key {
+            self.stall_once(backup);
         }
-        AggregateJob(WordCount).reduce(key, values, out)
+        Ok(())
     }
 }
 
@@ -98,10 +88,11 @@ fn a_backup_copy_finishes_a_straggling_map_task_once() {
             committed: out.join("_temporary/map-00001"),
             stalled: AtomicBool::new(false),
         };
-        let report = engine().run(&job, &input, &out).unwrap();
+        let report = engine().run(&Hooked(job), &input, &out).unwrap();
         assert_eq!(parts(&report), parts(&clean));
-        assert_eq!(report.backups_won, 1, "{report}");
-        assert!(report.backups_launched >= 1);
+        // The straggler's backup won; a backup of another task that was still running when a worker
+        // went idle may have won too.
+        assert!(report.backups_won >= 1, "{report}");
         assert_eq!(report.input_records, clean.input_records);
         assert_eq!(report.map_output_pairs, clean.map_output_pairs);
         assert_eq!(report.spilled_runs, clean.spilled_runs);
@@ -130,9 +121,11 @@ fn a_backup_copy_finishes_a_straggling_reduce_task_once() {
             committed: out.join("_temporary/part-00001"),
             stalled: AtomicBool::new(false),
         };
-        let report = engine().run(&job, &input, &out).unwrap();
+        let report = engine().run(&Hooked(job), &input, &out).unwrap();
         assert_eq!(parts(&report), parts(&clean));
-        assert_eq!(report.backups_won, 1, "{report}");
+        // The straggler's backup won; a backup of another task that was still running when a worker
+        // went idle may have won too.
+        assert!(report.backups_won >= 1, "{report}");
         assert_eq!(report.reduce_keys, clean.reduce_keys);
         assert_eq!(report.output_records, clean.output_records);
         assert_eq!(report.output_bytes, clean.output_bytes);

@@ -6,12 +6,9 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use common::*;
 use mapreduce::jobs::WordCount;
-use mapreduce::{
-    AggregateJob, Emitter, Engine, Input, InputProblem, Job, JobError, Output, Record, RecordError,
-    TaskFailure, TaskId,
-};
+use mapreduce::{Engine, Input, InputProblem, JobError, Record, RecordError, TaskFailure, TaskId};
 
-/// Word count that panics (or fails) on split `split` while `map_faults` lasts, on the key `key`
+/// Hooks for word count that panic (or fails) on split `split` while `map_faults` lasts, on the key `key`
 /// while `reduce_faults` lasts, and rejects lines starting with `#bad` as bad records.
 struct Faulty {
     split: usize,
@@ -47,22 +44,8 @@ impl Faulty {
     }
 }
 
-impl Job for Faulty {
-    type Key = Vec<u8>;
-    type Value = u64;
-
-    fn map(
-        &self,
-        record: &Record<'_>,
-        emit: &mut Emitter<Vec<u8>, u64>,
-    ) -> Result<(), RecordError> {
-        for word in record
-            .bytes
-            .split(u8::is_ascii_whitespace)
-            .filter(|w| !w.is_empty())
-        {
-            emit.emit(word.to_vec(), 1);
-        }
+impl Hooks for Faulty {
+    fn after_map(&self, record: &Record<'_>) -> Result<(), RecordError> {
         if record.bytes.starts_with(b"#bad") {
             return Err(RecordError::Bad("a #bad line".into()));
         }
@@ -72,15 +55,11 @@ impl Job for Faulty {
         Ok(())
     }
 
-    fn combine(&self, key: &Vec<u8>, values: Vec<u64>) -> Vec<u64> {
-        AggregateJob(WordCount).combine(key, values)
-    }
-
-    fn reduce(&self, key: &Vec<u8>, values: Vec<u64>, out: &mut Output) -> Result<(), RecordError> {
-        if *key == self.key {
+    fn before_reduce(&self, key: &[u8], _backup: bool) -> Result<(), RecordError> {
+        if key == self.key {
             self.fault(&self.reduce_faults, "reduce")?;
         }
-        AggregateJob(WordCount).reduce(key, values, out)
+        Ok(())
     }
 }
 
@@ -114,7 +93,7 @@ fn fewer_faults_than_attempts_give_the_exact_output_and_counts() {
                         .join(format!("k{faults}-{fail_instead_of_panic}-{budget:?}"));
                     let report = engine()
                         .memory_budget(budget)
-                        .run(&job, &input, &out)
+                        .run(&Hooked(job), &input, &out)
                         .unwrap();
                     assert_eq!(parts(&report), parts(&clean));
                     // Each injected fault cost one map or one reduce attempt; only committed
@@ -142,7 +121,7 @@ fn as_many_faults_as_attempts_fail_the_job_naming_the_task() {
         let (dir, paths) = setup("mr-fail", &files);
         let input = Input::lines(&paths);
         let job = Faulty::new(3, ATTEMPTS, b"-", 0);
-        match engine().run(&job, &input, dir.path().join("map")) {
+        match engine().run(&Hooked(job), &input, dir.path().join("map")) {
             Err(JobError::TaskFailed {
                 task: TaskId::Map(3),
                 split: Some(split),
@@ -164,7 +143,7 @@ fn as_many_faults_as_attempts_fail_the_job_naming_the_task() {
         job.fail_instead_of_panic = true;
         let err = engine()
             .threads(1)
-            .run(&job, &input, dir.path().join("reduce"))
+            .run(&Hooked(job), &input, dir.path().join("reduce"))
             .unwrap_err();
         match &err {
             JobError::TaskFailed {
@@ -217,14 +196,18 @@ fn bad_records_are_skipped_up_to_the_cap_and_counted_exactly() {
         // A split that panics once on top: its retried attempt must not count its bad records twice.
         let report = engine()
             .max_skipped(bad)
-            .run(&Faulty::new(1, 1, b"-", 0), &input, dir.path().join("ok"))
+            .run(
+                &Hooked(Faulty::new(1, 1, b"-", 0)),
+                &input,
+                dir.path().join("ok"),
+            )
             .unwrap();
         assert_eq!(report.skipped, bad);
         assert_eq!(report.retries, 1);
         assert_eq!(parse_counts(&parts(&report)), wordcount_reference(&good));
 
         match engine().max_skipped(bad - 1).run(
-            &Faulty::new(1, 0, b"-", 0),
+            &Hooked(Faulty::new(1, 0, b"-", 0)),
             &input,
             dir.path().join("over"),
         ) {

@@ -228,3 +228,41 @@ pub fn setup(label: &str, files: &[Vec<u8>]) -> (TempDir, Vec<PathBuf>) {
     let paths = write_files(dir.path(), files);
     (dir, paths)
 }
+
+/// What a test injects into word count: called after a record's words are emitted (an error makes
+/// the record bad or fails the attempt) and before a key is reduced (`backup`: by a backup copy).
+pub trait Hooks: Sync {
+    fn after_map(&self, record: &mapreduce::Record<'_>) -> Result<(), mapreduce::RecordError>;
+    fn before_reduce(&self, key: &[u8], backup: bool) -> Result<(), mapreduce::RecordError>;
+}
+
+/// Word count with a test's [`Hooks`].
+pub struct Hooked<H>(pub H);
+
+impl<H: Hooks> mapreduce::Job for Hooked<H> {
+    type Key = Vec<u8>;
+    type Value = u64;
+
+    fn map(
+        &self,
+        record: &mapreduce::Record<'_>,
+        emit: &mut mapreduce::Emitter<Vec<u8>, u64>,
+    ) -> Result<(), mapreduce::RecordError> {
+        mapreduce::jobs::WordCount::job().map(record, emit)?;
+        self.0.after_map(record)
+    }
+
+    fn combine(&self, key: &Vec<u8>, values: Vec<u64>) -> Vec<u64> {
+        mapreduce::jobs::WordCount::job().combine(key, values)
+    }
+
+    fn reduce(
+        &self,
+        key: &Vec<u8>,
+        values: Vec<u64>,
+        out: &mut mapreduce::Output,
+    ) -> Result<(), mapreduce::RecordError> {
+        self.0.before_reduce(key, out.is_backup())?;
+        mapreduce::jobs::WordCount::job().reduce(key, values, out)
+    }
+}
