@@ -55,8 +55,9 @@ impl Default for Engine {
 }
 
 impl Engine {
-    /// Defaults: one thread per available core, splits = 4 × threads, reducers = threads, no
-    /// memory budget, 4 attempts per task, no bad record tolerated.
+    /// Defaults: as many threads and reducers as available cores and four times as many splits
+    /// (each setting is separate: changing `threads` later changes neither of the others), no
+    /// memory budget, 4 attempts per task, no bad record tolerated, no backup tasks.
     pub fn new() -> Engine {
         let threads = std::thread::available_parallelism().map_or(1, usize::from);
         Engine {
