@@ -130,13 +130,20 @@ pub trait Job: Sync {
 
 /// FNV-1a over the key's encoding, modulo `reducers`: the same partition on every run and machine.
 pub fn hash_partition<K: Codec>(key: &K, reducers: usize) -> usize {
-    let mut bytes = Vec::with_capacity(key.encoded_len());
-    key.encode(&mut bytes);
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    thread_local! {
+        /// The key's encoding, in a buffer reused across calls (one allocation a thread, not a key).
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    let hash = SCRATCH.with_borrow_mut(|bytes| {
+        bytes.clear();
+        key.encode(bytes);
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for &byte in bytes.iter() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        hash
+    });
     (hash % reducers.max(1) as u64) as usize
 }
 

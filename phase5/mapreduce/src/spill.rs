@@ -149,7 +149,9 @@ pub(crate) fn write_run<K: Codec, V: Codec>(
             written += 4 + scratch.len() as u64;
         }
     }
-    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    // Flushed, not synced: a run lives only as long as the job, and a job that outlives a crash of
+    // the machine starts over, so forcing it to the disk would buy nothing.
+    out.flush()?;
     Ok(written)
 }
 
