@@ -570,8 +570,8 @@ impl<J: Job> JobRun<'_, J> {
     }
 
     /// One attempt of map task `task`: reads its split, maps every record into the buffer, spills
-    /// when over budget; its run files go to a directory of its own, renamed to the task's name on
-    /// success.
+    /// when over budget; its run files go to a directory of its own, and the rename it returns
+    /// makes that directory the task's.
     fn map_attempt(
         &self,
         task: usize,
@@ -681,8 +681,9 @@ impl<J: Job> JobRun<'_, J> {
         Ok((runs, counts, commit))
     }
 
-    /// One attempt of reduce task `partition`: merges its runs, reduces each key, writes a temporary
-    /// file in the work directory and renames it to `part-NNNNN` on success.
+    /// One attempt of reduce task `partition`: merges its runs, reduces each key into a file of the
+    /// attempt's own in the work directory, and returns the rename that commits it as the task's
+    /// `part-NNNNN` (moved to the output directory once every reduce task has committed).
     fn reduce_attempt(
         &self,
         partition: usize,
