@@ -1,0 +1,16 @@
+//! The built-in jobs: word count, inverted index, grep, and sort of fixed-size records.
+mod grep;
+mod index;
+mod sort;
+mod wordcount;
+
+pub use grep::Grep;
+pub use index::InvertedIndex;
+pub use sort::Sort;
+pub use wordcount::WordCount;
+
+/// The words of a line: runs of bytes between ASCII whitespace.
+pub(crate) fn words(line: &[u8]) -> impl Iterator<Item = &[u8]> {
+    line.split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
+}
