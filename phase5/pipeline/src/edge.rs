@@ -1,0 +1,231 @@
+//! A bounded edge between two stages, with an overflow policy.
+//!
+//! Go's buffered channel blocks a full sender; Vector's and Akka's buffers may instead drop the new
+//! item, drop the oldest, or refuse. This edge is a `VecDeque` under a mutex with two tokio `Notify`s
+//! (not empty, not full), so every policy is one branch of one `push`, the depth is read under the
+//! same lock that changes it, and a stage's input backlog is a number in its report.
+//!
+//! Wake-ups are never lost: a waiter registers its `Notified` (`enable`) *before* it checks the queue
+//! under the lock, and every change that could satisfy it calls `notify_waiters` after unlocking, so a
+//! change either happens before the check (seen under the lock) or after the registration (wakes it).
+use std::collections::VecDeque;
+use std::pin::pin;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Overflow;
+use crate::stats::{Nack, StageStats};
+
+/// An item on its way, with the sequence number of the source item it came from.
+#[derive(Debug)]
+pub(crate) struct Item<T> {
+    pub(crate) seq: u64,
+    pub(crate) value: T,
+}
+
+struct State<T> {
+    queue: VecDeque<Item<T>>,
+    /// Live [`Sender`]s; 0 with an empty queue is the end of the stream.
+    senders: usize,
+}
+
+/// The edge in front of one stage. Its counters are that stage's (`offered`, `dropped`, …).
+pub(crate) struct Edge<T> {
+    state: Mutex<State<T>>,
+    not_empty: Notify,
+    not_full: Notify,
+    capacity: usize,
+    overflow: Overflow,
+    stats: Arc<StageStats>,
+    stage: String,
+    nacks: Arc<Mutex<Vec<Nack>>>,
+}
+
+/// What became of a pushed item.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// In the queue (under `DropOldest`, possibly at the cost of the oldest item).
+    Accepted,
+    /// Dropped (`DropNewest`) or refused (`Reject`): the sender goes on.
+    Refused,
+    /// The sender was stopped while it waited for room; the item is counted cancelled.
+    Stopped,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic never happens under this lock (only VecDeque operations and counters run there), so
+    // poisoning cannot leave the queue half-changed; recover rather than propagate.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<T: Send> Edge<T> {
+    pub(crate) fn new(
+        capacity: usize,
+        overflow: Overflow,
+        stats: Arc<StageStats>,
+        stage: String,
+        nacks: Arc<Mutex<Vec<Nack>>>,
+    ) -> Self {
+        Edge {
+            state: Mutex::new(State {
+                queue: VecDeque::with_capacity(capacity),
+                senders: 0,
+            }),
+            not_empty: Notify::new(),
+            not_full: Notify::new(),
+            capacity,
+            overflow,
+            stats,
+            stage,
+            nacks,
+        }
+    }
+
+    /// A new sender: the edge stays open until every sender is dropped.
+    pub(crate) fn sender(self: &Arc<Self>, upstream: Arc<StageStats>) -> Sender<T> {
+        lock(&self.state).senders += 1;
+        Sender {
+            edge: Arc::clone(self),
+            upstream,
+        }
+    }
+
+    fn set_depth(&self, depth: usize) {
+        self.stats.depth.store(depth, Relaxed);
+        self.stats.max_depth.fetch_max(depth, Relaxed);
+    }
+
+    /// The next item, or `None` once every sender is gone and the queue is empty, or once `stop` is
+    /// cancelled. Cancel-safe: an item leaves the queue only in the same poll that returns it.
+    pub(crate) async fn pop(&self, stop: &CancellationToken) -> Option<Item<T>> {
+        loop {
+            let mut notified = pin!(self.not_empty.notified());
+            notified.as_mut().enable();
+            {
+                let mut st = lock(&self.state);
+                if let Some(item) = st.queue.pop_front() {
+                    self.set_depth(st.queue.len());
+                    drop(st);
+                    StageStats::add(&self.stats.items_in, 1);
+                    self.not_full.notify_waiters();
+                    return Some(item);
+                }
+                if st.senders == 0 {
+                    return None;
+                }
+            }
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return None,
+                _ = notified => {}
+            }
+        }
+    }
+
+    /// Counts whatever is still queued as cancelled, once no stage will read it again.
+    pub(crate) fn cancel_rest(&self) {
+        let mut st = lock(&self.state);
+        let n = st.queue.len() as u64;
+        st.queue.clear();
+        self.set_depth(0);
+        StageStats::add(&self.stats.cancelled, n);
+    }
+}
+
+/// One upstream worker's handle on an edge.
+pub(crate) struct Sender<T: Send> {
+    edge: Arc<Edge<T>>,
+    /// The sending stage's stats: its backpressured time is counted here.
+    upstream: Arc<StageStats>,
+}
+
+impl<T: Send> Sender<T> {
+    /// Offers `item` to the edge under its policy. Under `Block` it waits for room, and that wait is
+    /// the sending stage's backpressured time; `stop` ends the wait.
+    pub(crate) async fn push(&self, item: Item<T>, stop: &CancellationToken) -> Pushed {
+        let edge = &*self.edge;
+        StageStats::add(&edge.stats.offered, 1);
+        StageStats::add(&self.upstream.items_out, 1);
+        let mut item = Some(item);
+        let mut blocked_since: Option<Instant> = None;
+        let outcome = loop {
+            let mut notified = pin!(edge.not_full.notified());
+            notified.as_mut().enable();
+            {
+                let mut st = lock(&edge.state);
+                if st.queue.len() < edge.capacity {
+                    st.queue.extend(item.take());
+                    edge.set_depth(st.queue.len());
+                    break Pushed::Accepted;
+                }
+                match edge.overflow {
+                    Overflow::Block => {}
+                    Overflow::DropNewest => {
+                        StageStats::add(&edge.stats.dropped, 1);
+                        return Pushed::Refused;
+                    }
+                    Overflow::DropOldest => {
+                        st.queue.pop_front();
+                        st.queue.extend(item.take());
+                        StageStats::add(&edge.stats.dropped, 1);
+                        break Pushed::Accepted;
+                    }
+                    Overflow::Reject => {
+                        drop(st);
+                        StageStats::add(&edge.stats.rejected, 1);
+                        let seq = item.as_ref().map_or(0, |i| i.seq);
+                        lock(&edge.nacks).push(Nack {
+                            seq,
+                            stage: edge.stage.clone(),
+                        });
+                        return Pushed::Refused;
+                    }
+                }
+            }
+            blocked_since.get_or_insert_with(Instant::now);
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => {
+                    StageStats::add(&edge.stats.cancelled, 1);
+                    break Pushed::Stopped;
+                }
+                _ = notified => {}
+            }
+        };
+        if let Some(since) = blocked_since {
+            StageStats::add_time(&self.upstream.backpressured_ns, since.elapsed());
+        }
+        if outcome == Pushed::Accepted {
+            edge.not_empty.notify_waiters();
+        }
+        outcome
+    }
+}
+
+impl<T: Send> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let last = {
+            let mut st = lock(&self.edge.state);
+            st.senders -= 1;
+            st.senders == 0
+        };
+        if last {
+            self.edge.not_empty.notify_waiters(); // the readers see the end of the stream
+        }
+    }
+}
+
+/// An edge whose leftovers can be counted without knowing its item type.
+pub(crate) trait Leftovers: Send + Sync {
+    fn cancel_rest(&self);
+}
+
+impl<T: Send> Leftovers for Edge<T> {
+    fn cancel_rest(&self) {
+        Edge::cancel_rest(self)
+    }
+}

@@ -1,0 +1,447 @@
+//! The typed builder (`Pipeline<T>`: a source and the stages so far, whose output is `T`) and the
+//! runner (`Runnable`: the whole graph, ending in a sink).
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Mode, Overflow, Stage};
+use crate::edge::{Edge, Leftovers};
+use crate::error::{PipelineError, panic_message};
+use crate::stats::{Nack, Report, StageReport, StageStats};
+use crate::workers::{self, BoxFuture, Out, Step, Tokens};
+
+/// A task not yet spawned: its stage's name, and the future it runs given the pipeline's start.
+type Task = (String, Box<dyn FnOnce(Instant) -> BoxFuture<()> + Send>);
+
+/// What the last stage so far still needs: the edge its output goes to.
+type Tail<T> = Box<dyn FnOnce(Arc<Edge<T>>) -> Vec<Task> + Send>;
+
+/// Everything built so far, whatever the current item type.
+struct Parts {
+    tokens: Tokens,
+    nacks: Arc<Mutex<Vec<Nack>>>,
+    tasks: Vec<Task>,
+    stages: Vec<(String, usize, Arc<StageStats>)>,
+    edges: Vec<Arc<dyn Leftovers>>,
+    names: HashSet<String>,
+    error: Option<PipelineError>,
+}
+
+/// A pipeline under construction whose last stage emits `T`. Nothing runs until
+/// [`Runnable::run`]; every stage then runs as spawned tokio tasks, joined by bounded edges.
+///
+/// ```
+/// use pipeline::{Pipeline, Stage};
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+///
+/// # tokio::runtime::Runtime::new()?.block_on(async {
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let sink = Arc::clone(&seen);
+/// let report = Pipeline::from_iter(1..=10u32)
+///     .map(Stage::new("square").with_parallelism(4), |x| async move { x * x })
+///     .filter(Stage::new("odd"), |x| x % 2 == 1)
+///     .batch(Stage::new("batch"), 2, Duration::from_millis(10))
+///     .for_each(Stage::new("sink"), move |batch| {
+///         sink.lock().unwrap().push(batch);
+///         async {}
+///     })
+///     .run()
+///     .await?;
+/// // "square" is ordered (the default): its outputs keep the input order.
+/// assert_eq!(*seen.lock().unwrap(), vec![vec![1, 9], vec![25, 49], vec![81]]);
+/// assert_eq!(report.stage("odd").unwrap().items_out, 5);
+/// # Ok::<(), pipeline::PipelineError>(())
+/// # }).unwrap();
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Pipeline<T> {
+    parts: Parts,
+    tail: Tail<T>,
+}
+
+impl<T> fmt::Debug for Pipeline<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.parts.stages.iter().map(|s| s.0.as_str()).collect();
+        f.debug_struct("Pipeline").field("stages", &names).finish()
+    }
+}
+
+fn source_parts() -> (Parts, Arc<StageStats>) {
+    let stats = Arc::new(StageStats::default());
+    let parts = Parts {
+        tokens: Tokens::default(),
+        nacks: Arc::new(Mutex::new(Vec::new())),
+        tasks: Vec::new(),
+        stages: vec![("source".to_string(), 1, Arc::clone(&stats))],
+        edges: Vec::new(),
+        names: HashSet::from(["source".to_string()]),
+        error: None,
+    };
+    (parts, stats)
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// A pipeline whose source is an iterator (item `n` of it has sequence number `n`). The source
+    /// stops when the iterator ends or when the pipeline's token is cancelled.
+    #[allow(clippy::should_implement_trait)] // a constructor, not FromIterator: it builds a source
+    pub fn from_iter<I>(items: I) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        I::IntoIter: Send + 'static,
+    {
+        let (parts, stats) = source_parts();
+        let tokens = parts.tokens.clone();
+        let iter = items.into_iter();
+        let tail: Tail<T> = Box::new(move |edge: Arc<Edge<T>>| {
+            let out = edge.sender(Arc::clone(&stats));
+            let run = move |start| -> BoxFuture<()> {
+                Box::pin(workers::iter_source(iter, out, stats, tokens, start))
+            };
+            vec![("source".to_string(), Box::new(run) as _)]
+        });
+        Pipeline { parts, tail }
+    }
+
+    /// A pipeline whose source is a channel: it ends when every sender is dropped, or when the
+    /// pipeline's token is cancelled.
+    pub fn from_receiver(rx: mpsc::Receiver<T>) -> Self {
+        let (parts, stats) = source_parts();
+        let tokens = parts.tokens.clone();
+        let tail: Tail<T> = Box::new(move |edge: Arc<Edge<T>>| {
+            let out = edge.sender(Arc::clone(&stats));
+            let run = move |start| -> BoxFuture<()> {
+                Box::pin(workers::channel_source(rx, out, stats, tokens, start))
+            };
+            vec![("source".to_string(), Box::new(run) as _)]
+        });
+        Pipeline { parts, tail }
+    }
+
+    /// Adds a stage: a new edge in front of it, and its tasks.
+    fn stage<U: Send + 'static>(self, cfg: Stage, step: Step<T, U>) -> Pipeline<U> {
+        let (parts, stats, edge) = self.open(&cfg);
+        let name = cfg.name().to_string();
+        let parallelism = cfg.parallelism().max(1);
+        let tokens = parts.tokens.clone();
+        let tail: Tail<U> = Box::new(move |out_edge: Arc<Edge<U>>| match cfg.mode() {
+            Mode::Unordered => (0..parallelism)
+                .map(|_| {
+                    let (input, out) = (Arc::clone(&edge), out_edge.sender(Arc::clone(&stats)));
+                    let (step, stats, tokens) =
+                        (Arc::clone(&step), Arc::clone(&stats), tokens.clone());
+                    let run = move |start| -> BoxFuture<()> {
+                        Box::pin(workers::unordered_worker(
+                            input, out, step, stats, tokens, start,
+                        ))
+                    };
+                    (name.clone(), Box::new(run) as _)
+                })
+                .collect(),
+            Mode::Ordered => {
+                let out = out_edge.sender(Arc::clone(&stats));
+                let (d, c) = workers::ordered_stage(edge, out, step, parallelism, stats, tokens);
+                vec![(name.clone(), Box::new(d) as _), (name, Box::new(c) as _)]
+            }
+        });
+        Pipeline { parts, tail }
+    }
+
+    /// Validates `cfg`, creates the edge into the new stage and resolves the previous stage's tail.
+    fn open(self, cfg: &Stage) -> (Parts, Arc<StageStats>, Arc<Edge<T>>) {
+        let mut parts = self.parts;
+        let name = cfg.name().to_string();
+        let err = if cfg.parallelism() == 0 {
+            Some(PipelineError::ZeroParallelism {
+                stage: name.clone(),
+            })
+        } else if cfg.edge_capacity() == 0 {
+            Some(PipelineError::ZeroCapacity {
+                stage: name.clone(),
+            })
+        } else if !parts.names.insert(name.clone()) {
+            Some(PipelineError::DuplicateStage {
+                stage: name.clone(),
+            })
+        } else {
+            None
+        };
+        if parts.error.is_none() {
+            parts.error = err;
+        }
+        let stats = Arc::new(StageStats::default());
+        let edge = Arc::new(Edge::new(
+            cfg.edge_capacity().max(1),
+            cfg.overflow_policy(),
+            Arc::clone(&stats),
+            name.clone(),
+            Arc::clone(&parts.nacks),
+        ));
+        let tasks = (self.tail)(Arc::clone(&edge));
+        parts.tasks.extend(tasks);
+        parts.edges.push(Arc::clone(&edge) as Arc<dyn Leftovers>);
+        parts
+            .stages
+            .push((name, cfg.parallelism().max(1), Arc::clone(&stats)));
+        (parts, stats, edge)
+    }
+
+    /// Transforms every item with an async function.
+    pub fn map<U, F, Fut>(self, stage: Stage, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = U> + Send + 'static,
+    {
+        self.stage(
+            stage,
+            Arc::new(move |x| -> BoxFuture<Out<U>> {
+                let fut = f(x);
+                Box::pin(async move { Out::One(fut.await) })
+            }),
+        )
+    }
+
+    /// Transforms every item with an async function that may fail: a failed item is counted in the
+    /// stage's `failed` and goes no further.
+    pub fn try_map<U, E, F, Fut>(self, stage: Stage, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        E: Send + 'static,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<U, E>> + Send + 'static,
+    {
+        self.stage(
+            stage,
+            Arc::new(move |x| -> BoxFuture<Out<U>> {
+                let fut = f(x);
+                Box::pin(async move {
+                    match fut.await {
+                        Ok(u) => Out::One(u),
+                        Err(_) => Out::Failed,
+                    }
+                })
+            }),
+        )
+    }
+
+    /// Keeps the items for which `keep` is true.
+    pub fn filter<F>(self, stage: Stage, keep: F) -> Pipeline<T>
+    where
+        F: Fn(&T) -> bool + Send + Sync + 'static,
+    {
+        self.stage(
+            stage,
+            Arc::new(move |x| -> BoxFuture<Out<T>> {
+                let o = if keep(&x) { Out::One(x) } else { Out::Nothing };
+                Box::pin(std::future::ready(o))
+            }),
+        )
+    }
+
+    /// Replaces every item by the items `f` returns, in order.
+    pub fn flat_map<U, I, F>(self, stage: Stage, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        I: IntoIterator<Item = U>,
+        F: Fn(T) -> I + Send + Sync + 'static,
+    {
+        self.stage(
+            stage,
+            Arc::new(move |x| -> BoxFuture<Out<U>> {
+                Box::pin(std::future::ready(Out::Many(f(x).into_iter().collect())))
+            }),
+        )
+    }
+
+    /// Groups items into batches of `max_items`, or fewer when `max_wait` has passed since a batch's
+    /// first item (or the input ends). One task: the stage's parallelism is ignored.
+    pub fn batch(self, stage: Stage, max_items: usize, max_wait: Duration) -> Pipeline<Vec<T>> {
+        let zero = max_items == 0;
+        let (mut parts, stats, edge) = self.open(&stage);
+        if zero && parts.error.is_none() {
+            parts.error = Some(PipelineError::ZeroBatch {
+                stage: stage.name().to_string(),
+            });
+        }
+        let tokens = parts.tokens.clone();
+        let name = stage.name().to_string();
+        let tail: Tail<Vec<T>> = Box::new(move |out_edge: Arc<Edge<Vec<T>>>| {
+            let out = out_edge.sender(Arc::clone(&stats));
+            let max_items = max_items.max(1);
+            let run = move |start| -> BoxFuture<()> {
+                Box::pin(workers::batcher(
+                    edge, out, max_items, max_wait, stats, tokens, start,
+                ))
+            };
+            vec![(name, Box::new(run) as _)]
+        });
+        Pipeline { parts, tail }
+    }
+
+    /// Ends the pipeline in a sink: `f` is called for every item (by `parallelism` workers).
+    pub fn for_each<F, Fut>(self, stage: Stage, f: F) -> Runnable
+    where
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let sink: Pipeline<()> = self.stage(
+            stage,
+            Arc::new(move |x| -> BoxFuture<Out<()>> {
+                let fut = f(x);
+                Box::pin(async move {
+                    fut.await;
+                    Out::Nothing
+                })
+            }),
+        );
+        let mut parts = sink.parts;
+        // The sink sends nothing: its output edge is never read, and not part of the report.
+        let nowhere = Arc::new(Edge::new(
+            1,
+            Overflow::DropNewest,
+            Arc::new(StageStats::default()),
+            String::new(),
+            Arc::clone(&parts.nacks),
+        ));
+        parts.tasks.extend((sink.tail)(nowhere));
+        Runnable { parts }
+    }
+}
+
+/// A complete pipeline, ready to run.
+pub struct Runnable {
+    parts: Parts,
+}
+
+impl fmt::Debug for Runnable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.parts.stages.iter().map(|s| s.0.as_str()).collect();
+        f.debug_struct("Runnable").field("stages", &names).finish()
+    }
+}
+
+impl Runnable {
+    /// Runs until the source runs dry and every item has left the pipeline. Must be called within a
+    /// tokio runtime: every stage is spawned on it.
+    pub async fn run(self) -> Result<Report, PipelineError> {
+        self.run_until(CancellationToken::new(), Duration::MAX)
+            .await
+    }
+
+    /// Runs until the source runs dry, or until `token` is cancelled: then the source stops, the
+    /// items inside drain for up to `drain` (through every stage to the sink), and whatever is
+    /// still inside after that is cancelled (counted per stage in the report). A panic in a stage
+    /// cancels everything at once and is returned as [`PipelineError::StagePanicked`].
+    ///
+    /// Dropping the returned future aborts every task of the pipeline.
+    ///
+    /// ```
+    /// use pipeline::{Pipeline, Stage};
+    /// use std::time::Duration;
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let token = CancellationToken::new();
+    /// let stop = token.clone();
+    /// let report = Pipeline::from_iter(0u64..) // endless
+    ///     .map(Stage::new("work"), |x| async move { x + 1 })
+    ///     .for_each(Stage::new("sink"), move |x| {
+    ///         if x == 100 { stop.cancel(); }
+    ///         async {}
+    ///     })
+    ///     .run_until(token, Duration::from_secs(1))
+    ///     .await?;
+    /// assert!(report.cancelled && !report.drain_timed_out);
+    /// let sink = report.stage("sink").unwrap();
+    /// assert!(sink.completed >= 100 && sink.cancelled == 0); // drained: nothing abandoned
+    /// # Ok::<(), pipeline::PipelineError>(())
+    /// # }).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn run_until(
+        self,
+        token: CancellationToken,
+        drain: Duration,
+    ) -> Result<Report, PipelineError> {
+        let mut parts = self.parts;
+        if let Some(e) = parts.error.take() {
+            return Err(e);
+        }
+        let tokens = parts.tokens.clone();
+        let start = Instant::now();
+        let mut set = JoinSet::new();
+        let mut names = HashMap::new();
+        for (name, task) in parts.tasks.drain(..) {
+            let id = set.spawn(task(start)).id();
+            names.insert(id, name);
+        }
+        let mut failure = None;
+        let mut cancelled = false;
+        let mut drain_timed_out = false;
+        let mut drain_by: Option<Instant> = None;
+        loop {
+            let deadline = drain_by.filter(|_| !tokens.hard.is_cancelled());
+            tokio::select! {
+                joined = set.join_next_with_id() => match joined {
+                    None => break,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        if e.is_panic() && failure.is_none() {
+                            let stage = names.get(&e.id()).cloned().unwrap_or_default();
+                            let message = panic_message(&*e.into_panic());
+                            failure = Some(PipelineError::StagePanicked { stage, message });
+                        }
+                        tokens.source_stop.cancel();
+                        tokens.hard.cancel();
+                    }
+                },
+                _ = token.cancelled(), if !cancelled => {
+                    cancelled = true;
+                    tokens.source_stop.cancel();
+                    drain_by = Instant::now().checked_add(drain);
+                }
+                _ = sleep_until_opt(deadline), if deadline.is_some() => {
+                    drain_timed_out = true;
+                    tokens.source_stop.cancel();
+                    tokens.hard.cancel();
+                }
+            }
+        }
+        // Every task has ended: what is still queued will never be read.
+        for edge in &parts.edges {
+            edge.cancel_rest();
+        }
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let elapsed = start.elapsed();
+        let stages = parts
+            .stages
+            .iter()
+            .map(|(name, p, stats)| StageReport::from_stats(name, *p, stats))
+            .collect();
+        let nacks = std::mem::take(&mut *parts.nacks.lock().unwrap_or_else(|e| e.into_inner()));
+        Ok(Report {
+            stages,
+            nacks,
+            cancelled,
+            drain_timed_out,
+            elapsed,
+        })
+    }
+}
+
+async fn sleep_until_opt(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,221 @@
+//! Per-stage counters and times, and the report built from them when the pipeline ends.
+//!
+//! Every counter is a `Relaxed` atomic: each one is a tally with no other memory published through
+//! it, and the report reads them only after every stage task has been joined, which orders all
+//! their increments before the reads.
+use std::fmt;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::Duration;
+
+/// The live tallies of one stage (and of the edge in front of it).
+#[derive(Debug, Default)]
+pub(crate) struct StageStats {
+    pub(crate) offered: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) items_in: AtomicU64,
+    pub(crate) items_out: AtomicU64,
+    pub(crate) completed: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) cancelled: AtomicU64,
+    /// Items in the edge right now (kept under the edge's lock, mirrored here for reading).
+    pub(crate) depth: AtomicUsize,
+    pub(crate) max_depth: AtomicUsize,
+    /// Nanoseconds, summed over the stage's workers, spent in the stage's function.
+    pub(crate) busy_ns: AtomicU64,
+    /// Nanoseconds, summed over the stage's senders, spent waiting for room downstream.
+    pub(crate) backpressured_ns: AtomicU64,
+    /// Nanoseconds from the stage's start to its end.
+    pub(crate) wall_ns: AtomicU64,
+}
+
+impl StageStats {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn add_time(counter: &AtomicU64, d: Duration) {
+        counter.fetch_add(d.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
+    }
+}
+
+/// What one stage did. `offered = dropped + rejected + completed + failed + cancelled` once the
+/// pipeline has ended: every item that reached the stage's edge is accounted for exactly once.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StageReport {
+    /// The stage's name (`source` for the source).
+    pub name: String,
+    /// How many workers it ran.
+    pub parallelism: usize,
+    /// Items sent to the edge in front of it.
+    pub offered: u64,
+    /// Items its edge dropped (the arriving one, or the oldest, by its policy).
+    pub dropped: u64,
+    /// Items its edge refused and reported back to the source.
+    pub rejected: u64,
+    /// Items it took from its edge.
+    pub items_in: u64,
+    /// Items it sent on (a filter sends fewer, a flat_map more, a batch one per batch).
+    pub items_out: u64,
+    /// Items it finished with (sent on, or filtered out).
+    pub completed: u64,
+    /// Items whose `try_map` returned an error.
+    pub failed: u64,
+    /// Items abandoned when the drain deadline passed: in its edge, in flight, or in a partial batch.
+    pub cancelled: u64,
+    /// The most items its edge held at once.
+    pub max_depth: usize,
+    /// Share of its workers' time spent in its function (0 to 1).
+    pub busy: f64,
+    /// Share of its workers' time spent waiting for room in the next edge (0 to 1).
+    pub backpressured: f64,
+    /// The rest: waiting for input (0 to 1).
+    pub idle: f64,
+}
+
+impl StageReport {
+    pub(crate) fn from_stats(name: &str, parallelism: usize, s: &StageStats) -> Self {
+        let wall = s.wall_ns.load(Relaxed) as f64 * parallelism as f64;
+        let share = |ns: u64| {
+            if wall > 0.0 {
+                (ns as f64 / wall).clamp(0.0, 1.0)
+            } else {
+                0.0
+            }
+        };
+        let busy = share(s.busy_ns.load(Relaxed));
+        let backpressured = share(s.backpressured_ns.load(Relaxed)).min(1.0 - busy);
+        StageReport {
+            name: name.to_string(),
+            parallelism,
+            offered: s.offered.load(Relaxed),
+            dropped: s.dropped.load(Relaxed),
+            rejected: s.rejected.load(Relaxed),
+            items_in: s.items_in.load(Relaxed),
+            items_out: s.items_out.load(Relaxed),
+            completed: s.completed.load(Relaxed),
+            failed: s.failed.load(Relaxed),
+            cancelled: s.cancelled.load(Relaxed),
+            max_depth: s.max_depth.load(Relaxed),
+            busy,
+            backpressured,
+            idle: (1.0 - busy - backpressured).max(0.0),
+        }
+    }
+}
+
+/// An item an edge refused under [`Overflow::Reject`](crate::Overflow::Reject): the source's
+/// sequence number of the item it came from (the n-th item the source produced, from 0).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nack {
+    /// The source item's sequence number.
+    pub seq: u64,
+    /// The stage whose edge refused it.
+    pub stage: String,
+}
+
+/// How a pipeline ended, and what every stage did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Report {
+    /// The stages in flow order, the source first.
+    pub stages: Vec<StageReport>,
+    /// The refused items, in the order they were refused.
+    pub nacks: Vec<Nack>,
+    /// Whether the cancellation token stopped the source before it ran dry.
+    pub cancelled: bool,
+    /// Whether the drain deadline passed and the items still inside were cancelled.
+    pub drain_timed_out: bool,
+    /// From the start to the last stage's end.
+    pub elapsed: Duration,
+}
+
+impl Report {
+    /// The stage named `name`.
+    pub fn stage(&self, name: &str) -> Option<&StageReport> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    /// One line naming the bottleneck and why, from Flink's accounting: the stage busiest in its
+    /// function is the bottleneck when it is busy most of the time, and the evidence is that its
+    /// upstream waits on it (backpressured). When no stage is busy most of the time the stages wait
+    /// for input, and the source is what limits the pipeline.
+    ///
+    /// ```
+    /// # use pipeline::{Report, StageReport};
+    /// # fn stage(name: &str, busy: f64, backpressured: f64) -> StageReport {
+    /// #     StageReport { name: name.into(), parallelism: 1, offered: 0, dropped: 0, rejected: 0,
+    /// #         items_in: 0, items_out: 0, completed: 0, failed: 0, cancelled: 0, max_depth: 0,
+    /// #         busy, backpressured, idle: 1.0 - busy - backpressured }
+    /// # }
+    /// let report = Report {
+    ///     stages: vec![stage("source", 0.01, 0.95), stage("parse", 0.97, 0.0), stage("sink", 0.2, 0.0)],
+    ///     nacks: vec![], cancelled: false, drain_timed_out: false, elapsed: Default::default(),
+    /// };
+    /// assert_eq!(report.verdict(), "parse is the bottleneck: busy 97 %, its upstream source backpressured 95 % of the time");
+    /// ```
+    pub fn verdict(&self) -> String {
+        let Some((i, worst)) = self
+            .stages
+            .iter()
+            .enumerate()
+            .skip(1)
+            .max_by(|a, b| a.1.busy.total_cmp(&b.1.busy))
+        else {
+            return "no stage ran".to_string();
+        };
+        let pct = |x: f64| (x * 100.0).round() as u64;
+        if worst.busy < 0.5 {
+            return format!(
+                "no stage is saturated (the busiest, {}, is busy {} %): the source limits the pipeline",
+                worst.name,
+                pct(worst.busy)
+            );
+        }
+        let up = &self.stages[i - 1];
+        format!(
+            "{} is the bottleneck: busy {} %, its upstream {} backpressured {} % of the time",
+            worst.name,
+            pct(worst.busy),
+            up.name,
+            pct(up.backpressured)
+        )
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<12} {:>3} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6} {:>6}",
+            "stage",
+            "par",
+            "in",
+            "out",
+            "done",
+            "dropped",
+            "rejected",
+            "cancel",
+            "busy",
+            "bp",
+            "idle"
+        )?;
+        for s in &self.stages {
+            writeln!(
+                f,
+                "{:<12} {:>3} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5.0}% {:>5.0}% {:>5.0}%",
+                s.name,
+                s.parallelism,
+                s.items_in,
+                s.items_out,
+                s.completed,
+                s.dropped,
+                s.rejected,
+                s.cancelled,
+                s.busy * 100.0,
+                s.backpressured * 100.0,
+                s.idle * 100.0
+            )?;
+        }
+        write!(f, "{}", self.verdict())
+    }
+}
