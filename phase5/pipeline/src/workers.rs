@@ -133,14 +133,16 @@ pub(crate) fn ordered_stage<T: Send + 'static, U: Send + 'static>(
     let dispatcher = move |start: Instant| -> BoxFuture<()> {
         Box::pin(async move {
             let hard = &d_tokens.hard;
-            while let Some(item) = input.pop(hard).await {
+            loop {
+                // A free slot first, then an item: an item never waits between the edge and a slot,
+                // so the edge and `parallelism` bound exactly what the stage holds.
                 let permit = tokio::select! {
                     biased;
                     _ = hard.cancelled() => None,
                     p = Arc::clone(&permits).acquire_owned() => p.ok(),
                 };
-                let Some(permit) = permit else {
-                    StageStats::add(&d_stats.cancelled, 1);
+                let Some(permit) = permit else { break };
+                let Some(item) = input.pop(hard).await else {
                     break;
                 };
                 let (step, stats, hard2) = (Arc::clone(&step), Arc::clone(&d_stats), hard.clone());

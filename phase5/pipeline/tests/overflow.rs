@@ -1,0 +1,139 @@
+//! Each overflow policy's counts are exact behind a gated sink: the sink holds item 0 until the
+//! gate opens, so its edge fills with the next `CAPACITY` items, and what happens to the rest is
+//! the policy. The oracle is what the sink received; the report must agree with it.
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pipeline::{Overflow, Pipeline, Report, Stage};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+const N: u64 = 50;
+const CAPACITY: usize = 8;
+
+/// Runs `0..N` into a gated sink behind an edge of `CAPACITY` with `policy` (through a pass-through
+/// stage first when `middle`, so the policy applies to an inner edge); returns what the sink got.
+async fn gated(policy: Overflow, middle: bool) -> (Vec<u64>, Report) {
+    let (tx, rx) = mpsc::channel(N as usize);
+    let (held_tx, held_rx) = oneshot::channel();
+    let held_tx = Mutex::new(Some(held_tx));
+    let gate = Arc::new(Semaphore::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (sink_gate, sink_seen) = (Arc::clone(&gate), Arc::clone(&seen));
+    let source = Pipeline::from_receiver(rx);
+    let source = if middle {
+        // A middle stage with room for everything: the sink's edge is where items pile up.
+        source.map(
+            Stage::new("pass").capacity(N as usize),
+            |x| async move { x },
+        )
+    } else {
+        source
+    };
+    let runnable = source.for_each(
+        Stage::new("sink").capacity(CAPACITY).overflow(policy),
+        move |x: u64| {
+            sink_seen.lock().unwrap().push(x);
+            let wait = (x == 0).then(|| {
+                let _ = held_tx.lock().unwrap().take().map(|t| t.send(()));
+                Arc::clone(&sink_gate)
+            });
+            async move {
+                if let Some(gate) = wait {
+                    let _ = gate.acquire().await.expect("gate open");
+                }
+            }
+        },
+    );
+    let run = tokio::spawn(runnable.run());
+    tx.send(0).await.unwrap();
+    held_rx.await.expect("the sink holds item 0");
+    for i in 1..N {
+        tx.send(i).await.unwrap();
+    }
+    drop(tx);
+    // On the paused clock this sleep ends only once every task is idle: the source has offered all
+    // it could (a blocked one waits at the full edge).
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    gate.add_permits(1);
+    let report = run.await.unwrap().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    (seen, report)
+}
+
+fn check(policy: Overflow, middle: bool) {
+    let (seen, report) = common::paused(gated(policy, middle));
+    common::assert_accounted(&report);
+    let sink = report.stage("sink").unwrap();
+    let c = CAPACITY as u64;
+    let lost = N - 1 - c;
+    assert_eq!(
+        sink.offered, N,
+        "{policy}: every item reached the sink's edge"
+    );
+    assert_eq!(
+        sink.completed,
+        seen.len() as u64,
+        "{policy}: completed = what the sink saw"
+    );
+    assert_eq!(
+        sink.max_depth, CAPACITY,
+        "{policy}: the edge filled, and no further"
+    );
+    match policy {
+        Overflow::Block => {
+            assert_eq!(seen, (0..N).collect::<Vec<_>>());
+            assert_eq!((sink.dropped, sink.rejected), (0, 0));
+            let upstream = &report.stages[report.stages.len() - 2];
+            assert!(
+                upstream.backpressured > 0.0,
+                "{policy}: the sender waited: {upstream:?}"
+            );
+        }
+        Overflow::DropNewest => {
+            assert_eq!(seen, (0..=c).collect::<Vec<_>>());
+            assert_eq!((sink.dropped, sink.rejected), (lost, 0));
+        }
+        Overflow::DropOldest => {
+            let expected: Vec<u64> = std::iter::once(0).chain(N - c..N).collect();
+            assert_eq!(seen, expected);
+            assert_eq!((sink.dropped, sink.rejected), (lost, 0));
+        }
+        Overflow::Reject => {
+            assert_eq!(seen, (0..=c).collect::<Vec<_>>());
+            assert_eq!((sink.dropped, sink.rejected), (0, lost));
+            let nacked: Vec<u64> = report.nacks.iter().map(|n| n.seq).collect();
+            assert_eq!(
+                nacked,
+                (c + 1..N).collect::<Vec<_>>(),
+                "the source hears of each refusal"
+            );
+            assert!(report.nacks.iter().all(|n| n.stage == "sink"));
+        }
+    }
+}
+
+#[test]
+fn block_delivers_everything_and_backpressures() {
+    check(Overflow::Block, false);
+    check(Overflow::Block, true);
+}
+
+#[test]
+fn drop_newest_keeps_the_first_capacity() {
+    check(Overflow::DropNewest, false);
+    check(Overflow::DropNewest, true);
+}
+
+#[test]
+fn drop_oldest_keeps_the_last_capacity() {
+    check(Overflow::DropOldest, false);
+    check(Overflow::DropOldest, true);
+}
+
+#[test]
+fn reject_reports_every_refusal_to_the_source() {
+    check(Overflow::Reject, false);
+    check(Overflow::Reject, true);
+}
