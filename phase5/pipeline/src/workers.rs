@@ -221,7 +221,8 @@ pub(crate) async fn batcher<T: Send + 'static>(
     record_end(&stats, start);
 }
 
-/// The source: pulls items from an iterator and sends them on until it runs dry or is stopped.
+/// The source: pulls items from an iterator and sends them on until it runs dry or is stopped. A
+/// stopped source takes no new item; the one it holds still goes in (unless the drain deadline passes).
 pub(crate) async fn iter_source<T: Send + 'static>(
     iter: impl Iterator<Item = T> + Send,
     out: Sender<T>,
@@ -235,7 +236,8 @@ pub(crate) async fn iter_source<T: Send + 'static>(
             break;
         }
         source_tally(&stats);
-        if out.push(Item { seq, value }, stop).await == Pushed::Stopped {
+        // An item already taken drains like any other: only the deadline stops its push.
+        if out.push(Item { seq, value }, &tokens.hard).await == Pushed::Stopped {
             break;
         }
     }
@@ -259,7 +261,8 @@ pub(crate) async fn channel_source<T: Send + 'static>(
             v = rx.recv() => match v { Some(v) => v, None => break },
         };
         source_tally(&stats);
-        if out.push(Item { seq, value }, stop).await == Pushed::Stopped {
+        // An item already taken drains like any other: only the deadline stops its push.
+        if out.push(Item { seq, value }, &tokens.hard).await == Pushed::Stopped {
             break;
         }
         seq += 1;
