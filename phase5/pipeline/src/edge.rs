@@ -91,6 +91,7 @@ impl<T: Send> Edge<T> {
         Sender {
             edge: Arc::clone(self),
             upstream,
+            weight: 1,
         }
     }
 
@@ -141,9 +142,18 @@ pub(crate) struct Sender<T: Send> {
     edge: Arc<Edge<T>>,
     /// The sending stage's stats: its backpressured time is counted here.
     upstream: Arc<StageStats>,
+    /// How many of the stage's slots one blocked push holds up: 1 for a worker of its own; the
+    /// stage's parallelism for an ordered stage's one collector, behind which every slot waits.
+    weight: u32,
 }
 
 impl<T: Send> Sender<T> {
+    /// Counts this sender's blocked time `weight` times (see the field).
+    pub(crate) fn weighted(mut self, weight: usize) -> Self {
+        self.weight = u32::try_from(weight).unwrap_or(u32::MAX);
+        self
+    }
+
     /// Offers `item` to the edge under its policy. Under `Block` it waits for room, and that wait is
     /// the sending stage's backpressured time; `stop` ends the wait.
     pub(crate) async fn push(&self, item: Item<T>, stop: &CancellationToken) -> Pushed {
@@ -197,7 +207,10 @@ impl<T: Send> Sender<T> {
             }
         };
         if let Some(since) = blocked_since {
-            StageStats::add_time(&self.upstream.backpressured_ns, since.elapsed());
+            StageStats::add_time(
+                &self.upstream.backpressured_ns,
+                since.elapsed() * self.weight,
+            );
         }
         if outcome == Pushed::Accepted {
             edge.not_empty.notify_waiters();

@@ -146,7 +146,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 })
                 .collect(),
             Mode::Ordered => {
-                let out = out_edge.sender(Arc::clone(&stats));
+                let out = out_edge.sender(Arc::clone(&stats)).weighted(parallelism);
                 let (d, c) = workers::ordered_stage(edge, out, step, parallelism, stats, tokens);
                 vec![(name.clone(), Box::new(d) as _), (name, Box::new(c) as _)]
             }
