@@ -80,3 +80,8 @@ const _: () = {
     assert_send::<Runnable>();
     assert_send::<Pipeline<u8>>();
 };
+
+/// The README's example, run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
