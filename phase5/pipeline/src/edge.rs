@@ -161,6 +161,7 @@ impl<T: Send> Sender<T> {
         StageStats::add(&edge.stats.offered, 1);
         StageStats::add(&self.upstream.items_out, 1);
         let mut item = Some(item);
+        let weight = u64::from(self.weight);
         let mut blocked_since: Option<Instant> = None;
         let outcome = loop {
             let mut notified = pin!(edge.not_full.notified());
@@ -196,7 +197,9 @@ impl<T: Send> Sender<T> {
                     }
                 }
             }
-            blocked_since.get_or_insert_with(Instant::now);
+            if blocked_since.is_none() {
+                blocked_since = Some(self.upstream.begin(&self.upstream.backpressured, weight));
+            }
             tokio::select! {
                 biased;
                 _ = stop.cancelled() => {
@@ -207,10 +210,8 @@ impl<T: Send> Sender<T> {
             }
         };
         if let Some(since) = blocked_since {
-            StageStats::add_time(
-                &self.upstream.backpressured_ns,
-                since.elapsed() * self.weight,
-            );
+            self.upstream
+                .end(&self.upstream.backpressured, since, weight);
         }
         if outcome == Pushed::Accepted {
             edge.not_empty.notify_waiters();

@@ -66,7 +66,7 @@ mod workers;
 
 pub use config::{Mode, Overflow, Stage};
 pub use error::PipelineError;
-pub use pipeline::{Pipeline, Runnable};
+pub use pipeline::{Pipeline, Runnable, Running};
 pub use stats::{Nack, Report, StageReport};
 
 #[allow(dead_code)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -75,7 +75,7 @@ impl<T> fmt::Debug for Pipeline<T> {
 }
 
 fn source_parts() -> (Parts, Arc<StageStats>) {
-    let stats = Arc::new(StageStats::default());
+    let stats = Arc::new(StageStats::new());
     let parts = Parts {
         tokens: Tokens::default(),
         nacks: Arc::new(Mutex::new(Vec::new())),
@@ -176,7 +176,7 @@ impl<T: Send + 'static> Pipeline<T> {
         if parts.error.is_none() {
             parts.error = err;
         }
-        let stats = Arc::new(StageStats::default());
+        let stats = Arc::new(StageStats::new());
         let edge = Arc::new(Edge::new(
             cfg.edge_capacity().max(1),
             cfg.overflow_policy(),
@@ -307,7 +307,7 @@ impl<T: Send + 'static> Pipeline<T> {
         let nowhere = Arc::new(Edge::new(
             1,
             Overflow::DropNewest,
-            Arc::new(StageStats::default()),
+            Arc::new(StageStats::new()),
             String::new(),
             Arc::clone(&parts.nacks),
         ));
@@ -371,72 +371,164 @@ impl Runnable {
         token: CancellationToken,
         drain: Duration,
     ) -> Result<Report, PipelineError> {
-        let mut parts = self.parts;
-        if let Some(e) = parts.error.take() {
-            return Err(e);
-        }
-        let tokens = parts.tokens.clone();
+        supervise(self.parts, token, drain, Instant::now()).await
+    }
+
+    /// Starts the pipeline on a task of its own, as [`Runnable::run_until`] would run it, and returns
+    /// a handle to watch it ([`Running::snapshot`]) and to [join](Running::join) it. Must be called
+    /// within a tokio runtime. Dropping the handle aborts the pipeline.
+    ///
+    /// ```
+    /// use pipeline::{Pipeline, Stage};
+    /// use std::time::Duration;
+    /// use tokio_util::sync::CancellationToken;
+    ///
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let running = Pipeline::from_iter(0..100u32)
+    ///     .map(Stage::new("slow"), |x| async move {
+    ///         tokio::time::sleep(Duration::from_millis(1)).await;
+    ///         x
+    ///     })
+    ///     .for_each(Stage::new("sink"), |_| async {})
+    ///     .spawn(CancellationToken::new(), Duration::from_secs(1));
+    /// let now = running.snapshot(); // live counts, depths and shares, the source first
+    /// assert_eq!(now[1].name, "slow");
+    /// let report = running.join().await?;
+    /// assert_eq!(report.stage("sink").unwrap().completed, 100);
+    /// # Ok::<(), pipeline::PipelineError>(())
+    /// # }).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn(self, token: CancellationToken, drain: Duration) -> Running {
         let start = Instant::now();
-        let mut set = JoinSet::new();
-        let mut names = HashMap::new();
-        for (name, task) in parts.tasks.drain(..) {
-            let id = set.spawn(task(start)).id();
-            names.insert(id, name);
+        let stages = self.parts.stages.clone();
+        let task = tokio::spawn(supervise(self.parts, token, drain, start));
+        Running {
+            task: Some(task),
+            stages,
+            start,
         }
-        let mut failure = None;
-        let mut cancelled = false;
-        let mut drain_timed_out = false;
-        let mut drain_by: Option<Instant> = None;
-        loop {
-            let deadline = drain_by.filter(|_| !tokens.hard.is_cancelled());
-            tokio::select! {
-                joined = set.join_next_with_id() => match joined {
-                    None => break,
-                    Some(Ok(_)) => {}
-                    Some(Err(e)) => {
-                        if e.is_panic() && failure.is_none() {
-                            let stage = names.get(&e.id()).cloned().unwrap_or_default();
-                            let message = panic_message(&*e.into_panic());
-                            failure = Some(PipelineError::StagePanicked { stage, message });
-                        }
-                        tokens.source_stop.cancel();
-                        tokens.hard.cancel();
+    }
+}
+
+/// A pipeline started by [`Runnable::spawn`].
+pub struct Running {
+    /// `None` only after [`Running::join`] took it.
+    task: Option<JoinHandle<Result<Report, PipelineError>>>,
+    stages: Vec<(String, usize, Arc<StageStats>)>,
+    start: Instant,
+}
+
+impl fmt::Debug for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = self.stages.iter().map(|s| s.0.as_str()).collect();
+        f.debug_struct("Running").field("stages", &names).finish()
+    }
+}
+
+impl Running {
+    /// Every stage's row as of now, the source first: counts, the depth of its edge, and its busy /
+    /// backpressured / idle shares since the start. The counters are read one by one while the
+    /// stages run, so a row may be a few items out of step with itself; [`Running::join`]'s report
+    /// is exact.
+    pub fn snapshot(&self) -> Vec<StageReport> {
+        let elapsed = self.start.elapsed();
+        self.stages
+            .iter()
+            .map(|(name, p, stats)| StageReport::from_stats(name, *p, stats, Some(elapsed)))
+            .collect()
+    }
+
+    /// Waits for the pipeline to end, and returns its report.
+    pub async fn join(mut self) -> Result<Report, PipelineError> {
+        let task = self.task.take().expect("joined once: join takes self");
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => unreachable!("only Drop aborts the supervisor, and join holds self: {e}"),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort(); // its JoinSet goes with it, aborting every stage task
+        }
+    }
+}
+
+/// Spawns every stage, watches the token, the drain deadline and the tasks' ends, and builds the
+/// report once every task has ended.
+async fn supervise(
+    mut parts: Parts,
+    token: CancellationToken,
+    drain: Duration,
+    start: Instant,
+) -> Result<Report, PipelineError> {
+    if let Some(e) = parts.error.take() {
+        return Err(e);
+    }
+    let tokens = parts.tokens.clone();
+    let mut set = JoinSet::new();
+    let mut names = HashMap::new();
+    for (name, task) in parts.tasks.drain(..) {
+        let id = set.spawn(task(start)).id();
+        names.insert(id, name);
+    }
+    let mut failure = None;
+    let mut cancelled = false;
+    let mut drain_timed_out = false;
+    let mut drain_by: Option<Instant> = None;
+    loop {
+        let deadline = drain_by.filter(|_| !tokens.hard.is_cancelled());
+        tokio::select! {
+            joined = set.join_next_with_id() => match joined {
+                None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => {
+                    if e.is_panic() && failure.is_none() {
+                        let stage = names.get(&e.id()).cloned().unwrap_or_default();
+                        let message = panic_message(&*e.into_panic());
+                        failure = Some(PipelineError::StagePanicked { stage, message });
                     }
-                },
-                _ = token.cancelled(), if !cancelled => {
-                    cancelled = true;
-                    tokens.source_stop.cancel();
-                    drain_by = Instant::now().checked_add(drain);
-                }
-                _ = sleep_until_opt(deadline), if deadline.is_some() => {
-                    drain_timed_out = true;
                     tokens.source_stop.cancel();
                     tokens.hard.cancel();
                 }
+            },
+            _ = token.cancelled(), if !cancelled => {
+                cancelled = true;
+                tokens.source_stop.cancel();
+                drain_by = Instant::now().checked_add(drain);
+            }
+            _ = sleep_until_opt(deadline), if deadline.is_some() => {
+                drain_timed_out = true;
+                tokens.source_stop.cancel();
+                tokens.hard.cancel();
             }
         }
-        // Every task has ended: what is still queued will never be read.
-        for edge in &parts.edges {
-            edge.cancel_rest();
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        let elapsed = start.elapsed();
-        let stages = parts
-            .stages
-            .iter()
-            .map(|(name, p, stats)| StageReport::from_stats(name, *p, stats))
-            .collect();
-        let nacks = std::mem::take(&mut *parts.nacks.lock().unwrap_or_else(|e| e.into_inner()));
-        Ok(Report {
-            stages,
-            nacks,
-            cancelled,
-            drain_timed_out,
-            elapsed,
-        })
     }
+    // Every task has ended: what is still queued will never be read.
+    for edge in &parts.edges {
+        edge.cancel_rest();
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let elapsed = start.elapsed();
+    let stages = parts
+        .stages
+        .iter()
+        .map(|(name, p, stats)| StageReport::from_stats(name, *p, stats, None))
+        .collect();
+    let nacks = std::mem::take(&mut *parts.nacks.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(Report {
+        stages,
+        nacks,
+        cancelled,
+        drain_timed_out,
+        elapsed,
+    })
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

@@ -7,9 +7,27 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
-/// The live tallies of one stage (and of the edge in front of it).
+use tokio::time::Instant;
+
+/// Time spent in one activity (busy, or backpressured) by a stage's tasks, readable while they are
+/// still in it: `total_ns` holds the finished intervals; `running` intervals are open, and
+/// `since_sum_ns` is the sum of their starts (ns after the stage's `epoch`, times their weight), so
+/// the open time at `now` is `running × now − since_sum_ns`. Each field is a `Relaxed` tally (no
+/// other data is published through them); a snapshot reads the three one by one, so it may be off
+/// by one interval's length and is clamped, while the final report reads them after every task has
+/// been joined, when `running` is 0 and `total_ns` is exact.
 #[derive(Debug, Default)]
+pub(crate) struct Timing {
+    total_ns: AtomicU64,
+    running: AtomicU64,
+    since_sum_ns: AtomicU64,
+}
+
+/// The live tallies of one stage (and of the edge in front of it).
+#[derive(Debug)]
 pub(crate) struct StageStats {
+    /// The origin of the `Timing` starts.
+    epoch: Instant,
     pub(crate) offered: AtomicU64,
     pub(crate) dropped: AtomicU64,
     pub(crate) rejected: AtomicU64,
@@ -21,21 +39,66 @@ pub(crate) struct StageStats {
     /// Items in the edge right now (kept under the edge's lock, mirrored here for reading).
     pub(crate) depth: AtomicUsize,
     pub(crate) max_depth: AtomicUsize,
-    /// Nanoseconds, summed over the stage's workers, spent in the stage's function.
-    pub(crate) busy_ns: AtomicU64,
-    /// Nanoseconds, summed over the stage's senders, spent waiting for room downstream.
-    pub(crate) backpressured_ns: AtomicU64,
+    /// Summed over the stage's workers: time in the stage's function.
+    pub(crate) busy: Timing,
+    /// Summed over the stage's senders (weighted, see `Sender::weighted`): time waiting for room
+    /// downstream.
+    pub(crate) backpressured: Timing,
     /// Nanoseconds from the stage's start to its end.
     pub(crate) wall_ns: AtomicU64,
 }
 
+fn nanos(d: Duration) -> u64 {
+    d.as_nanos().min(u64::MAX as u128) as u64
+}
+
 impl StageStats {
+    pub(crate) fn new() -> Self {
+        StageStats {
+            epoch: Instant::now(),
+            offered: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+            items_in: AtomicU64::new(0),
+            items_out: AtomicU64::new(0),
+            completed: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            depth: AtomicUsize::new(0),
+            max_depth: AtomicUsize::new(0),
+            busy: Timing::default(),
+            backpressured: Timing::default(),
+            wall_ns: AtomicU64::new(0),
+        }
+    }
+
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Relaxed);
     }
 
-    pub(crate) fn add_time(counter: &AtomicU64, d: Duration) {
-        counter.fetch_add(d.as_nanos().min(u64::MAX as u128) as u64, Relaxed);
+    /// Opens an interval of `t` counted `weight` times; returns its start for [`StageStats::end`].
+    pub(crate) fn begin(&self, t: &Timing, weight: u64) -> Instant {
+        let now = Instant::now();
+        let since = nanos(now.saturating_duration_since(self.epoch));
+        t.since_sum_ns.fetch_add(since * weight, Relaxed);
+        t.running.fetch_add(weight, Relaxed);
+        now
+    }
+
+    /// Closes the interval opened at `began`.
+    pub(crate) fn end(&self, t: &Timing, began: Instant, weight: u64) {
+        t.total_ns
+            .fetch_add(nanos(began.elapsed()) * weight, Relaxed);
+        let since = nanos(began.saturating_duration_since(self.epoch));
+        t.running.fetch_sub(weight, Relaxed);
+        t.since_sum_ns.fetch_sub(since * weight, Relaxed);
+    }
+
+    /// The finished intervals of `t` and, while the stage runs, its open ones up to now.
+    fn time_ns(&self, t: &Timing) -> u64 {
+        let now = nanos(self.epoch.elapsed());
+        let open = (t.running.load(Relaxed) * now).saturating_sub(t.since_sum_ns.load(Relaxed));
+        t.total_ns.load(Relaxed) + open
     }
 }
 
@@ -63,9 +126,12 @@ pub struct StageReport {
     pub failed: u64,
     /// Items abandoned when the drain deadline passed: in its edge, in flight, or in a partial batch.
     pub cancelled: u64,
+    /// Items in its edge now (0 once the pipeline has ended: leftovers are counted as cancelled).
+    pub depth: usize,
     /// The most items its edge held at once.
     pub max_depth: usize,
-    /// Share of its workers' time spent in its function (0 to 1).
+    /// Share of its workers' time spent in its function (0 to 1). In a snapshot of a running
+    /// pipeline, only the items already finished count.
     pub busy: f64,
     /// Share of its workers' time spent waiting for room in the next edge (0 to 1).
     pub backpressured: f64,
@@ -74,8 +140,19 @@ pub struct StageReport {
 }
 
 impl StageReport {
-    pub(crate) fn from_stats(name: &str, parallelism: usize, s: &StageStats) -> Self {
-        let wall = s.wall_ns.load(Relaxed) as f64 * parallelism as f64;
+    /// The stage's row. `live` is the time since the start for a snapshot of a running pipeline
+    /// (the stage's own end is not known yet); `None` once every task has ended.
+    pub(crate) fn from_stats(
+        name: &str,
+        parallelism: usize,
+        s: &StageStats,
+        live: Option<Duration>,
+    ) -> Self {
+        let wall_ns = match live {
+            Some(elapsed) => elapsed.as_nanos() as f64,
+            None => s.wall_ns.load(Relaxed) as f64,
+        };
+        let wall = wall_ns * parallelism as f64;
         let share = |ns: u64| {
             if wall > 0.0 {
                 (ns as f64 / wall).clamp(0.0, 1.0)
@@ -83,8 +160,8 @@ impl StageReport {
                 0.0
             }
         };
-        let busy = share(s.busy_ns.load(Relaxed));
-        let backpressured = share(s.backpressured_ns.load(Relaxed)).min(1.0 - busy);
+        let busy = share(s.time_ns(&s.busy));
+        let backpressured = share(s.time_ns(&s.backpressured)).min(1.0 - busy);
         StageReport {
             name: name.to_string(),
             parallelism,
@@ -96,6 +173,7 @@ impl StageReport {
             completed: s.completed.load(Relaxed),
             failed: s.failed.load(Relaxed),
             cancelled: s.cancelled.load(Relaxed),
+            depth: s.depth.load(Relaxed),
             max_depth: s.max_depth.load(Relaxed),
             busy,
             backpressured,
@@ -144,7 +222,7 @@ impl Report {
     /// # use pipeline::{Report, StageReport};
     /// # fn stage(name: &str, busy: f64, backpressured: f64) -> StageReport {
     /// #     StageReport { name: name.into(), parallelism: 1, offered: 0, dropped: 0, rejected: 0,
-    /// #         items_in: 0, items_out: 0, completed: 0, failed: 0, cancelled: 0, max_depth: 0,
+    /// #         items_in: 0, items_out: 0, completed: 0, failed: 0, cancelled: 0, depth: 0, max_depth: 0,
     /// #         busy, backpressured, idle: 1.0 - busy - backpressured }
     /// # }
     /// let report = Report {

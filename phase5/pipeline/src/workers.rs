@@ -84,16 +84,17 @@ pub(crate) async fn unordered_worker<T: Send + 'static, U: Send + 'static>(
 ) {
     let hard = &tokens.hard;
     while let Some(item) = input.pop(hard).await {
-        let began = Instant::now();
+        let began = stats.begin(&stats.busy, 1);
         let o = tokio::select! {
             biased;
-            _ = hard.cancelled() => {
-                StageStats::add(&stats.cancelled, 1);
-                break;
-            }
-            o = step(item.value) => o,
+            _ = hard.cancelled() => None,
+            o = step(item.value) => Some(o),
         };
-        StageStats::add_time(&stats.busy_ns, began.elapsed());
+        stats.end(&stats.busy, began, 1);
+        let Some(o) = o else {
+            StageStats::add(&stats.cancelled, 1);
+            break;
+        };
         tally(&stats, &o);
         if !emit(&out, item.seq, o, hard).await {
             break;
@@ -147,13 +148,13 @@ pub(crate) fn ordered_stage<T: Send + 'static, U: Send + 'static>(
                 };
                 let (step, stats, hard2) = (Arc::clone(&step), Arc::clone(&d_stats), hard.clone());
                 let task = tokio::spawn(async move {
-                    let began = Instant::now();
+                    let began = stats.begin(&stats.busy, 1);
                     let o = tokio::select! {
                         biased;
                         _ = hard2.cancelled() => None,
                         o = step(item.value) => Some(o),
                     };
-                    StageStats::add_time(&stats.busy_ns, began.elapsed());
+                    stats.end(&stats.busy, began, 1);
                     (o, permit)
                 });
                 if tx.send((item.seq, AbortOnDrop(task))).await.is_err() {
