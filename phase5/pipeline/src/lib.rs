@@ -51,22 +51,30 @@
 //! source, what is inside drains to the sink until the deadline, and the rest is cancelled and
 //! counted where it was.
 //!
+//! ## Errors
+//! A `try_map` error drops the item and counts it in the stage's `failed`;
+//! [`Pipeline::try_map_retry`] first tries it again with exponential backoff ([`Retry`]), then hands
+//! it to a dead-letter sink with its last error ([`DeadLetter`]).
+//!
 //! ## Telemetry
 //! Each stage's busy time (in its function), backpressured time (waiting for room downstream) and the
 //! idle rest, as Flink accounts for its tasks; [`Report::verdict`] names the stage that limits the
-//! pipeline and the evidence for it.
+//! pipeline and the evidence for it. [`Runnable::spawn`] runs the pipeline on a task of its own and
+//! [`Running::snapshot`] reads the same rows, and each edge's depth, while it runs.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod config;
 mod edge;
 mod error;
 mod pipeline;
+mod retry;
 mod stats;
 mod workers;
 
 pub use config::{Mode, Overflow, Stage};
 pub use error::PipelineError;
 pub use pipeline::{Pipeline, Runnable, Running};
+pub use retry::{DeadLetter, Retry};
 pub use stats::{Nack, Report, StageReport};
 
 #[allow(dead_code)]

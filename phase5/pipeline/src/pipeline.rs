@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Mode, Overflow, Stage};
 use crate::edge::{Edge, Leftovers};
 use crate::error::{PipelineError, panic_message};
+use crate::retry::{DeadLetter, Retry};
 use crate::stats::{Nack, Report, StageReport, StageStats};
 use crate::workers::{self, BoxFuture, Out, Step, Tokens};
 
@@ -127,7 +128,17 @@ impl<T: Send + 'static> Pipeline<T> {
 
     /// Adds a stage: a new edge in front of it, and its tasks.
     fn stage<U: Send + 'static>(self, cfg: Stage, step: Step<T, U>) -> Pipeline<U> {
+        self.stage_with(cfg, |_| step)
+    }
+
+    /// Adds a stage whose function needs the stage's stats (to count its retries).
+    fn stage_with<U: Send + 'static>(
+        self,
+        cfg: Stage,
+        make_step: impl FnOnce(&Arc<StageStats>) -> Step<T, U>,
+    ) -> Pipeline<U> {
         let (parts, stats, edge) = self.open(&cfg);
+        let step = make_step(&stats);
         let name = cfg.name().to_string();
         let parallelism = cfg.parallelism().max(1);
         let tokens = parts.tokens.clone();
@@ -202,7 +213,7 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         self.stage(
             stage,
-            Arc::new(move |x| -> BoxFuture<Out<U>> {
+            Arc::new(move |_seq, x| -> BoxFuture<Out<U>> {
                 let fut = f(x);
                 Box::pin(async move { Out::One(fut.await) })
             }),
@@ -220,7 +231,7 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         self.stage(
             stage,
-            Arc::new(move |x| -> BoxFuture<Out<U>> {
+            Arc::new(move |_seq, x| -> BoxFuture<Out<U>> {
                 let fut = f(x);
                 Box::pin(async move {
                     match fut.await {
@@ -232,6 +243,88 @@ impl<T: Send + 'static> Pipeline<T> {
         )
     }
 
+    /// Like [`Pipeline::try_map`], but a failing item is tried again by `retry` (each retry counted in
+    /// the stage's `retried`), and an item every attempt failed on goes to `dead_letter` with its last
+    /// error (counted in `failed`). The dead-letter sink runs in the item's slot: while it waits, the
+    /// slot is taken.
+    ///
+    /// ```
+    /// use pipeline::{DeadLetter, Pipeline, Retry, Stage};
+    /// use std::sync::{Arc, Mutex};
+    /// use std::time::Duration;
+    ///
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let dead = Arc::new(Mutex::new(Vec::new()));
+    /// let dlq = Arc::clone(&dead);
+    /// let report = Pipeline::from_iter(0..10u32)
+    ///     .try_map_retry(
+    ///         Stage::new("call").with_parallelism(4),
+    ///         Retry::exponential(3, Duration::from_millis(1), Duration::from_millis(4)),
+    ///         |x| async move { if x == 7 { Err("refused") } else { Ok(x) } },
+    ///         move |d: DeadLetter<u32, &str>| {
+    ///             dlq.lock().unwrap().push((d.item, d.error, d.attempts));
+    ///             async {}
+    ///         },
+    ///     )
+    ///     .for_each(Stage::new("sink"), |_| async {})
+    ///     .run()
+    ///     .await?;
+    /// assert_eq!(*dead.lock().unwrap(), [(7, "refused", 3)]);
+    /// let call = report.stage("call").unwrap();
+    /// assert_eq!((call.retried, call.failed, call.completed), (2, 1, 9));
+    /// # Ok::<(), pipeline::PipelineError>(())
+    /// # }).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_map_retry<U, E, F, Fut, D, DFut>(
+        self,
+        stage: Stage,
+        retry: Retry,
+        f: F,
+        dead_letter: D,
+    ) -> Pipeline<U>
+    where
+        T: Clone,
+        U: Send + 'static,
+        E: Send + 'static,
+        F: Fn(T) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<U, E>> + Send + 'static,
+        D: Fn(DeadLetter<T, E>) -> DFut + Send + Sync + 'static,
+        DFut: Future<Output = ()> + Send + 'static,
+    {
+        let (f, dead_letter) = (Arc::new(f), Arc::new(dead_letter));
+        self.stage_with(stage, move |stats| {
+            let stats = Arc::clone(stats);
+            Arc::new(move |seq, x: T| -> BoxFuture<Out<U>> {
+                let (f, dead_letter, stats) =
+                    (Arc::clone(&f), Arc::clone(&dead_letter), Arc::clone(&stats));
+                Box::pin(async move {
+                    let mut attempt = 1;
+                    loop {
+                        match f(x.clone()).await {
+                            Ok(u) => return Out::One(u),
+                            Err(error) if attempt >= retry.attempts() => {
+                                dead_letter(DeadLetter {
+                                    seq,
+                                    item: x,
+                                    error,
+                                    attempts: attempt,
+                                })
+                                .await;
+                                return Out::Failed;
+                            }
+                            Err(_) => {
+                                tokio::time::sleep(retry.backoff(attempt)).await;
+                                StageStats::add(&stats.retried, 1);
+                                attempt += 1;
+                            }
+                        }
+                    }
+                })
+            })
+        })
+    }
+
     /// Keeps the items for which `keep` is true.
     pub fn filter<F>(self, stage: Stage, keep: F) -> Pipeline<T>
     where
@@ -239,7 +332,7 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         self.stage(
             stage,
-            Arc::new(move |x| -> BoxFuture<Out<T>> {
+            Arc::new(move |_seq, x| -> BoxFuture<Out<T>> {
                 let o = if keep(&x) { Out::One(x) } else { Out::Nothing };
                 Box::pin(std::future::ready(o))
             }),
@@ -255,7 +348,7 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         self.stage(
             stage,
-            Arc::new(move |x| -> BoxFuture<Out<U>> {
+            Arc::new(move |_seq, x| -> BoxFuture<Out<U>> {
                 Box::pin(std::future::ready(Out::Many(f(x).into_iter().collect())))
             }),
         )
@@ -294,7 +387,7 @@ impl<T: Send + 'static> Pipeline<T> {
     {
         let sink: Pipeline<()> = self.stage(
             stage,
-            Arc::new(move |x| -> BoxFuture<Out<()>> {
+            Arc::new(move |_seq, x| -> BoxFuture<Out<()>> {
                 let fut = f(x);
                 Box::pin(async move {
                     fut.await;

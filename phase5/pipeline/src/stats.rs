@@ -35,6 +35,7 @@ pub(crate) struct StageStats {
     pub(crate) items_out: AtomicU64,
     pub(crate) completed: AtomicU64,
     pub(crate) failed: AtomicU64,
+    pub(crate) retried: AtomicU64,
     pub(crate) cancelled: AtomicU64,
     /// Items in the edge right now (kept under the edge's lock, mirrored here for reading).
     pub(crate) depth: AtomicUsize,
@@ -63,6 +64,7 @@ impl StageStats {
             items_out: AtomicU64::new(0),
             completed: AtomicU64::new(0),
             failed: AtomicU64::new(0),
+            retried: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             depth: AtomicUsize::new(0),
             max_depth: AtomicUsize::new(0),
@@ -122,8 +124,10 @@ pub struct StageReport {
     pub items_out: u64,
     /// Items it finished with (sent on, or filtered out).
     pub completed: u64,
-    /// Items whose `try_map` returned an error.
+    /// Items whose `try_map` returned an error (after every retry: the dead-lettered ones).
     pub failed: u64,
+    /// Retries made (a retried item counts once per retry; it ends in `completed` or `failed`).
+    pub retried: u64,
     /// Items abandoned when the drain deadline passed: in its edge, in flight, or in a partial batch.
     pub cancelled: u64,
     /// Items in its edge now (0 once the pipeline has ended: leftovers are counted as cancelled).
@@ -172,6 +176,7 @@ impl StageReport {
             items_out: s.items_out.load(Relaxed),
             completed: s.completed.load(Relaxed),
             failed: s.failed.load(Relaxed),
+            retried: s.retried.load(Relaxed),
             cancelled: s.cancelled.load(Relaxed),
             depth: s.depth.load(Relaxed),
             max_depth: s.max_depth.load(Relaxed),
@@ -199,7 +204,8 @@ pub struct Report {
     pub stages: Vec<StageReport>,
     /// The refused items, in the order they were refused.
     pub nacks: Vec<Nack>,
-    /// Whether the cancellation token stopped the source before it ran dry.
+    /// Whether the cancellation token was cancelled before the pipeline ended (the source was then
+    /// stopped, and the items inside drained).
     pub cancelled: bool,
     /// Whether the drain deadline passed and the items still inside were cancelled.
     pub drain_timed_out: bool,
@@ -222,7 +228,7 @@ impl Report {
     /// # use pipeline::{Report, StageReport};
     /// # fn stage(name: &str, busy: f64, backpressured: f64) -> StageReport {
     /// #     StageReport { name: name.into(), parallelism: 1, offered: 0, dropped: 0, rejected: 0,
-    /// #         items_in: 0, items_out: 0, completed: 0, failed: 0, cancelled: 0, depth: 0, max_depth: 0,
+    /// #         items_in: 0, items_out: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, depth: 0, max_depth: 0,
     /// #         busy, backpressured, idle: 1.0 - busy - backpressured }
     /// # }
     /// let report = Report {

@@ -33,7 +33,8 @@ pub(crate) enum Out<U> {
 }
 
 /// A stage's function, type-erased.
-pub(crate) type Step<T, U> = Arc<dyn Fn(T) -> BoxFuture<Out<U>> + Send + Sync>;
+/// It is given the item's source sequence number too (for a dead letter).
+pub(crate) type Step<T, U> = Arc<dyn Fn(u64, T) -> BoxFuture<Out<U>> + Send + Sync>;
 
 /// The tokens every task watches.
 #[derive(Clone, Debug, Default)]
@@ -88,7 +89,7 @@ pub(crate) async fn unordered_worker<T: Send + 'static, U: Send + 'static>(
         let o = tokio::select! {
             biased;
             _ = hard.cancelled() => None,
-            o = step(item.value) => Some(o),
+            o = step(item.seq, item.value) => Some(o),
         };
         stats.end(&stats.busy, began, 1);
         let Some(o) = o else {
@@ -152,7 +153,7 @@ pub(crate) fn ordered_stage<T: Send + 'static, U: Send + 'static>(
                     let o = tokio::select! {
                         biased;
                         _ = hard2.cancelled() => None,
-                        o = step(item.value) => Some(o),
+                        o = step(item.seq, item.value) => Some(o),
                     };
                     stats.end(&stats.busy, began, 1);
                     (o, permit)
