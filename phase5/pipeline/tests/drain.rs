@@ -184,21 +184,18 @@ fn no_task_is_left_behind() {
                     },
                 )
                 .batch(Stage::new("batch"), 8, Duration::from_millis(2))
-                .for_each(Stage::new("sink"), |_| std::future::pending::<()>())
         };
-        // Cancelled, drain deadline passed (the sink never finishes an item).
+        let stuck = |p: Pipeline<Vec<u64>>, on_first: CancellationToken| {
+            p.for_each(Stage::new("sink"), move |_| {
+                on_first.cancel();
+                std::future::pending::<()>()
+            })
+        };
+        // Cancelled once the sink holds an item it never finishes: the drain deadline passes.
         let token = CancellationToken::new();
-        let report = rt.block_on(async {
-            let t = token.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(30)).await;
-                t.cancel();
-            });
-            build()
-                .run_until(token, Duration::from_millis(20))
-                .await
-                .unwrap()
-        });
+        let report = rt
+            .block_on(stuck(build(), token.clone()).run_until(token, Duration::from_millis(20)))
+            .unwrap();
         assert!(report.drain_timed_out);
         common::assert_accounted(&report);
         assert_eq!(
@@ -207,7 +204,7 @@ fn no_task_is_left_behind() {
         );
         // The run's future dropped midway.
         rt.block_on(async {
-            let run = build().run();
+            let run = stuck(build(), CancellationToken::new()).run();
             assert!(
                 tokio::time::timeout(Duration::from_millis(30), run)
                     .await
