@@ -12,8 +12,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Mode, Overflow, Stage};
-use crate::edge::{Edge, Leftovers};
-use crate::error::{PipelineError, panic_message};
+use crate::edge::{Edge, Leftovers, Sender};
+use crate::error::PipelineError;
 use crate::retry::{DeadLetter, Retry};
 use crate::stats::{Nack, Report, StageReport, StageStats};
 use crate::workers::{self, BoxFuture, Out, Step, Tokens};
@@ -98,30 +98,32 @@ impl<T: Send + 'static> Pipeline<T> {
         I: IntoIterator<Item = T>,
         I::IntoIter: Send + 'static,
     {
-        let (parts, stats) = source_parts();
-        let tokens = parts.tokens.clone();
         let iter = items.into_iter();
-        let tail: Tail<T> = Box::new(move |edge: Arc<Edge<T>>| {
-            let out = edge.sender(Arc::clone(&stats));
-            let run = move |start| -> BoxFuture<()> {
-                Box::pin(workers::iter_source(iter, out, stats, tokens, start))
-            };
-            vec![("source".to_string(), Box::new(run) as _)]
-        });
-        Pipeline { parts, tail }
+        Self::with_source(move |out, stats, tokens, start| {
+            workers::iter_source(iter, out, stats, tokens, start)
+        })
     }
 
     /// A pipeline whose source is a channel: it ends when every sender is dropped, or when the
     /// pipeline's token is cancelled.
     pub fn from_receiver(rx: mpsc::Receiver<T>) -> Self {
+        Self::with_source(move |out, stats, tokens, start| {
+            workers::channel_source(rx, out, stats, tokens, start)
+        })
+    }
+
+    /// A pipeline whose source task is `run(output, its stats, the tokens, the start)`.
+    fn with_source<F, Fut>(run: F) -> Self
+    where
+        F: FnOnce(Sender<T>, Arc<StageStats>, Tokens, Instant) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let (parts, stats) = source_parts();
         let tokens = parts.tokens.clone();
         let tail: Tail<T> = Box::new(move |edge: Arc<Edge<T>>| {
             let out = edge.sender(Arc::clone(&stats));
-            let run = move |start| -> BoxFuture<()> {
-                Box::pin(workers::channel_source(rx, out, stats, tokens, start))
-            };
-            vec![("source".to_string(), Box::new(run) as _)]
+            let task = move |start| -> BoxFuture<()> { Box::pin(run(out, stats, tokens, start)) };
+            vec![("source".to_string(), Box::new(task) as _)]
         });
         Pipeline { parts, tail }
     }
@@ -582,7 +584,7 @@ async fn supervise(
                 Some(Err(e)) => {
                     if e.is_panic() && failure.is_none() {
                         let stage = names.get(&e.id()).cloned().unwrap_or_default();
-                        let message = panic_message(&*e.into_panic());
+                        let message = shim::panic_message(&*e.into_panic());
                         failure = Some(PipelineError::StagePanicked { stage, message });
                     }
                     tokens.source_stop.cancel();

@@ -85,23 +85,34 @@ pub(crate) async fn unordered_worker<T: Send + 'static, U: Send + 'static>(
 ) {
     let hard = &tokens.hard;
     while let Some(item) = input.pop(hard).await {
-        let began = stats.begin(&stats.busy, 1);
-        let o = tokio::select! {
-            biased;
-            _ = hard.cancelled() => None,
-            o = step(item.seq, item.value) => Some(o),
-        };
-        stats.end(&stats.busy, began, 1);
-        let Some(o) = o else {
+        let seq = item.seq;
+        let Some(o) = run_step(&step, item, &stats, hard).await else {
             StageStats::add(&stats.cancelled, 1);
             break;
         };
         tally(&stats, &o);
-        if !emit(&out, item.seq, o, hard).await {
+        if !emit(&out, seq, o, hard).await {
             break;
         }
     }
     record_end(&stats, start);
+}
+
+/// Runs a stage's function on one item, its time counted as busy; `None` if `hard` stops it first.
+async fn run_step<T, U>(
+    step: &Step<T, U>,
+    item: Item<T>,
+    stats: &StageStats,
+    hard: &CancellationToken,
+) -> Option<Out<U>> {
+    let began = stats.begin(&stats.busy, 1);
+    let o = tokio::select! {
+        biased;
+        _ = hard.cancelled() => None,
+        o = step(item.seq, item.value) => Some(o),
+    };
+    stats.end(&stats.busy, began, 1);
+    o
 }
 
 /// Aborts the task when dropped, so no item's task outlives the stage that spawned it.
@@ -148,17 +159,12 @@ pub(crate) fn ordered_stage<T: Send + 'static, U: Send + 'static>(
                     break;
                 };
                 let (step, stats, hard2) = (Arc::clone(&step), Arc::clone(&d_stats), hard.clone());
-                let task = tokio::spawn(async move {
-                    let began = stats.begin(&stats.busy, 1);
-                    let o = tokio::select! {
-                        biased;
-                        _ = hard2.cancelled() => None,
-                        o = step(item.seq, item.value) => Some(o),
-                    };
-                    stats.end(&stats.busy, began, 1);
-                    (o, permit)
-                });
-                if tx.send((item.seq, AbortOnDrop(task))).await.is_err() {
+                let seq = item.seq;
+                let task =
+                    tokio::spawn(
+                        async move { (run_step(&step, item, &stats, &hard2).await, permit) },
+                    );
+                if tx.send((seq, AbortOnDrop(task))).await.is_err() {
                     break; // the collector is gone: the pipeline is stopping
                 }
             }

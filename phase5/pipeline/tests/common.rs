@@ -36,3 +36,51 @@ pub fn assert_accounted(report: &Report) {
         );
     }
 }
+
+/// Holds one item in a sink until the test opens it; the test learns when the item is held.
+pub struct Gate {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    held: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl Gate {
+    /// A closed gate, and the receiver that fires once an item is held at it.
+    pub fn new() -> (std::sync::Arc<Gate>, tokio::sync::oneshot::Receiver<()>) {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let gate = Gate {
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(0)),
+            held: std::sync::Mutex::new(Some(tx)),
+        };
+        (std::sync::Arc::new(gate), rx)
+    }
+
+    /// Called by the sink for the item to hold: says it is held, and waits (in the returned
+    /// future) until [`Gate::open`].
+    pub fn hold(&self) -> impl Future<Output = ()> + Send + use<> {
+        if let Some(tx) = self.held.lock().unwrap().take() {
+            let _ = tx.send(());
+        }
+        let permits = std::sync::Arc::clone(&self.permits);
+        async move {
+            let _ = permits.acquire().await.expect("gate open");
+        }
+    }
+
+    /// Lets the held item go.
+    pub fn open(&self) {
+        self.permits.add_permits(1);
+    }
+}
+
+/// A sink closure that keeps what it receives, in order, and the shared vector it keeps it in.
+pub fn collector<T: Send + 'static>() -> (
+    std::sync::Arc<std::sync::Mutex<Vec<T>>>,
+    impl Fn(T) -> std::future::Ready<()> + Send + Sync + 'static,
+) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = std::sync::Arc::clone(&seen);
+    (seen, move |x| {
+        sink.lock().unwrap().push(x);
+        std::future::ready(())
+    })
+}

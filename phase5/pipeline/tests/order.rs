@@ -2,7 +2,6 @@
 //! stages with random per-item delays, checked against the same functions applied in one loop.
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pipeline::{Pipeline, Stage};
@@ -94,13 +93,9 @@ async fn run(input: Vec<u64>, ops: Vec<Op>) -> Vec<u64> {
                 .flat_map(Stage::new(format!("unbatch{i}")), |b| b),
         };
     }
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&seen);
+    let (seen, sink) = common::collector();
     let report = p
-        .for_each(Stage::new("sink"), move |x| {
-            sink.lock().unwrap().push(x);
-            async {}
-        })
+        .for_each(Stage::new("sink"), sink)
         .run()
         .await
         .expect("valid pipeline");
@@ -166,8 +161,7 @@ proptest! {
 #[test]
 fn ordered_stage_waits_for_the_slow_head() {
     let got = common::paused(async {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&seen);
+        let (seen, sink) = common::collector();
         Pipeline::from_iter(0..8u64)
             .map(
                 Stage::new("slow-head").with_parallelism(4),
@@ -176,10 +170,7 @@ fn ordered_stage_waits_for_the_slow_head() {
                     x
                 },
             )
-            .for_each(Stage::new("sink"), move |x| {
-                sink.lock().unwrap().push(x);
-                async {}
-            })
+            .for_each(Stage::new("sink"), sink)
             .run()
             .await
             .unwrap();
@@ -192,8 +183,7 @@ fn ordered_stage_waits_for_the_slow_head() {
 #[test]
 fn unordered_stage_lets_the_others_pass() {
     let got = common::paused(async {
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&seen);
+        let (seen, sink) = common::collector();
         Pipeline::from_iter(0..4u64)
             .map(
                 Stage::new("slow-head").with_parallelism(4).unordered(),
@@ -202,10 +192,7 @@ fn unordered_stage_lets_the_others_pass() {
                     x
                 },
             )
-            .for_each(Stage::new("sink"), move |x| {
-                sink.lock().unwrap().push(x);
-                async {}
-            })
+            .for_each(Stage::new("sink"), sink)
             .run()
             .await
             .unwrap();

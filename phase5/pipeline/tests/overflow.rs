@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pipeline::{Overflow, Pipeline, Report, Stage};
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::mpsc;
 
 const N: u64 = 50;
 const CAPACITY: usize = 8;
@@ -16,9 +16,7 @@ const CAPACITY: usize = 8;
 /// stage first when `middle`, so the policy applies to an inner edge); returns what the sink got.
 async fn gated(policy: Overflow, middle: bool) -> (Vec<u64>, Report) {
     let (tx, rx) = mpsc::channel(N as usize);
-    let (held_tx, held_rx) = oneshot::channel();
-    let held_tx = Mutex::new(Some(held_tx));
-    let gate = Arc::new(Semaphore::new(0));
+    let (gate, held) = common::Gate::new();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (sink_gate, sink_seen) = (Arc::clone(&gate), Arc::clone(&seen));
     let source = Pipeline::from_receiver(rx);
@@ -35,20 +33,17 @@ async fn gated(policy: Overflow, middle: bool) -> (Vec<u64>, Report) {
         Stage::new("sink").capacity(CAPACITY).overflow(policy),
         move |x: u64| {
             sink_seen.lock().unwrap().push(x);
-            let wait = (x == 0).then(|| {
-                let _ = held_tx.lock().unwrap().take().map(|t| t.send(()));
-                Arc::clone(&sink_gate)
-            });
+            let wait = (x == 0).then(|| sink_gate.hold());
             async move {
-                if let Some(gate) = wait {
-                    let _ = gate.acquire().await.expect("gate open");
+                if let Some(wait) = wait {
+                    wait.await;
                 }
             }
         },
     );
     let run = tokio::spawn(runnable.run());
     tx.send(0).await.unwrap();
-    held_rx.await.expect("the sink holds item 0");
+    held.await.expect("the sink holds item 0");
     for i in 1..N {
         tx.send(i).await.unwrap();
     }
@@ -56,7 +51,7 @@ async fn gated(policy: Overflow, middle: bool) -> (Vec<u64>, Report) {
     // On the paused clock this sleep ends only once every task is idle: the source has offered all
     // it could (a blocked one waits at the full edge).
     tokio::time::sleep(Duration::from_millis(1)).await;
-    gate.add_permits(1);
+    gate.open();
     let report = run.await.unwrap().unwrap();
     let seen = seen.lock().unwrap().clone();
     (seen, report)

@@ -118,12 +118,9 @@ fn buffered_stalls_and_the_ordered_stage_does_not() {
 /// the stage's slots still run to completion (they are tasks, not futures waiting to be polled).
 #[test]
 fn in_flight_items_finish_while_the_output_is_blocked() {
-    use tokio::sync::oneshot;
     let (finished_while_held, report) = common::paused(async {
         let finished = Arc::new(AtomicU64::new(0));
-        let gate = Arc::new(Semaphore::new(0));
-        let (held_tx, held_rx) = oneshot::channel();
-        let held_tx = std::sync::Mutex::new(Some(held_tx));
+        let (gate, held) = common::Gate::new();
         let (count, sink_gate) = (Arc::clone(&finished), Arc::clone(&gate));
         let run = Pipeline::from_iter(0..6u64)
             .map(
@@ -138,24 +135,21 @@ fn in_flight_items_finish_while_the_output_is_blocked() {
                 },
             )
             .for_each(Stage::new("sink").capacity(1), move |x| {
-                let wait = (x == 0).then(|| {
-                    let _ = held_tx.lock().unwrap().take().map(|t| t.send(()));
-                    Arc::clone(&sink_gate)
-                });
+                let wait = (x == 0).then(|| sink_gate.hold());
                 async move {
-                    if let Some(gate) = wait {
-                        let _ = gate.acquire().await.expect("gate open");
+                    if let Some(wait) = wait {
+                        wait.await;
                     }
                 }
             })
             .run();
         let run = tokio::spawn(run);
-        held_rx.await.unwrap();
+        held.await.unwrap();
         // The sink holds 0, its edge holds 1, the stage's output waits with 2; 3, 4 and 5 are in
         // the stage's four slots with it. Give them all the (virtual) time they need.
         tokio::time::sleep(Duration::from_secs(1)).await;
         let finished_while_held = finished.load(Relaxed);
-        gate.add_permits(1);
+        gate.open();
         (finished_while_held, run.await.unwrap().unwrap())
     });
     assert_eq!(

@@ -128,32 +128,25 @@ fn a_slow_source_saturates_nothing() {
 /// report's depths are 0 and every item arrived.
 #[test]
 fn a_snapshot_shows_the_queues_filling_behind_a_held_sink() {
-    use std::sync::{Arc, Mutex};
-    use tokio::sync::{Semaphore, oneshot};
     use tokio_util::sync::CancellationToken;
     let (live, report) = common::paused(async {
-        let gate = Arc::new(Semaphore::new(0));
-        let (held_tx, held_rx) = oneshot::channel();
-        let held_tx = Mutex::new(Some(held_tx));
-        let sink_gate = Arc::clone(&gate);
+        let (gate, held) = common::Gate::new();
+        let sink_gate = std::sync::Arc::clone(&gate);
         let running = Pipeline::from_iter(0..100u64)
             .map(Stage::new("parse").capacity(8), |x| async move { x })
             .for_each(Stage::new("sink").capacity(8), move |x| {
-                let wait = (x == 0).then(|| {
-                    let _ = held_tx.lock().unwrap().take().map(|t| t.send(()));
-                    Arc::clone(&sink_gate)
-                });
+                let wait = (x == 0).then(|| sink_gate.hold());
                 async move {
-                    if let Some(gate) = wait {
-                        let _ = gate.acquire().await.expect("gate open");
+                    if let Some(wait) = wait {
+                        wait.await;
                     }
                 }
             })
             .spawn(CancellationToken::new(), Duration::from_secs(1));
-        held_rx.await.unwrap();
+        held.await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         let live = running.snapshot();
-        gate.add_permits(1);
+        gate.open();
         (live, running.join().await.unwrap())
     });
     let names: Vec<&str> = live.iter().map(|s| s.name.as_str()).collect();
