@@ -235,52 +235,48 @@ fn no_task_is_left_behind() {
     });
 }
 
+/// The error a pipeline `0..3 → build → sink` is refused with.
+fn refused(
+    build: impl FnOnce(Pipeline<u64>) -> pipeline::Runnable + Send + 'static,
+) -> PipelineError {
+    common::paused(async move { build(Pipeline::from_iter(0..3)).run().await.unwrap_err() })
+}
+
 #[test]
 fn bad_settings_are_refused_by_name() {
-    let err = |r: Result<pipeline::Report, PipelineError>| r.unwrap_err();
-    common::paused(async move {
-        let e = err(Pipeline::from_iter(0..3)
-            .map(Stage::new("zero").with_parallelism(0), |x| async move { x })
-            .for_each(Stage::new("sink"), |_| async {})
-            .run()
-            .await);
-        assert_eq!(
-            e,
-            PipelineError::ZeroParallelism {
-                stage: "zero".into()
-            }
-        );
-        let e = err(Pipeline::from_iter(0..3)
-            .for_each(Stage::new("sink").capacity(0), |_| async {})
-            .run()
-            .await);
-        assert_eq!(
-            e,
-            PipelineError::ZeroCapacity {
-                stage: "sink".into()
-            }
-        );
-        let e = err(Pipeline::from_iter(0..3)
-            .map(Stage::new("twice"), |x| async move { x })
-            .map(Stage::new("twice"), |x| async move { x })
-            .for_each(Stage::new("sink"), |_| async {})
-            .run()
-            .await);
-        assert_eq!(
-            e,
-            PipelineError::DuplicateStage {
-                stage: "twice".into()
-            }
-        );
-        let e = err(Pipeline::from_iter(0..3)
-            .batch(Stage::new("b"), 0, Duration::from_millis(1))
-            .for_each(Stage::new("sink"), |_| async {})
-            .run()
-            .await);
-        assert_eq!(e, PipelineError::ZeroBatch { stage: "b".into() });
-        assert_eq!(
-            e.to_string(),
-            "stage `b`: a batch must hold at least 1 item"
-        );
+    let sink = |p: Pipeline<u64>| p.for_each(Stage::new("sink"), |_| async {});
+    let e =
+        refused(move |p| sink(p.map(Stage::new("zero").with_parallelism(0), |x| async move { x })));
+    assert_eq!(
+        e,
+        PipelineError::ZeroParallelism {
+            stage: "zero".into()
+        }
+    );
+    let e = refused(|p| p.for_each(Stage::new("sink").capacity(0), |_| async {}));
+    assert_eq!(
+        e,
+        PipelineError::ZeroCapacity {
+            stage: "sink".into()
+        }
+    );
+    let e = refused(move |p| {
+        let twice = p.map(Stage::new("twice"), |x| async move { x });
+        sink(twice.map(Stage::new("twice"), |x| async move { x }))
     });
+    assert_eq!(
+        e,
+        PipelineError::DuplicateStage {
+            stage: "twice".into()
+        }
+    );
+    let e = refused(|p| {
+        p.batch(Stage::new("b"), 0, Duration::from_millis(1))
+            .for_each(Stage::new("sink"), |_| async {})
+    });
+    assert_eq!(e, PipelineError::ZeroBatch { stage: "b".into() });
+    assert_eq!(
+        e.to_string(),
+        "stage `b`: a batch must hold at least 1 item"
+    );
 }

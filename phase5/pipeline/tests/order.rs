@@ -157,47 +157,35 @@ proptest! {
     }
 }
 
-/// An ordered stage whose first item is the slowest still emits it first.
-#[test]
-fn ordered_stage_waits_for_the_slow_head() {
-    let got = common::paused(async {
+/// What the sink receives from `0..n` through a 4-wide stage (`stage`) where item 0 takes 50 ms and
+/// every other 1 ms.
+fn slow_head(n: u64, stage: Stage) -> Vec<u64> {
+    common::paused(async move {
         let (seen, sink) = common::collector();
-        Pipeline::from_iter(0..8u64)
-            .map(
-                Stage::new("slow-head").with_parallelism(4),
-                |x| async move {
-                    tokio::time::sleep(Duration::from_millis(if x == 0 { 50 } else { 1 })).await;
-                    x
-                },
-            )
+        Pipeline::from_iter(0..n)
+            .map(stage.with_parallelism(4), |x| async move {
+                tokio::time::sleep(Duration::from_millis(if x == 0 { 50 } else { 1 })).await;
+                x
+            })
             .for_each(Stage::new("sink"), sink)
             .run()
             .await
             .unwrap();
         seen.lock().unwrap().clone()
-    });
+    })
+}
+
+/// An ordered stage whose first item is the slowest still emits it first.
+#[test]
+fn ordered_stage_waits_for_the_slow_head() {
+    let got = slow_head(8, Stage::new("slow-head").ordered());
     assert_eq!(got, (0..8).collect::<Vec<_>>());
 }
 
 /// The unordered twin lets the others pass: the slow head arrives last.
 #[test]
 fn unordered_stage_lets_the_others_pass() {
-    let got = common::paused(async {
-        let (seen, sink) = common::collector();
-        Pipeline::from_iter(0..4u64)
-            .map(
-                Stage::new("slow-head").with_parallelism(4).unordered(),
-                |x| async move {
-                    tokio::time::sleep(Duration::from_millis(if x == 0 { 50 } else { 1 })).await;
-                    x
-                },
-            )
-            .for_each(Stage::new("sink"), sink)
-            .run()
-            .await
-            .unwrap();
-        seen.lock().unwrap().clone()
-    });
+    let got = slow_head(4, Stage::new("slow-head").unordered());
     assert_eq!(got.last(), Some(&0));
     assert_eq!(sorted(got), vec![0, 1, 2, 3]);
 }
