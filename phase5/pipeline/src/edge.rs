@@ -57,8 +57,9 @@ pub(crate) enum Pushed {
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic never happens under this lock (only VecDeque operations and counters run there), so
-    // poisoning cannot leave the queue half-changed; recover rather than propagate.
+    // No user code runs under this lock (an item's destructor runs after the guard is gone: see
+    // `evicted` in `push` and `cancel_rest`), so a panic cannot happen with the queue half-changed;
+    // a poisoned lock is recovered rather than propagated.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
@@ -129,11 +130,10 @@ impl<T: Send> Edge<T> {
 
     /// Counts whatever is still queued as cancelled, once no stage will read it again.
     pub(crate) fn cancel_rest(&self) {
-        let mut st = lock(&self.state);
-        let n = st.queue.len() as u64;
-        st.queue.clear();
+        let rest = std::mem::take(&mut lock(&self.state).queue);
         self.set_depth(0);
-        StageStats::add(&self.stats.cancelled, n);
+        StageStats::add(&self.stats.cancelled, rest.len() as u64);
+        drop(rest); // outside the lock: an item's destructor is user code
     }
 }
 
@@ -163,6 +163,7 @@ impl<T: Send> Sender<T> {
         let mut item = Some(item);
         let weight = u64::from(self.weight);
         let mut blocked_since: Option<Instant> = None;
+        let mut evicted = None;
         let outcome = loop {
             let mut notified = pin!(edge.not_full.notified());
             notified.as_mut().enable();
@@ -180,7 +181,7 @@ impl<T: Send> Sender<T> {
                         return Pushed::Refused;
                     }
                     Overflow::DropOldest => {
-                        st.queue.pop_front();
+                        evicted = st.queue.pop_front(); // dropped once the lock is released
                         st.queue.extend(item.take());
                         StageStats::add(&edge.stats.dropped, 1);
                         break Pushed::Accepted;
@@ -216,6 +217,7 @@ impl<T: Send> Sender<T> {
         if outcome == Pushed::Accepted {
             edge.not_empty.notify_waiters();
         }
+        drop(evicted);
         outcome
     }
 }

@@ -360,6 +360,7 @@ impl<T: Send + 'static> Pipeline<T> {
     /// first item (or the input ends). One task: the stage's parallelism is ignored.
     pub fn batch(self, stage: Stage, max_items: usize, max_wait: Duration) -> Pipeline<Vec<T>> {
         let zero = max_items == 0;
+        let stage = stage.with_parallelism(1); // one task: the report divides its time by 1
         let (mut parts, stats, edge) = self.open(&stage);
         if zero && parts.error.is_none() {
             parts.error = Some(PipelineError::ZeroBatch {

@@ -178,9 +178,13 @@ pub(crate) fn ordered_stage<T: Send + 'static, U: Send + 'static>(
             while let Some((seq, mut task)) = rx.recv().await {
                 match (&mut task.0).await {
                     Ok((Some(o), permit)) => {
-                        tally(&stats, &o);
                         if sending {
+                            tally(&stats, &o);
                             sending = emit(&out, seq, o, hard).await;
+                        } else {
+                            // Its output can no longer be sent on: the item is cancelled here, so
+                            // that it is not counted done by this stage and then seen by none.
+                            StageStats::add(&stats.cancelled, 1);
                         }
                         drop(permit);
                     }

@@ -280,3 +280,37 @@ fn bad_settings_are_refused_by_name() {
         "stage `b`: a batch must hold at least 1 item"
     );
 }
+
+/// A hard stop while an ordered stage's output is blocked, with finished items queued behind the
+/// blocked one: those are cancelled where they are, so that across the 1:1 stages every item the
+/// source produced is completed by the sink or cancelled somewhere, and none is lost from the books.
+#[test]
+fn a_hard_stop_behind_a_blocked_ordered_stage_loses_nothing_from_the_books() {
+    let report = common::paused(async {
+        let token = CancellationToken::new();
+        let stop = token.clone();
+        Pipeline::from_iter(0u64..)
+            .map(
+                Stage::new("work").with_parallelism(4).capacity(2),
+                |x| async move { x },
+            )
+            .for_each(Stage::new("sink").capacity(1), move |_| {
+                stop.cancel(); // the first item: stop the source, and never finish
+                std::future::pending::<()>()
+            })
+            .run_until(token, Duration::from_millis(10))
+            .await
+            .unwrap()
+    });
+    common::assert_accounted(&report);
+    assert!(report.drain_timed_out);
+    let produced = report.stage("source").unwrap().completed;
+    let sink = report.stage("sink").unwrap();
+    let cancelled: u64 = report.stages.iter().map(|s| s.cancelled).sum();
+    assert_eq!(produced, sink.completed + cancelled, "{report}");
+    let work = report.stage("work").unwrap();
+    assert!(
+        work.cancelled >= 3,
+        "the finished items behind the blocked one: {report}"
+    );
+}
