@@ -498,10 +498,12 @@ impl Runnable {
     pub fn spawn(self, token: CancellationToken, drain: Duration) -> Running {
         let start = Instant::now();
         let stages = self.parts.stages.clone();
+        let nacks = Arc::clone(&self.parts.nacks);
         let task = tokio::spawn(supervise(self.parts, token, drain, start));
         Running {
             task: Some(task),
             stages,
+            nacks,
             start,
         }
     }
@@ -512,6 +514,7 @@ pub struct Running {
     /// `None` only after [`Running::join`] took it.
     task: Option<JoinHandle<Result<Report, PipelineError>>>,
     stages: Vec<(String, usize, Arc<StageStats>)>,
+    nacks: Arc<Mutex<Vec<Nack>>>,
     start: Instant,
 }
 
@@ -533,6 +536,14 @@ impl Running {
             .iter()
             .map(|(name, p, stats)| StageReport::from_stats(name, *p, stats, Some(elapsed)))
             .collect()
+    }
+
+    /// The items refused so far (under [`Overflow::Reject`]), in the order they were refused,
+    /// starting at the `from`-th: a source that resends refused items polls this with the count it
+    /// has already seen. The final report holds them all.
+    pub fn nacks(&self, from: usize) -> Vec<Nack> {
+        let all = self.nacks.lock().unwrap_or_else(|e| e.into_inner());
+        all.get(from..).unwrap_or_default().to_vec()
     }
 
     /// Waits for the pipeline to end, and returns its report.

@@ -132,3 +132,44 @@ fn reject_reports_every_refusal_to_the_source() {
     check(Overflow::Reject, false);
     check(Overflow::Reject, true);
 }
+
+/// While the pipeline runs, the refusals are there to read (the source's way to learn of them
+/// before the end), from any point on.
+#[test]
+fn nacks_can_be_read_while_running() {
+    use tokio_util::sync::CancellationToken;
+    let (early, later, report) = common::paused(async {
+        let (gate, held) = common::Gate::new();
+        let sink_gate = Arc::clone(&gate);
+        let running = Pipeline::from_iter(0..20u64)
+            .for_each(
+                Stage::new("sink").capacity(4).overflow(Overflow::Reject),
+                move |x| {
+                    let wait = (x == 0).then(|| sink_gate.hold());
+                    async move {
+                        if let Some(wait) = wait {
+                            wait.await;
+                        }
+                    }
+                },
+            )
+            .spawn(CancellationToken::new(), Duration::from_secs(1));
+        held.await.unwrap();
+        tokio::time::sleep(Duration::from_millis(1)).await; // the source has offered everything
+        let early: Vec<u64> = running.nacks(0).iter().map(|n| n.seq).collect();
+        let later: Vec<u64> = running.nacks(10).iter().map(|n| n.seq).collect();
+        gate.open();
+        (early, later, running.join().await.unwrap())
+    });
+    // Which items are refused depends on whether the sink took item 0 before the source filled the
+    // edge; that every refusal is readable while the sink is still held does not.
+    let all: Vec<u64> = report.nacks.iter().map(|n| n.seq).collect();
+    assert_eq!(early, all, "every refusal was readable before the end");
+    assert_eq!(later, all[10..]);
+    let sink = report.stage("sink").unwrap();
+    assert_eq!(sink.completed + all.len() as u64, 20);
+    assert!(
+        all.len() >= 15,
+        "at most the held item and 4 queued got through: {report}"
+    );
+}
