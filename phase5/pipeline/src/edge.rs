@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Overflow;
-use crate::stats::{Nack, StageStats};
+use crate::stats::{Nack, NackLog, StageStats};
 
 /// An item on its way, with the sequence number of the source item it came from.
 #[derive(Debug)]
@@ -42,7 +42,7 @@ pub(crate) struct Edge<T> {
     overflow: Overflow,
     stats: Arc<StageStats>,
     stage: String,
-    nacks: Arc<Mutex<Vec<Nack>>>,
+    nacks: Arc<NackLog>,
 }
 
 /// What became of a pushed item.
@@ -69,7 +69,7 @@ impl<T: Send> Edge<T> {
         overflow: Overflow,
         stats: Arc<StageStats>,
         stage: String,
-        nacks: Arc<Mutex<Vec<Nack>>>,
+        nacks: Arc<NackLog>,
     ) -> Self {
         Edge {
             state: Mutex::new(State {
@@ -157,6 +157,16 @@ impl<T: Send> Sender<T> {
     /// Offers `item` to the edge under its policy. Under `Block` it waits for room, and that wait is
     /// the sending stage's backpressured time; `stop` ends the wait.
     pub(crate) async fn push(&self, item: Item<T>, stop: &CancellationToken) -> Pushed {
+        let outcome = self.offer(item, stop).await;
+        // A push that never waits (a refusal, an eviction, an edge with room) is no yield point: a
+        // sender over an endless source would then hold its worker thread for good, and on a
+        // current-thread runtime starve the very consumer it waits on. Spend a unit of tokio's
+        // cooperative budget, so such a loop yields once its budget is gone.
+        tokio::task::coop::consume_budget().await;
+        outcome
+    }
+
+    async fn offer(&self, item: Item<T>, stop: &CancellationToken) -> Pushed {
         let edge = &*self.edge;
         StageStats::add(&edge.stats.offered, 1);
         StageStats::add(&self.upstream.items_out, 1);
@@ -190,7 +200,7 @@ impl<T: Send> Sender<T> {
                         drop(st);
                         StageStats::add(&edge.stats.rejected, 1);
                         let seq = item.as_ref().map_or(0, |i| i.seq);
-                        lock(&edge.nacks).push(Nack {
+                        edge.nacks.push(Nack {
                             seq,
                             stage: edge.stage.clone(),
                         });

@@ -3,7 +3,7 @@
 //! Go builds a pipeline from goroutines joined by channels; tokio programs from tasks joined by
 //! `mpsc`, or from a `Stream` with `buffered` / `buffer_unordered`. This crate is the first shape
 //! made into a library: a source, then `map` / `try_map` / `filter` / `flat_map` / `batch` stages,
-//! then a sink, each stage with a [parallelism](Stage::with_parallelism) and a [`Mode`] (ordered or
+//! then a sink (and [`Pipeline::merge`] to join several inputs into one stage), each stage with a [parallelism](Stage::with_parallelism) and a [`Mode`] (ordered or
 //! unordered), every edge bounded with an [`Overflow`] policy, and a [`Report`] that accounts for
 //! every item and names the bottleneck.
 //!

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -15,7 +15,7 @@ use crate::config::{Mode, Overflow, Stage};
 use crate::edge::{Edge, Leftovers, Sender};
 use crate::error::PipelineError;
 use crate::retry::{DeadLetter, Retry};
-use crate::stats::{Nack, Report, StageReport, StageStats};
+use crate::stats::{Nack, NackLog, Report, StageReport, StageStats};
 use crate::workers::{self, BoxFuture, Out, Step, Tokens};
 
 /// A task not yet spawned: its stage's name, and the future it runs given the pipeline's start.
@@ -27,7 +27,11 @@ type Tail<T> = Box<dyn FnOnce(Arc<Edge<T>>) -> Vec<Task> + Send>;
 /// Everything built so far, whatever the current item type.
 struct Parts {
     tokens: Tokens,
-    nacks: Arc<Mutex<Vec<Nack>>>,
+    /// The tokens of pipelines merged into this one: cancelled with `tokens`.
+    linked: Vec<Tokens>,
+    /// How many sources feed the pipeline (`source`, `source#2`, …).
+    sources: usize,
+    nacks: Arc<NackLog>,
     tasks: Vec<Task>,
     stages: Vec<(String, usize, Arc<StageStats>)>,
     edges: Vec<Arc<dyn Leftovers>>,
@@ -79,7 +83,9 @@ fn source_parts() -> (Parts, Arc<StageStats>) {
     let stats = Arc::new(StageStats::new());
     let parts = Parts {
         tokens: Tokens::default(),
-        nacks: Arc::new(Mutex::new(Vec::new())),
+        nacks: Arc::new(NackLog::default()),
+        linked: Vec::new(),
+        sources: 1,
         tasks: Vec::new(),
         stages: vec![("source".to_string(), 1, Arc::clone(&stats))],
         edges: Vec::new(),
@@ -124,6 +130,87 @@ impl<T: Send + 'static> Pipeline<T> {
             let out = edge.sender(Arc::clone(&stats));
             let task = move |start| -> BoxFuture<()> { Box::pin(run(out, stats, tokens, start)) };
             vec![("source".to_string(), Box::new(task) as _)]
+        });
+        Pipeline { parts, tail }
+    }
+
+    /// Fan-in: the items of `other` go, with this pipeline's, into the edge of the next stage added
+    /// (in no particular order between the two). Its sources are renamed after this pipeline's
+    /// (`source#2`, `source#3`, …); its other stages keep their names, which must differ from this
+    /// pipeline's. The cancellation token and the drain deadline apply to both; a nack's sequence
+    /// number is that of its own source. In the report, this pipeline's stages come first, then
+    /// `other`'s, then the stages after the merge.
+    ///
+    /// ```
+    /// use pipeline::{Pipeline, Stage};
+    /// use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    /// use std::sync::Arc;
+    ///
+    /// # tokio::runtime::Runtime::new()?.block_on(async {
+    /// let sum = Arc::new(AtomicU64::new(0));
+    /// let total = Arc::clone(&sum);
+    /// let clicks = Pipeline::from_iter(0..10u64);
+    /// let views = Pipeline::from_iter(100..110u64).map(Stage::new("views"), |x| async move { x * 2 });
+    /// let report = clicks
+    ///     .merge(views)
+    ///     .for_each(Stage::new("sink"), move |x| {
+    ///         total.fetch_add(x, Relaxed);
+    ///         async {}
+    ///     })
+    ///     .run()
+    ///     .await?;
+    /// assert_eq!(sum.load(Relaxed), (0..10).sum::<u64>() + (100..110).map(|x| x * 2).sum::<u64>());
+    /// assert_eq!(report.stage("source#2").unwrap().completed, 10);
+    /// # Ok::<(), pipeline::PipelineError>(())
+    /// # }).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn merge(self, other: Pipeline<T>) -> Pipeline<T> {
+        let mut parts = self.parts;
+        let mut theirs = other.parts;
+        let offset = parts.sources;
+        // `source` is source number 1, `source#k` number k: theirs are numbered after ours.
+        let rename = move |name: &str| -> String {
+            let number = match name.strip_prefix("source") {
+                Some("") => Some(1),
+                Some(rest) => rest.strip_prefix('#').and_then(|k| k.parse::<usize>().ok()),
+                None => None,
+            };
+            match number {
+                Some(k) => format!("source#{}", k + offset),
+                None => name.to_string(),
+            }
+        };
+        for stage in &mut theirs.stages {
+            stage.0 = rename(&stage.0);
+        }
+        for task in &mut theirs.tasks {
+            task.0 = rename(&task.0);
+        }
+        for (name, ..) in &theirs.stages {
+            if !parts.names.insert(name.clone()) && parts.error.is_none() {
+                parts.error = Some(PipelineError::DuplicateStage {
+                    stage: name.clone(),
+                });
+            }
+        }
+        if parts.error.is_none() {
+            parts.error = theirs.error;
+        }
+        theirs.nacks.forward_to(Arc::clone(&parts.nacks));
+        parts.sources += theirs.sources;
+        parts.linked.push(theirs.tokens);
+        parts.linked.extend(theirs.linked);
+        parts.tasks.extend(theirs.tasks);
+        parts.stages.extend(theirs.stages);
+        parts.edges.extend(theirs.edges);
+        let (ours, their_tail) = (self.tail, other.tail);
+        let tail: Tail<T> = Box::new(move |edge: Arc<Edge<T>>| {
+            let mut tasks = ours(Arc::clone(&edge));
+            for (name, task) in their_tail(edge) {
+                tasks.push((rename(&name), task));
+            }
+            tasks
         });
         Pipeline { parts, tail }
     }
@@ -514,7 +601,7 @@ pub struct Running {
     /// `None` only after [`Running::join`] took it.
     task: Option<JoinHandle<Result<Report, PipelineError>>>,
     stages: Vec<(String, usize, Arc<StageStats>)>,
-    nacks: Arc<Mutex<Vec<Nack>>>,
+    nacks: Arc<NackLog>,
     start: Instant,
 }
 
@@ -542,8 +629,7 @@ impl Running {
     /// starting at the `from`-th: a source that resends refused items polls this with the count it
     /// has already seen. The final report holds them all.
     pub fn nacks(&self, from: usize) -> Vec<Nack> {
-        let all = self.nacks.lock().unwrap_or_else(|e| e.into_inner());
-        all.get(from..).unwrap_or_default().to_vec()
+        self.nacks.since(from)
     }
 
     /// Waits for the pipeline to end, and returns its report.
@@ -576,7 +662,9 @@ async fn supervise(
     if let Some(e) = parts.error.take() {
         return Err(e);
     }
-    let tokens = parts.tokens.clone();
+    let tokens: Vec<Tokens> = std::iter::once(parts.tokens.clone())
+        .chain(parts.linked.iter().cloned())
+        .collect();
     let mut set = JoinSet::new();
     let mut names = HashMap::new();
     for (name, task) in parts.tasks.drain(..) {
@@ -588,7 +676,7 @@ async fn supervise(
     let mut drain_timed_out = false;
     let mut drain_by: Option<Instant> = None;
     loop {
-        let deadline = drain_by.filter(|_| !tokens.hard.is_cancelled());
+        let deadline = drain_by.filter(|_| !tokens[0].hard.is_cancelled());
         tokio::select! {
             joined = set.join_next_with_id() => match joined {
                 None => break,
@@ -599,19 +687,19 @@ async fn supervise(
                         let message = shim::panic_message(&*e.into_panic());
                         failure = Some(PipelineError::StagePanicked { stage, message });
                     }
-                    tokens.source_stop.cancel();
-                    tokens.hard.cancel();
+                    every(&tokens, |t| t.source_stop.cancel());
+                    every(&tokens, |t| t.hard.cancel());
                 }
             },
             _ = token.cancelled(), if !cancelled => {
                 cancelled = true;
-                tokens.source_stop.cancel();
+                every(&tokens, |t| t.source_stop.cancel());
                 drain_by = Instant::now().checked_add(drain);
             }
             _ = sleep_until_opt(deadline), if deadline.is_some() => {
                 drain_timed_out = true;
-                tokens.source_stop.cancel();
-                tokens.hard.cancel();
+                every(&tokens, |t| t.source_stop.cancel());
+                every(&tokens, |t| t.hard.cancel());
             }
         }
     }
@@ -628,7 +716,7 @@ async fn supervise(
         .iter()
         .map(|(name, p, stats)| StageReport::from_stats(name, *p, stats, None))
         .collect();
-    let nacks = std::mem::take(&mut *parts.nacks.lock().unwrap_or_else(|e| e.into_inner()));
+    let nacks = parts.nacks.take();
     Ok(Report {
         stages,
         nacks,
@@ -636,6 +724,11 @@ async fn supervise(
         drain_timed_out,
         elapsed,
     })
+}
+
+/// Applies `f` to the tokens of every merged part.
+fn every(tokens: &[Tokens], f: impl Fn(&Tokens)) {
+    tokens.iter().for_each(f);
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

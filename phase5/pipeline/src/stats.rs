@@ -197,6 +197,46 @@ pub struct Nack {
     pub stage: String,
 }
 
+/// Where a pipeline's edges record their refusals. A pipeline merged into another forwards its log
+/// to the other's, so that one list holds every refusal in the order they happened.
+#[derive(Debug, Default)]
+pub(crate) struct NackLog {
+    list: std::sync::Mutex<Vec<Nack>>,
+    forward: std::sync::OnceLock<std::sync::Arc<NackLog>>,
+}
+
+impl NackLog {
+    fn target(&self) -> &NackLog {
+        match self.forward.get() {
+            Some(to) => to.target(),
+            None => self,
+        }
+    }
+
+    fn list(&self) -> std::sync::MutexGuard<'_, Vec<Nack>> {
+        // Only pushes and copies run under this lock: poisoning leaves the list whole.
+        self.target().list.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn push(&self, nack: Nack) {
+        self.list().push(nack);
+    }
+
+    /// The refusals from the `from`-th on.
+    pub(crate) fn since(&self, from: usize) -> Vec<Nack> {
+        self.list().get(from..).unwrap_or_default().to_vec()
+    }
+
+    pub(crate) fn take(&self) -> Vec<Nack> {
+        std::mem::take(&mut *self.list())
+    }
+
+    /// From now on, refusals recorded here go to `to` (set once, before the pipeline runs).
+    pub(crate) fn forward_to(&self, to: std::sync::Arc<NackLog>) {
+        let _ = self.forward.set(to);
+    }
+}
+
 /// How a pipeline ended, and what every stage did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
