@@ -1,0 +1,257 @@
+//! A bounded edge between two stages, with an overflow policy.
+//!
+//! Go's buffered channel blocks a full sender; Vector's and Akka's buffers may instead drop the new
+//! item, drop the oldest, or refuse. This edge is a `VecDeque` under a mutex with two tokio `Notify`s
+//! (not empty, not full), so every policy is one branch of one `push`, the depth is read under the
+//! same lock that changes it, and a stage's input backlog is a number in its report.
+//!
+//! Wake-ups are never lost: a waiter registers its `Notified` (`enable`) *before* it checks the queue
+//! under the lock, and every change that could satisfy it calls `notify_waiters` after unlocking, so a
+//! change either happens before the check (seen under the lock) or after the registration (wakes it).
+use std::collections::VecDeque;
+use std::pin::pin;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Overflow;
+use crate::stats::{Nack, NackLog, StageStats};
+
+/// An item on its way, with the sequence number of the source item it came from.
+#[derive(Debug)]
+pub(crate) struct Item<T> {
+    pub(crate) seq: u64,
+    pub(crate) value: T,
+}
+
+struct State<T> {
+    queue: VecDeque<Item<T>>,
+    /// Live [`Sender`]s; 0 with an empty queue is the end of the stream.
+    senders: usize,
+}
+
+/// The edge in front of one stage. Its counters are that stage's (`offered`, `dropped`, …).
+pub(crate) struct Edge<T> {
+    state: Mutex<State<T>>,
+    not_empty: Notify,
+    not_full: Notify,
+    capacity: usize,
+    overflow: Overflow,
+    stats: Arc<StageStats>,
+    stage: String,
+    nacks: Arc<NackLog>,
+}
+
+/// What became of a pushed item.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Pushed {
+    /// In the queue (under `DropOldest`, possibly at the cost of the oldest item).
+    Accepted,
+    /// Dropped (`DropNewest`) or refused (`Reject`): the sender goes on.
+    Refused,
+    /// The sender was stopped while it waited for room; the item is counted cancelled.
+    Stopped,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No user code runs under this lock (an item's destructor runs after the guard is gone: see
+    // `evicted` in `push` and `cancel_rest`), so a panic cannot happen with the queue half-changed;
+    // a poisoned lock is recovered rather than propagated.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<T: Send> Edge<T> {
+    pub(crate) fn new(
+        capacity: usize,
+        overflow: Overflow,
+        stats: Arc<StageStats>,
+        stage: String,
+        nacks: Arc<NackLog>,
+    ) -> Self {
+        Edge {
+            state: Mutex::new(State {
+                queue: VecDeque::with_capacity(capacity),
+                senders: 0,
+            }),
+            not_empty: Notify::new(),
+            not_full: Notify::new(),
+            capacity,
+            overflow,
+            stats,
+            stage,
+            nacks,
+        }
+    }
+
+    /// A new sender: the edge stays open until every sender is dropped.
+    pub(crate) fn sender(self: &Arc<Self>, upstream: Arc<StageStats>) -> Sender<T> {
+        lock(&self.state).senders += 1;
+        Sender {
+            edge: Arc::clone(self),
+            upstream,
+            weight: 1,
+        }
+    }
+
+    fn set_depth(&self, depth: usize) {
+        self.stats.depth.store(depth, Relaxed);
+        self.stats.max_depth.fetch_max(depth, Relaxed);
+    }
+
+    /// The next item, or `None` once every sender is gone and the queue is empty, or once `stop` is
+    /// cancelled. Cancel-safe: an item leaves the queue only in the same poll that returns it.
+    pub(crate) async fn pop(&self, stop: &CancellationToken) -> Option<Item<T>> {
+        loop {
+            let mut notified = pin!(self.not_empty.notified());
+            notified.as_mut().enable();
+            {
+                let mut st = lock(&self.state);
+                if let Some(item) = st.queue.pop_front() {
+                    self.set_depth(st.queue.len());
+                    drop(st);
+                    StageStats::add(&self.stats.items_in, 1);
+                    self.not_full.notify_waiters();
+                    return Some(item);
+                }
+                if st.senders == 0 {
+                    return None;
+                }
+            }
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return None,
+                _ = notified => {}
+            }
+        }
+    }
+
+    /// Counts whatever is still queued as cancelled, once no stage will read it again.
+    pub(crate) fn cancel_rest(&self) {
+        let rest = std::mem::take(&mut lock(&self.state).queue);
+        self.set_depth(0);
+        StageStats::add(&self.stats.cancelled, rest.len() as u64);
+        drop(rest); // outside the lock: an item's destructor is user code
+    }
+}
+
+/// One upstream worker's handle on an edge.
+pub(crate) struct Sender<T: Send> {
+    edge: Arc<Edge<T>>,
+    /// The sending stage's stats: its backpressured time is counted here.
+    upstream: Arc<StageStats>,
+    /// How many of the stage's slots one blocked push holds up: 1 for a worker of its own; the
+    /// stage's parallelism for an ordered stage's one collector, behind which every slot waits.
+    weight: u32,
+}
+
+impl<T: Send> Sender<T> {
+    /// Counts this sender's blocked time `weight` times (see the field).
+    pub(crate) fn weighted(mut self, weight: usize) -> Self {
+        self.weight = u32::try_from(weight).unwrap_or(u32::MAX);
+        self
+    }
+
+    /// Offers `item` to the edge under its policy. Under `Block` it waits for room, and that wait is
+    /// the sending stage's backpressured time; `stop` ends the wait.
+    pub(crate) async fn push(&self, item: Item<T>, stop: &CancellationToken) -> Pushed {
+        let outcome = self.offer(item, stop).await;
+        // A push that never waits (a refusal, an eviction, an edge with room) is no yield point: a
+        // sender over an endless source would then hold its worker thread for good, and on a
+        // current-thread runtime starve the very consumer it waits on. Spend a unit of tokio's
+        // cooperative budget, so such a loop yields once its budget is gone.
+        tokio::task::coop::consume_budget().await;
+        outcome
+    }
+
+    async fn offer(&self, item: Item<T>, stop: &CancellationToken) -> Pushed {
+        let edge = &*self.edge;
+        StageStats::add(&edge.stats.offered, 1);
+        StageStats::add(&self.upstream.items_out, 1);
+        let mut item = Some(item);
+        let weight = u64::from(self.weight);
+        let mut blocked_since: Option<Instant> = None;
+        let mut evicted = None;
+        let outcome = loop {
+            let mut notified = pin!(edge.not_full.notified());
+            notified.as_mut().enable();
+            {
+                let mut st = lock(&edge.state);
+                if st.queue.len() < edge.capacity {
+                    st.queue.extend(item.take());
+                    edge.set_depth(st.queue.len());
+                    break Pushed::Accepted;
+                }
+                match edge.overflow {
+                    Overflow::Block => {}
+                    Overflow::DropNewest => {
+                        StageStats::add(&edge.stats.dropped, 1);
+                        return Pushed::Refused;
+                    }
+                    Overflow::DropOldest => {
+                        evicted = st.queue.pop_front(); // dropped once the lock is released
+                        st.queue.extend(item.take());
+                        StageStats::add(&edge.stats.dropped, 1);
+                        break Pushed::Accepted;
+                    }
+                    Overflow::Reject => {
+                        drop(st);
+                        StageStats::add(&edge.stats.rejected, 1);
+                        let seq = item.as_ref().map_or(0, |i| i.seq);
+                        edge.nacks.push(Nack {
+                            seq,
+                            stage: edge.stage.clone(),
+                        });
+                        return Pushed::Refused;
+                    }
+                }
+            }
+            if blocked_since.is_none() {
+                blocked_since = Some(self.upstream.begin(&self.upstream.backpressured, weight));
+            }
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => {
+                    StageStats::add(&edge.stats.cancelled, 1);
+                    break Pushed::Stopped;
+                }
+                _ = notified => {}
+            }
+        };
+        if let Some(since) = blocked_since {
+            self.upstream
+                .end(&self.upstream.backpressured, since, weight);
+        }
+        if outcome == Pushed::Accepted {
+            edge.not_empty.notify_waiters();
+        }
+        drop(evicted);
+        outcome
+    }
+}
+
+impl<T: Send> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let last = {
+            let mut st = lock(&self.edge.state);
+            st.senders -= 1;
+            st.senders == 0
+        };
+        if last {
+            self.edge.not_empty.notify_waiters(); // the readers see the end of the stream
+        }
+    }
+}
+
+/// An edge whose leftovers can be counted without knowing its item type.
+pub(crate) trait Leftovers: Send + Sync {
+    fn cancel_rest(&self);
+}
+
+impl<T: Send> Leftovers for Edge<T> {
+    fn cancel_rest(&self) {
+        Edge::cancel_rest(self)
+    }
+}

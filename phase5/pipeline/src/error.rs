@@ -1,0 +1,58 @@
+//! What can go wrong building or running a pipeline.
+use std::fmt;
+
+/// A pipeline refused before it starts, or one that failed while running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PipelineError {
+    /// A stage asked for parallelism 0.
+    ZeroParallelism {
+        /// The stage.
+        stage: String,
+    },
+    /// A stage asked for an edge of capacity 0.
+    ZeroCapacity {
+        /// The stage.
+        stage: String,
+    },
+    /// A batch stage asked for batches of 0 items.
+    ZeroBatch {
+        /// The stage.
+        stage: String,
+    },
+    /// Two stages share a name (the report is keyed by name).
+    DuplicateStage {
+        /// The name used twice.
+        stage: String,
+    },
+    /// A stage's function panicked; the pipeline was cancelled.
+    StagePanicked {
+        /// The stage.
+        stage: String,
+        /// The panic's message, when it was a string.
+        message: String,
+    },
+}
+
+impl fmt::Display for PipelineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PipelineError::ZeroParallelism { stage } => {
+                write!(f, "stage `{stage}`: parallelism must be at least 1")
+            }
+            PipelineError::ZeroCapacity { stage } => {
+                write!(f, "stage `{stage}`: edge capacity must be at least 1")
+            }
+            PipelineError::ZeroBatch { stage } => {
+                write!(f, "stage `{stage}`: a batch must hold at least 1 item")
+            }
+            PipelineError::DuplicateStage { stage } => {
+                write!(f, "two stages are named `{stage}`")
+            }
+            PipelineError::StagePanicked { stage, message } => {
+                write!(f, "stage `{stage}` panicked: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PipelineError {}

@@ -1,0 +1,95 @@
+//! # pipeline — a typed streaming pipeline on tokio, with bounded edges and a named bottleneck
+//!
+//! Go builds a pipeline from goroutines joined by channels; tokio programs from tasks joined by
+//! `mpsc`, or from a `Stream` with `buffered` / `buffer_unordered`. This crate is the first shape
+//! made into a library: a source, then `map` / `try_map` / `filter` / `flat_map` / `batch` stages,
+//! then a sink (and [`Pipeline::merge`] to join several inputs into one stage), each stage with a [parallelism](Stage::with_parallelism) and a [`Mode`] (ordered or
+//! unordered), every edge bounded with an [`Overflow`] policy, and a [`Report`] that accounts for
+//! every item and names the bottleneck.
+//!
+//! ## A pipeline
+//! ```
+//! use pipeline::{Overflow, Pipeline, Stage};
+//! use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let total = Arc::new(AtomicU64::new(0));
+//! let sum = Arc::clone(&total);
+//! let report = Pipeline::from_iter(0..1000u64)
+//!     // four at once, outputs as they finish
+//!     .map(Stage::new("fetch").with_parallelism(4).unordered(), |x| async move {
+//!         tokio::time::sleep(Duration::from_micros(10)).await;
+//!         x
+//!     })
+//!     .try_map(Stage::new("parse"), |x| async move { if x % 100 == 0 { Err("bad") } else { Ok(x) } })
+//!     .batch(Stage::new("batch").capacity(64), 10, Duration::from_millis(5))
+//!     .for_each(Stage::new("sink"), move |batch| {
+//!         sum.fetch_add(batch.iter().sum::<u64>(), Relaxed);
+//!         async {}
+//!     })
+//!     .run()
+//!     .await?;
+//! assert_eq!(report.stage("parse").unwrap().failed, 10);
+//! assert_eq!(total.load(Relaxed), (0..1000).filter(|x| x % 100 != 0).sum::<u64>());
+//! println!("{report}"); // a table per stage, and the verdict line
+//! # Ok::<(), pipeline::PipelineError>(())
+//! # }).unwrap();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## Overflow, and the accounting
+//! The edge in front of a stage holds [`Stage::capacity`] items. When it is full,
+//! [`Overflow::Block`] makes the sender wait (backpressure, up to the source), `DropNewest` and
+//! `DropOldest` drop an item, and `Reject` refuses it and reports its source sequence number in
+//! [`Report::nacks`]. Every stage's row satisfies
+//! `offered = dropped + rejected + completed + failed + cancelled`.
+//!
+//! ## Cancellation and drain
+//! [`Runnable::run_until`] takes a `CancellationToken` and a drain deadline: cancelling stops the
+//! source, what is inside drains to the sink until the deadline, and the rest is cancelled and
+//! counted where it was.
+//!
+//! ## Errors
+//! A `try_map` error drops the item and counts it in the stage's `failed`;
+//! [`Pipeline::try_map_retry`] first tries it again with exponential backoff ([`Retry`]), then hands
+//! it to a dead-letter sink with its last error ([`DeadLetter`]).
+//!
+//! ## Telemetry
+//! Each stage's busy time (in its function), backpressured time (waiting for room downstream) and the
+//! idle rest, as Flink accounts for its tasks; [`Report::verdict`] names the stage that limits the
+//! pipeline and the evidence for it. [`Runnable::spawn`] runs the pipeline on a task of its own and
+//! [`Running::snapshot`] reads the same rows, and each edge's depth, while it runs.
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod config;
+mod edge;
+mod error;
+mod pipeline;
+mod retry;
+mod stats;
+mod workers;
+
+pub use config::{Mode, Overflow, Stage};
+pub use error::PipelineError;
+pub use pipeline::{Pipeline, Runnable, Running};
+pub use retry::{DeadLetter, Retry};
+pub use stats::{Nack, Report, StageReport};
+
+#[allow(dead_code)]
+const fn assert_send_sync<T: Send + Sync>() {}
+#[allow(dead_code)]
+const fn assert_send<T: Send>() {}
+const _: () = {
+    assert_send_sync::<Report>();
+    assert_send_sync::<Stage>();
+    assert_send_sync::<PipelineError>();
+    assert_send::<Runnable>();
+    assert_send::<Pipeline<u8>>();
+};
+
+/// The README's example, run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
