@@ -152,7 +152,7 @@ pub fn scenarios<F: ChannelFlavor>() -> Vec<Scenario> {
             "two-waiters-both-woken",
             "two senders blocked on a full bounded(2) while one thread receives back to back; and \
              two receivers blocked on an empty channel while one thread sends twice back to back: \
-             both waiters must get through (20 rounds)",
+             both waiters must get through (50 rounds)",
             "lost-wakeup",
             scenarios::two_waiters_both_woken::<F>,
         ),

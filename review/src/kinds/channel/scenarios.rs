@@ -19,6 +19,49 @@ const SETTLE: Duration = Duration::from_millis(30);
 /// How long a woken thread gets to return before it counts as not woken.
 const HANG: Duration = Duration::from_secs(2);
 
+/// This thread's kernel id, from `/proc/thread-self` (a link to `<pid>/task/<tid>`).
+fn own_tid() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
+}
+
+/// True when thread `tid` of this process is asleep in the kernel (state `S`), false when it runs
+/// or has exited.
+fn sleeping(tid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after_name = stat.rsplit_once(')')?.1;
+            after_name.trim_start().chars().next()
+        })
+        == Some('S')
+}
+
+/// Spawns `f` and returns once its thread has gone to sleep in it (blocked in the channel, as far as
+/// `/proc` can tell: asleep at five looks 1 ms apart), or has finished, or after [`HANG`]. A fixed
+/// pause is not enough on a loaded machine: a thread that has not blocked yet when the scenario
+/// acts makes the scenario test something else.
+fn spawn_blocked<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> thread::JoinHandle<T> {
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let handle = thread::spawn(move || {
+        let _ = tid_tx.send(own_tid());
+        f()
+    });
+    let Ok(Some(tid)) = tid_rx.recv() else {
+        thread::sleep(SETTLE); // no /proc: the fixed pause is all there is
+        return handle;
+    };
+    let mut asleep = 0;
+    let start = std::time::Instant::now();
+    while asleep < 5 && !handle.is_finished() && start.elapsed() < HANG {
+        asleep = if sleeping(tid) { asleep + 1 } else { 0 };
+        thread::sleep(Duration::from_millis(1));
+    }
+    handle
+}
+
 /// Sends with `try_send` until the channel says `Full`; how many it took (at most 1 024).
 fn fill<F: ChannelFlavor>(tx: &F::Sender<u32>) -> Result<usize, Verdict> {
     for n in 0..1024 {
@@ -200,8 +243,7 @@ pub(super) fn last_receiver_wakes_sender<F: ChannelFlavor>() -> Verdict {
         if let Err(v) = fill::<F>(&tx) {
             return v;
         }
-        let sender = thread::spawn(move || tx.send(999));
-        thread::sleep(SETTLE);
+        let sender = spawn_blocked(move || tx.send(999));
         drop(rx);
         match join_within(sender, HANG) {
             None => {
@@ -235,8 +277,7 @@ pub(super) fn last_sender_wakes_receiver<F: ChannelFlavor>() -> Verdict {
             describe(cap)
         ));
         let (tx, rx) = make::<F, u32>(cap);
-        let receiver = thread::spawn(move || rx.recv());
-        thread::sleep(SETTLE);
+        let receiver = spawn_blocked(move || rx.recv());
         drop(tx);
         match join_within(receiver, HANG) {
             None => {
@@ -260,7 +301,7 @@ pub(super) fn last_sender_wakes_receiver<F: ChannelFlavor>() -> Verdict {
 
 /// `lost-wakeup`: two waiters, two changes in quick succession; both waiters must get through.
 pub(super) fn two_waiters_both_woken<F: ChannelFlavor>() -> Verdict {
-    const ROUNDS: usize = 20;
+    const ROUNDS: usize = 50;
     for round in 1..=ROUNDS {
         step(format!(
             "round {round}: two senders blocked on a full bounded(2); receive back to back"
@@ -274,10 +315,9 @@ pub(super) fn two_waiters_both_woken<F: ChannelFlavor>() -> Verdict {
             .into_iter()
             .map(|v| {
                 let tx = tx.clone();
-                thread::spawn(move || tx.send(v))
+                spawn_blocked(move || tx.send(v))
             })
             .collect();
-        thread::sleep(SETTLE);
         let mut got = Vec::new();
         for _ in 0..filled + 2 {
             match rx.recv_timeout(HANG) {
@@ -311,10 +351,9 @@ pub(super) fn two_waiters_both_woken<F: ChannelFlavor>() -> Verdict {
         let receivers: Vec<_> = (0..2)
             .map(|_| {
                 let rx = rx.try_clone().expect("receiver_clones");
-                thread::spawn(move || rx.recv_timeout(HANG))
+                spawn_blocked(move || rx.recv_timeout(HANG))
             })
             .collect();
-        thread::sleep(SETTLE);
         for v in [1, 2] {
             if tx.send(v).is_err() {
                 return Verdict::fail("send failed with receivers alive");
