@@ -31,7 +31,9 @@ t="review/templates/$KIND"
 fill "$t/Cargo.toml.in" "$dir/Cargo.toml"
 fill "$t/README.md" "$dir/README.md"
 fill "$t/src/bin/review.rs" "$dir/src/bin/review.rs"
-cp "$t/src/lib.rs" "$dir/src/lib.rs"
+# The template is also compiled into the review crate (its clean review is a test), so it is copied
+# as it is, but for the name the review prints.
+sed -e 's/const NAME: &'"'"'static str = "naive template";/const NAME: \&'"'"'static str = "'"$NAME"'";/' "$t/src/lib.rs" > "$dir/src/lib.rs"
 # The repository's lock file: the attempt resolves to the versions the repository was tested with.
 cp Cargo.lock "$dir/Cargo.lock"
 echo "$KIND" > "$dir/.review-kind"

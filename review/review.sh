@@ -17,7 +17,7 @@ kind=$(cat "attempts/$NAME/.review-kind")
 export CARGO_TARGET_DIR=${ATTEMPTS_TARGET:-$PWD/target/attempts}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-echo "building attempts/$NAME (first time: a few minutes; into $CARGO_TARGET_DIR)" >&2
+echo "building attempts/$NAME into $CARGO_TARGET_DIR (the first build compiles the dependencies: a few minutes)" >&2
 if ! $CARGO build --manifest-path "attempts/$NAME/Cargo.toml" --bin review 2> "$log"; then
   cat "$log" >&2
   echo >&2
