@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 NAME=${1:-}
 shift || true
 CARGO=${CARGO:-cargo}
-existing=$(ls -d attempts/*/ 2>/dev/null | xargs -r -n1 basename | tr '\n' ' ')
+existing=""
+for d in attempts/*/; do
+  [ -f "$d/Cargo.toml" ] && existing+="$(basename "$d") "
+done
 if [ -z "$NAME" ] || [ ! -f "attempts/$NAME/Cargo.toml" ] || [ ! -f "attempts/$NAME/.review-kind" ]; then
   echo "make review: no attempt named '$NAME'; attempts: ${existing:-none yet}" >&2
   echo "  create one with: make attempt KIND=channel NAME=mine" >&2
