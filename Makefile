@@ -19,6 +19,8 @@
 #   make deps-check                      a library's normal dependencies hold no harness, CLI or lesson crate
 #   make features-check                  make run, make test and every phase build shared crates with the same features
 #   make workspace-hack                  regenerate workspace-hack/ after a dependency change (needs cargo-hakari)
+#   make attempt KIND=channel NAME=mine  your own channel in attempts/mine, from a naive one that works
+#   make review NAME=mine [ARGS=--json]  review it: its flaws named, what passed, ratios vs ours and crossbeam
 #   make ci                              what .ci/run calls: lint, deps-check, features-check, doc, test, loom, smoke, miri, sanitize
 
 SHELL := /bin/bash
@@ -32,7 +34,8 @@ LOOM_TARGET ?= target/loom
 LOOM_MAX_PREEMPTIONS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help list test loom smoke record bench bench-report bench-check lint fmt doc deps-check features-check workspace-hack miri sanitize mutants ci
+# attempt and review are not files (attempts/<name> and review/ are).
+.PHONY: attempt review help list test loom smoke record bench bench-report bench-check lint fmt doc deps-check features-check workspace-hack miri sanitize mutants ci
 
 help:
 	@sed -n '2,/^$$/p' Makefile | sed -n 's/^# \{0,1\}//p'
@@ -43,6 +46,16 @@ run/%:
 	  echo "error: no exercise '$*' (built so far: $$(ls phase*/src/bin/*.rs 2>/dev/null | sed -E 's#/src/bin/#/#; s#\.rs$$##' | tr '\n' ' '))" >&2; \
 	  echo "       'make list' prints the whole catalog." >&2; exit 2; fi; \
 	$(CARGO) run --quiet -p $$phase --bin $$ex -- $(ARGS)
+
+# Review mode (review/README.md): a reader's attempt lives in attempts/NAME, a cargo workspace of its
+# own built into target/attempts, so nothing here (test, lint, hakari) sees it.
+KIND ?=
+NAME ?=
+attempt:
+	@review/attempt.sh '$(KIND)' '$(NAME)'
+
+review:
+	@CARGO='$(CARGO)' review/review.sh '$(NAME)' $(ARGS)
 
 list:
 	@printf '%-7s %-10s %-8s %-48s %s\n' PHASE EXERCISE STATUS TOPIC SECTIONS
@@ -67,7 +80,7 @@ LIBRARIES := $(strip $(shell awk '/^\[/ { in_section = ($$0 == "[final-excludes]
 ifeq ($(strip $(LIBRARIES)),)
 $(error no library read from .config/hakari.toml's [final-excludes] workspace-members = ["shim", ...])
 endif
-PACKAGES := $(LIBRARIES) harness benchkit $(PHASES)
+PACKAGES := $(LIBRARIES) harness benchkit $(PHASES) review
 
 # A library's integrations sit behind features (ratelimit: cli, async, redis, redis-async, tower, axum),
 # so each such library is tested once more with all of them: its lib, bins, tests and doc tests (the
