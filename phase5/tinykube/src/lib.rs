@@ -16,4 +16,6 @@ pub use objects::{
     Requests, RestartPolicy, RollingUpdate, Taint, TaintEffect, TcpSocketAction, TemplateMeta,
     Toleration, TolerationOperator,
 };
+pub mod store;
 pub use quantity::{Cpu, Memory, QuantityError};
+pub use store::{MemStore, RedbStore, Store};
