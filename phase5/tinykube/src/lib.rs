@@ -16,6 +16,7 @@ pub use objects::{
     Requests, RestartPolicy, RollingUpdate, Taint, TaintEffect, TcpSocketAction, TemplateMeta,
     Toleration, TolerationOperator,
 };
+pub mod scheduler;
 pub mod store;
 pub use quantity::{Cpu, Memory, QuantityError};
 pub use store::{MemStore, RedbStore, Store};
