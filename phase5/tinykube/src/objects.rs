@@ -250,6 +250,31 @@ pub struct PodSpec {
     pub node_name: Option<String>,
 }
 
+impl PodSpec {
+    /// A spec that runs `command` with every other field at its default (no requests, restart
+    /// `Always`, priority 0, unbound).
+    pub fn new<S: Into<String>>(command: impl IntoIterator<Item = S>) -> PodSpec {
+        PodSpec {
+            command: command.into_iter().map(Into::into).collect(),
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            requests: Requests::default(),
+            restart_policy: RestartPolicy::default(),
+            liveness_probe: None,
+            priority: 0,
+            node_selector: BTreeMap::new(),
+            tolerations: Vec::new(),
+            node_name: None,
+        }
+    }
+
+    /// The same, requesting `cpu` and `memory`.
+    pub fn with_requests(mut self, cpu: Cpu, memory: Memory) -> PodSpec {
+        self.requests = Requests { cpu, memory };
+        self
+    }
+}
+
 /// A pod: one process, scheduled onto one node.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -258,6 +283,25 @@ pub struct Pod {
     pub metadata: ObjectMeta,
     /// What it runs.
     pub spec: PodSpec,
+}
+
+impl Pod {
+    /// A pod named `name` with `spec`, no labels.
+    ///
+    /// ```
+    /// use tinykube::{Cpu, Memory, Pod, PodSpec};
+    /// let pod = Pod::new("web", PodSpec::new(["sleep", "60"]).with_requests(Cpu(200), Memory(64 << 20)));
+    /// assert_eq!(pod.spec.command, ["sleep", "60"]);
+    /// ```
+    pub fn new(name: impl Into<String>, spec: PodSpec) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: name.into(),
+                labels: BTreeMap::new(),
+            },
+            spec,
+        }
+    }
 }
 
 /// The pod a controller stamps out.
@@ -456,6 +500,22 @@ pub struct Node {
     pub metadata: ObjectMeta,
     /// Capacity and taints.
     pub spec: NodeSpec,
+}
+
+impl Node {
+    /// A node named `name` offering `cpu` and `memory`, no labels, no taints.
+    pub fn new(name: impl Into<String>, cpu: Cpu, memory: Memory) -> Node {
+        Node {
+            metadata: ObjectMeta {
+                name: name.into(),
+                labels: BTreeMap::new(),
+            },
+            spec: NodeSpec {
+                capacity: Capacity { cpu, memory },
+                taints: Vec::new(),
+            },
+        }
+    }
 }
 
 /// Any object a manifest may hold.

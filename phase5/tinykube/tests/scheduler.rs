@@ -1,50 +1,18 @@
 //! Each filter and score on its own, and the decision trace.
-use std::collections::BTreeMap;
-
 use tinykube::scheduler::{Filter, Score, Snapshot, Usage, Weights, schedule};
 use tinykube::{
-    Capacity, Cpu, Memory, Node, NodeSpec, ObjectMeta, Pod, PodSpec, Requests, RestartPolicy,
-    Taint, TaintEffect, Toleration, TolerationOperator,
+    Cpu, Memory, Node, Pod, PodSpec, Taint, TaintEffect, Toleration, TolerationOperator,
 };
 
 fn node(name: &str, cpu: u64, memory_mi: u64) -> Node {
-    Node {
-        metadata: ObjectMeta {
-            name: name.into(),
-            labels: BTreeMap::new(),
-        },
-        spec: NodeSpec {
-            capacity: Capacity {
-                cpu: Cpu(cpu),
-                memory: Memory(memory_mi << 20),
-            },
-            taints: vec![],
-        },
-    }
+    Node::new(name, Cpu(cpu), Memory(memory_mi << 20))
 }
 
 fn pod(cpu: u64, memory_mi: u64) -> Pod {
-    Pod {
-        metadata: ObjectMeta {
-            name: "p".into(),
-            labels: BTreeMap::new(),
-        },
-        spec: PodSpec {
-            command: vec!["true".into()],
-            args: vec![],
-            env: BTreeMap::new(),
-            requests: Requests {
-                cpu: Cpu(cpu),
-                memory: Memory(memory_mi << 20),
-            },
-            restart_policy: RestartPolicy::Always,
-            liveness_probe: None,
-            priority: 0,
-            node_selector: BTreeMap::new(),
-            tolerations: vec![],
-            node_name: None,
-        },
-    }
+    Pod::new(
+        "p",
+        PodSpec::new(["true"]).with_requests(Cpu(cpu), Memory(memory_mi << 20)),
+    )
 }
 
 fn bound(mut p: Pod, name: &str, on: &str) -> Pod {

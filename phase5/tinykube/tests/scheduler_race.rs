@@ -9,48 +9,17 @@ use tinykube::scheduler::{
     BindError, Score, Snapshot, Weights, bind, node_key, pod_key, reservation_key, schedule,
 };
 use tinykube::store::{Expect, MemStore, Store};
-use tinykube::{
-    Capacity, Cpu, Memory, Node, NodeSpec, ObjectMeta, Pod, PodSpec, Requests, RestartPolicy,
-};
+use tinykube::{Cpu, Memory, Node, Pod, PodSpec, Requests};
 
 fn node(i: usize, cpu: u64, memory: u64) -> Node {
-    Node {
-        metadata: ObjectMeta {
-            name: format!("n{i}"),
-            labels: BTreeMap::new(),
-        },
-        spec: NodeSpec {
-            capacity: Capacity {
-                cpu: Cpu(cpu),
-                memory: Memory(memory),
-            },
-            taints: vec![],
-        },
-    }
+    Node::new(format!("n{i}"), Cpu(cpu), Memory(memory))
 }
 
 fn pod(i: usize, cpu: u64, memory: u64) -> Pod {
-    Pod {
-        metadata: ObjectMeta {
-            name: format!("p{i:02}"),
-            labels: BTreeMap::new(),
-        },
-        spec: PodSpec {
-            command: vec!["true".into()],
-            args: vec![],
-            env: BTreeMap::new(),
-            requests: Requests {
-                cpu: Cpu(cpu),
-                memory: Memory(memory),
-            },
-            restart_policy: RestartPolicy::Always,
-            liveness_probe: None,
-            priority: 0,
-            node_selector: BTreeMap::new(),
-            tolerations: vec![],
-            node_name: None,
-        },
-    }
+    Pod::new(
+        format!("p{i:02}"),
+        PodSpec::new(["true"]).with_requests(Cpu(cpu), Memory(memory)),
+    )
 }
 
 fn pods_in(store: &MemStore) -> Vec<(Pod, u64)> {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::LeaseId;
+use super::{LeaseId, StoreError};
 
 /// Each live lease's TTL and deadline (time on the store's clock).
 #[derive(Debug, Default)]
@@ -16,15 +16,14 @@ impl LeaseTable {
         self.leases.insert(id, (ttl, now + ttl));
     }
 
-    /// Moves the deadline; false if there is no such lease.
-    pub(crate) fn renew(&mut self, id: LeaseId, now: Duration) -> bool {
-        match self.leases.get_mut(&id) {
-            Some((ttl, deadline)) => {
-                *deadline = now + *ttl;
-                true
-            }
-            None => false,
-        }
+    /// Moves the deadline a TTL past `now`.
+    pub(crate) fn renew(&mut self, id: LeaseId, now: Duration) -> Result<(), StoreError> {
+        let (ttl, deadline) = self
+            .leases
+            .get_mut(&id)
+            .ok_or(StoreError::LeaseNotFound(id))?;
+        *deadline = now + *ttl;
+        Ok(())
     }
 
     pub(crate) fn contains(&self, id: LeaseId) -> bool {

@@ -3,11 +3,11 @@
 //! watchers when the revision moves.
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::check;
 use super::leases::LeaseTable;
 use super::{Clock, Event, Expect, KeyValue, LeaseId, Listing, Store, StoreError, SystemClock};
+use super::{check, wait_until};
 
 /// A [`Store`] in memory: fast, and gone with the process.
 pub struct MemStore {
@@ -194,20 +194,9 @@ impl Store for MemStore {
     }
 
     fn wait_for_revision(&self, revision: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut s = self.lock();
-        while s.revision < revision {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            s = self
-                .moved
-                .wait_timeout(s, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        true
+        wait_until(self.lock(), &self.moved, timeout, |s| {
+            s.revision >= revision
+        })
     }
 
     fn grant_lease(&self, ttl: Duration) -> Result<LeaseId, StoreError> {
@@ -224,11 +213,7 @@ impl Store for MemStore {
 
     fn keep_alive(&self, lease: LeaseId) -> Result<(), StoreError> {
         let now = self.clock.now();
-        if self.lock().leases.renew(lease, now) {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseNotFound(lease))
-        }
+        self.lock().leases.renew(lease, now)
     }
 
     fn revoke_lease(&self, lease: LeaseId) -> Result<(), StoreError> {

@@ -135,6 +135,29 @@ pub(crate) fn check(
     }
 }
 
+/// Waits on `moved` (real time, up to `timeout`) until `done` holds for the guarded state; whether
+/// it does. A poisoned lock is taken over: the stores' writers check before they mutate, so the
+/// state is consistent.
+pub(crate) fn wait_until<T>(
+    mut guard: std::sync::MutexGuard<'_, T>,
+    moved: &std::sync::Condvar,
+    timeout: Duration,
+    done: impl Fn(&T) -> bool,
+) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done(&guard) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        guard = moved
+            .wait_timeout(guard, left)
+            .unwrap_or_else(|p| p.into_inner())
+            .0;
+    }
+    true
+}
+
 /// A listing and the revision it was read at: watch from `revision + 1` to miss nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing {

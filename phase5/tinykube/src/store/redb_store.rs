@@ -3,13 +3,13 @@
 //! committed (fsync'd) before it returns, so a control plane killed and restarted finds its state.
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redb::{Database, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::check;
 use super::leases::LeaseTable;
 use super::{Clock, Event, Expect, KeyValue, LeaseId, Listing, Store, StoreError, SystemClock};
+use super::{check, wait_until};
 
 const KEYS: TableDefinition<&str, &[u8]> = TableDefinition::new("keys");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
@@ -383,20 +383,9 @@ impl Store for RedbStore {
     }
 
     fn wait_for_revision(&self, revision: u64, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut s = self.lock();
-        while s.revision < revision {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            s = self
-                .moved
-                .wait_timeout(s, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        true
+        wait_until(self.lock(), &self.moved, timeout, |s| {
+            s.revision >= revision
+        })
     }
 
     fn grant_lease(&self, ttl: Duration) -> Result<LeaseId, StoreError> {
@@ -419,11 +408,7 @@ impl Store for RedbStore {
 
     fn keep_alive(&self, lease: LeaseId) -> Result<(), StoreError> {
         let now = self.clock.now();
-        if self.lock().leases.renew(lease, now) {
-            Ok(())
-        } else {
-            Err(StoreError::LeaseNotFound(lease))
-        }
+        self.lock().leases.renew(lease, now)
     }
 
     fn revoke_lease(&self, lease: LeaseId) -> Result<(), StoreError> {
