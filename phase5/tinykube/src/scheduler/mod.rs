@@ -7,10 +7,12 @@
 //! Filtering and scoring are pure functions over a [`Snapshot`]; only [`bind`] touches the store.
 mod bind;
 mod filter;
+mod queue;
 mod score;
 
 pub use bind::{BindError, bind, node_key, pod_key, reservation_key};
 pub use filter::{Filter, Rejection};
+pub use queue::{Backoff, SchedulingQueue};
 pub use score::{Score, Weights};
 
 use crate::objects::{Node, Pod};
