@@ -9,11 +9,13 @@ mod bind;
 mod filter;
 mod queue;
 mod score;
+mod why;
 
 pub use bind::{BindError, bind, node_key, pod_key, reservation_key};
 pub use filter::{Filter, Rejection};
 pub use queue::{Backoff, SchedulingQueue};
 pub use score::{Score, Weights};
+pub use why::{Suggestion, why_pending};
 
 use crate::objects::{Node, Pod};
 use crate::quantity::{Cpu, Memory};
@@ -32,6 +34,8 @@ pub struct Usage {
 pub struct Snapshot {
     /// Every node, with its usage.
     pub nodes: Vec<(Node, Usage)>,
+    /// The bound pods (preemption picks its victims among them).
+    pub pods: Vec<Pod>,
 }
 
 impl Snapshot {
@@ -51,7 +55,12 @@ impl Snapshot {
                 (node, usage)
             })
             .collect();
-        Snapshot { nodes }
+        let pods = pods
+            .iter()
+            .filter(|p| p.spec.node_name.is_some())
+            .cloned()
+            .collect();
+        Snapshot { nodes, pods }
     }
 }
 
