@@ -48,8 +48,12 @@
 //! scores. [`scheduler::bind`] reserves the pod's requests on the node and writes the binding, both by
 //! compare-and-swap, so two schedulers on one store never bind a pod twice nor over-commit a node.
 //!
-//! What is not built yet: the API server, `tkctl`, node agents, controllers, the scheduling queue
-//! with backoff, preemption and "why pending" (see the README).
+//! [`scheduler::SchedulingQueue`] orders pending pods by priority and backs off unschedulable ones;
+//! [`scheduler::why_pending`] names the smallest change that would let a pod fit, preemption
+//! included, and [`scheduler::evict`] removes preemption's victims.
+//!
+//! What is not built yet: the scheduler loop, the API server, `tkctl`, node agents, controllers
+//! (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod manifest;

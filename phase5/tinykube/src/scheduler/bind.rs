@@ -191,3 +191,37 @@ pub fn bind<S: Store>(
         }
     }
 }
+
+/// Evicts a bound pod, as preemption does: deletes it by compare-and-swap on its current revision and
+/// takes its reservation off its node. A pod that changed meanwhile is left alone
+/// ([`BindError::PodChanged`]): the preemptor decides again.
+///
+/// ```
+/// use tinykube::scheduler::{bind, evict, node_key, pod_key, reservation_key};
+/// use tinykube::store::{Expect, MemStore, Store};
+///
+/// let store = MemStore::new();
+/// store.put(&node_key("n1"), br#"{"metadata":{"name":"n1"},"spec":{"capacity":{"cpu":"1","memory":"1Gi"}}}"#, Expect::Absent, None)?;
+/// let read = store.put(&pod_key("low"), br#"{"metadata":{"name":"low"},"spec":{"command":["true"],"requests":{"cpu":"1"}}}"#, Expect::Absent, None)?;
+/// bind(&store, "low", read, "n1")?;
+/// evict(&store, "low")?;
+/// assert!(store.get(&pod_key("low"))?.is_none());
+/// assert_eq!(store.get(&reservation_key("n1"))?.unwrap().value, b"{}");
+/// # Ok::<(), tinykube::scheduler::BindError>(())
+/// ```
+pub fn evict<S: Store>(store: &S, pod: &str) -> Result<(), BindError> {
+    let key = pod_key(pod);
+    let kv = store
+        .get(&key)?
+        .ok_or_else(|| BindError::PodNotFound(pod.to_string()))?;
+    let object: Pod = parse(&key, &kv.value)?;
+    match store.delete(&key, Expect::Revision(kv.mod_revision)) {
+        Ok(_) => {}
+        Err(StoreError::Conflict { .. }) => return Err(BindError::PodChanged(pod.to_string())),
+        Err(e) => return Err(e.into()),
+    }
+    match &object.spec.node_name {
+        Some(node) => unreserve(store, node, pod),
+        None => Ok(()),
+    }
+}
