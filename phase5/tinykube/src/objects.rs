@@ -92,8 +92,8 @@ fn root_path() -> String {
 
 /// A liveness probe: one action (exactly one of `exec`, `tcpSocket`, `httpGet`) and its timing, with
 /// Kubernetes' defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Probe {
     /// Run a command.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -113,6 +113,72 @@ pub struct Probe {
     /// Consecutive failures that kill the process.
     #[serde(default = "three")]
     pub failure_threshold: u32,
+}
+
+/// A probe as written, before the check that it names exactly one action.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ProbeFields {
+    /// Run a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    exec: Option<ExecAction>,
+    /// Connect to a port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tcp_socket: Option<TcpSocketAction>,
+    /// GET a path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    http_get: Option<HttpGetAction>,
+    /// Seconds after start before the first check.
+    #[serde(default)]
+    initial_delay_seconds: u32,
+    /// Seconds between checks.
+    #[serde(default = "ten")]
+    period_seconds: u32,
+    /// Consecutive failures that kill the process.
+    #[serde(default = "three")]
+    failure_threshold: u32,
+}
+
+/// Reads the fields inside the map visitor and checks them there, so the YAML deserializer marks a
+/// bad probe with the probe's own line.
+struct ProbeVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ProbeVisitor {
+    type Value = Probe;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a probe: one of `exec`, `tcpSocket`, `httpGet`, and its timing")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Probe, A::Error> {
+        let fields = ProbeFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Probe::try_from(fields).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Probe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ProbeVisitor)
+    }
+}
+
+impl TryFrom<ProbeFields> for Probe {
+    type Error = String;
+    fn try_from(f: ProbeFields) -> Result<Probe, String> {
+        let probe = Probe {
+            exec: f.exec,
+            tcp_socket: f.tcp_socket,
+            http_get: f.http_get,
+            initial_delay_seconds: f.initial_delay_seconds,
+            period_seconds: f.period_seconds,
+            failure_threshold: f.failure_threshold,
+        };
+        if probe.action().is_none() {
+            return Err("a probe names exactly one of `exec`, `tcpSocket`, `httpGet`".into());
+        }
+        if probe.period_seconds == 0 || probe.failure_threshold == 0 {
+            return Err("`periodSeconds` and `failureThreshold` must be at least 1".into());
+        }
+        Ok(probe)
+    }
 }
 
 impl Probe {
@@ -220,6 +286,7 @@ impl Toleration {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct PodSpec {
     /// The program and its leading arguments (required, not empty).
+    #[serde(deserialize_with = "non_empty")]
     pub command: Vec<String>,
     /// Further arguments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -273,6 +340,14 @@ impl PodSpec {
         self.requests = Requests { cpu, memory };
         self
     }
+}
+
+fn non_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let command = Vec::<String>::deserialize(d)?;
+    if command.first().is_none_or(String::is_empty) {
+        return Err(serde::de::Error::custom("the command names no program"));
+    }
+    Ok(command)
 }
 
 /// A pod: one process, scheduled onto one node.

@@ -92,6 +92,20 @@ fn a_good_manifest_parses_into_its_objects() {
 /// (what is wrong, manifest, line, field, a word the message must contain)
 const BAD: &[(&str, &str, usize, &str, &str)] = &[
     (
+        "an empty command",
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  command: []\n",
+        4,
+        "spec.command",
+        "no program",
+    ),
+    (
+        "a probe with two actions",
+        "kind: Pod\nmetadata: {name: p}\nspec:\n  command: [x]\n  livenessProbe:\n    exec: {command: [x]}\n    tcpSocket: {port: 80}\n",
+        6,
+        "spec.livenessProbe",
+        "exactly one",
+    ),
+    (
         "cpu suffix",
         "kind: Pod\nmetadata: {name: p}\nspec:\n  command: [x]\n  requests:\n    cpu: 200x\n",
         6,
