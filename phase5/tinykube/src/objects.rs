@@ -139,27 +139,6 @@ struct ProbeFields {
     failure_threshold: u32,
 }
 
-/// Reads the fields inside the map visitor and checks them there, so the YAML deserializer marks a
-/// bad probe with the probe's own line.
-struct ProbeVisitor;
-
-impl<'de> serde::de::Visitor<'de> for ProbeVisitor {
-    type Value = Probe;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a probe: one of `exec`, `tcpSocket`, `httpGet`, and its timing")
-    }
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Probe, A::Error> {
-        let fields = ProbeFields::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-        Probe::try_from(fields).map_err(serde::de::Error::custom)
-    }
-}
-
-impl<'de> Deserialize<'de> for Probe {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(ProbeVisitor)
-    }
-}
-
 impl TryFrom<ProbeFields> for Probe {
     type Error = String;
     fn try_from(f: ProbeFields) -> Result<Probe, String> {
@@ -400,8 +379,7 @@ pub struct TemplateMeta {
 }
 
 /// Keeps `replicas` pods matching `selector` running.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReplicaSetSpec {
     /// How many pods.
     pub replicas: u32,
@@ -522,8 +500,8 @@ impl Default for RollingUpdate {
 }
 
 /// A deployment: a replica set per template version, rolled within bounds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DeploymentSpec {
     /// How many pods.
     pub replicas: u32,
@@ -626,5 +604,113 @@ impl Object {
             Object::Deployment(o) => &o.metadata.name,
             Object::Node(o) => &o.metadata.name,
         }
+    }
+}
+
+/// A controller's pods must carry its selector's labels, or it would never see the pods it makes
+/// (Kubernetes: "selector does not match template labels").
+fn selector_matches(
+    selector: &BTreeMap<String, String>,
+    template: &PodTemplate,
+) -> Result<(), String> {
+    if selector.is_empty() {
+        return Err("the selector is empty: it would adopt every pod".into());
+    }
+    for (key, value) in selector {
+        if template.metadata.labels.get(key) != Some(value) {
+            return Err(format!(
+                "selector {key}={value} does not match the template's labels"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A replica set's spec as written, before the selector check.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReplicaSetFields {
+    replicas: u32,
+    selector: BTreeMap<String, String>,
+    template: PodTemplate,
+}
+
+impl TryFrom<ReplicaSetFields> for ReplicaSetSpec {
+    type Error = String;
+    fn try_from(f: ReplicaSetFields) -> Result<Self, String> {
+        selector_matches(&f.selector, &f.template)?;
+        Ok(ReplicaSetSpec {
+            replicas: f.replicas,
+            selector: f.selector,
+            template: f.template,
+        })
+    }
+}
+
+/// A deployment's spec as written, before the selector check.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct DeploymentFields {
+    replicas: u32,
+    selector: BTreeMap<String, String>,
+    template: PodTemplate,
+    #[serde(default)]
+    rolling_update: RollingUpdate,
+}
+
+impl TryFrom<DeploymentFields> for DeploymentSpec {
+    type Error = String;
+    fn try_from(f: DeploymentFields) -> Result<Self, String> {
+        selector_matches(&f.selector, &f.template)?;
+        Ok(DeploymentSpec {
+            replicas: f.replicas,
+            selector: f.selector,
+            template: f.template,
+            rolling_update: f.rolling_update,
+        })
+    }
+}
+
+/// Deserialises `F` (the fields as written) and checks them into `T` inside the map visitor, so the
+/// YAML deserializer marks a failed check with the line of the object's own mapping.
+struct CheckedVisitor<F, T>(std::marker::PhantomData<(F, T)>);
+
+impl<'de, F: Deserialize<'de>, T: TryFrom<F, Error = String>> serde::de::Visitor<'de>
+    for CheckedVisitor<F, T>
+{
+    type Value = T;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a mapping")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+        let fields = F::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        T::try_from(fields).map_err(serde::de::Error::custom)
+    }
+}
+
+fn deserialize_checked<'de, D, F, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    F: Deserialize<'de>,
+    T: TryFrom<F, Error = String>,
+{
+    d.deserialize_map(CheckedVisitor::<F, T>(std::marker::PhantomData))
+}
+
+impl<'de> Deserialize<'de> for Probe {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_checked::<D, ProbeFields, Probe>(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for ReplicaSetSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_checked::<D, ReplicaSetFields, ReplicaSetSpec>(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for DeploymentSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        deserialize_checked::<D, DeploymentFields, DeploymentSpec>(d)
     }
 }

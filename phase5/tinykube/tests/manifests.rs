@@ -41,7 +41,9 @@ metadata: {name: rs}
 spec:
   replicas: 2
   selector: {app: rs}
-  template: {spec: {command: ['true']}}
+  template:
+    metadata: {labels: {app: rs}}
+    spec: {command: ['true']}
 ";
 
 #[test]
@@ -91,6 +93,13 @@ fn a_good_manifest_parses_into_its_objects() {
 
 /// (what is wrong, manifest, line, field, a word the message must contain)
 const BAD: &[(&str, &str, usize, &str, &str)] = &[
+    (
+        "a selector the template's labels do not match",
+        "kind: ReplicaSet\nmetadata: {name: r}\nspec:\n  replicas: 1\n  selector: {app: a}\n  template:\n    metadata: {labels: {app: b}}\n    spec: {command: [x]}\n",
+        4,
+        "spec",
+        "does not match",
+    ),
     (
         "an empty command",
         "kind: Pod\nmetadata: {name: p}\nspec:\n  command: []\n",
@@ -142,14 +151,14 @@ const BAD: &[(&str, &str, usize, &str, &str)] = &[
     ),
     (
         "a wrong type",
-        "kind: ReplicaSet\nmetadata: {name: r}\nspec:\n  replicas: many\n  selector: {}\n  template: {spec: {command: [x]}}\n",
+        "kind: ReplicaSet\nmetadata: {name: r}\nspec:\n  replicas: many\n  selector: {app: r}\n  template: {metadata: {labels: {app: r}}, spec: {command: [x]}}\n",
         4,
         "spec.replicas",
         "invalid",
     ),
     (
         "a bad percentage",
-        "kind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 1\n  selector: {}\n  template: {spec: {command: [x]}}\n  rollingUpdate: {maxSurge: 150%}\n",
+        "kind: Deployment\nmetadata: {name: d}\nspec:\n  replicas: 1\n  selector: {app: d}\n  template: {metadata: {labels: {app: d}}, spec: {command: [x]}}\n  rollingUpdate: {maxSurge: 150%}\n",
         7,
         "spec.rollingUpdate.maxSurge",
         "percentage",
