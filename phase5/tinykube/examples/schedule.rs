@@ -7,7 +7,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use tinykube::scheduler::{
-    Backoff, SchedulingQueue, Snapshot, Weights, bind, node_key, pod_key, schedule, why_pending,
+    Backoff, SchedulingQueue, Snapshot, Weights, bind, list_pods, node_key, pod_key, schedule,
+    why_pending,
 };
 use tinykube::store::{Expect, RedbStore, Store, SystemClock};
 use tinykube::{Node, Object, Pod, load_manifests};
@@ -102,11 +103,6 @@ fn run(objects: Vec<Object>) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn snapshot(store: &RedbStore, nodes: &[Node]) -> Result<Snapshot, Box<dyn std::error::Error>> {
-    let pods: Vec<Pod> = store
-        .list("/pods/")?
-        .items
-        .iter()
-        .map(|kv| serde_json::from_slice(&kv.value))
-        .collect::<Result<_, _>>()?;
+    let pods: Vec<Pod> = list_pods(store)?.into_iter().map(|(p, _)| p).collect();
     Ok(Snapshot::new(nodes.to_vec(), &pods))
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use tinykube::scheduler::{
-    Snapshot, Suggestion, Weights, bind, evict, node_key, pod_key, reservation_key, schedule,
-    why_pending,
+    Snapshot, Suggestion, Weights, bind, evict, list_pods, node_key, pod_key, reservation_key,
+    schedule, why_pending,
 };
 use tinykube::store::{Expect, MemStore, Store};
 use tinykube::{Cpu, Memory, Node, Pod, PodSpec, Requests};
@@ -13,15 +13,6 @@ fn put<T: serde::Serialize>(store: &MemStore, key: &str, value: &T) -> u64 {
     store
         .put(key, &serde_json::to_vec(value).unwrap(), Expect::Any, None)
         .unwrap()
-}
-
-fn pods(store: &MemStore) -> Vec<(Pod, u64)> {
-    let listing = store.list("/pods/").unwrap();
-    listing
-        .items
-        .iter()
-        .map(|kv| (serde_json::from_slice(&kv.value).unwrap(), kv.mod_revision))
-        .collect()
 }
 
 fn pod(name: &str, cpu: u64, priority: i32) -> Pod {
@@ -50,7 +41,11 @@ fn a_high_priority_pod_preempts_the_fewest_lower_priority_pods_and_binds() {
     }
     let revision = put(&store, &pod_key("urgent"), &pod("urgent", 800, 100));
     let snapshot = |store: &MemStore| {
-        let bound: Vec<Pod> = pods(store).into_iter().map(|(p, _)| p).collect();
+        let bound: Vec<Pod> = list_pods(store)
+            .unwrap()
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
         Snapshot::new(nodes.clone(), &bound)
     };
     let urgent = pod("urgent", 800, 100);
@@ -76,7 +71,8 @@ fn a_high_priority_pod_preempts_the_fewest_lower_priority_pods_and_binds() {
     bind(&store, "urgent", revision, "n2").unwrap();
     // The oracle: pods as stored, and each node's reservations equal to its pods.
     for n in ["n1", "n2"] {
-        let on: BTreeMap<String, Requests> = pods(&store)
+        let on: BTreeMap<String, Requests> = list_pods(&store)
+            .unwrap()
             .into_iter()
             .filter(|(p, _)| p.spec.node_name.as_deref() == Some(n))
             .map(|(p, _)| (p.metadata.name, p.spec.requests))

@@ -6,7 +6,8 @@ use std::sync::Barrier;
 
 use proptest::prelude::*;
 use tinykube::scheduler::{
-    BindError, Score, Snapshot, Weights, bind, node_key, pod_key, reservation_key, schedule,
+    BindError, Score, Snapshot, Weights, bind, list_pods, node_key, pod_key, reservation_key,
+    schedule,
 };
 use tinykube::store::{Expect, MemStore, Store};
 use tinykube::{Cpu, Memory, Node, Pod, PodSpec, Requests};
@@ -22,22 +23,13 @@ fn pod(i: usize, cpu: u64, memory: u64) -> Pod {
     )
 }
 
-fn pods_in(store: &MemStore) -> Vec<(Pod, u64)> {
-    let listing = store.list("/pods/").unwrap();
-    listing
-        .items
-        .iter()
-        .map(|kv| (serde_json::from_slice(&kv.value).unwrap(), kv.mod_revision))
-        .collect()
-}
-
 /// One scheduler: passes over the pending pods (in its own order) until a pass binds nothing and
 /// loses no race. Returns the pods it bound.
 fn scheduler(store: &MemStore, nodes: &[Node], weights: &Weights, reverse: bool) -> Vec<String> {
     let mut mine = Vec::new();
     for _pass in 0..1000 {
         let mut progress = false;
-        let mut pods = pods_in(store);
+        let mut pods = list_pods(store).unwrap();
         if reverse {
             pods.reverse();
         }
@@ -105,7 +97,7 @@ proptest! {
         let b_set: BTreeSet<&String> = b.iter().collect();
         prop_assert!(a_set.is_disjoint(&b_set), "bound by both: {:?}", a_set.intersection(&b_set).collect::<Vec<_>>());
         prop_assert_eq!(a.len() + b.len(), a_set.len() + b_set.len());
-        let finals = pods_in(&store);
+        let finals = list_pods(&store).unwrap();
         let bound: BTreeSet<&String> = finals.iter().filter(|(p, _)| p.spec.node_name.is_some()).map(|(p, _)| &p.metadata.name).collect();
         prop_assert_eq!(&bound, &a_set.union(&b_set).copied().collect());
         // No node over-committed, counted from the pods themselves.

@@ -27,6 +27,16 @@ pub fn reservation_key(node: &str) -> String {
     format!("/reservations/{node}")
 }
 
+/// Every stored pod with its revision (what [`bind`] compares), in name order.
+pub fn list_pods<S: Store>(store: &S) -> Result<Vec<(Pod, u64)>, BindError> {
+    store
+        .list(&pod_key(""))?
+        .items
+        .iter()
+        .map(|kv| Ok((parse(&kv.key, &kv.value)?, kv.mod_revision)))
+        .collect()
+}
+
 /// Why a bind did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum BindError {

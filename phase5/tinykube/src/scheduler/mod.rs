@@ -11,7 +11,7 @@ mod queue;
 mod score;
 mod why;
 
-pub use bind::{BindError, bind, evict, node_key, pod_key, reservation_key};
+pub use bind::{BindError, bind, evict, list_pods, node_key, pod_key, reservation_key};
 pub use filter::{Filter, Rejection};
 pub use queue::{Backoff, SchedulingQueue};
 pub use score::{Score, Weights};
