@@ -1,0 +1,83 @@
+//! # tinykube — the core of a miniature Kubernetes
+//!
+//! A Kubernetes control plane is a database with a watch (etcd), objects written into it, and
+//! control loops that read, decide and write back by compare-and-swap. This crate is that core:
+//! the objects and their manifests, the [`Store`] a control plane needs, and the scheduler's
+//! decisions as pure functions with a bind that is safe when schedulers race.
+//!
+//! ## Manifests
+//! Kubernetes-shaped YAML (`kind`, `metadata`, `spec`), several documents per file. An error names the
+//! file, the line and the field, and says what was wrong:
+//! ```
+//! use tinykube::parse_manifests;
+//!
+//! let err = parse_manifests("web.yaml", "
+//! kind: Pod
+//! metadata: {name: web}
+//! spec:
+//!   command: [sleep, '60']
+//!   requests: {cpu: 200m, memory: 64MB}
+//! ").unwrap_err();
+//! assert_eq!(err.to_string(), "web.yaml:6:33: spec.requests.memory: unknown suffix `MB` in `64MB` (known: k M G T Ki Mi Gi Ti)");
+//! ```
+//!
+//! ## The store
+//! One global revision; get, list, put, delete, each optionally a compare-and-swap on the key's
+//! revision; a watch from any revision not yet compacted; leases on an injectable clock. [`MemStore`]
+//! keeps it in memory, [`RedbStore`] in a redb file that survives a restart:
+//! ```
+//! use std::time::Duration;
+//! use tinykube::store::{Event, Expect, MemStore, Store, StoreError};
+//!
+//! let store = MemStore::new();
+//! let lease = store.grant_lease(Duration::from_secs(40))?;
+//! let created = store.put("/nodes/n1", b"ready", Expect::Absent, Some(lease))?;
+//! let listing = store.list("/nodes/")?;
+//! assert_eq!(listing.items.len(), 1);
+//! // A controller lists, then watches from the revision after its listing: it misses nothing.
+//! let mut watch = store.watch("/nodes/", listing.revision + 1);
+//! store.revoke_lease(lease)?; // the node's key goes with its lease
+//! let event = watch.next_timeout(Duration::from_secs(1))?.unwrap();
+//! assert!(matches!(event, Event::Delete { revision, .. } if revision == created + 1));
+//! # Ok::<(), StoreError>(())
+//! ```
+//!
+//! ## The scheduler
+//! [`scheduler::schedule`] filters the nodes of a [`scheduler::Snapshot`] (resources, node selector,
+//! taints), recording which filter removed which node and why, and ranks the rest by weighted
+//! scores. [`scheduler::bind`] reserves the pod's requests on the node and writes the binding, both by
+//! compare-and-swap, so two schedulers on one store never bind a pod twice nor over-commit a node.
+//!
+//! [`scheduler::SchedulingQueue`] orders pending pods by priority and backs off unschedulable ones;
+//! [`scheduler::why_pending`] names the smallest change that would let a pod fit, preemption
+//! included, and [`scheduler::evict`] removes preemption's victims.
+//!
+//! What is not built yet: the scheduler loop, the API server, `tkctl`, node agents, controllers
+//! (see the README).
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod manifest;
+mod objects;
+mod quantity;
+pub mod scheduler;
+pub mod store;
+
+pub use manifest::{ManifestError, load_manifests, parse_manifests};
+pub use objects::{
+    Capacity, Deployment, DeploymentSpec, ExecAction, HttpGetAction, IntOrPercent, Node, NodeSpec,
+    Object, ObjectMeta, Pod, PodSpec, PodTemplate, Probe, ProbeAction, ReplicaSet, ReplicaSetSpec,
+    Requests, RestartPolicy, RollingUpdate, Taint, TaintEffect, TcpSocketAction, TemplateMeta,
+    Toleration, TolerationOperator,
+};
+pub use quantity::{Cpu, Memory, QuantityError};
+pub use store::{MemStore, RedbStore, Store};
+
+// The store and the errors cross threads: a control plane shares one store among its loops.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<MemStore>();
+    send_sync::<RedbStore>();
+    send_sync::<store::StoreError>();
+    send_sync::<ManifestError>();
+    send_sync::<scheduler::BindError>();
+};
