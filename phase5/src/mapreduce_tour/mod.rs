@@ -8,6 +8,7 @@
 mod corpus;
 mod faults;
 mod jobs;
+mod skew;
 mod spill;
 
 use harness::Section;
@@ -41,5 +42,10 @@ static SECTIONS: &[Section] = &[
         name: "faults",
         summary: "panicking tasks retried to the exact output; a task failing for good named with its split and cause; bad records skipped and counted; a straggler beaten by its backup",
         run: faults::run,
+    },
+    Section {
+        name: "skew",
+        summary: "a Zipf s=1.2 corpus: the hot keys found by the map tasks' merged Space-Saving sketches, and the per-reducer input they skew",
+        run: skew::run,
     },
 ];
