@@ -10,10 +10,12 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering:
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::codec::Codec;
 use crate::error::{InputProblem, JobError, RecordError, SplitInfo, TaskFailure, TaskId};
 use crate::input::{Input, Split};
 use crate::job::{Emitter, Job, Output, Record};
-use crate::report::JobReport;
+use crate::report::{HeavyKey, JobReport};
+use crate::sketch::SpaceSaving;
 use crate::spill::{MapBuffer, Run, merge_runs, write_run};
 
 /// The engine's settings; [`Engine::run`] runs a job with them.
@@ -46,6 +48,7 @@ pub struct Engine {
     max_attempts: u32,
     max_skipped: u64,
     backup_tasks: bool,
+    heavy_key_capacity: Option<usize>,
 }
 
 impl Default for Engine {
@@ -68,6 +71,7 @@ impl Engine {
             max_attempts: 4,
             max_skipped: 0,
             backup_tasks: false,
+            heavy_key_capacity: None,
         }
     }
 
@@ -114,6 +118,15 @@ impl Engine {
     /// that is thrown away).
     pub fn backup_tasks(mut self, on: bool) -> Self {
         self.backup_tasks = on;
+        self
+    }
+
+    /// Heavy-key detection: each map attempt counts the keys it emits (before the combiner) in a
+    /// [`SpaceSaving`](crate::SpaceSaving) sketch of `capacity` counters, the committed attempts'
+    /// sketches are merged, and [`JobReport::heavy_keys`] lists the keys that surely carry at least
+    /// `1 / capacity` of the pairs. `None` (the default): no sketch.
+    pub fn detect_heavy_keys(mut self, capacity: Option<usize>) -> Self {
+        self.heavy_key_capacity = capacity;
         self
     }
 
@@ -195,6 +208,9 @@ impl Engine {
             _ if self.reducers > 99_999 => Err(JobError::Config("more than 99 999 reducers")),
             _ if self.max_attempts == 0 => Err(JobError::Config("0 attempts per task")),
             _ if self.memory_budget == Some(0) => Err(JobError::Config("a memory budget of 0")),
+            _ if self.heavy_key_capacity == Some(0) => {
+                Err(JobError::Config("a heavy-key sketch of 0 counters"))
+            }
             _ => Ok(()),
         }
     }
@@ -258,6 +274,12 @@ type MapOutput<K, V> = Vec<Vec<Run<K, V>>>;
 
 /// The slot a map task's committed output is put in, read by the reduce phase.
 type MapSlot<J> = Mutex<Option<MapOutput<<J as Job>::Key, <J as Job>::Value>>>;
+
+/// What a map attempt hands over: its runs, and its heavy-key sketch when detection is on.
+type MapAttemptOutput<K, V> = (MapOutput<K, V>, Option<SpaceSaving<K>>);
+
+/// The slot a map task's committed heavy-key sketch is put in.
+type SketchSlot<J> = Mutex<Option<SpaceSaving<<J as Job>::Key>>>;
 
 /// What an attempt returns: its output, its counts and the rename that commits it, or why it ended
 /// without.
@@ -340,13 +362,15 @@ impl<J: Job> JobRun<'_, J> {
     fn run(&self, started: Instant) -> Result<JobReport, JobError> {
         let reducers = self.engine.reducers;
         let map_outputs: Vec<MapSlot<J>> = self.splits.iter().map(|_| Mutex::new(None)).collect();
+        let sketches: Vec<SketchSlot<J>> = self.splits.iter().map(|_| Mutex::new(None)).collect();
         let map_started = Instant::now();
         self.phase(self.splits.len(), |task, table, is_backup| {
             let won = self.with_retries(TaskId::Map(task), table, is_backup, |attempt| {
                 self.map_attempt(task, attempt, is_backup, &table.done[task])
             })?;
-            if let Some(out) = won {
+            if let Some((out, sketch)) = won {
                 *map_outputs[task].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+                *sketches[task].lock().unwrap_or_else(|e| e.into_inner()) = sketch;
             }
             Ok(())
         })?;
@@ -359,15 +383,28 @@ impl<J: Job> JobRun<'_, J> {
                     .unwrap_or_default()
             })
             .collect();
+        let heavy_keys = self.heavy_keys(sketches);
+        let reduce_input: Vec<AtomicU64> = (0..reducers).map(|_| AtomicU64::new(0)).collect();
         let reduce_started = Instant::now();
         self.phase(reducers, |partition, table, is_backup| {
             let runs: Vec<&Run<J::Key, J::Value>> = map_outputs
                 .iter()
                 .flat_map(|task| task.get(partition).into_iter().flatten())
                 .collect();
-            self.with_retries(TaskId::Reduce(partition), table, is_backup, |attempt| {
-                self.reduce_attempt(partition, attempt, is_backup, &runs, &table.done[partition])
-            })?;
+            let won =
+                self.with_retries(TaskId::Reduce(partition), table, is_backup, |attempt| {
+                    self.reduce_attempt(
+                        partition,
+                        attempt,
+                        is_backup,
+                        &runs,
+                        &table.done[partition],
+                    )
+                })?;
+            if let Some(values) = won {
+                // Relaxed: read after the phase's scope has joined this thread.
+                reduce_input[partition].store(values, Relaxed);
+            }
             Ok(())
         })?;
         let reduce_time = reduce_started.elapsed();
@@ -401,8 +438,39 @@ impl<J: Job> JobRun<'_, J> {
             outputs: (0..reducers)
                 .map(|p| self.output.join(part_name(p)))
                 .collect(),
+            // Relaxed: the reduce phase's scope has joined every store.
+            reduce_input_values: reduce_input.iter().map(|v| v.load(Relaxed)).collect(),
+            heavy_keys,
             baseline: None,
         })
+    }
+
+    /// Merges the committed map tasks' sketches in task order (so the result does not depend on
+    /// which thread ran which task) and lists the keys surely above `1 / capacity` of the pairs.
+    fn heavy_keys(&self, sketches: Vec<SketchSlot<J>>) -> Vec<HeavyKey> {
+        let Some(capacity) = self.engine.heavy_key_capacity else {
+            return Vec::new();
+        };
+        let mut merged = SpaceSaving::new(capacity);
+        for slot in sketches {
+            if let Some(sketch) = slot.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                merged.merge(&sketch);
+            }
+        }
+        merged
+            .heavy(1.0 / capacity as f64)
+            .into_iter()
+            .map(|(key, count, error)| {
+                let mut bytes = Vec::new();
+                key.encode(&mut bytes);
+                HeavyKey {
+                    key: bytes,
+                    pairs_at_least: count - error,
+                    pairs_at_most: count,
+                    partition: self.job.partition(&key, self.engine.reducers),
+                }
+            })
+            .collect()
     }
 
     /// Runs tasks `0..tasks` on the engine's threads, then (with backup tasks on) backup copies of
@@ -578,7 +646,8 @@ impl<J: Job> JobRun<'_, J> {
         attempt: u32,
         backup: bool,
         superseded: &AtomicBool,
-    ) -> AttemptResult<MapOutput<J::Key, J::Value>> {
+    ) -> AttemptResult<MapAttemptOutput<J::Key, J::Value>> {
+        let mut sketch = self.engine.heavy_key_capacity.map(SpaceSaving::new);
         let reducers = self.engine.reducers;
         let split = &self.splits[task];
         let budget = self
@@ -652,6 +721,9 @@ impl<J: Job> JobRun<'_, J> {
                     .into());
                 }
                 counts.pairs += 1;
+                if let Some(sketch) = &mut sketch {
+                    sketch.insert(key.clone(), 1);
+                }
                 buffer.push(self.job, partition, key, value);
             }
             if budget.is_some_and(|b| buffer.bytes > b) {
@@ -678,7 +750,7 @@ impl<J: Job> JobRun<'_, J> {
             },
             None => Commit::Nothing,
         };
-        Ok((runs, counts, commit))
+        Ok(((runs, sketch), counts, commit))
     }
 
     /// One attempt of reduce task `partition`: merges its runs, reduces each key into a file of the
@@ -691,7 +763,8 @@ impl<J: Job> JobRun<'_, J> {
         backup: bool,
         runs: &[&Run<J::Key, J::Value>],
         superseded: &AtomicBool,
-    ) -> AttemptResult<()> {
+    ) -> AttemptResult<u64> {
+        let mut values_in = 0u64;
         use std::io::Write;
         let temp = self
             .work
@@ -711,6 +784,7 @@ impl<J: Job> JobRun<'_, J> {
                 return Err(TaskFailure::Failed(String::new()));
             }
             counts.keys += 1;
+            values_in += values.len() as u64;
             let (len, records) = (out.buffer.len(), out.records);
             match self.job.reduce(&key, values, &mut out) {
                 Ok(()) => {}
@@ -750,7 +824,7 @@ impl<J: Job> JobRun<'_, J> {
             from: temp,
             to: self.work.join(part_name(partition)),
         };
-        Ok(((), counts, commit))
+        Ok((values_in, counts, commit))
     }
 }
 

@@ -94,6 +94,7 @@ mod input;
 mod job;
 pub mod jobs;
 mod report;
+mod sketch;
 mod spill;
 
 pub use codec::{Codec, DecodeError};
@@ -103,7 +104,8 @@ pub use input::{Input, RecordFormat};
 pub use job::{
     Aggregate, AggregateJob, Emitter, Job, Output, Record, hash_partition, range_partition,
 };
-pub use report::JobReport;
+pub use report::{HeavyKey, JobReport};
+pub use sketch::SpaceSaving;
 
 // An engine and its reports and errors go between threads; errors are `Send + Sync` so they fit in
 // `Box<dyn Error + Send + Sync>`.

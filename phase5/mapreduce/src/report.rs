@@ -45,9 +45,29 @@ pub struct JobReport {
     pub elapsed: Duration,
     /// The output files, one per partition, in partition order.
     pub outputs: Vec<PathBuf>,
+    /// Values that reached each reduce task (after the combiner), in partition order: how evenly the
+    /// partitioner spread the work.
+    pub reduce_input_values: Vec<u64>,
+    /// With [`Engine::detect_heavy_keys`](crate::Engine::detect_heavy_keys): the keys that surely
+    /// carry at least `1 / capacity` of the map output pairs, largest first.
+    pub heavy_keys: Vec<HeavyKey>,
     /// The same job's wall time on one thread, when run by
     /// [`Engine::run_with_baseline`](crate::Engine::run_with_baseline).
     pub baseline: Option<Duration>,
+}
+
+/// A key the map tasks' merged [`SpaceSaving`](crate::SpaceSaving) sketches found heavy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HeavyKey {
+    /// The key's [`Codec`](crate::Codec) encoding.
+    pub key: Vec<u8>,
+    /// Pairs with this key, at least (the sketch's count less its error).
+    pub pairs_at_least: u64,
+    /// Pairs with this key, at most (the sketch's count).
+    pub pairs_at_most: u64,
+    /// The reduce partition the key goes to.
+    pub partition: usize,
 }
 
 impl JobReport {

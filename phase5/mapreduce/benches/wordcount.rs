@@ -1,0 +1,220 @@
+//! Word count on a Zipf (s = 1.0) corpus of files, three ways in one group, each ending with the
+//! same `word\tcount` lines on disk:
+//!
+//! - `ours`: the engine on 2 threads (the machine's cores), default splits, 2 reducers;
+//! - `rayon`: what a rayon user writes — lines of every file in parallel, folded into per-thread
+//!   hash maps, reduced by merging the maps, then sorted and written;
+//! - `baseline-sequential`: one thread, one hash map, sorted and written (the COST paper's "one
+//!   good thread").
+//!
+//! Before measuring, the three outputs are checked equal. The output directory of each engine run
+//! is removed outside the timed region (`iter_custom`). Sizes shrink under `debug_assertions`.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use harness::rng::XorShift64Star;
+use harness::tempdir::TempDir;
+use mapreduce::jobs::WordCount;
+use mapreduce::{Engine, Input};
+use rayon::prelude::*;
+
+const THREADS: usize = 2;
+const FILES: usize = 4;
+const BYTES_EACH: usize = if cfg!(debug_assertions) {
+    50_000
+} else {
+    4_000_000
+};
+const VOCAB: usize = 100_000;
+
+/// Lines of 1-12 words drawn with probability ∝ 1 / (rank + 1).
+fn corpus(dir: &Path) -> Vec<PathBuf> {
+    let mut rng = XorShift64Star::new(5);
+    let mut cdf = Vec::with_capacity(VOCAB);
+    let mut total = 0.0;
+    for rank in 0..VOCAB {
+        total += 1.0 / (rank + 1) as f64;
+        cdf.push(total);
+    }
+    (0..FILES)
+        .map(|i| {
+            let mut text = Vec::with_capacity(BYTES_EACH + 128);
+            while text.len() < BYTES_EACH {
+                for j in 0..1 + rng.below(12) {
+                    if j > 0 {
+                        text.push(b' ');
+                    }
+                    let u = rng.unit() * total;
+                    let rank = cdf.partition_point(|&p| p < u).min(VOCAB - 1);
+                    text.extend_from_slice(format!("w{rank}").as_bytes());
+                }
+                text.push(b'\n');
+            }
+            let path = dir.join(format!("in-{i}.txt"));
+            std::fs::write(&path, &text).expect("write the corpus");
+            path
+        })
+        .collect()
+}
+
+fn words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(u8::is_ascii_whitespace)
+        .filter(|w| !w.is_empty())
+}
+
+/// Sorts the counts and writes them as `word\tcount` lines to `out`.
+fn write_sorted(counts: HashMap<&[u8], u64>, out: &Path) {
+    let mut counts: Vec<(&[u8], u64)> = counts.into_iter().collect();
+    counts.sort_unstable();
+    let mut text = Vec::new();
+    for (word, n) in counts {
+        text.extend_from_slice(word);
+        text.push(b'\t');
+        text.extend_from_slice(n.to_string().as_bytes());
+        text.push(b'\n');
+    }
+    std::fs::write(out, text).expect("write the output");
+}
+
+fn sequential(paths: &[PathBuf], out: &Path) {
+    let texts: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    let mut counts: HashMap<&[u8], u64> = HashMap::new();
+    for text in &texts {
+        for word in words(text) {
+            *counts.entry(word).or_default() += 1;
+        }
+    }
+    write_sorted(counts, out);
+}
+
+fn with_rayon(pool: &rayon::ThreadPool, paths: &[PathBuf], out: &Path) {
+    pool.install(|| {
+        let texts: Vec<Vec<u8>> = paths
+            .par_iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        let counts = texts
+            .par_iter()
+            .flat_map(|t| t.par_split(|&b| b == b'\n'))
+            .fold(HashMap::new, |mut counts: HashMap<&[u8], u64>, line| {
+                for word in words(line) {
+                    *counts.entry(word).or_default() += 1;
+                }
+                counts
+            })
+            .reduce(HashMap::new, |a, b| {
+                // Merge the smaller map into the larger.
+                if a.len() >= b.len() {
+                    merge(a, b)
+                } else {
+                    merge(b, a)
+                }
+            });
+        write_sorted(counts, out);
+    });
+}
+
+fn merge<'a>(mut a: HashMap<&'a [u8], u64>, b: HashMap<&'a [u8], u64>) -> HashMap<&'a [u8], u64> {
+    for (k, v) in b {
+        *a.entry(k).or_default() += v;
+    }
+    a
+}
+
+fn engine() -> Engine {
+    Engine::new()
+        .threads(THREADS)
+        .splits(4 * THREADS)
+        .reducers(THREADS)
+}
+
+/// The engine's output as one sorted list of lines.
+fn engine_lines(report: &mapreduce::JobReport) -> Vec<Vec<u8>> {
+    let mut lines: Vec<Vec<u8>> = report
+        .outputs
+        .iter()
+        .flat_map(|p| {
+            let text = std::fs::read(p).unwrap();
+            text.split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.sort_unstable();
+    lines
+}
+
+fn file_lines(path: &Path) -> Vec<Vec<u8>> {
+    let text = std::fs::read(path).unwrap();
+    text.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn wordcount(c: &mut Criterion) {
+    let dir = TempDir::new("mapreduce-bench-wordcount").expect("a temporary directory");
+    let paths = corpus(dir.path());
+    let input = Input::lines(&paths);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(THREADS)
+        .build()
+        .expect("a rayon pool");
+
+    // The three agree before anything is measured.
+    let report = engine()
+        .run(&WordCount::job(), &input, dir.path().join("check"))
+        .expect("the engine runs");
+    sequential(&paths, &dir.path().join("sequential.txt"));
+    with_rayon(&pool, &paths, &dir.path().join("rayon.txt"));
+    let expected = file_lines(&dir.path().join("sequential.txt"));
+    assert_eq!(
+        engine_lines(&report),
+        expected,
+        "ours differs from the reference"
+    );
+    assert_eq!(
+        file_lines(&dir.path().join("rayon.txt")),
+        expected,
+        "rayon differs"
+    );
+
+    let mut g = c.benchmark_group("mapreduce/wordcount");
+    g.sampling_mode(SamplingMode::Flat).sample_size(10);
+    g.throughput(Throughput::Bytes((FILES * BYTES_EACH) as u64));
+    let parameter = format!("{}MB", FILES * BYTES_EACH / 1_000_000);
+    g.bench_function(benchkit::id("ours", &parameter), |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                let out = dir.path().join("ours");
+                let started = Instant::now();
+                engine()
+                    .run(&WordCount::job(), &input, &out)
+                    .expect("the engine runs");
+                spent += started.elapsed();
+                std::fs::remove_dir_all(&out).expect("remove the output");
+            }
+            spent
+        })
+    });
+    let out = dir.path().join("rayon.txt");
+    g.bench_function(benchkit::id("rayon", &parameter), |b| {
+        b.iter(|| with_rayon(&pool, &paths, &out))
+    });
+    let out = dir.path().join("sequential.txt");
+    g.bench_function(benchkit::id("baseline-sequential", &parameter), |b| {
+        b.iter(|| sequential(&paths, &out))
+    });
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = benchkit::config();
+    targets = wordcount
+}
+criterion_main!(benches);
