@@ -7,7 +7,7 @@ KIND=${1:-}
 NAME=${2:-}
 kinds=$(ls review/templates | tr '\n' ' ')
 if [ -z "$KIND" ] || [ ! -d "review/templates/$KIND" ]; then
-  echo "make attempt: unknown KIND '$KIND'; valid: $kinds(lock, queue, deque, timer queue, rate limiter, pool and commit tracker are planned)" >&2
+  echo "make attempt: unknown KIND '$KIND'; valid: $kinds(queue, deque, timer queue, rate limiter, pool and commit tracker are planned)" >&2
   echo "usage: make attempt KIND=channel NAME=mine" >&2
   exit 2
 fi

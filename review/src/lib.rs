@@ -155,3 +155,51 @@ pub fn join_within<T>(handle: std::thread::JoinHandle<T>, limit: std::time::Dura
         Err(payload) => std::panic::resume_unwind(payload),
     }
 }
+
+/// Long enough for a thread that could run to have run (and blocked), on a loaded 2-core machine.
+const SETTLE: std::time::Duration = std::time::Duration::from_millis(30);
+/// How long [`spawn_blocked`] waits at most for its thread to fall asleep.
+const BLOCK_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// This thread's kernel id, from `/proc/thread-self` (a link to `<pid>/task/<tid>`).
+fn own_tid() -> Option<u32> {
+    let link = std::fs::read_link("/proc/thread-self").ok()?;
+    link.file_name()?.to_str()?.parse().ok()
+}
+
+/// True when thread `tid` of this process is asleep in the kernel (state `S`), false when it runs
+/// or has exited.
+fn sleeping(tid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after_name = stat.rsplit_once(')')?.1;
+            after_name.trim_start().chars().next()
+        })
+        == Some('S')
+}
+
+/// Spawns `f` and returns once its thread has gone to sleep in it (blocked in the primitive under review, as
+/// far as `/proc` can tell: asleep at five looks 1 ms apart), or has finished, or after [`BLOCK_LIMIT`] (2 s). A fixed
+/// pause is not enough on a loaded machine: a thread that has not blocked yet when the scenario
+/// acts makes the scenario test something else.
+pub fn spawn_blocked<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+    let handle = std::thread::spawn(move || {
+        let _ = tid_tx.send(own_tid());
+        f()
+    });
+    let Ok(Some(tid)) = tid_rx.recv() else {
+        std::thread::sleep(SETTLE); // no /proc: the fixed pause is all there is
+        return handle;
+    };
+    let mut asleep = 0;
+    let start = std::time::Instant::now();
+    while asleep < 5 && !handle.is_finished() && start.elapsed() < BLOCK_LIMIT {
+        asleep = if sleeping(tid) { asleep + 1 } else { 0 };
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    handle
+}

@@ -55,7 +55,7 @@ fn every_catalogued_flaw_has_a_flawed_channel() {
 fn each_flawed_channel_is_diagnosed_with_exactly_its_flaw() {
     for (_, id) in flawed::SWITCHES {
         let Some(id) = id else { continue };
-        let subject = format!("flawed:{id}");
+        let subject = format!("channel:flawed:{id}");
         let (r, code) = review(&subject, &["--skip", "conformance,bench"]);
         assert_eq!(r.flaw_ids(), [id], "{subject}: {}", r.to_text());
         assert!(r.unclassified.is_empty(), "{subject}: {}", r.to_text());
@@ -70,7 +70,13 @@ fn each_flawed_channel_is_diagnosed_with_exactly_its_flaw() {
 /// Everything but the bench (it measures; it has its own test below).
 #[test]
 fn our_channel_std_crossbeam_and_the_flawless_ones_review_clean() {
-    for subject in ["ours", "std", "crossbeam", "naive", "flawed:none"] {
+    for subject in [
+        "channel:ours",
+        "channel:std",
+        "channel:crossbeam",
+        "channel:naive",
+        "channel:flawed:none",
+    ] {
         let (r, code) = review(subject, &["--skip", "bench"]);
         assert!(r.is_clean(), "{subject}: {}", r.to_text());
         assert_eq!(code, 0, "{subject}");
@@ -84,7 +90,7 @@ fn our_channel_std_crossbeam_and_the_flawless_ones_review_clean() {
 
 #[test]
 fn the_bench_reports_ratios_against_ours_and_crossbeam() {
-    let (r, code) = review("naive", &["--skip", "targeted,stress,conformance"]);
+    let (r, code) = review("channel:naive", &["--skip", "targeted,stress,conformance"]);
     assert_eq!(code, 0, "{}", r.to_text());
     let versus: Vec<&str> = r.ratios.iter().map(|x| x.versus.as_str()).collect();
     assert_eq!(versus, ["ours", "crossbeam", "ours", "crossbeam"]);
@@ -105,7 +111,7 @@ fn an_unknown_subject_lists_the_valid_ones_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("naive") && err.contains("flawed:lost-wakeup"),
+        err.contains("channel:naive") && err.contains("channel:flawed:lost-wakeup"),
         "{err}"
     );
 }

@@ -1,59 +1,103 @@
-//! Reviews the channels this repository ships, for the diagnosis tests and for a look at what a
-//! review says: `cargo run -p review --bin review-subjects -- flawed:lost-wakeup`.
+//! Reviews the channels and locks this repository ships, for the diagnosis tests and for a look at
+//! what a review says: `cargo run -p review --bin review-subjects -- channel:flawed:lost-wakeup`.
 //!
-//! Subjects: `naive` (the attempt template), `ours` (phase 1), `std` (`std::sync::mpsc`),
-//! `crossbeam`, and `flawed:<flaw>` for each catalogued flaw (`flawed:none` has no mistake).
+//! Subjects are named `<kind>:<subject>`:
+//! - `channel:naive` (the attempt template), `channel:ours` (phase 1), `channel:std`
+//!   (`std::sync::mpsc`), `channel:crossbeam`, and `channel:flawed:<flaw>` for each catalogued flaw
+//!   (`channel:flawed:none` has no mistake);
+//! - `lock:naive` (the attempt template), `lock:ours` (phase 1's futex `Mutex`), `lock:ours-spin`
+//!   (phase 1's `SpinLock`), `lock:std`, `lock:parking_lot`, and `lock:flawed:<flaw>` (`lock:flawed:none`
+//!   has no mistake).
 use std::process::ExitCode;
 
 use clap::Parser;
 use harness::contracts::channel::{ChannelFlavor, Crossbeam, StdMpsc};
+use harness::contracts::lock::Lock;
 use phase1::channels::contract::Ours;
 use review::driver::ReviewArgs;
-use review::kinds::channel::{self, flawed, flawed::Flawed, naive};
+use review::kinds::{channel, lock};
 
 #[derive(Debug, Parser)]
-#[command(about = "Review one of the channels this repository ships")]
+#[command(about = "Review one of the channels or locks this repository ships")]
 struct Cli {
-    /// naive, ours, std, crossbeam, or flawed:<flaw id> (flawed:none for the switch-free one).
+    /// <kind>:<subject>, e.g. channel:ours, lock:parking_lot, lock:flawed:lost-wakeup.
     subject: String,
     #[command(flatten)]
     args: ReviewArgs,
 }
 
-fn flawed_ids() -> Vec<String> {
-    flawed::SWITCHES
+fn valid() -> Vec<String> {
+    let mut all: Vec<String> = ["naive", "ours", "std", "crossbeam"]
         .iter()
-        .map(|(_, id)| format!("flawed:{}", id.unwrap_or("none")))
-        .collect()
+        .map(|s| format!("channel:{s}"))
+        .collect();
+    all.extend(
+        channel::flawed::SWITCHES
+            .iter()
+            .map(|(_, id)| format!("channel:flawed:{}", id.unwrap_or("none"))),
+    );
+    all.extend(
+        ["naive", "ours", "ours-spin", "std", "parking_lot"]
+            .iter()
+            .map(|s| format!("lock:{s}")),
+    );
+    all.extend(
+        lock::flawed::SWITCHES
+            .iter()
+            .map(|(_, id)| format!("lock:flawed:{}", id.unwrap_or("none"))),
+    );
+    all
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let a = &cli.args;
-    fn go<F: ChannelFlavor>(a: &ReviewArgs) -> ExitCode {
+    fn ch<F: ChannelFlavor>(a: &ReviewArgs) -> ExitCode {
         channel::review::<F>(a)
     }
+    fn lk<L: Lock<u64> + 'static>(a: &ReviewArgs) -> ExitCode {
+        lock::review::<L>(a)
+    }
+    use channel::flawed::{self as cf, Flawed as ChannelFlawed};
+    use lock::flawed::{self as lf, Flawed as LockFlawed};
     match cli.subject.as_str() {
-        "naive" => go::<naive::Attempt>(a),
-        "ours" => go::<Ours>(a),
-        "std" => go::<StdMpsc>(a),
-        "crossbeam" => go::<Crossbeam>(a),
-        "flawed:none" => go::<Flawed<{ flawed::CORRECT }>>(a),
-        "flawed:sender-not-woken-on-close" => {
-            go::<Flawed<{ flawed::SENDER_NOT_WOKEN_ON_CLOSE }>>(a)
+        "channel:naive" => ch::<channel::naive::Attempt>(a),
+        "channel:ours" => ch::<Ours>(a),
+        "channel:std" => ch::<StdMpsc>(a),
+        "channel:crossbeam" => ch::<Crossbeam>(a),
+        "channel:flawed:none" => ch::<ChannelFlawed<{ cf::CORRECT }>>(a),
+        "channel:flawed:sender-not-woken-on-close" => {
+            ch::<ChannelFlawed<{ cf::SENDER_NOT_WOKEN_ON_CLOSE }>>(a)
         }
-        "flawed:receiver-not-woken-on-close" => {
-            go::<Flawed<{ flawed::RECEIVER_NOT_WOKEN_ON_CLOSE }>>(a)
+        "channel:flawed:receiver-not-woken-on-close" => {
+            ch::<ChannelFlawed<{ cf::RECEIVER_NOT_WOKEN_ON_CLOSE }>>(a)
         }
-        "flawed:buffered-values-leak" => go::<Flawed<{ flawed::BUFFERED_VALUES_LEAK }>>(a),
-        "flawed:fifo-violated" => go::<Flawed<{ flawed::FIFO_VIOLATED }>>(a),
-        "flawed:lost-wakeup" => go::<Flawed<{ flawed::LOST_WAKEUP }>>(a),
-        "flawed:capacity-exceeded" => go::<Flawed<{ flawed::CAPACITY_EXCEEDED }>>(a),
-        "flawed:close-before-drain" => go::<Flawed<{ flawed::CLOSE_BEFORE_DRAIN }>>(a),
+        "channel:flawed:buffered-values-leak" => {
+            ch::<ChannelFlawed<{ cf::BUFFERED_VALUES_LEAK }>>(a)
+        }
+        "channel:flawed:fifo-violated" => ch::<ChannelFlawed<{ cf::FIFO_VIOLATED }>>(a),
+        "channel:flawed:lost-wakeup" => ch::<ChannelFlawed<{ cf::LOST_WAKEUP }>>(a),
+        "channel:flawed:capacity-exceeded" => ch::<ChannelFlawed<{ cf::CAPACITY_EXCEEDED }>>(a),
+        "channel:flawed:close-before-drain" => ch::<ChannelFlawed<{ cf::CLOSE_BEFORE_DRAIN }>>(a),
+        "lock:naive" => lk::<lock::naive::Attempt<u64>>(a),
+        "lock:ours" => lk::<phase1::sync::Mutex<u64>>(a),
+        "lock:ours-spin" => lk::<phase1::sync::SpinLock<u64>>(a),
+        "lock:std" => lk::<std::sync::Mutex<u64>>(a),
+        "lock:parking_lot" => lk::<parking_lot::Mutex<u64>>(a),
+        "lock:flawed:none" => lk::<LockFlawed<{ lf::CORRECT }, u64>>(a),
+        "lock:flawed:two-holders" => lk::<LockFlawed<{ lf::TWO_HOLDERS }, u64>>(a),
+        "lock:flawed:try-lock-ignores-holder" => {
+            lk::<LockFlawed<{ lf::TRY_LOCK_IGNORES_HOLDER }, u64>>(a)
+        }
+        "lock:flawed:guard-drop-keeps-lock" => {
+            lk::<LockFlawed<{ lf::GUARD_DROP_KEEPS_LOCK }, u64>>(a)
+        }
+        "lock:flawed:lost-wakeup" => lk::<LockFlawed<{ lf::LOST_WAKEUP }, u64>>(a),
+        "lock:flawed:try-lock-blocks" => lk::<LockFlawed<{ lf::TRY_LOCK_BLOCKS }, u64>>(a),
         other => {
             eprintln!(
-                "review-subjects: unknown subject '{other}'; valid: naive, ours, std, crossbeam, {}",
-                flawed_ids().join(", ")
+                "review-subjects: unknown subject '{other}'; valid: {}",
+                valid().join(", ")
             );
             ExitCode::from(2)
         }

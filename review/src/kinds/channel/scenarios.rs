@@ -12,55 +12,10 @@ use harness::contracts::channel::{
 };
 use harness::ledger::{DropLedger, Tracked};
 
-use crate::{Verdict, join_within, step};
+use crate::{Verdict, join_within, spawn_blocked, step};
 
-/// Long enough for a thread that could run to have run (and blocked), on a loaded 2-core machine.
-const SETTLE: Duration = Duration::from_millis(30);
 /// How long a woken thread gets to return before it counts as not woken.
 const HANG: Duration = Duration::from_secs(2);
-
-/// This thread's kernel id, from `/proc/thread-self` (a link to `<pid>/task/<tid>`).
-fn own_tid() -> Option<u32> {
-    let link = std::fs::read_link("/proc/thread-self").ok()?;
-    link.file_name()?.to_str()?.parse().ok()
-}
-
-/// True when thread `tid` of this process is asleep in the kernel (state `S`), false when it runs
-/// or has exited.
-fn sleeping(tid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let after_name = stat.rsplit_once(')')?.1;
-            after_name.trim_start().chars().next()
-        })
-        == Some('S')
-}
-
-/// Spawns `f` and returns once its thread has gone to sleep in it (blocked in the channel, as far as
-/// `/proc` can tell: asleep at five looks 1 ms apart), or has finished, or after [`HANG`]. A fixed
-/// pause is not enough on a loaded machine: a thread that has not blocked yet when the scenario
-/// acts makes the scenario test something else.
-fn spawn_blocked<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> thread::JoinHandle<T> {
-    let (tid_tx, tid_rx) = std::sync::mpsc::channel();
-    let handle = thread::spawn(move || {
-        let _ = tid_tx.send(own_tid());
-        f()
-    });
-    let Ok(Some(tid)) = tid_rx.recv() else {
-        thread::sleep(SETTLE); // no /proc: the fixed pause is all there is
-        return handle;
-    };
-    let mut asleep = 0;
-    let start = std::time::Instant::now();
-    while asleep < 5 && !handle.is_finished() && start.elapsed() < HANG {
-        asleep = if sleeping(tid) { asleep + 1 } else { 0 };
-        thread::sleep(Duration::from_millis(1));
-    }
-    handle
-}
 
 /// Sends with `try_send` until the channel says `Full`; how many it took (at most 1 024).
 fn fill<F: ChannelFlavor>(tx: &F::Sender<u32>) -> Result<usize, Verdict> {
