@@ -8,10 +8,12 @@
 //! - exercise1 — a production-grade worker pool library ([`workpool_tour`], the crate `workpool`);
 //! - exercise2 — a parallel map-reduce engine;
 //! - exercise3 — a rate limiter library ([`ratelimit_tour`], the crate `ratelimit`);
-//! - exercise4 — a streaming pipeline with backpressure;
+//! - exercise4 — a streaming pipeline with backpressure ([`pipeline_tour`], the crate `pipeline`);
 //! - exercise5 — a miniature task scheduler, a tiny Kubernetes.
 #![warn(missing_docs)]
 
+#[cfg(not(loom))]
+pub mod pipeline_tour;
 #[cfg(not(loom))]
 pub mod ratelimit_tour;
 #[cfg(not(loom))]
