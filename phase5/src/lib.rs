@@ -8,12 +8,14 @@
 //! - exercise1 — a production-grade worker pool library ([`workpool_tour`], the crate `workpool`);
 //! - exercise2 — a parallel map-reduce engine ([`mapreduce_tour`], the crate `mapreduce`);
 //! - exercise3 — a rate limiter library ([`ratelimit_tour`], the crate `ratelimit`);
-//! - exercise4 — a streaming pipeline with backpressure;
+//! - exercise4 — a streaming pipeline with backpressure ([`pipeline_tour`], the crate `pipeline`);
 //! - exercise5 — a miniature task scheduler, a tiny Kubernetes.
 #![warn(missing_docs)]
 
 #[cfg(not(loom))]
 pub mod mapreduce_tour;
+#[cfg(not(loom))]
+pub mod pipeline_tour;
 #[cfg(not(loom))]
 pub mod ratelimit_tour;
 #[cfg(not(loom))]

@@ -4,4 +4,4 @@
 //! clear error and no panic. See `harness::smoke`.
 #![cfg(not(loom))]
 
-harness::smoke_tests!("phase5", exercise1, exercise2, exercise3);
+harness::smoke_tests!("phase5", exercise1, exercise2, exercise3, exercise4);
