@@ -179,10 +179,10 @@ fn sleeping(tid: u32) -> bool {
         == Some('S')
 }
 
-/// Spawns `f` and returns once its thread has gone to sleep in it (blocked in the primitive under review, as
-/// far as `/proc` can tell: asleep at five looks 1 ms apart), or has finished, or after [`BLOCK_LIMIT`] (2 s). A fixed
-/// pause is not enough on a loaded machine: a thread that has not blocked yet when the scenario
-/// acts makes the scenario test something else.
+/// Spawns `f` and returns once its thread has gone to sleep in it (blocked in the primitive under
+/// review, as far as `/proc` can tell: asleep at five looks 1 ms apart), or has finished, or after 2 s.
+/// A fixed pause is not enough on a loaded machine: a thread that has not blocked yet when the
+/// scenario acts makes the scenario test something else.
 pub fn spawn_blocked<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> std::thread::JoinHandle<T> {
