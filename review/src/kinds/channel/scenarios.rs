@@ -100,9 +100,15 @@ pub(super) fn fifo_one_sender<F: ChannelFlavor>() -> Verdict {
             }
         }
     });
+    // At most as many receives as sends, never "until closed": a channel that does not wake a
+    // receiver when the last sender drops must not hang here, and one that reports the end with
+    // values still buffered must not look like a FIFO violation (close-drains-first checks that).
     let receiver = thread::spawn(move || {
         let mut previous = None;
-        while let Some(v) = rx.recv() {
+        for _ in 0..20_000 {
+            let Some(v) = rx.recv() else {
+                return Ok(());
+            };
             if previous.is_some_and(|p| v <= p) {
                 return Err(format!(
                     "one sender sent 0..20000 in order; {v} was received after {}",
