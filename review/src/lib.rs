@@ -119,6 +119,62 @@ pub struct Scenario {
     pub run: fn() -> Verdict,
 }
 
+impl Scenario {
+    /// A targeted scenario: it names `flaw` when it fails, and is given 20 s before it counts as a
+    /// hang.
+    pub fn targeted(
+        name: &'static str,
+        what: &'static str,
+        flaw: &'static str,
+        run: fn() -> Verdict,
+    ) -> Scenario {
+        Scenario {
+            name,
+            group: Group::Targeted,
+            what,
+            flaw: Some(flaw),
+            limit: std::time::Duration::from_secs(20),
+            run,
+        }
+    }
+}
+
+/// One bench workload: its name, and one timed run for each of the attempt, ours and the peer, in
+/// that order. A run returns `None` when its result is wrong (values lost, a count off).
+pub type Workload = (&'static str, [fn() -> Option<std::time::Duration>; 3]);
+
+/// Runs every workload `runs` times, the three contenders interleaved within each round so that a
+/// change in the machine's load hits all three alike, and gives the attempt's best time over ours'
+/// and the peer's (`versus` names them). A wrong result fails the bench with `wrong` in the evidence.
+pub fn best_of_ratios(
+    workloads: &[Workload],
+    versus: [&str; 2],
+    runs: usize,
+    wrong: &str,
+) -> Verdict {
+    let mut ratios = Vec::new();
+    for (name, contenders) in workloads {
+        step(format!("bench: {name}"));
+        let mut best = [std::time::Duration::MAX; 3];
+        for _ in 0..runs {
+            for (i, run) in contenders.iter().enumerate() {
+                let Some(t) = run() else {
+                    return Verdict::fail(format!("bench {name}: {wrong}"));
+                };
+                best[i] = best[i].min(t);
+            }
+        }
+        for (i, peer) in versus.iter().enumerate() {
+            ratios.push(Ratio {
+                workload: (*name).into(),
+                versus: (*peer).into(),
+                ratio: best[0].as_secs_f64() / best[i + 1].as_secs_f64(),
+            });
+        }
+    }
+    Verdict::Measured { ratios }
+}
+
 /// A kind of primitive: its catalogue and what the review says about what it does not run.
 #[derive(Debug, Clone, Copy)]
 pub struct Kind {

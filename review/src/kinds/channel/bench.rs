@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use harness::contracts::channel::{ChannelFlavor, ChannelReceiver, ChannelSender, Crossbeam};
 use phase1::channels::contract::Ours;
 
-use crate::{Ratio, Verdict, step};
+use crate::{Verdict, Workload};
 
 const VALUES: usize = 100_000;
 const RUNS: usize = 3;
@@ -89,7 +89,6 @@ fn mpmc<G: ChannelFlavor>() -> Option<Duration> {
 
 /// The bench scenario: ratios of the attempt's best time to ours and crossbeam's.
 pub(super) fn bench<F: ChannelFlavor>() -> Verdict {
-    type Workload = (&'static str, [fn() -> Option<Duration>; 3]);
     let workloads: [Workload; 2] = [
         (
             "spsc bounded(64), 100000 u64",
@@ -100,27 +99,10 @@ pub(super) fn bench<F: ChannelFlavor>() -> Verdict {
             [mpmc::<F>, mpmc::<Ours>, mpmc::<Crossbeam>],
         ),
     ];
-    let mut ratios = Vec::new();
-    for (name, runs) in workloads {
-        step(format!("bench: {name}"));
-        let mut best = [Duration::MAX; 3];
-        for _ in 0..RUNS {
-            for (i, run) in runs.iter().enumerate() {
-                let Some(t) = run() else {
-                    return Verdict::fail(format!(
-                        "bench {name}: the values received do not add up to the values sent"
-                    ));
-                };
-                best[i] = best[i].min(t);
-            }
-        }
-        for (i, versus) in [(1, Ours::NAME), (2, Crossbeam::NAME)] {
-            ratios.push(Ratio {
-                workload: name.into(),
-                versus: versus.into(),
-                ratio: best[0].as_secs_f64() / best[i].as_secs_f64(),
-            });
-        }
-    }
-    Verdict::Measured { ratios }
+    crate::best_of_ratios(
+        &workloads,
+        [Ours::NAME, Crossbeam::NAME],
+        RUNS,
+        "the values received do not add up to the values sent",
+    )
 }

@@ -99,14 +99,7 @@ pub const KIND: Kind = Kind {
 
 /// Every scenario of the kind, smallest first, instantiated for the flavor `F`.
 pub fn scenarios<F: ChannelFlavor>() -> Vec<Scenario> {
-    let targeted = |name, what, flaw, run| Scenario {
-        name,
-        group: Group::Targeted,
-        what,
-        flaw: Some(flaw),
-        limit: Duration::from_secs(20),
-        run,
-    };
+    let targeted = Scenario::targeted;
     let mut all = vec![
         targeted(
             "capacity-honoured",

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use harness::contracts::lock::Lock;
 
-use crate::{Ratio, Verdict, step};
+use crate::{Verdict, Workload};
 
 const INCREMENTS: u64 = 200_000;
 const RUNS: usize = 3;
@@ -49,7 +49,6 @@ fn contended<L: Lock<u64> + 'static>() -> Option<Duration> {
 
 /// The bench scenario: ratios of the attempt's best time to ours and parking_lot's.
 pub(super) fn bench<L: Lock<u64> + 'static>() -> Verdict {
-    type Workload = (&'static str, [fn() -> Option<Duration>; 3]);
     let workloads: [Workload; 2] = [
         (
             "uncontended, 1 thread, 200000 lock/unlock",
@@ -64,30 +63,10 @@ pub(super) fn bench<L: Lock<u64> + 'static>() -> Verdict {
             [contended::<L>, contended::<Ours>, contended::<ParkingLot>],
         ),
     ];
-    let mut ratios = Vec::new();
-    for (name, runs) in workloads {
-        step(format!("bench: {name}"));
-        let mut best = [Duration::MAX; 3];
-        for _ in 0..RUNS {
-            for (i, run) in runs.iter().enumerate() {
-                let Some(t) = run() else {
-                    return Verdict::fail(format!(
-                        "bench {name}: the counter does not add up to the increments made"
-                    ));
-                };
-                best[i] = best[i].min(t);
-            }
-        }
-        for (i, versus) in [
-            (1, <Ours as Lock<u64>>::NAME),
-            (2, <ParkingLot as Lock<u64>>::NAME),
-        ] {
-            ratios.push(Ratio {
-                workload: name.into(),
-                versus: versus.into(),
-                ratio: best[0].as_secs_f64() / best[i].as_secs_f64(),
-            });
-        }
-    }
-    Verdict::Measured { ratios }
+    crate::best_of_ratios(
+        &workloads,
+        [<Ours as Lock<u64>>::NAME, <ParkingLot as Lock<u64>>::NAME],
+        RUNS,
+        "the counter does not add up to the increments made",
+    )
 }

@@ -83,14 +83,7 @@ pub const KIND: Kind = Kind {
 
 /// Every scenario of the kind, smallest first, instantiated for the lock `L`.
 pub fn scenarios<L: Lock<u64> + 'static>() -> Vec<Scenario> {
-    let targeted = |name, what, flaw, run| Scenario {
-        name,
-        group: Group::Targeted,
-        what,
-        flaw: Some(flaw),
-        limit: Duration::from_secs(20),
-        run,
-    };
+    let targeted = Scenario::targeted;
     let mut all = vec![
         targeted(
             "try-lock-returns-at-once",
