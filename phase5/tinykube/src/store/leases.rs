@@ -26,6 +26,14 @@ impl LeaseTable {
         Ok(())
     }
 
+    /// Ok if a key may be attached to `lease`: no lease, or a live one.
+    pub(crate) fn check_attachable(&self, lease: Option<LeaseId>) -> Result<(), StoreError> {
+        match lease {
+            Some(id) if !self.contains(id) => Err(StoreError::LeaseNotFound(id)),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn contains(&self, id: LeaseId) -> bool {
         self.leases.contains_key(&id)
     }

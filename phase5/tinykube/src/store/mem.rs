@@ -126,11 +126,7 @@ impl Store for MemStore {
     ) -> Result<u64, StoreError> {
         let mut s = self.lock();
         check(key, s.keys.get(key), expect)?;
-        if let Some(id) = lease
-            && !s.leases.contains(id)
-        {
-            return Err(StoreError::LeaseNotFound(id));
-        }
+        s.leases.check_attachable(lease)?;
         s.revision += 1;
         let revision = s.revision;
         let create_revision = s.keys.get(key).map_or(revision, |kv| kv.create_revision);

@@ -284,11 +284,7 @@ impl Store for RedbStore {
         lease: Option<LeaseId>,
     ) -> Result<u64, StoreError> {
         let state = self.lock();
-        if let Some(id) = lease
-            && !state.leases.contains(id)
-        {
-            return Err(StoreError::LeaseNotFound(id));
-        }
+        state.leases.check_attachable(lease)?;
         let txn = self.db.begin_write().map_err(db)?;
         let revision = meta(&txn, "revision")? + 1;
         {
