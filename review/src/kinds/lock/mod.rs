@@ -177,3 +177,28 @@ pub fn review<L: Lock<u64> + 'static>(args: &ReviewArgs) -> ExitCode {
 pub fn main<L: Lock<u64> + 'static>() -> ExitCode {
     driver::main(&KIND, L::NAME, &scenarios::<L>())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The naive template (what `make attempt KIND=lock` starts a reader from) under the lock
+    //! suite. `make miri` runs these (tests/miri.txt): the template's `Deref` reaches the data through
+    //! an `UnsafeCell`, and Miri is what shows that every such access is ordered by the inner lock.
+    use harness::conformance::lock as suite;
+
+    type Naive = super::naive::Attempt<u64>;
+
+    #[test]
+    fn naive_template_excludes() {
+        suite::mutual_exclusion::<Naive>(4, if cfg!(miri) { 100 } else { 20_000 });
+    }
+
+    #[test]
+    fn naive_template_try_lock_fails_while_held() {
+        suite::try_lock_fails_while_held::<Naive>();
+    }
+
+    #[test]
+    fn naive_template_guard_drop_releases() {
+        suite::guard_drop_releases::<Naive>();
+    }
+}
