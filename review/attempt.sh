@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 KIND=${1:-}
 NAME=${2:-}
-kinds=$(ls review/templates | tr '\n' ' ')
+kinds=$(cd review/templates && ls -d */ | tr -d / | tr '\n' ' ')
 if [ -z "$KIND" ] || [ ! -d "review/templates/$KIND" ]; then
-  echo "make attempt: unknown KIND '$KIND'; valid: $kinds(queue, deque, timer queue, rate limiter, pool and commit tracker are planned)" >&2
+  echo "make attempt: unknown KIND '$KIND'; valid: $kinds(deque, timer queue, rate limiter, pool and commit tracker are planned)" >&2
   echo "usage: make attempt KIND=channel NAME=mine" >&2
   exit 2
 fi
@@ -28,7 +28,8 @@ dir="attempts/$NAME"
 mkdir -p "$dir/src/bin"
 fill() { sed -e "s/{{name}}/$NAME/g" -e "s/{{crate}}/$NAME/g" "$1" > "$2"; }
 t="review/templates/$KIND"
-fill "$t/Cargo.toml.in" "$dir/Cargo.toml"
+# One manifest for every kind: the same three path dependencies.
+fill review/templates/Cargo.toml.in "$dir/Cargo.toml"
 fill "$t/README.md" "$dir/README.md"
 fill "$t/src/bin/review.rs" "$dir/src/bin/review.rs"
 # The template is also compiled into the review crate (its clean review is a test), so it is copied

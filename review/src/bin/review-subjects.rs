@@ -1,4 +1,4 @@
-//! Reviews the channels and locks this repository ships, for the diagnosis tests and for a look at
+//! Reviews the channels, locks and queues this repository ships, for the diagnosis tests and for a look at
 //! what a review says: `cargo run -p review --bin review-subjects -- channel:flawed:lost-wakeup`.
 //!
 //! Subjects are named `<kind>:<subject>`:
@@ -7,20 +7,23 @@
 //!   (`channel:flawed:none` has no mistake);
 //! - `lock:naive` (the attempt template), `lock:ours` (phase 1's futex `Mutex`), `lock:ours-spin`
 //!   (phase 1's `SpinLock`), `lock:std`, `lock:parking_lot`, and `lock:flawed:<flaw>` (`lock:flawed:none`
-//!   has no mistake).
+//!   has no mistake);
+//! - `queue:naive` (the attempt template), `queue:ours` (phase 4's Vyukov queue), `queue:crossbeam`
+//!   (`crossbeam_queue::ArrayQueue`), and `queue:flawed:<flaw>` (`queue:flawed:none` has no mistake).
 use std::process::ExitCode;
 
 use clap::Parser;
 use harness::contracts::channel::{ChannelFlavor, Crossbeam, StdMpsc};
 use harness::contracts::lock::Lock;
+use harness::contracts::queue::{CrossbeamArrayQueue, QueueFlavor};
 use phase1::channels::contract::Ours;
 use review::driver::ReviewArgs;
-use review::kinds::{channel, lock};
+use review::kinds::{channel, lock, queue};
 
 #[derive(Debug, Parser)]
-#[command(about = "Review one of the channels or locks this repository ships")]
+#[command(about = "Review one of the channels, locks or queues this repository ships")]
 struct Cli {
-    /// <kind>:<subject>, e.g. channel:ours, lock:parking_lot, lock:flawed:lost-wakeup.
+    /// <kind>:<subject>, e.g. channel:ours, lock:parking_lot, queue:flawed:spurious-empty.
     subject: String,
     #[command(flatten)]
     args: ReviewArgs,
@@ -46,6 +49,16 @@ fn valid() -> Vec<String> {
             .iter()
             .map(|(_, id)| format!("lock:flawed:{}", id.unwrap_or("none"))),
     );
+    all.extend(
+        ["naive", "ours", "crossbeam"]
+            .iter()
+            .map(|s| format!("queue:{s}")),
+    );
+    all.extend(
+        queue::flawed::SWITCHES
+            .iter()
+            .map(|(_, id)| format!("queue:flawed:{}", id.unwrap_or("none"))),
+    );
     all
 }
 
@@ -58,8 +71,12 @@ fn main() -> ExitCode {
     fn lk<L: Lock<u64> + 'static>(a: &ReviewArgs) -> ExitCode {
         lock::review::<L>(a)
     }
+    fn qu<F: QueueFlavor>(a: &ReviewArgs) -> ExitCode {
+        queue::review::<F>(a)
+    }
     use channel::flawed::{self as cf, Flawed as ChannelFlawed};
     use lock::flawed::{self as lf, Flawed as LockFlawed};
+    use queue::flawed::{self as qf, Flawed as QueueFlawed};
     match cli.subject.as_str() {
         "channel:naive" => ch::<channel::naive::Attempt>(a),
         "channel:ours" => ch::<Ours>(a),
@@ -94,6 +111,21 @@ fn main() -> ExitCode {
         }
         "lock:flawed:lost-wakeup" => lk::<LockFlawed<{ lf::LOST_WAKEUP }, u64>>(a),
         "lock:flawed:try-lock-blocks" => lk::<LockFlawed<{ lf::TRY_LOCK_BLOCKS }, u64>>(a),
+        "queue:naive" => qu::<queue::naive::Attempt>(a),
+        "queue:ours" => qu::<phase4::lockfree::OursVyukov>(a),
+        "queue:crossbeam" => qu::<CrossbeamArrayQueue>(a),
+        "queue:flawed:none" => qu::<QueueFlawed<{ qf::CORRECT }>>(a),
+        "queue:flawed:capacity-exceeded" => qu::<QueueFlawed<{ qf::CAPACITY_EXCEEDED }>>(a),
+        "queue:flawed:failed-push-changes-queue" => {
+            qu::<QueueFlawed<{ qf::FAILED_PUSH_CHANGES_QUEUE }>>(a)
+        }
+        "queue:flawed:fifo-violated" => qu::<QueueFlawed<{ qf::FIFO_VIOLATED }>>(a),
+        "queue:flawed:lost-on-concurrent-push" => {
+            qu::<QueueFlawed<{ qf::LOST_ON_CONCURRENT_PUSH }>>(a)
+        }
+        "queue:flawed:spurious-empty" => qu::<QueueFlawed<{ qf::SPURIOUS_EMPTY }>>(a),
+        "queue:flawed:values-leak-on-drop" => qu::<QueueFlawed<{ qf::VALUES_LEAK_ON_DROP }>>(a),
+        "queue:flawed:try-push-blocks" => qu::<QueueFlawed<{ qf::TRY_PUSH_BLOCKS }>>(a),
         other => {
             eprintln!(
                 "review-subjects: unknown subject '{other}'; valid: {}",
