@@ -56,6 +56,7 @@
 //! (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod controller;
 mod manifest;
 mod objects;
 mod quantity;
@@ -65,9 +66,9 @@ pub mod store;
 pub use manifest::{ManifestError, load_manifests, parse_manifests};
 pub use objects::{
     Capacity, Deployment, DeploymentSpec, ExecAction, HttpGetAction, IntOrPercent, Node, NodeSpec,
-    Object, ObjectMeta, Pod, PodSpec, PodTemplate, Probe, ProbeAction, ReplicaSet, ReplicaSetSpec,
-    Requests, RestartPolicy, RollingUpdate, Taint, TaintEffect, TcpSocketAction, TemplateMeta,
-    Toleration, TolerationOperator,
+    NodeStatus, Object, ObjectMeta, Pod, PodPhase, PodSpec, PodStatus, PodTemplate, Probe,
+    ProbeAction, ReplicaSet, ReplicaSetSpec, Requests, RestartPolicy, RollingUpdate, Taint,
+    TaintEffect, TcpSocketAction, TemplateMeta, Toleration, TolerationOperator,
 };
 pub use quantity::{Cpu, Memory, QuantityError};
 pub use store::{MemStore, RedbStore, Store};
