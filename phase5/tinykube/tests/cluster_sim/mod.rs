@@ -126,3 +126,92 @@ impl Agents {
 pub fn has_status(store: &MemStore, pod: &str) -> bool {
     store.get(&status_key(pod)).unwrap().is_some()
 }
+
+/// Every control loop on one store, run in a fixed order; `sample` is called after each one, so a
+/// test checks its invariant at every intermediate state.
+pub struct Loops<'s> {
+    pub scheduler: tinykube::controller::SchedulerLoop<'s, MemStore>,
+    pub replicasets: tinykube::controller::ReplicaSetController<'s, MemStore>,
+    pub deployments: tinykube::controller::DeploymentController<'s, MemStore>,
+    pub lifecycle: tinykube::controller::NodeLifecycleController<'s, MemStore>,
+    pub gc: tinykube::controller::GarbageCollector<'s, MemStore>,
+}
+
+impl<'s> Loops<'s> {
+    pub fn new(store: &'s MemStore, clock: Arc<dyn Clock>, timings: Timings) -> Loops<'s> {
+        use tinykube::controller::*;
+        Loops {
+            scheduler: SchedulerLoop::new(store, SchedulerConfig::default(), clock.clone()),
+            replicasets: ReplicaSetController::new(store),
+            deployments: DeploymentController::new(store),
+            lifecycle: NodeLifecycleController::new(store, clock, timings),
+            gc: GarbageCollector::new(store),
+        }
+    }
+
+    /// One loop's step, chosen by `which` (mod 5): deployments, replica sets, scheduler, agents,
+    /// node lifecycle and garbage collection.
+    pub fn step_one(&mut self, which: u8, store: &MemStore, agents: &mut Agents) {
+        match which % 5 {
+            0 => drop(self.deployments.step().unwrap()),
+            1 => drop(self.replicasets.step().unwrap()),
+            2 => drop(self.scheduler.step().unwrap()),
+            3 => agents.step(store),
+            _ => {
+                self.lifecycle.step().unwrap();
+                self.gc.step().unwrap();
+            }
+        }
+    }
+
+    /// One round: deployments, replica sets, scheduler, agents, node lifecycle, garbage collection.
+    /// Returns the pods the lifecycle controller evicted.
+    pub fn round(
+        &mut self,
+        store: &MemStore,
+        agents: &mut Agents,
+        sample: &mut dyn FnMut(&MemStore),
+    ) -> Vec<String> {
+        self.deployments.step().unwrap();
+        sample(store);
+        self.replicasets.step().unwrap();
+        sample(store);
+        self.scheduler.step().unwrap();
+        sample(store);
+        agents.step(store);
+        sample(store);
+        let evicted = self.lifecycle.step().unwrap().evicted;
+        sample(store);
+        self.gc.step().unwrap();
+        sample(store);
+        evicted
+    }
+}
+
+/// The pods carrying `key=value`, each with whether its status says Running and ready, and whether
+/// it says Running at all.
+pub fn pods_labelled(store: &MemStore, key: &str, value: &str) -> Vec<(Pod, bool, bool)> {
+    let statuses = pod_statuses(store).unwrap();
+    list_pods(store)
+        .unwrap()
+        .into_iter()
+        .map(|(p, _)| p)
+        .filter(|p| p.metadata.labels.get(key).map(String::as_str) == Some(value))
+        .map(|p| {
+            let s = statuses.get(&p.metadata.name);
+            let running = s.is_some_and(|s| s.phase == PodPhase::Running);
+            let ready = running && s.is_some_and(|s| s.ready);
+            (p, ready, running)
+        })
+        .collect()
+}
+
+/// A pod template labelled `app=<app>`, running `sleep <arg>`, requesting `cpu`.
+pub fn template(app: &str, arg: &str, cpu: u64) -> tinykube::PodTemplate {
+    tinykube::PodTemplate {
+        metadata: tinykube::TemplateMeta {
+            labels: BTreeMap::from([("app".to_string(), app.to_string())]),
+        },
+        spec: PodSpec::new(["sleep", arg]).with_requests(Cpu(cpu), Memory(0)),
+    }
+}

@@ -1,0 +1,104 @@
+//! A node whose agent dies (its lease stops being renewed): NotReady after the grace, its pods
+//! evicted after the toleration and replaced on other nodes by their replica set, never two copies
+//! of the set's pods running past its count per the status. Time is a virtual clock stepped 5 s at
+//! a time, the loops run after each step.
+mod cluster_sim;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cluster_sim::{Agents, Loops, add_node, pods_labelled, put, template};
+use harness::clock::VirtualClock;
+use tinykube::controller::{NOT_READY_TAINT, Timings, pod_statuses, replicaset_key};
+use tinykube::scheduler::node_key;
+use tinykube::store::{Clock, MemStore, Store};
+use tinykube::{Node, ObjectMeta, PodPhase, ReplicaSet, ReplicaSetSpec};
+
+#[test]
+fn a_dead_nodes_pods_reappear_elsewhere_after_grace_and_toleration() {
+    let timings = Timings::default();
+    let clock = VirtualClock::new();
+    let store = MemStore::with_clock(clock.clone());
+    let mut agents = Agents::new(clock.clone(), timings);
+    let mut loops = Loops::new(&store, clock.clone(), timings);
+    for n in ["n1", "n2", "n3"] {
+        add_node(&store, n, 1000);
+        agents.join(&store, n);
+    }
+    let rs = ReplicaSet {
+        metadata: ObjectMeta {
+            name: "web".into(),
+            labels: BTreeMap::new(),
+        },
+        spec: ReplicaSetSpec {
+            replicas: 3,
+            selector: BTreeMap::from([("app".to_string(), "web".to_string())]),
+            template: template("web", "60", 400),
+        },
+    };
+    put(&store, &replicaset_key("web"), &rs);
+    let tick = Duration::from_secs(5);
+    let mut most_running = 0;
+    let mut sample = |store: &MemStore| {
+        // Per the statuses, whether their pod still exists or not: a process on a dead node may
+        // still run, and its last status says so.
+        let running = pod_statuses(store)
+            .unwrap()
+            .values()
+            .filter(|s| s.phase == PodPhase::Running)
+            .count();
+        most_running = most_running.max(running);
+    };
+    for _ in 0..4 {
+        clock.advance(tick);
+        loops.round(&store, &mut agents, &mut sample);
+    }
+    let pods = pods_labelled(&store, "app", "web");
+    assert_eq!(pods.iter().filter(|(_, r, _)| *r).count(), 3);
+    // Least-allocated scoring spreads them: one per node. Kill the node of the first.
+    let victim = pods[0].0.spec.node_name.clone().unwrap();
+    let on_victim: Vec<String> = pods
+        .iter()
+        .filter(|(p, _, _)| p.spec.node_name.as_deref() == Some(victim.as_str()))
+        .map(|(p, _, _)| p.metadata.name.clone())
+        .collect();
+    agents.kill(&victim);
+    let killed_at = clock.now();
+    let mut evicted_at = None;
+    let mut not_ready_at = None;
+    while clock.now() < killed_at + Duration::from_secs(600) {
+        clock.advance(tick);
+        let evicted = loops.round(&store, &mut agents, &mut sample);
+        let node: Node =
+            serde_json::from_slice(&store.get(&node_key(&victim)).unwrap().unwrap().value).unwrap();
+        if not_ready_at.is_none() && node.spec.taints.iter().any(|t| t.key == NOT_READY_TAINT) {
+            not_ready_at = Some(clock.now());
+        }
+        if !evicted.is_empty() {
+            assert_eq!(evicted, on_victim);
+            evicted_at.get_or_insert(clock.now());
+        }
+    }
+    let not_ready_at = not_ready_at.expect("the dead node never became NotReady");
+    let evicted_at = evicted_at.expect("the dead node's pods were never evicted");
+    // Its lease lasts up to a TTL after the last renewal, then the grace runs.
+    let renewed_last = killed_at - timings.lease_renew;
+    assert!(
+        not_ready_at >= killed_at + timings.grace,
+        "{not_ready_at:?}"
+    );
+    assert!(
+        not_ready_at <= renewed_last + timings.lease_ttl + timings.grace + 2 * tick,
+        "{not_ready_at:?}"
+    );
+    assert!(evicted_at >= not_ready_at + timings.toleration);
+    assert!(evicted_at <= not_ready_at + timings.toleration + tick);
+    // Replaced elsewhere, running; never more running than the replica count.
+    let pods = pods_labelled(&store, "app", "web");
+    assert_eq!(pods.iter().filter(|(_, r, _)| *r).count(), 3, "{pods:?}");
+    assert!(
+        pods.iter()
+            .all(|(p, _, _)| p.spec.node_name.as_deref() != Some(victim.as_str()))
+    );
+    assert!(most_running <= 3, "{most_running} running at once");
+}
