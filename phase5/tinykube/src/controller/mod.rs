@@ -14,6 +14,61 @@
 //!
 //! Node agents write [`PodStatus`](crate::PodStatus) records and renew a [`NodeHeartbeat`]; every
 //! timing is in [`Timings`], Kubernetes' by default.
+//!
+//! A deployment rolled out on one node, each loop stepped by hand and the node agent's part (report
+//! the pods Running) played by the caller:
+//! ```
+//! use std::sync::Arc;
+//! use tinykube::controller::{
+//!     DeploymentController, ReplicaSetController, SchedulerConfig, SchedulerLoop,
+//!     deployment_key, rollout_status, write_pod_status,
+//! };
+//! use tinykube::scheduler::{list_pods, node_key};
+//! use tinykube::store::{Clock, Expect, MemStore, Store, SystemClock};
+//! use tinykube::{Object, PodPhase, PodStatus, parse_manifests};
+//!
+//! let store = MemStore::new();
+//! let clock = Arc::new(SystemClock::new());
+//! for object in parse_manifests("web.yaml", "
+//! kind: Node
+//! metadata: {name: n1}
+//! spec: {capacity: {cpu: 2, memory: 1Gi}}
+//! ---
+//! kind: Deployment
+//! metadata: {name: web}
+//! spec:
+//!   replicas: 2
+//!   selector: {app: web}
+//!   template:
+//!     metadata: {labels: {app: web}}
+//!     spec: {command: [sleep, '60'], requests: {cpu: 500m}}
+//! ")? {
+//!     let (key, json) = match &object {
+//!         Object::Node(n) => (node_key(&n.metadata.name), serde_json::to_vec(n)?),
+//!         Object::Deployment(d) => (deployment_key(&d.metadata.name), serde_json::to_vec(d)?),
+//!         _ => unreachable!(),
+//!     };
+//!     store.put(&key, &json, Expect::Absent, None)?;
+//! }
+//! DeploymentController::new(&store).step()?; // its replica set, `web-<template hash>`, 2 replicas
+//! ReplicaSetController::new(&store).step()?; // 2 pods, `web-<hash>-<suffix>`
+//! let bound = SchedulerLoop::new(&store, SchedulerConfig::default(), clock.clone()).step()?.bound;
+//! assert_eq!(bound.len(), 2);
+//! assert!(!rollout_status(&store, "web")?.unwrap().complete()); // not running yet
+//! for (pod, _) in list_pods(&store)? {
+//!     let running = PodStatus {
+//!         node: "n1".into(),
+//!         phase: PodPhase::Running,
+//!         ready: true,
+//!         restarts: 0,
+//!         last_exit: None,
+//!         since: clock.now(),
+//!     };
+//!     write_pod_status(&store, &pod.metadata.name, &running)?;
+//! }
+//! assert!(rollout_status(&store, "web")?.unwrap().complete());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 mod deployment;
 mod gc;
 mod node_lifecycle;
