@@ -16,7 +16,21 @@ use tinykube::{Node, ObjectMeta, PodPhase, ReplicaSet, ReplicaSetSpec};
 
 #[test]
 fn a_dead_nodes_pods_reappear_elsewhere_after_grace_and_toleration() {
-    let timings = Timings::default();
+    dead_node(Timings::default(), Duration::from_secs(5));
+}
+
+#[test]
+fn the_timings_are_the_configured_ones() {
+    let short = Timings {
+        lease_ttl: Duration::from_secs(4),
+        lease_renew: Duration::from_secs(1),
+        grace: Duration::from_secs(5),
+        toleration: Duration::from_secs(7),
+    };
+    dead_node(short, Duration::from_millis(500));
+}
+
+fn dead_node(timings: Timings, tick: Duration) {
     let clock = VirtualClock::new();
     let store = MemStore::with_clock(clock.clone());
     let mut agents = Agents::new(clock.clone(), timings);
@@ -37,7 +51,6 @@ fn a_dead_nodes_pods_reappear_elsewhere_after_grace_and_toleration() {
         },
     };
     put(&store, &replicaset_key("web"), &rs);
-    let tick = Duration::from_secs(5);
     let mut most_running = 0;
     let mut sample = |store: &MemStore| {
         // Per the statuses, whether their pod still exists or not: a process on a dead node may
@@ -49,7 +62,7 @@ fn a_dead_nodes_pods_reappear_elsewhere_after_grace_and_toleration() {
             .count();
         most_running = most_running.max(running);
     };
-    for _ in 0..4 {
+    for _ in 0..6 {
         clock.advance(tick);
         loops.round(&store, &mut agents, &mut sample);
     }
@@ -66,7 +79,7 @@ fn a_dead_nodes_pods_reappear_elsewhere_after_grace_and_toleration() {
     let killed_at = clock.now();
     let mut evicted_at = None;
     let mut not_ready_at = None;
-    while clock.now() < killed_at + Duration::from_secs(600) {
+    while clock.now() < killed_at + 2 * (timings.lease_ttl + timings.grace + timings.toleration) {
         clock.advance(tick);
         let evicted = loops.round(&store, &mut agents, &mut sample);
         let node: Node =

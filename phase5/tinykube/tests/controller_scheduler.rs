@@ -64,6 +64,30 @@ fn an_unschedulable_pod_is_bound_when_a_node_with_room_joins() {
 }
 
 #[test]
+fn a_pending_pod_is_bound_when_a_bound_pod_leaves() {
+    let clock = VirtualClock::new();
+    let store = MemStore::with_clock(clock.clone());
+    let mut scheduler = SchedulerLoop::new(&store, SchedulerConfig::default(), clock.clone());
+    add_node(&store, "n1", 1000);
+    add_pod(&store, "first", 1000, 0);
+    add_pod(&store, "second", 1000, 0);
+    let report = scheduler.step().unwrap();
+    assert_eq!(report.unschedulable.len(), 1, "{report:?}");
+    let waiting = report.unschedulable[0].clone();
+    let leaving = if waiting == "first" {
+        "second"
+    } else {
+        "first"
+    };
+    tinykube::scheduler::evict(&store, leaving).unwrap();
+    // No clock step: the deletion, not the backoff, sends the pending pod back.
+    assert_eq!(
+        scheduler.step().unwrap().bound,
+        [(waiting, "n1".to_string())]
+    );
+}
+
+#[test]
 fn the_node_a_preemptor_freed_is_not_taken_by_a_lower_priority_pod() {
     let clock = VirtualClock::new();
     let store = MemStore::with_clock(clock.clone());
