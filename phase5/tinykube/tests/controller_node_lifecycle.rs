@@ -115,3 +115,51 @@ fn dead_node(timings: Timings, tick: Duration) {
     );
     assert!(most_running <= 3, "{most_running} running at once");
 }
+
+#[test]
+fn each_pod_leaves_a_not_ready_node_when_its_own_toleration_runs_out() {
+    use tinykube::controller::NodeLifecycleController;
+    use tinykube::scheduler::{bind, pod_key};
+    use tinykube::{Toleration, TolerationOperator};
+
+    let timings = Timings::default();
+    let clock = VirtualClock::new();
+    let store = MemStore::with_clock(clock.clone());
+    let mut lifecycle = NodeLifecycleController::new(&store, clock.clone(), timings);
+    add_node(&store, "n1", 1000);
+    let unreachable = |seconds: Option<u64>| Toleration {
+        key: NOT_READY_TAINT.into(),
+        operator: TolerationOperator::Exists,
+        toleration_seconds: seconds,
+        ..Default::default()
+    };
+    for (name, toleration) in [
+        ("default", None),
+        ("brief", Some(unreachable(Some(20)))),
+        ("forever", Some(unreachable(None))),
+    ] {
+        let mut pod = tinykube::Pod::new(name, tinykube::PodSpec::new(["true"]));
+        pod.spec.tolerations.extend(toleration);
+        let revision = put(&store, &pod_key(name), &pod);
+        bind(&store, name, revision, "n1").unwrap();
+    }
+    // n1 never had an agent: NotReady once the grace has passed since the controller first saw it.
+    assert!(lifecycle.step().unwrap().ready == ["n1"]);
+    clock.advance(timings.grace);
+    assert_eq!(lifecycle.step().unwrap().not_ready, ["n1"]);
+    let mut evicted = Vec::new();
+    for _ in 0..(timings.toleration.as_secs() + 60) {
+        clock.advance(Duration::from_secs(1));
+        for pod in lifecycle.step().unwrap().evicted {
+            evicted.push((pod, clock.now() - timings.grace));
+        }
+    }
+    assert_eq!(
+        evicted,
+        [
+            ("brief".to_string(), Duration::from_secs(20)),
+            ("default".to_string(), timings.toleration),
+        ]
+    );
+    assert!(store.get(&pod_key("forever")).unwrap().is_some());
+}

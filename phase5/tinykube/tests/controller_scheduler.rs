@@ -252,3 +252,24 @@ fn race(capacities: &[u64], requests: &[u64]) -> (Vec<String>, Vec<String>, Arc<
     });
     (a, b, store)
 }
+
+#[test]
+fn run_binds_what_arrives_and_stops_when_told() {
+    within(Duration::from_secs(30), || {
+        let store = MemStore::new();
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let loop_thread = s.spawn(|| {
+                let clock = Arc::new(tinykube::store::SystemClock::new());
+                SchedulerLoop::new(&store, SchedulerConfig::default(), clock)
+                    .run(&stop, Duration::from_millis(20))
+            });
+            add_pod(&store, "p", 100, 0);
+            add_node(&store, "n1", 1000);
+            let bound = poll_until(Duration::from_secs(10), || bindings(&store).len() == 1);
+            stop.store(true, Ordering::Relaxed);
+            loop_thread.join().unwrap().unwrap();
+            assert!(bound, "the running loop did not bind the pod");
+        });
+    });
+}
