@@ -163,3 +163,32 @@ fn each_pod_leaves_a_not_ready_node_when_its_own_toleration_runs_out() {
     );
     assert!(store.get(&pod_key("forever")).unwrap().is_some());
 }
+
+#[test]
+fn a_node_heard_from_again_is_ready_and_untainted() {
+    use tinykube::controller::NodeLifecycleController;
+
+    let timings = Timings::default();
+    let clock = VirtualClock::new();
+    let store = MemStore::with_clock(clock.clone());
+    let mut agents = Agents::new(clock.clone(), timings);
+    let mut lifecycle = NodeLifecycleController::new(&store, clock.clone(), timings);
+    add_node(&store, "n1", 1000);
+    agents.join(&store, "n1");
+    let tainted = |store: &MemStore| {
+        let node: Node =
+            serde_json::from_slice(&store.get(&node_key("n1")).unwrap().unwrap().value).unwrap();
+        node.spec.taints.iter().any(|t| t.key == NOT_READY_TAINT)
+    };
+    assert_eq!(lifecycle.step().unwrap().ready, ["n1"]);
+    agents.kill("n1");
+    let mut went_not_ready = false;
+    for _ in 0..(timings.lease_ttl + timings.grace).as_secs() + 10 {
+        clock.advance(Duration::from_secs(1));
+        went_not_ready |= !lifecycle.step().unwrap().not_ready.is_empty();
+    }
+    assert!(went_not_ready && tainted(&store));
+    agents.join(&store, "n1");
+    assert_eq!(lifecycle.step().unwrap().ready, ["n1"]);
+    assert!(!tainted(&store));
+}
