@@ -15,9 +15,11 @@ use harness::wait::poll_until;
 use harness::watchdog::within;
 use proptest::prelude::*;
 use tinykube::controller::{SchedulerConfig, SchedulerLoop};
-use tinykube::scheduler::{Backoff, Snapshot, Weights, list_pods, pod_key, schedule};
+use tinykube::scheduler::{
+    Backoff, Snapshot, Weights, list_pods, pod_key, reservation_key, schedule,
+};
 use tinykube::store::{Event, MemStore, Store};
-use tinykube::{Node, Pod};
+use tinykube::{Node, Pod, Requests};
 
 #[test]
 fn pods_arriving_while_nodes_join_get_bound() {
@@ -166,6 +168,13 @@ proptest! {
             let name = format!("n{i}");
             let cpu: u64 = pods.iter().filter(|(p, _)| p.spec.node_name.as_deref() == Some(name.as_str())).map(|(p, _)| p.spec.requests.cpu.0).sum();
             prop_assert!(cpu <= cap * 500, "{name} over-committed: {cpu}m of {}m", cap * 500);
+            // Its reservations are exactly its pods: a lost bind left nothing behind.
+            let held: BTreeMap<String, Requests> = store.get(&reservation_key(&name)).unwrap()
+                .map(|kv| serde_json::from_slice(&kv.value).unwrap()).unwrap_or_default();
+            let on: BTreeSet<&String> = pods.iter()
+                .filter(|(p, _)| p.spec.node_name.as_deref() == Some(name.as_str()))
+                .map(|(p, _)| &p.metadata.name).collect();
+            prop_assert_eq!(held.keys().collect::<BTreeSet<_>>(), on);
         }
         prop_assert!(settled(&store), "a pod left pending fits");
     }
