@@ -52,10 +52,19 @@
 //! [`scheduler::why_pending`] names the smallest change that would let a pod fit, preemption
 //! included, and [`scheduler::evict`] removes preemption's victims.
 //!
-//! What is not built yet: the scheduler loop, the API server, `tkctl`, node agents, controllers
-//! (see the README).
+//! ## The control loops
+//! [`controller`] drives the core: the scheduler loop (watch → queue → schedule → bind, backoff,
+//! preemption with a nominated node), the ReplicaSet and Deployment controllers (a rolling update
+//! within max surge / max unavailable, [`controller::rollout_status`]), node lifecycle (a lapsed
+//! lease → NotReady after a grace → pods evicted after their toleration) and garbage collection.
+//! Each is a struct whose `step` reads the store and writes back by compare-and-swap; node agents
+//! report [`PodStatus`] under its own key and renew a lease.
+//!
+//! What is not built yet: the API server, `tkctl`, the node agents' process supervisor wired to the
+//! loops (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod controller;
 mod manifest;
 mod objects;
 mod quantity;
@@ -65,9 +74,9 @@ pub mod store;
 pub use manifest::{ManifestError, load_manifests, parse_manifests};
 pub use objects::{
     Capacity, Deployment, DeploymentSpec, ExecAction, HttpGetAction, IntOrPercent, Node, NodeSpec,
-    Object, ObjectMeta, Pod, PodSpec, PodTemplate, Probe, ProbeAction, ReplicaSet, ReplicaSetSpec,
-    Requests, RestartPolicy, RollingUpdate, Taint, TaintEffect, TcpSocketAction, TemplateMeta,
-    Toleration, TolerationOperator,
+    NodeStatus, Object, ObjectMeta, Pod, PodPhase, PodSpec, PodStatus, PodTemplate, Probe,
+    ProbeAction, ReplicaSet, ReplicaSetSpec, Requests, RestartPolicy, RollingUpdate, Taint,
+    TaintEffect, TcpSocketAction, TemplateMeta, Toleration, TolerationOperator,
 };
 pub use quantity::{Cpu, Memory, QuantityError};
 pub use store::{MemStore, RedbStore, Store};
@@ -80,4 +89,5 @@ const _: () = {
     send_sync::<store::StoreError>();
     send_sync::<ManifestError>();
     send_sync::<scheduler::BindError>();
+    send_sync::<controller::ControllerError>();
 };

@@ -714,3 +714,49 @@ impl<'de> Deserialize<'de> for DeploymentSpec {
         deserialize_checked::<D, DeploymentFields, DeploymentSpec>(d)
     }
 }
+
+/// Where a pod is in its life, as its node agent reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PodPhase {
+    /// Accepted by the agent, not started yet (or waiting out a restart backoff).
+    #[default]
+    Pending,
+    /// Its process is running.
+    Running,
+    /// Its process exited 0 and will not be restarted.
+    Succeeded,
+    /// Its process failed and will not be restarted: its ReplicaSet replaces it.
+    Failed,
+}
+
+/// A pod's status, written by the agent of the node it runs on under its own key
+/// (`/status/pods/<name>`), so the pod's spec (and the revision bind compares) never moves when the
+/// process does; controllers read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PodStatus {
+    /// The node whose agent wrote it.
+    pub node: String,
+    /// The phase.
+    pub phase: PodPhase,
+    /// Running and passing its liveness probe: counted as available.
+    pub ready: bool,
+    /// Restarts so far.
+    #[serde(default)]
+    pub restarts: u32,
+    /// The exit code of the last run that ended (`None`: none ended, or killed by a signal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<i32>,
+    /// When the phase last changed, on the writer's clock.
+    pub since: std::time::Duration,
+}
+
+/// A node's readiness as the node-lifecycle controller decides it (`/status/nodes/<name>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeStatus {
+    /// Whether its lease was renewed within the grace period.
+    pub ready: bool,
+    /// When `ready` last changed, on the controller's clock.
+    pub since: std::time::Duration,
+}
