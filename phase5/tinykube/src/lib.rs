@@ -56,6 +56,7 @@
 //! (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod agent;
 mod manifest;
 mod objects;
 mod quantity;
@@ -80,4 +81,6 @@ const _: () = {
     send_sync::<store::StoreError>();
     send_sync::<ManifestError>();
     send_sync::<scheduler::BindError>();
+    send_sync::<agent::Supervisor>();
+    send_sync::<agent::AgentError>();
 };
