@@ -9,6 +9,7 @@ use std::time::Duration;
 use agent_common::{PATIENCE, all_until_done, config, next_matching, next_start};
 use harness::clock::VirtualClock;
 use harness::wait::poll_until;
+use harness::watchdog::within;
 use tinykube::agent::{
     Backoff, CrashLoop, EventKind, ExitStatus, PodEvent, RuntimePhase, Supervisor, read_log,
 };
@@ -108,7 +109,8 @@ fn each_policy_restarts_what_it_should() {
 #[test]
 fn a_missing_program_crash_loops_instead_of_panicking() {
     let (_dir, mut config) = config("agent-missing");
-    config.backoff = Backoff::new(MS(1), MS(1), S(600));
+    // No delay at all: the loop never waits, and must still hear the stop.
+    config.backoff = Backoff::new(S(0), S(0), S(600));
     let (tx, events) = mpsc::channel::<PodEvent>();
     let p = Pod::new("nope", PodSpec::new(["/nonexistent/program"]));
     let sup = Supervisor::start(&p, config, tx).unwrap();
@@ -125,7 +127,7 @@ fn a_missing_program_crash_loops_instead_of_panicking() {
     next_matching(&events, &mut Vec::new(), "restart", |k| {
         matches!(k, EventKind::Restarting { restart: 2, .. })
     });
-    sup.stop().unwrap();
+    within(PATIENCE, move || sup.stop()).unwrap();
 }
 
 #[test]

@@ -316,16 +316,17 @@ impl Run {
         }
     }
 
-    /// Waits until `until` on the clock, looking at the mailbox every `poll`; true if told to stop.
+    /// Waits until `until` on the clock, looking at the mailbox every `poll` (and at least once, so
+    /// a zero delay still hears a stop); true if told to stop.
     fn back_off(&self, until: Duration) -> bool {
         loop {
-            let now = self.config.clock.now();
-            if now >= until {
-                return false;
-            }
-            match self.inbox.recv_timeout(self.config.poll.min(until - now)) {
+            let wait = until.saturating_sub(self.config.clock.now());
+            match self.inbox.recv_timeout(wait.min(self.config.poll)) {
                 Ok(Order::Stop) | Err(RecvTimeoutError::Disconnected) => return true,
                 Ok(Order::ProbeKill { .. }) | Err(RecvTimeoutError::Timeout) => {}
+            }
+            if self.config.clock.now() >= until {
+                return false;
             }
         }
     }
