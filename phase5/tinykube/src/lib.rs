@@ -52,8 +52,12 @@
 //! [`scheduler::why_pending`] names the smallest change that would let a pod fit, preemption
 //! included, and [`scheduler::evict`] removes preemption's victims.
 //!
-//! What is not built yet: the scheduler loop, the API server, `tkctl`, node agents, controllers
-//! (see the README).
+//! ## The node agent
+//! [`agent::Supervisor`] runs one pod as a real process group: captured output, restarts with
+//! CrashLoopBackOff, liveness probes, SIGTERM / grace / SIGKILL, events and a status snapshot.
+//!
+//! What is not built yet: the scheduler loop, the API server, `tkctl`, the node agent's loop over
+//! the store, controllers (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod agent;
