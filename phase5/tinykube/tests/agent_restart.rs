@@ -163,7 +163,9 @@ fn crash_loop_restarts_are_spaced_at_least_as_the_curve_says() {
     // Each restart left its marker between two runs' output.
     for n in 1..=restarts {
         assert!(
-            log.contains(&format!("--- tinykube: restart {n} after exit code 1 ---")),
+            log.contains(&format!(
+                "\n--- tinykube: restart {n} after exit code 1 ---\n"
+            )),
             "{log}"
         );
     }

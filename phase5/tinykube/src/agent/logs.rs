@@ -17,6 +17,8 @@ pub(crate) struct PodLog {
     file: File,
     /// Bytes in the current file.
     written: u64,
+    /// Whether the last byte written ended a line (or nothing was written yet).
+    at_line_start: bool,
 }
 
 impl PodLog {
@@ -30,11 +32,15 @@ impl PodLog {
             cap: cap.max(1),
             file,
             written,
+            at_line_start: true,
         })
     }
 
     /// Appends `bytes`, rotating whenever the current file is full.
     pub(crate) fn write(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if let Some(&last) = bytes.last() {
+            self.at_line_start = last == b'\n';
+        }
         while !bytes.is_empty() {
             if self.written >= self.cap {
                 self.rotate()?;
@@ -50,7 +56,8 @@ impl PodLog {
 
     /// Appends a line of the supervisor's own (a restart marker), on a line of its own.
     pub(crate) fn marker(&mut self, line: &str) -> io::Result<()> {
-        self.write(format!("\n--- tinykube: {line} ---\n").as_bytes())
+        let open = if self.at_line_start { "" } else { "\n" };
+        self.write(format!("{open}--- tinykube: {line} ---\n").as_bytes())
     }
 
     /// `pod.log` becomes `pod.log.1` (replacing the older one); a fresh `pod.log` begins.
@@ -118,4 +125,36 @@ pub(crate) fn pump(
                 }
             }
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::tempdir::TempDir;
+
+    #[test]
+    fn markers_sit_on_lines_of_their_own_and_files_stay_under_the_cap() {
+        let dir = TempDir::new("podlog").unwrap();
+        let path = dir.path().join("p.log");
+        let mut log = PodLog::open(path.clone(), 40).unwrap();
+        log.write(b"one\n").unwrap();
+        log.marker("restart 1").unwrap(); // after a whole line: no blank line
+        log.write(b"partial").unwrap();
+        log.marker("restart 2").unwrap(); // after a partial line: the line is ended first
+        let all = String::from_utf8(read_log(&path).unwrap()).unwrap();
+        assert_eq!(
+            all,
+            "one\n--- tinykube: restart 1 ---\npartial\n--- tinykube: restart 2 ---\n"
+        );
+        log.write(b"more output, rotating again\n").unwrap();
+        for file in [path.clone(), rotated(&path)] {
+            assert!(fs::metadata(&file).unwrap().len() <= 40, "{file:?}");
+        }
+        // Only the newest two files are kept: the first line has rotated away.
+        let all = String::from_utf8(read_log(&path).unwrap()).unwrap();
+        assert!(
+            !all.contains("one") && all.ends_with("rotating again\n"),
+            "{all:?}"
+        );
+    }
 }
