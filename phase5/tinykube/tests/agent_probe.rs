@@ -100,7 +100,8 @@ fn probe(action: ProbeAction) -> LivenessProbe {
         action,
         initial_delay: Duration::ZERO,
         period: MS(20),
-        timeout: Duration::from_secs(2),
+        // Only a stalled machine reaches it: every failure below is immediate.
+        timeout: PATIENCE / 3,
         failure_threshold: 3,
     }
 }
