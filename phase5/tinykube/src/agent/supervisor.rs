@@ -39,7 +39,8 @@ pub struct SupervisorConfig {
     pub liveness: Option<LivenessProbe>,
     /// How often the supervisor looks at its process and its mailbox (10 ms).
     pub poll: Duration,
-    /// The clock that run lengths and backoff delays are measured on.
+    /// The clock that run lengths and backoff delays are measured on (a virtual clock in tests);
+    /// probe periods and timeouts, the grace period and the kill timeout are real time.
     pub clock: Arc<dyn Clock>,
 }
 
