@@ -60,10 +60,15 @@
 //! Each is a struct whose `step` reads the store and writes back by compare-and-swap; node agents
 //! report [`PodStatus`] under its own key and renew a lease.
 //!
-//! What is not built yet: the API server, `tkctl`, the node agents' process supervisor wired to the
-//! loops (see the README).
+//! ## The node agent
+//! [`agent::Supervisor`] runs one pod as a real process group: captured output, restarts with
+//! CrashLoopBackOff, liveness probes, SIGTERM / grace / SIGKILL, events and a status snapshot.
+//!
+//! What is not built yet: the API server, `tkctl`, the node agent's loop that ties supervisors to
+//! the store and the control loops (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+pub mod agent;
 pub mod controller;
 mod manifest;
 mod objects;
@@ -90,4 +95,6 @@ const _: () = {
     send_sync::<ManifestError>();
     send_sync::<scheduler::BindError>();
     send_sync::<controller::ControllerError>();
+    send_sync::<agent::Supervisor>();
+    send_sync::<agent::AgentError>();
 };
