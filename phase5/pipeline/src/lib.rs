@@ -63,9 +63,11 @@
 //! [`Running::snapshot`] reads the same rows, and each edge's depth, while it runs.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod ack;
 mod config;
 mod edge;
 mod error;
+mod file_source;
 mod pipeline;
 mod retry;
 mod stats;
@@ -73,9 +75,10 @@ mod workers;
 
 pub use config::{Mode, Overflow, Stage};
 pub use error::PipelineError;
+pub use file_source::{Checkpoint, FileSource};
 pub use pipeline::{Pipeline, Runnable, Running};
 pub use retry::{DeadLetter, Retry};
-pub use stats::{Nack, Report, StageReport};
+pub use stats::{Nack, Report, SourceAcks, StageReport};
 
 #[allow(dead_code)]
 const fn assert_send_sync<T: Send + Sync>() {}
