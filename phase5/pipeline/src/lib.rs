@@ -77,6 +77,7 @@ mod error;
 mod file_source;
 mod pipeline;
 mod retry;
+pub mod spill;
 mod stats;
 mod workers;
 
