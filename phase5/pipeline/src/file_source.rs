@@ -8,6 +8,10 @@
 //! new one, never a torn one. A restart resumes at the checkpoint: nothing finished is lost, and what
 //! is delivered twice is at most what was read past the durable checkpoint — which the source caps
 //! at [`FileSource::max_unacked`] lines.
+//!
+//! The lines are read with `std`'s buffered reader on the source's task: a local file's reads are
+//! served from the page cache and return quickly. The checkpoint's fsyncs, which take milliseconds,
+//! run on tokio's blocking pool.
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
