@@ -17,14 +17,17 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::ack::Ack;
 use crate::config::Overflow;
 use crate::stats::{Nack, NackLog, StageStats};
 
-/// An item on its way, with the sequence number of the source item it came from.
+/// An item on its way, with the sequence number of the source item it came from and its claims on
+/// the source's acknowledgements.
 #[derive(Debug)]
 pub(crate) struct Item<T> {
     pub(crate) seq: u64,
     pub(crate) value: T,
+    pub(crate) ack: Ack,
 }
 
 struct State<T> {
@@ -187,7 +190,12 @@ impl<T: Send> Sender<T> {
                 match edge.overflow {
                     Overflow::Block => {}
                     Overflow::DropNewest => {
+                        drop(st);
                         StageStats::add(&edge.stats.dropped, 1);
+                        // Dropped by policy: its journey ends here, and it counts as finished.
+                        if let Some(item) = item.take() {
+                            item.ack.finish();
+                        }
                         return Pushed::Refused;
                     }
                     Overflow::DropOldest => {
@@ -197,6 +205,8 @@ impl<T: Send> Sender<T> {
                         break Pushed::Accepted;
                     }
                     Overflow::Reject => {
+                        // The refused item's claim is dropped unfinished: a source that acks does
+                        // not get past it in this run (it is nacked, not done).
                         drop(st);
                         StageStats::add(&edge.stats.rejected, 1);
                         let seq = item.as_ref().map_or(0, |i| i.seq);
@@ -227,7 +237,9 @@ impl<T: Send> Sender<T> {
         if outcome == Pushed::Accepted {
             edge.not_empty.notify_waiters();
         }
-        drop(evicted);
+        if let Some(evicted) = evicted {
+            evicted.ack.finish(); // dropped by policy: finished (its destructor runs here, unlocked)
+        }
         outcome
     }
 }

@@ -24,6 +24,20 @@ pub enum PipelineError {
         /// The name used twice.
         stage: String,
     },
+    /// A file source's input or checkpoint could not be read or written.
+    SourceIo {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was being done, and the I/O error.
+        message: String,
+    },
+    /// A checkpoint file that does not hold a checkpoint, or one that does not fit its input.
+    BadCheckpoint {
+        /// The checkpoint file.
+        path: std::path::PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A stage's function panicked; the pipeline was cancelled.
     StagePanicked {
         /// The stage.
@@ -47,6 +61,12 @@ impl fmt::Display for PipelineError {
             }
             PipelineError::DuplicateStage { stage } => {
                 write!(f, "two stages are named `{stage}`")
+            }
+            PipelineError::SourceIo { path, message } => {
+                write!(f, "{}: {message}", path.display())
+            }
+            PipelineError::BadCheckpoint { path, message } => {
+                write!(f, "{}: not a usable checkpoint: {message}", path.display())
             }
             PipelineError::StagePanicked { stage, message } => {
                 write!(f, "stage `{stage}` panicked: {message}")

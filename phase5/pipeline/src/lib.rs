@@ -56,6 +56,13 @@
 //! [`Pipeline::try_map_retry`] first tries it again with exponential backoff ([`Retry`]), then hands
 //! it to a dead-letter sink with its last error ([`DeadLetter`]).
 //!
+//! ## Acknowledgements
+//! [`Pipeline::from_file`] reads the lines of a file and acks each one once it has finished its way
+//! (the sink returned, or a stage ended it on purpose); the contiguous acked prefix is checkpointed
+//! durably ([`Checkpoint`]), so a run killed at any moment resumes there, losing nothing and
+//! repeating at most [`FileSource::max_unacked`] lines. [`Report::acks`] says what was read, acked
+//! and left unacked.
+//!
 //! ## Telemetry
 //! Each stage's busy time (in its function), backpressured time (waiting for room downstream) and the
 //! idle rest, as Flink accounts for its tasks; [`Report::verdict`] names the stage that limits the
@@ -63,19 +70,23 @@
 //! [`Running::snapshot`] reads the same rows, and each edge's depth, while it runs.
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod ack;
 mod config;
 mod edge;
 mod error;
+mod file_source;
 mod pipeline;
 mod retry;
+pub mod spill;
 mod stats;
 mod workers;
 
 pub use config::{Mode, Overflow, Stage};
 pub use error::PipelineError;
+pub use file_source::{Checkpoint, FileSource};
 pub use pipeline::{Pipeline, Runnable, Running};
 pub use retry::{DeadLetter, Retry};
-pub use stats::{Nack, Report, StageReport};
+pub use stats::{Nack, Report, SourceAcks, StageReport};
 
 #[allow(dead_code)]
 const fn assert_send_sync<T: Send + Sync>() {}

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::{Mode, Overflow, Stage};
 use crate::edge::{Edge, Leftovers, Sender};
 use crate::error::PipelineError;
+use crate::file_source::{self, FileSource};
 use crate::retry::{DeadLetter, Retry};
 use crate::stats::{Nack, NackLog, Report, StageReport, StageStats};
 use crate::workers::{self, BoxFuture, Out, Step, Tokens};
@@ -37,6 +38,8 @@ struct Parts {
     edges: Vec<Arc<dyn Leftovers>>,
     names: HashSet<String>,
     error: Option<PipelineError>,
+    /// The sources that ack: their last checkpoint is written once every task has ended.
+    acking: Vec<Arc<file_source::Shared>>,
 }
 
 /// A pipeline under construction whose last stage emits `T`. Nothing runs until
@@ -91,6 +94,7 @@ fn source_parts() -> (Parts, Arc<StageStats>) {
         edges: Vec::new(),
         names: HashSet::from(["source".to_string()]),
         error: None,
+        acking: Vec::new(),
     };
     (parts, stats)
 }
@@ -204,6 +208,7 @@ impl<T: Send + 'static> Pipeline<T> {
         parts.tasks.extend(theirs.tasks);
         parts.stages.extend(theirs.stages);
         parts.edges.extend(theirs.edges);
+        parts.acking.extend(theirs.acking);
         let (ours, their_tail) = (self.tail, other.tail);
         let tail: Tail<T> = Box::new(move |edge: Arc<Edge<T>>| {
             let mut tasks = ours(Arc::clone(&edge));
@@ -499,6 +504,40 @@ impl<T: Send + 'static> Pipeline<T> {
     }
 }
 
+impl Pipeline<Vec<u8>> {
+    /// A pipeline whose source is the lines of a file (each without its line ending), acked end to
+    /// end: a line is acked once every sink has finished it — the sink returned, or a stage ended its
+    /// journey on purpose (filtered out, dropped by a `Drop*` policy, failed or dead-lettered); a line
+    /// fanned out by `flat_map` or merged into a batch is finished when all its parts are. The
+    /// contiguous prefix of acked lines is checkpointed durably ([`Checkpoint::store`]), and a run
+    /// resumes from the checkpoint it finds. A line cancelled, or refused by
+    /// [`Overflow::Reject`], is never acked: the checkpoint stops before it and the next run reads it
+    /// again. [`Report::acks`] says what was read, acked and left unacked. Item `n` of the run
+    /// has the sequence number of its line (from 0 at the start of the file).
+    ///
+    /// A missing input or an unreadable checkpoint is an error from [`Runnable::run`].
+    ///
+    /// [`Checkpoint::store`]: crate::Checkpoint::store
+    pub fn from_file(source: FileSource) -> Self {
+        match source.open() {
+            Ok(opened) => {
+                let shared = opened.shared();
+                let running = Arc::clone(&shared);
+                let mut p = Self::with_source(move |out, stats, tokens, start| {
+                    file_source::run(opened, running, out, stats, tokens, start)
+                });
+                p.parts.acking.push(shared);
+                p
+            }
+            Err(e) => {
+                let mut p = Self::from_iter(std::iter::empty());
+                p.parts.error = Some(e);
+                p
+            }
+        }
+    }
+}
+
 /// A complete pipeline, ready to run.
 pub struct Runnable {
     parts: Parts,
@@ -710,6 +749,11 @@ async fn supervise(
     if let Some(e) = failure {
         return Err(e);
     }
+    // Every claim is settled now (finished, or abandoned with its item): the last checkpoints.
+    let mut acks = Vec::with_capacity(parts.acking.len());
+    for source in &parts.acking {
+        acks.push(source.finish()?);
+    }
     let elapsed = start.elapsed();
     let stages = parts
         .stages
@@ -723,6 +767,7 @@ async fn supervise(
         cancelled,
         drain_timed_out,
         elapsed,
+        acks,
     })
 }
 

@@ -251,6 +251,32 @@ pub struct Report {
     pub drain_timed_out: bool,
     /// From the start to the last stage's end.
     pub elapsed: Duration,
+    /// One entry per source that acks ([`Pipeline::from_file`](crate::Pipeline::from_file)), in
+    /// the order of the sources.
+    pub acks: Vec<SourceAcks>,
+}
+
+/// What a source that acks read, and what was acked and checkpointed, in one run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceAcks {
+    /// The input file.
+    pub input: std::path::PathBuf,
+    /// The checkpoint file.
+    pub checkpoint: std::path::PathBuf,
+    /// The line (from 0) this run started at: the checkpoint it found.
+    pub resumed_at_line: u64,
+    /// Lines read in this run.
+    pub read: u64,
+    /// Of those, the lines acked: the contiguous prefix every sink finished.
+    pub acked: u64,
+    /// Lines read and not acked (cancelled, refused, or behind one that was): a restart reads
+    /// them again.
+    pub unacked: u64,
+    /// The line the durable checkpoint stands at now (where the next run resumes).
+    pub checkpoint_line: u64,
+    /// The first unacked line was abandoned (cancelled or refused), so the acked prefix stopped
+    /// there for the rest of the run.
+    pub stuck: bool,
 }
 
 impl Report {
@@ -273,7 +299,7 @@ impl Report {
     /// # }
     /// let report = Report {
     ///     stages: vec![stage("source", 0.01, 0.95), stage("parse", 0.97, 0.0), stage("sink", 0.2, 0.0)],
-    ///     nacks: vec![], cancelled: false, drain_timed_out: false, elapsed: Default::default(),
+    ///     nacks: vec![], cancelled: false, drain_timed_out: false, elapsed: Default::default(), acks: vec![],
     /// };
     /// assert_eq!(report.verdict(), "parse is the bottleneck: busy 97 %, its upstream source backpressured 95 % of the time");
     /// ```

@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::ack::Ack;
 use crate::edge::{Edge, Item, Pushed, Sender};
 use crate::stats::StageStats;
 
@@ -51,19 +52,31 @@ pub(crate) fn record_end(stats: &StageStats, start: Instant) {
     stats.wall_ns.fetch_max(ns, Relaxed);
 }
 
-/// Sends a stage's output on. Returns `false` once the pipeline is stopping hard.
-async fn emit<U: Send>(out: &Sender<U>, seq: u64, o: Out<U>, hard: &CancellationToken) -> bool {
+/// Sends a stage's output on, with the input's claims (`ack`): split among the outputs of a
+/// flat_map, finished where nothing goes on (filtered out, failed or dead-lettered, or consumed by
+/// the sink). Returns `false` once the pipeline is stopping hard.
+async fn emit<U: Send>(
+    out: &Sender<U>,
+    seq: u64,
+    o: Out<U>,
+    ack: Ack,
+    hard: &CancellationToken,
+) -> bool {
     match o {
-        Out::One(value) => out.push(Item { seq, value }, hard).await != Pushed::Stopped,
+        Out::One(value) => out.push(Item { seq, value, ack }, hard).await != Pushed::Stopped,
         Out::Many(values) => {
-            for value in values {
-                if out.push(Item { seq, value }, hard).await == Pushed::Stopped {
-                    return false;
+            let acks = ack.split(values.len());
+            for (value, ack) in values.into_iter().zip(acks) {
+                if out.push(Item { seq, value, ack }, hard).await == Pushed::Stopped {
+                    return false; // the parts not sent are dropped unfinished: abandoned
                 }
             }
             true
         }
-        Out::Nothing | Out::Failed => true,
+        Out::Nothing | Out::Failed => {
+            ack.finish();
+            true
+        }
     }
 }
 
@@ -84,14 +97,13 @@ pub(crate) async fn unordered_worker<T: Send + 'static, U: Send + 'static>(
     start: Instant,
 ) {
     let hard = &tokens.hard;
-    while let Some(item) = input.pop(hard).await {
-        let seq = item.seq;
-        let Some(o) = run_step(&step, item, &stats, hard).await else {
+    while let Some(Item { seq, value, ack }) = input.pop(hard).await {
+        let Some(o) = run_step(&step, seq, value, &stats, hard).await else {
             StageStats::add(&stats.cancelled, 1);
-            break;
+            break; // `ack` is dropped unfinished: the item is abandoned
         };
         tally(&stats, &o);
-        if !emit(&out, seq, o, hard).await {
+        if !emit(&out, seq, o, ack, hard).await {
             break;
         }
     }
@@ -101,7 +113,8 @@ pub(crate) async fn unordered_worker<T: Send + 'static, U: Send + 'static>(
 /// Runs a stage's function on one item, its time counted as busy; `None` if `hard` stops it first.
 async fn run_step<T, U>(
     step: &Step<T, U>,
-    item: Item<T>,
+    seq: u64,
+    value: T,
     stats: &StageStats,
     hard: &CancellationToken,
 ) -> Option<Out<U>> {
@@ -109,7 +122,7 @@ async fn run_step<T, U>(
     let o = tokio::select! {
         biased;
         _ = hard.cancelled() => None,
-        o = step(item.seq, item.value) => Some(o),
+        o = step(seq, value) => Some(o),
     };
     stats.end(&stats.busy, began, 1);
     o
@@ -139,7 +152,8 @@ pub(crate) fn ordered_stage<T: Send + 'static, U: Send + 'static>(
     impl FnOnce(Instant) -> BoxFuture<()>,
 ) {
     type Done<U> = (Option<Out<U>>, tokio::sync::OwnedSemaphorePermit);
-    let (tx, mut rx) = mpsc::channel::<(u64, AbortOnDrop<Done<U>>)>(parallelism);
+    // The claims stay with the handle, in order; the item's task gets only its value.
+    let (tx, mut rx) = mpsc::channel::<(u64, Ack, AbortOnDrop<Done<U>>)>(parallelism);
     let permits = Arc::new(Semaphore::new(parallelism));
     let d_stats = Arc::clone(&stats);
     let d_tokens = tokens.clone();
@@ -155,16 +169,14 @@ pub(crate) fn ordered_stage<T: Send + 'static, U: Send + 'static>(
                     p = Arc::clone(&permits).acquire_owned() => p.ok(),
                 };
                 let Some(permit) = permit else { break };
-                let Some(item) = input.pop(hard).await else {
+                let Some(Item { seq, value, ack }) = input.pop(hard).await else {
                     break;
                 };
                 let (step, stats, hard2) = (Arc::clone(&step), Arc::clone(&d_stats), hard.clone());
-                let seq = item.seq;
-                let task =
-                    tokio::spawn(
-                        async move { (run_step(&step, item, &stats, &hard2).await, permit) },
-                    );
-                if tx.send((seq, AbortOnDrop(task))).await.is_err() {
+                let task = tokio::spawn(async move {
+                    (run_step(&step, seq, value, &stats, &hard2).await, permit)
+                });
+                if tx.send((seq, ack, AbortOnDrop(task))).await.is_err() {
                     break; // the collector is gone: the pipeline is stopping
                 }
             }
@@ -175,12 +187,13 @@ pub(crate) fn ordered_stage<T: Send + 'static, U: Send + 'static>(
         Box::pin(async move {
             let hard = &tokens.hard;
             let mut sending = true;
-            while let Some((seq, mut task)) = rx.recv().await {
+            while let Some((seq, ack, mut task)) = rx.recv().await {
+                // Every path but `emit` drops `ack` unfinished: a cancelled item is abandoned.
                 match (&mut task.0).await {
                     Ok((Some(o), permit)) => {
                         if sending {
                             tally(&stats, &o);
-                            sending = emit(&out, seq, o, hard).await;
+                            sending = emit(&out, seq, o, ack, hard).await;
                         } else {
                             // Its output can no longer be sent on: the item is cancelled here, so
                             // that it is not counted done by this stage and then seen by none.
@@ -212,12 +225,16 @@ pub(crate) async fn batcher<T: Send + 'static>(
     let hard = &tokens.hard;
     'outer: while let Some(first) = input.pop(hard).await {
         let seq = first.seq;
+        let mut ack = first.ack; // the batch carries every item's claims
         let mut batch = Vec::with_capacity(max_items);
         batch.push(first.value);
         let deadline = Instant::now() + max_wait;
         while batch.len() < max_items {
             match tokio::time::timeout_at(deadline, input.pop(hard)).await {
-                Ok(Some(item)) => batch.push(item.value),
+                Ok(Some(item)) => {
+                    batch.push(item.value);
+                    ack.merge(item.ack);
+                }
                 Ok(None) if hard.is_cancelled() => {
                     StageStats::add(&stats.cancelled, batch.len() as u64);
                     break 'outer;
@@ -226,7 +243,7 @@ pub(crate) async fn batcher<T: Send + 'static>(
             }
         }
         StageStats::add(&stats.completed, batch.len() as u64);
-        if !emit(&out, seq, Out::One(batch), hard).await {
+        if !emit(&out, seq, Out::One(batch), ack, hard).await {
             break;
         }
     }
@@ -249,7 +266,18 @@ pub(crate) async fn iter_source<T: Send + 'static>(
         }
         source_tally(&stats);
         // An item already taken drains like any other: only the deadline stops its push.
-        if out.push(Item { seq, value }, &tokens.hard).await == Pushed::Stopped {
+        if out
+            .push(
+                Item {
+                    seq,
+                    value,
+                    ack: Ack::none(),
+                },
+                &tokens.hard,
+            )
+            .await
+            == Pushed::Stopped
+        {
             break;
         }
     }
@@ -274,7 +302,18 @@ pub(crate) async fn channel_source<T: Send + 'static>(
         };
         source_tally(&stats);
         // An item already taken drains like any other: only the deadline stops its push.
-        if out.push(Item { seq, value }, &tokens.hard).await == Pushed::Stopped {
+        if out
+            .push(
+                Item {
+                    seq,
+                    value,
+                    ack: Ack::none(),
+                },
+                &tokens.hard,
+            )
+            .await
+            == Pushed::Stopped
+        {
             break;
         }
         seq += 1;
@@ -283,7 +322,7 @@ pub(crate) async fn channel_source<T: Send + 'static>(
 }
 
 /// The source's own row: every item it produced is offered and completed there.
-fn source_tally(stats: &StageStats) {
+pub(crate) fn source_tally(stats: &StageStats) {
     StageStats::add(&stats.offered, 1);
     StageStats::add(&stats.items_in, 1);
     StageStats::add(&stats.completed, 1);

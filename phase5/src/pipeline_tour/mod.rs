@@ -5,6 +5,7 @@
 //! with an overflow policy, and a report that accounts for every item and names the bottleneck. Every
 //! section runs on tokio's paused clock, so its checks are about counts and orders, never about how
 //! fast this machine is.
+mod acks;
 mod overflow;
 mod stages;
 mod stall;
@@ -44,6 +45,11 @@ static SECTIONS: &[Section] = &[
         name: "overflow",
         summary: "a producer 2× faster than its sink under block / drop-newest / drop-oldest / reject: drops, refusals, max depth, every item accounted for",
         run: overflow::run,
+    },
+    Section {
+        name: "acks",
+        summary: "a file source acked end to end: killed mid-run, restarted from its checkpoint — nothing lost, duplicates exactly what run 1 delivered past the checkpoint",
+        run: acks::run,
     },
     Section {
         name: "telemetry",
