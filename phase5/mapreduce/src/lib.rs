@@ -104,7 +104,7 @@ pub use input::{Input, RecordFormat};
 pub use job::{
     Aggregate, AggregateJob, Emitter, Job, Output, Record, hash_partition, range_partition,
 };
-pub use report::{HeavyKey, JobReport};
+pub use report::{HeavyKey, JobReport, SplitKey};
 pub use sketch::SpaceSaving;
 
 // An engine and its reports and errors go between threads; errors are `Send + Sync` so they fit in
