@@ -56,7 +56,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
 }
 
 fn run_in(ctx: &mut Ctx, dir: &Path) -> Result<(), String> {
-    let (files, bytes_each, vocab, capacity) = (4, ctx.pick(1_000_000, 50_000), 20_000, 64);
+    let (files, bytes_each, vocab, capacity) = (4, ctx.pick(600_000, 50_000), 20_000, 64);
     let mut rng = XorShift64Star::new(31);
     let words = corpus::vocabulary(&mut rng, vocab);
     let texts = corpus::text_files(
