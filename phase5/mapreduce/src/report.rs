@@ -49,12 +49,13 @@ pub struct JobReport {
     /// Values that reached each reduce task (after the combiner), in partition order: how evenly the
     /// partitioner spread the work.
     pub reduce_input_values: Vec<u64>,
-    /// With [`Engine::detect_heavy_keys`](crate::Engine::detect_heavy_keys): the keys that surely
-    /// carry at least `1 / capacity` of the map output pairs, largest first.
+    /// With [`Engine::detect_heavy_keys`](crate::Engine::detect_heavy_keys) (or
+    /// [`Engine::split_heavy_keys`](crate::Engine::split_heavy_keys)): the keys that surely carry at
+    /// least `1 / capacity` of the map output pairs, largest first.
     pub heavy_keys: Vec<HeavyKey>,
     /// With [`Engine::split_heavy_keys`](crate::Engine::split_heavy_keys): the keys whose values
     /// were split into parts, each part combined by a task of its own, and merged by the key's
-    /// reduce task; in the order of [`heavy_keys`](Self::heavy_keys).
+    /// reduce task; by partition, then key.
     pub split_keys: Vec<SplitKey>,
     /// Encoded bytes of the values that reached each reduce task (after the combiner; a split key
     /// counts its partials), in partition order.
