@@ -14,11 +14,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use harness::rng::XorShift64Star;
 use harness::tempdir::TempDir;
 use mapreduce::jobs::WordCount;
 use mapreduce::{Engine, Input};
 use rayon::prelude::*;
+
+mod common;
 
 const THREADS: usize = 2;
 const FILES: usize = 4;
@@ -28,36 +29,6 @@ const BYTES_EACH: usize = if cfg!(debug_assertions) {
     4_000_000
 };
 const VOCAB: usize = 100_000;
-
-/// Lines of 1-12 words drawn with probability ∝ 1 / (rank + 1).
-fn corpus(dir: &Path) -> Vec<PathBuf> {
-    let mut rng = XorShift64Star::new(5);
-    let mut cdf = Vec::with_capacity(VOCAB);
-    let mut total = 0.0;
-    for rank in 0..VOCAB {
-        total += 1.0 / (rank + 1) as f64;
-        cdf.push(total);
-    }
-    (0..FILES)
-        .map(|i| {
-            let mut text = Vec::with_capacity(BYTES_EACH + 128);
-            while text.len() < BYTES_EACH {
-                for j in 0..1 + rng.below(12) {
-                    if j > 0 {
-                        text.push(b' ');
-                    }
-                    let u = rng.unit() * total;
-                    let rank = cdf.partition_point(|&p| p < u).min(VOCAB - 1);
-                    text.extend_from_slice(format!("w{rank}").as_bytes());
-                }
-                text.push(b'\n');
-            }
-            let path = dir.join(format!("in-{i}.txt"));
-            std::fs::write(&path, &text).expect("write the corpus");
-            path
-        })
-        .collect()
-}
 
 fn words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(u8::is_ascii_whitespace)
@@ -157,7 +128,7 @@ fn file_lines(path: &Path) -> Vec<Vec<u8>> {
 
 fn wordcount(c: &mut Criterion) {
     let dir = TempDir::new("mapreduce-bench-wordcount").expect("a temporary directory");
-    let paths = corpus(dir.path());
+    let paths = common::zipf_corpus(dir.path(), FILES, BYTES_EACH, VOCAB, 1.0);
     let input = Input::lines(&paths);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(THREADS)

@@ -3,20 +3,21 @@
 //! barrier between the phases). Every task attempt runs under `catch_unwind` and writes its files
 //! under a name of its own; only a successful attempt is committed, by a rename, so a retried task
 //! never leaves or duplicates output.
+use std::collections::HashMap;
 use std::fs;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::codec::Codec;
 use crate::error::{InputProblem, JobError, RecordError, SplitInfo, TaskFailure, TaskId};
 use crate::input::{Input, Split};
 use crate::job::{Emitter, Job, Output, Record};
-use crate::report::{HeavyKey, JobReport};
+use crate::report::{HeavyKey, JobReport, SplitKey};
 use crate::sketch::SpaceSaving;
-use crate::spill::{MapBuffer, Run, merge_runs, write_run};
+use crate::spill::{MapBuffer, Run, collect_keys, merge_runs, write_run};
 
 /// The engine's settings; [`Engine::run`] runs a job with them.
 ///
@@ -49,7 +50,12 @@ pub struct Engine {
     max_skipped: u64,
     backup_tasks: bool,
     heavy_key_capacity: Option<usize>,
+    split_parts: Option<usize>,
 }
+
+/// The heavy-key sketch's counters when splitting is on and detection was not set: keys above
+/// 1/64 of the pairs are split.
+const SPLIT_SKETCH_CAPACITY: usize = 64;
 
 impl Default for Engine {
     fn default() -> Self {
@@ -72,6 +78,7 @@ impl Engine {
             max_skipped: 0,
             backup_tasks: false,
             heavy_key_capacity: None,
+            split_parts: None,
         }
     }
 
@@ -130,6 +137,43 @@ impl Engine {
         self
     }
 
+    /// Heavy-key splitting: after the map phase, each key the merged sketches report heavy (see
+    /// [`detect_heavy_keys`](Self::detect_heavy_keys); 64 counters if it is not set) has its
+    /// values cut into `parts` pieces by map task (part `i`: the `i`-th of `parts` consecutive
+    /// ranges of map tasks), each piece combined by a task of its own on any thread, and the key's
+    /// reduce task reduces the pieces' combined values in part order instead of every value. The
+    /// output is byte-identical to an unsplit run's. Only for a job whose
+    /// [`Job::splittable`](crate::Job::splittable) is `true`; any other fails with
+    /// [`JobError::NotSplittable`] before it reads anything. `None` (the default): no splitting.
+    ///
+    /// ```
+    /// use mapreduce::{Engine, Input, JobError, jobs::{Grep, WordCount}};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("mr-doc-split-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// std::fs::write(dir.join("in.txt"), "a a a a b\na a c a\n")?;
+    /// let input = Input::lines([dir.join("in.txt")]);
+    /// # let _ = std::fs::remove_dir_all(dir.join("out"));
+    /// let engine = Engine::new().threads(2).splits(2).reducers(2).split_heavy_keys(Some(2));
+    /// let report = engine.run(&WordCount::job(), &input, dir.join("out"))?;
+    /// assert_eq!(report.split_keys[0].key, b"a");
+    /// assert_eq!(report.split_keys[0].parts(), 2);
+    /// let grep = engine.run(&Grep::new("a"), &input, dir.join("grep"));
+    /// assert!(matches!(grep, Err(JobError::NotSplittable)));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn split_heavy_keys(mut self, parts: Option<usize>) -> Self {
+        self.split_parts = parts;
+        self
+    }
+
+    /// The sketch's counters, if map attempts keep one.
+    fn sketch_capacity(&self) -> Option<usize> {
+        self.heavy_key_capacity
+            .or(self.split_parts.map(|_| SPLIT_SKETCH_CAPACITY))
+    }
+
     /// Runs `job` over `input`, writing `part-00000` … into `output` (created if missing; it must not
     /// already hold `part-` files). Intermediate files live in `output/_temporary` and are removed.
     pub fn run<J: Job>(
@@ -141,6 +185,9 @@ impl Engine {
         let started = Instant::now();
         let output = output.as_ref();
         self.check()?;
+        if self.split_parts.is_some() && !job.splittable() {
+            return Err(JobError::NotSplittable);
+        }
         let splits = input.splits(self.splits)?;
         prepare_output(output)?;
         let work = output.join("_temporary");
@@ -211,6 +258,9 @@ impl Engine {
             _ if self.heavy_key_capacity == Some(0) => {
                 Err(JobError::Config("a heavy-key sketch of 0 counters"))
             }
+            _ if self.split_parts == Some(0) => {
+                Err(JobError::Config("heavy keys split into 0 parts"))
+            }
             _ => Ok(()),
         }
     }
@@ -280,6 +330,25 @@ type MapAttemptOutput<K, V> = (MapOutput<K, V>, Option<SpaceSaving<K>>);
 
 /// The slot a map task's committed heavy-key sketch is put in.
 type SketchSlot<J> = Mutex<Option<SpaceSaving<<J as Job>::Key>>>;
+
+/// What a heavy-key part task hands over for one split key: its piece's values, combined, and how
+/// many values (and encoded bytes) went into the combine.
+#[derive(Debug)]
+struct PartValues<V> {
+    combined: Vec<V>,
+    values_in: u64,
+    bytes_in: u64,
+}
+
+/// The slot a heavy-key part task's committed output is put in: per split key, in the order of
+/// the split keys' list.
+type PartSlot<J> = Mutex<Option<Vec<PartValues<<J as Job>::Value>>>>;
+
+/// The split keys' reduce-side input: per key, the parts' combined values in part order.
+type Partials<K, V> = HashMap<K, Vec<V>>;
+
+/// What the heavy-key part tasks leave: the reduce side's partials and the report's account.
+type SplitOutcome<K, V> = (Partials<K, V>, Vec<SplitKey>);
 
 /// What an attempt returns: its output, its counts and the rename that commits it, or why it ended
 /// without.
@@ -383,9 +452,19 @@ impl<J: Job> JobRun<'_, J> {
                     .unwrap_or_default()
             })
             .collect();
-        let heavy_keys = self.heavy_keys(sketches);
-        let reduce_input: Vec<AtomicU64> = (0..reducers).map(|_| AtomicU64::new(0)).collect();
+        let (heavy_keys, heavy) = self.heavy_keys(sketches);
         let reduce_started = Instant::now();
+        let (partials, split_keys) = match self.engine.split_parts {
+            Some(parts) if !heavy.is_empty() => self.split_phase(parts, heavy, &map_outputs)?,
+            _ => (HashMap::new(), Vec::new()),
+        };
+        let split_time = if split_keys.is_empty() {
+            Duration::ZERO
+        } else {
+            reduce_started.elapsed()
+        };
+        let reduce_input: Vec<AtomicU64> = (0..reducers).map(|_| AtomicU64::new(0)).collect();
+        let reduce_bytes: Vec<AtomicU64> = (0..reducers).map(|_| AtomicU64::new(0)).collect();
         self.phase(reducers, |partition, table, is_backup| {
             let runs: Vec<&Run<J::Key, J::Value>> = map_outputs
                 .iter()
@@ -398,12 +477,14 @@ impl<J: Job> JobRun<'_, J> {
                         attempt,
                         is_backup,
                         &runs,
+                        &partials,
                         &table.done[partition],
                     )
                 })?;
-            if let Some(values) = won {
+            if let Some((values, bytes)) = won {
                 // Relaxed: read after the phase's scope has joined this thread.
                 reduce_input[partition].store(values, Relaxed);
+                reduce_bytes[partition].store(bytes, Relaxed);
             }
             Ok(())
         })?;
@@ -440,16 +521,20 @@ impl<J: Job> JobRun<'_, J> {
                 .collect(),
             // Relaxed: the reduce phase's scope has joined every store.
             reduce_input_values: reduce_input.iter().map(|v| v.load(Relaxed)).collect(),
+            reduce_input_bytes: reduce_bytes.iter().map(|v| v.load(Relaxed)).collect(),
             heavy_keys,
+            split_keys,
+            split_time,
             baseline: None,
         })
     }
 
     /// Merges the committed map tasks' sketches in task order (so the result does not depend on
-    /// which thread ran which task) and lists the keys surely above `1 / capacity` of the pairs.
-    fn heavy_keys(&self, sketches: Vec<SketchSlot<J>>) -> Vec<HeavyKey> {
-        let Some(capacity) = self.engine.heavy_key_capacity else {
-            return Vec::new();
+    /// which thread ran which task) and lists the keys surely above `1 / capacity` of the pairs:
+    /// for the report, and as `(key, partition)` sorted by partition, then key.
+    fn heavy_keys(&self, sketches: Vec<SketchSlot<J>>) -> (Vec<HeavyKey>, Vec<(J::Key, usize)>) {
+        let Some(capacity) = self.engine.sketch_capacity() else {
+            return (Vec::new(), Vec::new());
         };
         let mut merged = SpaceSaving::new(capacity);
         for slot in sketches {
@@ -457,20 +542,138 @@ impl<J: Job> JobRun<'_, J> {
                 merged.merge(&sketch);
             }
         }
-        merged
+        let mut keys = Vec::new();
+        let report = merged
             .heavy(1.0 / capacity as f64)
             .into_iter()
             .map(|(key, count, error)| {
                 let mut bytes = Vec::new();
                 key.encode(&mut bytes);
+                let partition = self.job.partition(&key, self.engine.reducers);
+                keys.push((key, partition));
                 HeavyKey {
                     key: bytes,
                     pairs_at_least: count - error,
                     pairs_at_most: count,
-                    partition: self.job.partition(&key, self.engine.reducers),
+                    partition,
                 }
             })
-            .collect()
+            .collect();
+        keys.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        (report, keys)
+    }
+
+    /// The heavy-key part tasks: part `i` of `parts` collects the `heavy` keys' values from the
+    /// `i`-th range of map tasks and combines them; the job's retries and backup copies apply as
+    /// to any task. Returns, per split key, the parts' combined values in part order (what its
+    /// reduce task reduces), and the report's account of each key.
+    fn split_phase(
+        &self,
+        parts: usize,
+        heavy: Vec<(J::Key, usize)>,
+        map_outputs: &[MapOutput<J::Key, J::Value>],
+    ) -> Result<SplitOutcome<J::Key, J::Value>, JobError> {
+        let parts = parts.min(self.splits.len()).max(1);
+        let slots: Vec<PartSlot<J>> = (0..parts).map(|_| Mutex::new(None)).collect();
+        self.phase(parts, |part, table, is_backup| {
+            let won = self.with_retries(TaskId::HeavyPart(part), table, is_backup, |_| {
+                self.part_attempt(part, parts, &heavy, map_outputs, &table.done[part])
+            })?;
+            if let Some(out) = won {
+                *slots[part].lock().unwrap_or_else(|e| e.into_inner()) = Some(out);
+            }
+            Ok(())
+        })?;
+        let mut pieces: Vec<std::vec::IntoIter<PartValues<J::Value>>> = slots
+            .into_iter()
+            .map(|slot| {
+                slot.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or_default()
+                    .into_iter()
+            })
+            .collect();
+        let mut partials = HashMap::with_capacity(heavy.len());
+        let mut split_keys = Vec::with_capacity(heavy.len());
+        for (key, partition) in heavy {
+            let mut merged = Vec::new();
+            let mut split = SplitKey {
+                key: Vec::new(),
+                partition,
+                part_input_values: Vec::with_capacity(parts),
+                part_input_bytes: Vec::with_capacity(parts),
+                merged_values: 0,
+            };
+            key.encode(&mut split.key);
+            // Every part task committed (the phase returned Ok), each with one entry per key.
+            for piece in &mut pieces {
+                if let Some(mut part) = piece.next() {
+                    split.part_input_values.push(part.values_in);
+                    split.part_input_bytes.push(part.bytes_in);
+                    merged.append(&mut part.combined);
+                }
+            }
+            split.merged_values = merged.len() as u64;
+            partials.insert(key, merged);
+            split_keys.push(split);
+        }
+        Ok((partials, split_keys))
+    }
+
+    /// One attempt of heavy-key part task `part`: the split keys' values from its range of map
+    /// tasks, in task and spill order (a key's values in the order a reduce task would merge
+    /// them), combined per key. Nothing on disk: the result stays in memory, a few combined
+    /// values per key.
+    fn part_attempt(
+        &self,
+        part: usize,
+        parts: usize,
+        heavy: &[(J::Key, usize)],
+        map_outputs: &[MapOutput<J::Key, J::Value>],
+        superseded: &AtomicBool,
+    ) -> AttemptResult<Vec<PartValues<J::Value>>> {
+        let tasks = map_outputs.len();
+        let range = part * tasks / parts..(part + 1) * tasks / parts;
+        let keys: Vec<J::Key> = heavy.iter().map(|(key, _)| key.clone()).collect();
+        let mut collected: Vec<Vec<J::Value>> = heavy.iter().map(|_| Vec::new()).collect();
+        for task in &map_outputs[range] {
+            // Relaxed: another copy committed this task; stopping now only saves work.
+            if superseded.load(Relaxed) {
+                return Err(AttemptError::Superseded);
+            }
+            // The keys are sorted by partition, then key: one slice of them per partition.
+            let mut start = 0;
+            while start < heavy.len() {
+                let partition = heavy[start].1;
+                let end = start + heavy[start..].partition_point(|(_, p)| *p == partition);
+                let runs: Vec<&Run<J::Key, J::Value>> =
+                    task.get(partition).into_iter().flatten().collect();
+                let found = collect_keys(&runs, &keys[start..end])?;
+                for (into, mut values) in collected[start..end].iter_mut().zip(found) {
+                    into.append(&mut values);
+                }
+                start = end;
+            }
+        }
+        let out = collected
+            .into_iter()
+            .zip(&keys)
+            .map(|(values, key)| {
+                let values_in = values.len() as u64;
+                let bytes_in = values.iter().map(|v| v.encoded_len() as u64).sum();
+                let combined = if values.len() > 1 {
+                    self.job.combine(key, values)
+                } else {
+                    values
+                };
+                PartValues {
+                    combined,
+                    values_in,
+                    bytes_in,
+                }
+            })
+            .collect();
+        Ok((out, AttemptCounts::default(), Commit::Nothing))
     }
 
     /// Runs tasks `0..tasks` on the engine's threads, then (with backup tasks on) backup copies of
@@ -549,7 +752,7 @@ impl<J: Job> JobRun<'_, J> {
         attempt: impl Fn(u32) -> AttemptResult<T>,
     ) -> Result<Option<T>, JobError> {
         let index = match task {
-            TaskId::Map(t) | TaskId::Reduce(t) => t,
+            TaskId::Map(t) | TaskId::Reduce(t) | TaskId::HeavyPart(t) => t,
         };
         let max = self.engine.max_attempts;
         let mut tries = 1;
@@ -613,7 +816,7 @@ impl<J: Job> JobRun<'_, J> {
     fn split_info(&self, task: TaskId) -> Option<SplitInfo> {
         match task {
             TaskId::Map(t) => Some(self.splits[t].info()),
-            TaskId::Reduce(_) => None,
+            TaskId::Reduce(_) | TaskId::HeavyPart(_) => None,
         }
     }
 
@@ -647,7 +850,7 @@ impl<J: Job> JobRun<'_, J> {
         backup: bool,
         superseded: &AtomicBool,
     ) -> AttemptResult<MapAttemptOutput<J::Key, J::Value>> {
-        let mut sketch = self.engine.heavy_key_capacity.map(SpaceSaving::new);
+        let mut sketch = self.engine.sketch_capacity().map(SpaceSaving::new);
         let reducers = self.engine.reducers;
         let split = &self.splits[task];
         let budget = self
@@ -762,9 +965,10 @@ impl<J: Job> JobRun<'_, J> {
         attempt: u32,
         backup: bool,
         runs: &[&Run<J::Key, J::Value>],
+        partials: &Partials<J::Key, J::Value>,
         superseded: &AtomicBool,
-    ) -> AttemptResult<u64> {
-        let mut values_in = 0u64;
+    ) -> AttemptResult<(u64, u64)> {
+        let (mut values_in, mut bytes_in) = (0u64, 0u64);
         use std::io::Write;
         let temp = self
             .work
@@ -777,14 +981,22 @@ impl<J: Job> JobRun<'_, J> {
         };
         let mut too_many = None;
         let mut stopped = false;
-        merge_runs(runs, |key, values| {
+        // A split key's values are passed over in the runs: its parts' combined values replace
+        // them.
+        let split = |key: &J::Key| !partials.is_empty() && partials.contains_key(key);
+        merge_runs(runs, &split, |key, values| {
             // Relaxed: another copy committed this task; stopping now only saves work.
             if superseded.load(Relaxed) {
                 stopped = true;
                 return Err(TaskFailure::Failed(String::new()));
             }
+            let values = match partials.is_empty() {
+                true => values,
+                false => partials.get(&key).map_or(values, Clone::clone),
+            };
             counts.keys += 1;
             values_in += values.len() as u64;
+            bytes_in += values.iter().map(|v| v.encoded_len() as u64).sum::<u64>();
             let (len, records) = (out.buffer.len(), out.records);
             match self.job.reduce(&key, values, &mut out) {
                 Ok(()) => {}
@@ -824,7 +1036,7 @@ impl<J: Job> JobRun<'_, J> {
             from: temp,
             to: self.work.join(part_name(partition)),
         };
-        Ok((values_in, counts, commit))
+        Ok(((values_in, bytes_in), counts, commit))
     }
 }
 

@@ -20,6 +20,9 @@ pub enum TaskId {
     Map(usize),
     /// The reduce task writing partition `n`.
     Reduce(usize),
+    /// The task combining part `n` of the split heavy keys' values
+    /// ([`Engine::split_heavy_keys`](crate::Engine::split_heavy_keys)).
+    HeavyPart(usize),
 }
 
 impl fmt::Display for TaskId {
@@ -27,6 +30,7 @@ impl fmt::Display for TaskId {
         match self {
             TaskId::Map(n) => write!(f, "map task {n}"),
             TaskId::Reduce(n) => write!(f, "reduce task {n}"),
+            TaskId::HeavyPart(n) => write!(f, "heavy-key part task {n}"),
         }
     }
 }
@@ -128,6 +132,10 @@ pub enum JobError {
         /// Why the last attempt failed.
         cause: TaskFailure,
     },
+    /// [`Engine::split_heavy_keys`](crate::Engine::split_heavy_keys) was asked of a job whose
+    /// [`Job::splittable`](crate::Job::splittable) is `false`: splitting its keys could change
+    /// its output, so the job is not run.
+    NotSplittable,
     /// More bad records than the cap allows.
     TooManyBadRecords {
         /// Records (and keys) skipped when the cap was passed.
@@ -188,6 +196,11 @@ impl fmt::Display for JobError {
                 }
                 write!(f, " failed {attempts} times, last: {cause}")
             }
+            JobError::NotSplittable => write!(
+                f,
+                "heavy-key splitting asked of a job that does not declare its combine a partial \
+                 reduction (Job::splittable)"
+            ),
             JobError::TooManyBadRecords { skipped, cap } => {
                 write!(
                     f,

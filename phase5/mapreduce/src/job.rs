@@ -126,6 +126,17 @@ pub trait Job: Sync {
         values: Vec<Self::Value>,
         out: &mut Output,
     ) -> Result<(), RecordError>;
+
+    /// Whether `combine` is a partial reduction across map tasks, so that a heavy key's values may
+    /// be split ([`Engine::split_heavy_keys`](crate::Engine::split_heavy_keys)): for any cut of a
+    /// key's values (in emit order) into consecutive pieces `a`, `b`, …, `reduce(key,
+    /// combine(a) ++ combine(b) ++ …)` writes what `reduce(key, a ++ b ++ …)` writes. The map side
+    /// only ever combines values of one map task; this promises more, so it is opt-in: `false` by
+    /// default, `true` for every [`AggregateJob`] (an associative `merge` is its combine and its
+    /// reduce).
+    fn splittable(&self) -> bool {
+        false
+    }
 }
 
 /// FNV-1a over the key's encoding, modulo `reducers`: the same partition on every run and machine.
@@ -243,6 +254,10 @@ impl<A: Aggregate> Job for AggregateJob<A> {
 
     fn combine(&self, _key: &A::Key, values: Vec<A::Acc>) -> Vec<A::Acc> {
         self.fold(values).into_iter().collect()
+    }
+
+    fn splittable(&self) -> bool {
+        true
     }
 
     fn reduce(

@@ -84,7 +84,10 @@
 //! run per partition to disk. Then the workers claim reduce tasks: each merges its partition's runs
 //! from every map task k-way and writes `part-NNNNN`. Splits, partitions and the order in which a
 //! key's values reach `reduce` (map task by map task) do not depend on the thread count, so neither
-//! does the output.
+//! does the output. With [`Engine::split_heavy_keys`], the keys the map tasks' sketches find heavy
+//! have their values combined in parts by tasks of their own before the reduce tasks run, and each
+//! such key's reduce task reduces the parts' results: same output, the hot key's work spread (for
+//! a job that declares [`Job::splittable`]).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod codec;
@@ -104,7 +107,7 @@ pub use input::{Input, RecordFormat};
 pub use job::{
     Aggregate, AggregateJob, Emitter, Job, Output, Record, hash_partition, range_partition,
 };
-pub use report::{HeavyKey, JobReport};
+pub use report::{HeavyKey, JobReport, SplitKey};
 pub use sketch::SpaceSaving;
 
 // An engine and its reports and errors go between threads; errors are `Send + Sync` so they fit in

@@ -39,7 +39,8 @@ pub struct JobReport {
     pub backups_won: u64,
     /// Wall time of the map phase.
     pub map_time: Duration,
-    /// Wall time of the reduce phase.
+    /// Wall time of the reduce side: the heavy-key part tasks (when splitting), then the reduce
+    /// tasks.
     pub reduce_time: Duration,
     /// Wall time of the whole job.
     pub elapsed: Duration,
@@ -48,9 +49,20 @@ pub struct JobReport {
     /// Values that reached each reduce task (after the combiner), in partition order: how evenly the
     /// partitioner spread the work.
     pub reduce_input_values: Vec<u64>,
-    /// With [`Engine::detect_heavy_keys`](crate::Engine::detect_heavy_keys): the keys that surely
-    /// carry at least `1 / capacity` of the map output pairs, largest first.
+    /// With [`Engine::detect_heavy_keys`](crate::Engine::detect_heavy_keys) (or
+    /// [`Engine::split_heavy_keys`](crate::Engine::split_heavy_keys)): the keys that surely carry at
+    /// least `1 / capacity` of the map output pairs, largest first.
     pub heavy_keys: Vec<HeavyKey>,
+    /// With [`Engine::split_heavy_keys`](crate::Engine::split_heavy_keys): the keys whose values
+    /// were split into parts, each part combined by a task of its own, and merged by the key's
+    /// reduce task; by partition, then key.
+    pub split_keys: Vec<SplitKey>,
+    /// Encoded bytes of the values that reached each reduce task (after the combiner; a split key
+    /// counts its partials), in partition order.
+    pub reduce_input_bytes: Vec<u64>,
+    /// Wall time of the heavy-key part tasks (part of [`reduce_time`](Self::reduce_time)); zero
+    /// without splitting.
+    pub split_time: Duration,
     /// The same job's wall time on one thread, when run by
     /// [`Engine::run_with_baseline`](crate::Engine::run_with_baseline).
     pub baseline: Option<Duration>,
@@ -68,6 +80,31 @@ pub struct HeavyKey {
     pub pairs_at_most: u64,
     /// The reduce partition the key goes to.
     pub partition: usize,
+}
+
+/// A heavy key whose values were split ([`Engine::split_heavy_keys`](crate::Engine::split_heavy_keys)):
+/// part `i` holds its values from the `i`-th of `parts` consecutive ranges of map tasks, combined by
+/// heavy-key part task `i`; the key's reduce task reduces the parts' combined values in part order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SplitKey {
+    /// The key's [`Codec`](crate::Codec) encoding.
+    pub key: Vec<u8>,
+    /// The reduce partition that merges the parts and writes the key's output.
+    pub partition: usize,
+    /// Values (after the map-side combiner) that each part task combined, in part order.
+    pub part_input_values: Vec<u64>,
+    /// Encoded bytes of those values, in part order.
+    pub part_input_bytes: Vec<u64>,
+    /// Values the parts' combines left, which the key's reduce task received.
+    pub merged_values: u64,
+}
+
+impl SplitKey {
+    /// How many parts the key's values were split into.
+    pub fn parts(&self) -> usize {
+        self.part_input_values.len()
+    }
 }
 
 impl JobReport {
@@ -109,6 +146,16 @@ impl std::fmt::Display for JobReport {
             self.skipped,
             self.backups_launched,
             self.backups_won
-        )
+        )?;
+        if !self.split_keys.is_empty() {
+            let parts = self.split_keys.first().map_or(0, SplitKey::parts);
+            write!(
+                f,
+                "\n{} heavy keys split into {parts} parts each (part tasks {:.3?})",
+                self.split_keys.len(),
+                self.split_time
+            )?;
+        }
+        Ok(())
     }
 }

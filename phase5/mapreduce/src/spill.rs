@@ -181,11 +181,23 @@ impl<K: Codec + Clone, V: Codec + Clone> RunReader<K, V> {
         })
     }
 
-    /// The next entry, or `None` at the end of the run.
-    pub(crate) fn next_entry(&mut self) -> Result<Option<(K, Vec<V>)>, TaskFailure> {
+    /// The next entry, or `None` at the end of the run. An entry whose key `skip` accepts comes
+    /// with no values: they are passed over without being copied or decoded (a split heavy key's
+    /// values, which reach its reducer as partials instead).
+    pub(crate) fn next_entry(
+        &mut self,
+        skip: &dyn Fn(&K) -> bool,
+    ) -> Result<Option<(K, Vec<V>)>, TaskFailure> {
         match self {
             RunReader::Memory { run, next } => {
-                let entry = run.get(*next).cloned();
+                let entry = run.get(*next).map(|(key, values)| {
+                    let values = if skip(key) {
+                        Vec::new()
+                    } else {
+                        values.clone()
+                    };
+                    (key.clone(), values)
+                });
                 *next += 1;
                 Ok(entry)
             }
@@ -209,6 +221,14 @@ impl<K: Codec + Clone, V: Codec + Clone> RunReader<K, V> {
                 file.read_exact(&mut len)
                     .map_err(|_| corrupt("truncated value count"))?;
                 let count = u32::from_le_bytes(len) as usize;
+                if skip(&key) {
+                    for _ in 0..count {
+                        file.read_exact(&mut len)
+                            .map_err(|_| corrupt("truncated value length"))?;
+                        file.seek_relative(i64::from(u32::from_le_bytes(len)))?;
+                    }
+                    return Ok(Some((key, Vec::new())));
+                }
                 let mut values = Vec::with_capacity(count.min(1 << 16));
                 for _ in 0..count {
                     file.read_exact(&mut len)
@@ -252,9 +272,10 @@ impl<K: Ord> Ord for Head<K> {
 }
 
 /// Merges sorted runs k-way: calls `f(key, values)` once per distinct key, in key order, with the
-/// key's values from every run in run order.
+/// key's values from every run in run order (none for a key `skip` accepts).
 pub(crate) fn merge_runs<K, V>(
     runs: &[&Run<K, V>],
+    skip: &dyn Fn(&K) -> bool,
     mut f: impl FnMut(K, Vec<V>) -> Result<(), TaskFailure>,
 ) -> Result<(), TaskFailure>
 where
@@ -268,20 +289,20 @@ where
     let mut pending: Vec<Vec<V>> = (0..readers.len()).map(|_| Vec::new()).collect();
     let mut heap = BinaryHeap::with_capacity(readers.len());
     for (run, reader) in readers.iter_mut().enumerate() {
-        if let Some((key, values)) = reader.next_entry()? {
+        if let Some((key, values)) = reader.next_entry(skip)? {
             pending[run] = values;
             heap.push(Head { key, run });
         }
     }
     while let Some(Head { key, run }) = heap.pop() {
         let mut values = std::mem::take(&mut pending[run]);
-        advance(&mut readers, &mut pending, &mut heap, run)?;
+        advance(&mut readers, &mut pending, &mut heap, run, skip)?;
         while heap.peek().is_some_and(|head| head.key == key) {
             let Some(Head { run, .. }) = heap.pop() else {
                 break;
             };
             values.append(&mut pending[run]);
-            advance(&mut readers, &mut pending, &mut heap, run)?;
+            advance(&mut readers, &mut pending, &mut heap, run, skip)?;
         }
         f(key, values)?;
     }
@@ -293,10 +314,48 @@ fn advance<K: Ord + Codec + Clone, V: Codec + Clone>(
     pending: &mut [Vec<V>],
     heap: &mut BinaryHeap<Head<K>>,
     run: usize,
+    skip: &dyn Fn(&K) -> bool,
 ) -> Result<(), TaskFailure> {
-    if let Some((key, values)) = readers[run].next_entry()? {
+    if let Some((key, values)) = readers[run].next_entry(skip)? {
         pending[run] = values;
         heap.push(Head { key, run });
     }
     Ok(())
+}
+
+/// Collects, from sorted runs read in order, the values of the keys in `wanted` (sorted, distinct):
+/// per wanted key, its values from every run in run order — what [`merge_runs`] would hand over
+/// for it. A run in memory is searched; a run on disk is read through, skipping other keys'
+/// values undecoded.
+pub(crate) fn collect_keys<K, V>(
+    runs: &[&Run<K, V>],
+    wanted: &[K],
+) -> Result<Vec<Vec<V>>, TaskFailure>
+where
+    K: Ord + Codec + Clone,
+    V: Codec + Clone,
+{
+    let mut found: Vec<Vec<V>> = wanted.iter().map(|_| Vec::new()).collect();
+    let index = |key: &K| wanted.binary_search(key).ok();
+    for run in runs {
+        match run {
+            Run::Memory(entries) => {
+                for (slot, key) in found.iter_mut().zip(wanted) {
+                    if let Ok(at) = entries.binary_search_by(|(k, _)| k.cmp(key)) {
+                        slot.extend(entries[at].1.iter().cloned());
+                    }
+                }
+            }
+            Run::Disk(_) => {
+                let mut reader = RunReader::open(run)?;
+                let skip = |key: &K| index(key).is_none();
+                while let Some((key, mut values)) = reader.next_entry(&skip)? {
+                    if let Some(i) = index(&key) {
+                        found[i].append(&mut values);
+                    }
+                }
+            }
+        }
+    }
+    Ok(found)
 }

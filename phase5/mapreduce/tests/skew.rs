@@ -7,7 +7,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use harness::rng::XorShift64Star;
 use mapreduce::{Emitter, Engine, Input, Job, Output, Record, RecordError, hash_partition};
 
 /// Word count without a combiner: every pair reaches its reducer.
@@ -38,29 +37,6 @@ impl Job for Uncombined {
         );
         Ok(())
     }
-}
-
-/// Files of words `w0`, `w1`, … drawn with probability ∝ 1 / (rank + 1)^1.2.
-fn zipf_files(seed: u64, files: usize, words_each: usize, vocab: usize) -> Vec<Vec<u8>> {
-    let mut rng = XorShift64Star::new(seed);
-    let mut cdf: Vec<f64> = Vec::with_capacity(vocab);
-    let mut total = 0.0;
-    for rank in 0..vocab {
-        total += 1.0 / ((rank + 1) as f64).powf(1.2);
-        cdf.push(total);
-    }
-    (0..files)
-        .map(|_| {
-            let mut text = Vec::new();
-            for i in 0..words_each {
-                let u = rng.unit() * total;
-                let rank = cdf.partition_point(|&p| p < u).min(vocab - 1);
-                text.extend_from_slice(format!("w{rank}").as_bytes());
-                text.push(if i % 10 == 9 { b'\n' } else { b' ' });
-            }
-            text
-        })
-        .collect()
 }
 
 #[test]

@@ -45,7 +45,7 @@ static SECTIONS: &[Section] = &[
     },
     Section {
         name: "skew",
-        summary: "a Zipf s=1.2 corpus: the hot keys found by the map tasks' merged Space-Saving sketches, and the per-reducer input they skew",
+        summary: "a Zipf s=1.2 corpus: the hot keys found by the map tasks' merged Space-Saving sketches, the per-reducer input they skew, and the same corpus with its heavy keys split (output identical, the largest task's share down)",
         run: skew::run,
     },
 ];

@@ -32,6 +32,11 @@ impl Job for InvertedIndex {
         sorted_distinct(files)
     }
 
+    /// Distinct files, whatever pieces they are cut into: the union of the pieces' sets.
+    fn splittable(&self) -> bool {
+        true
+    }
+
     fn reduce(&self, key: &Vec<u8>, files: Vec<u64>, out: &mut Output) -> Result<(), RecordError> {
         let files: Vec<String> = sorted_distinct(files).iter().map(u64::to_string).collect();
         let mut line = key.clone();

@@ -1,12 +1,15 @@
-//! The built-in jobs: word count, inverted index, grep, and sort of fixed-size records.
+//! The built-in jobs: word count, inverted index, grep, sort of fixed-size records, and the
+//! successors of each word.
 mod grep;
 mod index;
 mod sort;
+mod successors;
 mod wordcount;
 
 pub use grep::Grep;
 pub use index::InvertedIndex;
 pub use sort::Sort;
+pub use successors::Successors;
 pub use wordcount::WordCount;
 
 /// The words of a line: runs of bytes between ASCII whitespace.

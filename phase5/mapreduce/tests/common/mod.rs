@@ -64,6 +64,29 @@ pub fn text_files(seed: u64, files: usize, bytes_each: usize, vocab: usize) -> V
         .collect()
 }
 
+/// Files of words `w0`, `w1`, … drawn with probability ∝ 1 / (rank + 1)^1.2.
+pub fn zipf_files(seed: u64, files: usize, words_each: usize, vocab: usize) -> Vec<Vec<u8>> {
+    let mut rng = XorShift64Star::new(seed);
+    let mut cdf: Vec<f64> = Vec::with_capacity(vocab);
+    let mut total = 0.0;
+    for rank in 0..vocab {
+        total += 1.0 / ((rank + 1) as f64).powf(1.2);
+        cdf.push(total);
+    }
+    (0..files)
+        .map(|_| {
+            let mut text = Vec::new();
+            for i in 0..words_each {
+                let u = rng.unit() * total;
+                let rank = cdf.partition_point(|&p| p < u).min(vocab - 1);
+                text.extend_from_slice(format!("w{rank}").as_bytes());
+                text.push(if i % 10 == 9 { b'\n' } else { b' ' });
+            }
+            text
+        })
+        .collect()
+}
+
 /// Fixed-size records whose keys (first 10 bytes) come from a small alphabet, so equal keys occur.
 pub fn record_files(seed: u64, files: usize, records_each: usize, len: usize) -> Vec<Vec<u8>> {
     let mut rng = XorShift64Star::new(seed);
@@ -265,4 +288,37 @@ impl<H: Hooks> mapreduce::Job for Hooked<H> {
         self.0.before_reduce(key, out.is_backup())?;
         mapreduce::jobs::WordCount::job().reduce(key, values, out)
     }
+}
+
+/// For each word, its distinct successors on a line, in byte order.
+pub fn successors_reference(files: &[Vec<u8>]) -> BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> {
+    let mut next: BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> = BTreeMap::new();
+    for text in files {
+        for line in text.split(|&b| b == b'\n') {
+            let words: Vec<&[u8]> = line
+                .split(|b| b.is_ascii_whitespace())
+                .filter(|w| !w.is_empty())
+                .collect();
+            for pair in words.windows(2) {
+                next.entry(pair[0].to_vec())
+                    .or_default()
+                    .insert(pair[1].to_vec());
+            }
+        }
+    }
+    next
+}
+
+pub fn parse_successors(parts: &[Vec<u8>]) -> BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>> {
+    keyed_lines(parts)
+        .into_iter()
+        .map(|(k, v)| {
+            let words: Vec<Vec<u8>> = v.split(|&b| b == b' ').map(<[u8]>::to_vec).collect();
+            assert!(
+                words.windows(2).all(|w| w[0] < w[1]),
+                "successors not ascending"
+            );
+            (k, words.into_iter().collect())
+        })
+        .collect()
 }
