@@ -14,8 +14,8 @@ use harness::watchdog::within;
 use phase4::fastchan::{self, Blocking, ParkAtOnce, RecvTimeoutError, SpinThenPark};
 
 /// Generous: only a deadlock (a lost wake-up) reaches it. Miri's clock runs ahead of its progress.
-const DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 30 });
-const PER_PRODUCER: usize = if cfg!(miri) { 12 } else { 4_000 };
+const DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 120 });
+const PER_PRODUCER: usize = if cfg!(miri) { 12 } else { 2_000 };
 const CAPS: [usize; 3] = if cfg!(miri) { [1, 2, 4] } else { [1, 2, 64] };
 
 /// `producers` × `PER_PRODUCER` tracked values through a channel of `cap`, `consumers` receivers
@@ -115,30 +115,43 @@ fn mpmc_timed_exact_multiset() {
     })
 }
 
-/// Ping-pong through two capacity-1 channels: each side blocks on every round trip, so a single
-/// lost wake-up parks both for good and the watchdog reports it.
+/// Ping-pong through two capacity-1 channels: each side blocks on every round trip, so a lost
+/// wake-up stalls the exchange. The main thread waits for each reply with a timeout far beyond any
+/// scheduling delay, so a stall fails with the round it happened in (and a slow, loaded machine only
+/// makes the test slower, never wrong).
 #[test]
 fn ping_pong_never_loses_a_wakeup() {
-    const ROUNDS: usize = if cfg!(miri) { 30 } else { 20_000 };
+    const ROUNDS: usize = if cfg!(miri) { 30 } else { 2_000 };
+    const STALL: Duration = Duration::from_secs(if cfg!(miri) { 300 } else { 10 });
     fn run<B: Blocking>() {
         let (ping_tx, ping_rx) = fastchan::bounded_with::<B, usize>(1).unwrap();
         let (pong_tx, pong_rx) = fastchan::bounded_with::<B, usize>(1).unwrap();
         let echo = thread::spawn(move || {
             while let Ok(v) = ping_rx.recv() {
-                pong_tx.send(v + 1).unwrap();
+                if pong_tx.send(v + 1).is_err() {
+                    return; // the main thread gave up
+                }
             }
         });
         for i in 0..ROUNDS {
             ping_tx.send(i).unwrap();
-            assert_eq!(pong_rx.recv(), Ok(i + 1));
+            assert_eq!(
+                pong_rx.recv_timeout(STALL),
+                Ok(i + 1),
+                "{}: round {i}: no reply within {STALL:?}: a lost wake-up",
+                B::NAME
+            );
         }
         drop(ping_tx);
         echo.join().unwrap();
     }
-    within(DEADLINE, || {
-        run::<SpinThenPark>();
-        run::<ParkAtOnce>();
-    })
+    within(
+        Duration::from_secs(if cfg!(miri) { 600 } else { 120 }),
+        || {
+            run::<SpinThenPark>();
+            run::<ParkAtOnce>();
+        },
+    )
 }
 
 /// Receivers leave mid-stream while producers are blocked on a full channel: every blocked producer
