@@ -24,11 +24,15 @@
 //!
 //! [`NoRecheck`]: super::NoRecheck
 use std::collections::VecDeque;
+// std's `Arc` even under loom: it only keeps a `Waiter` alive while both the queue and its thread
+// hold it (the queue itself is under the lock, which loom does model), and a loom `Arc` dropped
+// while a failing model unwinds aborts the test process instead of reporting the failure.
+use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release, SeqCst};
 use std::time::Instant;
 
+use phase1::shim::sync::Mutex;
 use phase1::shim::sync::atomic::{AtomicBool, AtomicUsize, fence};
-use phase1::shim::sync::{Arc, Mutex};
 use phase1::shim::thread::{self, Thread};
 
 /// One parked (or about to park) thread.
