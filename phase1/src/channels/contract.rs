@@ -9,6 +9,44 @@ use harness::contracts::channel::{
 
 use super::{Receiver, RecvTimeoutError, SendTimeoutError, Sender, TryRecvError, TrySendError};
 
+// The channel errors as the contract's failures: phase 1's error types are shared by every channel
+// built here (phase 4's fastchan returns them too), so the conversions live with them, once.
+impl<T> From<TrySendError<T>> for TrySendFailure<T> {
+    fn from(e: TrySendError<T>) -> Self {
+        match e {
+            TrySendError::Full(v) => TrySendFailure::Full(v),
+            TrySendError::Disconnected(v) => TrySendFailure::Disconnected(v),
+        }
+    }
+}
+
+impl<T> From<SendTimeoutError<T>> for SendTimeoutFailure<T> {
+    fn from(e: SendTimeoutError<T>) -> Self {
+        match e {
+            SendTimeoutError::Timeout(v) => SendTimeoutFailure::Timeout(v),
+            SendTimeoutError::Disconnected(v) => SendTimeoutFailure::Disconnected(v),
+        }
+    }
+}
+
+impl From<TryRecvError> for TryRecvFailure {
+    fn from(e: TryRecvError) -> Self {
+        match e {
+            TryRecvError::Empty => TryRecvFailure::Empty,
+            TryRecvError::Disconnected => TryRecvFailure::Disconnected,
+        }
+    }
+}
+
+impl From<RecvTimeoutError> for RecvTimeoutFailure {
+    fn from(e: RecvTimeoutError) -> Self {
+        match e {
+            RecvTimeoutError::Timeout => RecvTimeoutFailure::Timeout,
+            RecvTimeoutError::Disconnected => RecvTimeoutFailure::Disconnected,
+        }
+    }
+}
+
 /// Our Mutex + two Condvars channel, as a flavor.
 pub struct Ours;
 
@@ -17,16 +55,10 @@ impl<T: Send + 'static> ChannelSender<T> for Sender<T> {
         Sender::send(self, value).map_err(|e| e.0)
     }
     fn try_send(&self, value: T) -> Result<(), TrySendFailure<T>> {
-        Sender::try_send(self, value).map_err(|e| match e {
-            TrySendError::Full(v) => TrySendFailure::Full(v),
-            TrySendError::Disconnected(v) => TrySendFailure::Disconnected(v),
-        })
+        Sender::try_send(self, value).map_err(Into::into)
     }
     fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutFailure<T>> {
-        Sender::send_timeout(self, value, timeout).map_err(|e| match e {
-            SendTimeoutError::Timeout(v) => SendTimeoutFailure::Timeout(v),
-            SendTimeoutError::Disconnected(v) => SendTimeoutFailure::Disconnected(v),
-        })
+        Sender::send_timeout(self, value, timeout).map_err(Into::into)
     }
     fn len(&self) -> Option<usize> {
         Some(Sender::len(self))
@@ -41,16 +73,10 @@ impl<T: Send + 'static> ChannelReceiver<T> for Receiver<T> {
         Receiver::recv(self).ok()
     }
     fn try_recv(&self) -> Result<T, TryRecvFailure> {
-        Receiver::try_recv(self).map_err(|e| match e {
-            TryRecvError::Empty => TryRecvFailure::Empty,
-            TryRecvError::Disconnected => TryRecvFailure::Disconnected,
-        })
+        Receiver::try_recv(self).map_err(Into::into)
     }
     fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutFailure> {
-        Receiver::recv_timeout(self, timeout).map_err(|e| match e {
-            RecvTimeoutError::Timeout => RecvTimeoutFailure::Timeout,
-            RecvTimeoutError::Disconnected => RecvTimeoutFailure::Disconnected,
-        })
+        Receiver::recv_timeout(self, timeout).map_err(Into::into)
     }
     fn try_clone(&self) -> Option<Self> {
         Some(self.clone())

@@ -7,10 +7,7 @@ use harness::contracts::channel::{
     SendTimeoutFailure, TryRecvFailure, TrySendFailure,
 };
 
-use super::{
-    Blocking, ParkAtOnce, Receiver, RecvTimeoutError, SendTimeoutError, Sender, SpinThenPark,
-    TryRecvError, TrySendError,
-};
+use super::{Blocking, ParkAtOnce, Receiver, Sender, SpinThenPark};
 
 /// fastchan with [`SpinThenPark`] (the default): the last step.
 pub struct FastChan;
@@ -23,16 +20,10 @@ impl<T: Send + 'static, B: Blocking> ChannelSender<T> for Sender<T, B> {
         Sender::send(self, value).map_err(|e| e.0)
     }
     fn try_send(&self, value: T) -> Result<(), TrySendFailure<T>> {
-        Sender::try_send(self, value).map_err(|e| match e {
-            TrySendError::Full(v) => TrySendFailure::Full(v),
-            TrySendError::Disconnected(v) => TrySendFailure::Disconnected(v),
-        })
+        Sender::try_send(self, value).map_err(Into::into)
     }
     fn send_timeout(&self, value: T, timeout: Duration) -> Result<(), SendTimeoutFailure<T>> {
-        Sender::send_timeout(self, value, timeout).map_err(|e| match e {
-            SendTimeoutError::Timeout(v) => SendTimeoutFailure::Timeout(v),
-            SendTimeoutError::Disconnected(v) => SendTimeoutFailure::Disconnected(v),
-        })
+        Sender::send_timeout(self, value, timeout).map_err(Into::into)
     }
 }
 
@@ -41,16 +32,10 @@ impl<T: Send + 'static, B: Blocking> ChannelReceiver<T> for Receiver<T, B> {
         Receiver::recv(self).ok()
     }
     fn try_recv(&self) -> Result<T, TryRecvFailure> {
-        Receiver::try_recv(self).map_err(|e| match e {
-            TryRecvError::Empty => TryRecvFailure::Empty,
-            TryRecvError::Disconnected => TryRecvFailure::Disconnected,
-        })
+        Receiver::try_recv(self).map_err(Into::into)
     }
     fn recv_timeout(&self, timeout: Duration) -> Result<T, RecvTimeoutFailure> {
-        Receiver::recv_timeout(self, timeout).map_err(|e| match e {
-            RecvTimeoutError::Timeout => RecvTimeoutFailure::Timeout,
-            RecvTimeoutError::Disconnected => RecvTimeoutFailure::Disconnected,
-        })
+        Receiver::recv_timeout(self, timeout).map_err(Into::into)
     }
     fn try_clone(&self) -> Option<Self> {
         Some(self.clone())
