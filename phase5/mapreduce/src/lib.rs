@@ -93,6 +93,7 @@
 mod codec;
 mod engine;
 mod error;
+mod fasthash;
 mod input;
 mod job;
 pub mod jobs;

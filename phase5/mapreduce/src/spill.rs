@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use crate::codec::Codec;
 use crate::error::TaskFailure;
+use crate::fasthash::FastBuild;
 use crate::job::Job;
 
 /// Bytes counted per buffered entry beside its encoding (the framing a run would write).
@@ -32,7 +33,7 @@ pub(crate) enum Run<K, V> {
 
 /// A map task's pairs, grouped by partition and key.
 pub(crate) struct MapBuffer<K, V> {
-    partitions: Vec<HashMap<K, Vec<V>>>,
+    partitions: Vec<HashMap<K, Vec<V>, FastBuild>>,
     /// The encoded bytes of what is buffered (plus [`ENTRY_OVERHEAD`] a value).
     pub(crate) bytes: usize,
 }
@@ -40,7 +41,7 @@ pub(crate) struct MapBuffer<K, V> {
 impl<K: Ord + std::hash::Hash + Clone + Codec, V: Codec> MapBuffer<K, V> {
     pub(crate) fn new(reducers: usize) -> Self {
         MapBuffer {
-            partitions: (0..reducers).map(|_| HashMap::new()).collect(),
+            partitions: (0..reducers).map(|_| HashMap::default()).collect(),
             bytes: 0,
         }
     }
@@ -80,6 +81,9 @@ impl<K: Ord + std::hash::Hash + Clone + Codec, V: Codec> MapBuffer<K, V> {
                 .map(|v| v.encoded_len() + ENTRY_OVERHEAD)
                 .sum();
             *values = combined;
+            // Room for the next pushes up to the next combine, in one allocation rather than
+            // the doublings from the combined length (a monoid's combine returns one value).
+            values.reserve(COMBINE_AT.saturating_sub(values.len()));
             self.bytes = self.bytes + after - before;
         }
     }
