@@ -112,6 +112,20 @@ pub trait Job: Sync {
         values
     }
 
+    /// The combiner one value at a time, for a job whose `combine` folds a key's values into one:
+    /// on `Ok(())`, `acc` has become what `combine(key, vec![acc, value])` would return as its one
+    /// value. The map side calls it for a key it holds exactly one value of, so no value vector
+    /// grows and `combine` is not called for it. The default declines, handing `value` back.
+    fn fold_into(
+        &self,
+        key: &Self::Key,
+        acc: &mut Self::Value,
+        value: Self::Value,
+    ) -> Result<(), Self::Value> {
+        let _ = (key, acc);
+        Err(value)
+    }
+
     /// The reduce partition of `key`, below `reducers`. The default hashes the key's encoding
     /// ([`hash_partition`]); a sort uses [`range_partition`] so that partition order is key order.
     fn partition(&self, key: &Self::Key, reducers: usize) -> usize {
@@ -254,6 +268,11 @@ impl<A: Aggregate> Job for AggregateJob<A> {
 
     fn combine(&self, _key: &A::Key, values: Vec<A::Acc>) -> Vec<A::Acc> {
         self.fold(values).into_iter().collect()
+    }
+
+    fn fold_into(&self, _key: &A::Key, acc: &mut A::Acc, value: A::Acc) -> Result<(), A::Acc> {
+        self.0.merge(acc, value);
+        Ok(())
     }
 
     fn splittable(&self) -> bool {

@@ -60,12 +60,24 @@ impl<K: Ord + std::hash::Hash + Clone + Codec, V: Codec> MapBuffer<K, V> {
     ) {
         let value_len = value.encoded_len() + ENTRY_OVERHEAD;
         let table = &mut self.partitions[partition];
-        let values = match table.get_mut(&key) {
-            Some(values) => values,
-            None => {
-                self.bytes += key.encoded_len() + ENTRY_OVERHEAD;
-                table.entry(key.clone()).or_default()
+        let Some(values) = table.get_mut(&key) else {
+            self.bytes += key.encoded_len() + ENTRY_OVERHEAD + value_len;
+            table.insert(key, vec![value]);
+            return;
+        };
+        // A job whose combine is a fold keeps one value per key, folded in place.
+        let value = match values.as_mut_slice() {
+            [acc] => {
+                let before = acc.encoded_len();
+                match job.fold_into(&key, acc, value) {
+                    Ok(()) => {
+                        self.bytes = self.bytes + acc.encoded_len() - before;
+                        return;
+                    }
+                    Err(value) => value,
+                }
             }
+            _ => value,
         };
         values.push(value);
         self.bytes += value_len;
