@@ -63,9 +63,10 @@
 //! ## The node agent
 //! [`agent::Supervisor`] runs one pod as a real process group: captured output, restarts with
 //! CrashLoopBackOff, liveness probes, SIGTERM / grace / SIGKILL, events and a status snapshot.
+//! [`agent::NodeAgent`] is the loop around them: it renews the node's lease, watches the store for
+//! the pods bound to its node, and writes their status back.
 //!
-//! What is not built yet: the API server, `tkctl`, the node agent's loop that ties supervisors to
-//! the store and the control loops (see the README).
+//! What is not built yet: the API server, `tkctl` (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod agent;
@@ -97,4 +98,6 @@ const _: () = {
     send_sync::<controller::ControllerError>();
     send_sync::<agent::Supervisor>();
     send_sync::<agent::AgentError>();
+    send_sync::<agent::NodeAgent>();
+    send_sync::<agent::NodeAgentError>();
 };

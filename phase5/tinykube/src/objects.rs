@@ -749,6 +749,10 @@ pub struct PodStatus {
     pub last_exit: Option<i32>,
     /// When the phase last changed, on the writer's clock.
     pub since: std::time::Duration,
+    /// Why the agent set the phase, when it was the agent's decision and not the process's own
+    /// (`CrashLoopOnNode`: it gave up on the pod after too many restarts on its node).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A node's readiness as the node-lifecycle controller decides it (`/status/nodes/<name>`).

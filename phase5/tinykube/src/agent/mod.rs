@@ -31,13 +31,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Not here yet: the agent loop that watches the store for the pods bound to its node, writes their
-//! status back and renews the node's lease.
+//! [`NodeAgent`] is the loop around the supervisors: it renews the node's lease, watches the store
+//! for the pods bound to its node, supervises each, and writes their status back.
 use std::io;
 use std::path::PathBuf;
 
 mod backoff;
 mod logs;
+mod node;
 mod probe;
 mod process;
 mod status;
@@ -45,6 +46,10 @@ mod supervisor;
 
 pub use backoff::{Backoff, CrashLoop};
 pub use logs::read_log;
+pub use node::{
+    AgentReport, CRASH_LOOP_ON_NODE, NODE_ENV, NodeAgent, NodeAgentConfig, NodeAgentError, POD_ENV,
+    START_FAILED,
+};
 pub use probe::{LivenessProbe, ProbeFailure, check};
 pub use process::{become_subreaper, group_alive};
 pub use status::{EventKind, ExitStatus, PodEvent, PodRuntimeStatus, RuntimePhase};

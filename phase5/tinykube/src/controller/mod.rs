@@ -63,6 +63,7 @@
 //!         restarts: 0,
 //!         last_exit: None,
 //!         since: clock.now(),
+//!         reason: None,
 //!     };
 //!     write_pod_status(&store, &pod.metadata.name, &running)?;
 //! }

@@ -107,6 +107,7 @@ impl Agents {
                 restarts: 0,
                 last_exit: None,
                 since: self.clock.now(),
+                reason: None,
             };
             write_pod_status(store, name, &status).unwrap();
         }
