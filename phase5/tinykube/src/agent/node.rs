@@ -385,7 +385,9 @@ impl<S: Store> SyncLoop<S> {
             self.forget(&name)?;
         }
         for pod in listed.into_values() {
-            self.upsert(pod)?;
+            if self.is_mine(&pod) {
+                self.upsert(pod)?;
+            }
         }
         Ok(())
     }
