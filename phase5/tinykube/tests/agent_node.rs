@@ -308,3 +308,35 @@ fn dropping_an_agent_stops_its_pods() {
         );
     }
 }
+
+#[test]
+fn a_compacted_watch_is_relisted_and_the_agent_carries_on() {
+    let store = Arc::new(MemStore::new());
+    let (dir, config) = agent_config("node-relist");
+    let agent = NodeAgent::start(store.clone(), "n1", config).unwrap();
+    // Writes under /pods/ each compacted at once: soon the agent has not read one when its
+    // history goes, and its watch fails with "compacted".
+    let mut i = 0;
+    let relisted = poll_until(PATIENCE, || {
+        i += 1;
+        let revision = put_pod(&*store, &bound_pod(&format!("other-{i}"), "n2", "true"));
+        store.compact(revision).unwrap();
+        agent.report().lists >= 2
+    });
+    assert!(
+        relisted,
+        "no relist after {i} compactions: {:?}",
+        agent.report()
+    );
+    assert!(agent.is_running());
+    // The agent still runs what is bound here, and stops it when deleted.
+    let pid_file = dir.path().join("web.pid");
+    let script = format!("echo $$ > {}; exec sleep 60", pid_file.display());
+    put_pod(&*store, &bound_pod("web", "n1", &script));
+    let pgid = pid_in(&pid_file);
+    store.delete(&pod_key("web"), Expect::Any).unwrap();
+    assert!(poll_until(PATIENCE, || !group_alive(pgid)));
+    let report = agent.report();
+    assert_eq!(report.started, ["web"], "{report:?}");
+    agent.stop().unwrap();
+}
