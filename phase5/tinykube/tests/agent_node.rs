@@ -31,6 +31,15 @@ fn agent_config(label: &str) -> (TempDir, NodeAgentConfig) {
     (dir, agent)
 }
 
+/// Restarts 2 ms doubling to 10 ms apart, reset after ten minutes (never, in a test).
+fn fast_backoff() -> Backoff {
+    Backoff::new(
+        Duration::from_millis(2),
+        Duration::from_millis(10),
+        Duration::from_secs(600),
+    )
+}
+
 /// A pod bound to `node` running `sh -c <script>`.
 fn bound_pod(name: &str, node: &str, script: &str) -> Pod {
     let mut pod = Pod::new(name, PodSpec::new(["sh", "-c", script]));
@@ -140,11 +149,7 @@ fn a_pod_bound_elsewhere_is_stopped_here() {
 fn a_crashing_pods_restarts_reach_the_stored_status() {
     let store = Arc::new(MemStore::new());
     let (_dir, mut config) = agent_config("node-crash");
-    config.supervisor.backoff = Backoff::new(
-        Duration::from_millis(2),
-        Duration::from_millis(10),
-        Duration::from_secs(600),
-    );
+    config.supervisor.backoff = fast_backoff();
     let agent = NodeAgent::start(store.clone(), "n1", config).unwrap();
     put_pod(&*store, &bound_pod("flaky", "n1", "exit 3"));
     let seen = poll_value(
@@ -164,11 +169,7 @@ fn a_pod_crashing_past_the_limit_is_failed_on_this_node_and_replaced() {
     const LIMIT: u32 = 2;
     let store = Arc::new(MemStore::new());
     let (_dir, mut config) = agent_config("node-giveup");
-    config.supervisor.backoff = Backoff::new(
-        Duration::from_millis(2),
-        Duration::from_millis(10),
-        Duration::from_secs(600),
-    );
+    config.supervisor.backoff = fast_backoff();
     config.crash_limit = Some(LIMIT);
     let agent = NodeAgent::start(store.clone(), "n1", config).unwrap();
     // A replica set owns the pod, so its controller replaces the pod the agent gives up on.

@@ -13,7 +13,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ use crate::store::{Event, Expect, KeyValue, Store, StoreError};
 
 use super::AgentError;
 use super::status::{EventKind, ExitStatus, PodEvent, PodRuntimeStatus, RuntimePhase};
-use super::supervisor::{Supervisor, SupervisorConfig};
+use super::supervisor::{Supervisor, SupervisorConfig, lock};
 
 /// The reason an agent writes on a pod it gave up on after too many restarts on its node.
 pub const CRASH_LOOP_ON_NODE: &str = "CrashLoopOnNode";
@@ -289,10 +289,6 @@ impl Drop for NodeAgent {
     fn drop(&mut self) {
         let _ = self.stop_now();
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One pod this agent runs (or ran and gave up on).
