@@ -9,17 +9,18 @@
 //!
 //! Before measuring, the three outputs are checked equal. The output directory of each engine run
 //! is removed outside the timed region (`iter_custom`). Sizes shrink under `debug_assertions`.
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use harness::tempdir::TempDir;
 use mapreduce::jobs::WordCount;
 use mapreduce::{Engine, Input};
-use rayon::prelude::*;
 
 mod common;
+#[path = "common/wordcount_peers.rs"]
+mod peers;
+use peers::{sequential, with_rayon};
 
 const THREADS: usize = 2;
 const FILES: usize = 4;
@@ -29,70 +30,6 @@ const BYTES_EACH: usize = if cfg!(debug_assertions) {
     4_000_000
 };
 const VOCAB: usize = 100_000;
-
-fn words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    text.split(u8::is_ascii_whitespace)
-        .filter(|w| !w.is_empty())
-}
-
-/// Sorts the counts and writes them as `word\tcount` lines to `out`.
-fn write_sorted(counts: HashMap<&[u8], u64>, out: &Path) {
-    let mut counts: Vec<(&[u8], u64)> = counts.into_iter().collect();
-    counts.sort_unstable();
-    let mut text = Vec::new();
-    for (word, n) in counts {
-        text.extend_from_slice(word);
-        text.push(b'\t');
-        text.extend_from_slice(n.to_string().as_bytes());
-        text.push(b'\n');
-    }
-    std::fs::write(out, text).expect("write the output");
-}
-
-fn sequential(paths: &[PathBuf], out: &Path) {
-    let texts: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
-    let mut counts: HashMap<&[u8], u64> = HashMap::new();
-    for text in &texts {
-        for word in words(text) {
-            *counts.entry(word).or_default() += 1;
-        }
-    }
-    write_sorted(counts, out);
-}
-
-fn with_rayon(pool: &rayon::ThreadPool, paths: &[PathBuf], out: &Path) {
-    pool.install(|| {
-        let texts: Vec<Vec<u8>> = paths
-            .par_iter()
-            .map(|p| std::fs::read(p).unwrap())
-            .collect();
-        let counts = texts
-            .par_iter()
-            .flat_map(|t| t.par_split(|&b| b == b'\n'))
-            .fold(HashMap::new, |mut counts: HashMap<&[u8], u64>, line| {
-                for word in words(line) {
-                    *counts.entry(word).or_default() += 1;
-                }
-                counts
-            })
-            .reduce(HashMap::new, |a, b| {
-                // Merge the smaller map into the larger.
-                if a.len() >= b.len() {
-                    merge(a, b)
-                } else {
-                    merge(b, a)
-                }
-            });
-        write_sorted(counts, out);
-    });
-}
-
-fn merge<'a>(mut a: HashMap<&'a [u8], u64>, b: HashMap<&'a [u8], u64>) -> HashMap<&'a [u8], u64> {
-    for (k, v) in b {
-        *a.entry(k).or_default() += v;
-    }
-    a
-}
 
 fn engine() -> Engine {
     Engine::new()

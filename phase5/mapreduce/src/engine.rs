@@ -915,19 +915,11 @@ impl<J: Job> JobRun<'_, J> {
                 Err(RecordError::Fail(m)) => return Err(TaskFailure::Failed(m).into()),
             }
             for (key, value) in emitter.pending.drain(..) {
-                let partition = self.job.partition(&key, reducers);
-                if partition >= reducers {
-                    return Err(TaskFailure::BadPartition {
-                        partition,
-                        reducers,
-                    }
-                    .into());
-                }
                 counts.pairs += 1;
                 if let Some(sketch) = &mut sketch {
-                    sketch.insert(key.clone(), 1);
+                    sketch.insert_ref(key.as_ref(), 1);
                 }
-                buffer.push(self.job, partition, key, value);
+                buffer.push(self.job, key, value)?;
             }
             if budget.is_some_and(|b| buffer.bytes > b) {
                 spill(&mut buffer, &mut runs, &mut counts)?;
@@ -983,8 +975,8 @@ impl<J: Job> JobRun<'_, J> {
         let mut stopped = false;
         // A split key's values are passed over in the runs: its parts' combined values replace
         // them.
-        let split = |key: &J::Key| !partials.is_empty() && partials.contains_key(key);
-        merge_runs(runs, &split, |key, values| {
+        let split = |key: &J::Key| !partials.is_empty() && partials.contains_key::<J::Key>(key);
+        merge_runs(runs, &split, |key: &J::Key, values| {
             // Relaxed: another copy committed this task; stopping now only saves work.
             if superseded.load(Relaxed) {
                 stopped = true;
@@ -992,13 +984,13 @@ impl<J: Job> JobRun<'_, J> {
             }
             let values = match partials.is_empty() {
                 true => values,
-                false => partials.get(&key).map_or(values, Clone::clone),
+                false => partials.get::<J::Key>(key).map_or(values, Clone::clone),
             };
             counts.keys += 1;
             values_in += values.len() as u64;
             bytes_in += values.iter().map(|v| v.encoded_len() as u64).sum::<u64>();
             let (len, records) = (out.buffer.len(), out.records);
-            match self.job.reduce(&key, values, &mut out) {
+            match self.job.reduce(key, values, &mut out) {
                 Ok(()) => {}
                 Err(RecordError::Bad(_)) => {
                     out.buffer.truncate(len);

@@ -171,10 +171,10 @@ impl Split {
     }
 
     /// Calls `f(offset_in_file, record)` for each record of `bytes` (the split's bytes), in order.
-    pub(crate) fn for_each_record<E>(
+    pub(crate) fn for_each_record<'b, E>(
         &self,
-        bytes: &[u8],
-        mut f: impl FnMut(u64, &[u8]) -> Result<(), E>,
+        bytes: &'b [u8],
+        mut f: impl FnMut(u64, &'b [u8]) -> Result<(), E>,
     ) -> Result<(), E> {
         match self.format {
             RecordFormat::Lines => {

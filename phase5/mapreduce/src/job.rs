@@ -2,6 +2,7 @@
 //! `func(string, []string) string` around as strings; here a job is a trait with typed keys and
 //! values, an optional combiner and a partitioner, and [`Aggregate`] covers the common case of a
 //! monoid (count, sum, min/max) in three methods.
+use std::borrow::Borrow;
 use std::hash::Hash;
 
 use crate::codec::Codec;
@@ -22,23 +23,60 @@ pub struct Record<'a> {
     pub backup: bool,
 }
 
-/// Collects a map call's pairs. They reach the job's buffers only if `map` returns `Ok`, so a
-/// skipped record leaves nothing behind.
-#[derive(Debug)]
-pub struct Emitter<K, V> {
-    pub(crate) pending: Vec<(K, V)>,
+/// A key as a map call hands it over: owned, or borrowed from the record.
+pub(crate) enum EmittedKey<'r, K, Q: ?Sized> {
+    /// Made by the map call ([`Emitter::emit`]).
+    Owned(K),
+    /// Borrowed from the record ([`Emitter::emit_ref`]): the map buffer makes an owned key of it
+    /// only if it has not seen the key yet.
+    Borrowed(&'r Q),
 }
 
-impl<K, V> Emitter<K, V> {
+impl<K: Borrow<Q>, Q: ?Sized> EmittedKey<'_, K, Q> {
+    /// The key in its borrowed form, whichever way it was emitted.
+    pub(crate) fn as_ref(&self) -> &Q {
+        match self {
+            EmittedKey::Owned(key) => key.borrow(),
+            EmittedKey::Borrowed(key) => key,
+        }
+    }
+}
+
+/// Collects a map call's pairs. They reach the job's buffers only if `map` returns `Ok`, so a
+/// skipped record leaves nothing behind.
+///
+/// A key is emitted owned ([`emit`](Self::emit), a `K`) or borrowed from the record
+/// ([`emit_ref`](Self::emit_ref), a `&'r Q` where `Q` is the job's [`Job::KeyRef`]): a borrowed
+/// key costs an allocation only the first time a map task sees it, so a job whose keys are pieces
+/// of its records (words, fields) should emit them borrowed.
+pub struct Emitter<'r, K, V, Q: ?Sized = K> {
+    pub(crate) pending: Vec<(EmittedKey<'r, K, Q>, V)>,
+}
+
+impl<K, V, Q: ?Sized> std::fmt::Debug for Emitter<'_, K, V, Q> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emitter")
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl<'r, K, V, Q: ?Sized> Emitter<'r, K, V, Q> {
     pub(crate) fn new() -> Self {
         Emitter {
             pending: Vec::new(),
         }
     }
 
-    /// Emits one intermediate pair.
+    /// Emits one intermediate pair with an owned key.
     pub fn emit(&mut self, key: K, value: V) {
-        self.pending.push((key, value));
+        self.pending.push((EmittedKey::Owned(key), value));
+    }
+
+    /// Emits one intermediate pair with a key borrowed from the record (`Q::to_owned` makes the
+    /// key when the map task has not seen it yet).
+    pub fn emit_ref(&mut self, key: &'r Q, value: V) {
+        self.pending.push((EmittedKey::Borrowed(key), value));
     }
 }
 
@@ -76,8 +114,9 @@ impl Output {
 ///
 /// impl Job for LineLengths {
 ///     type Key = u64;
+///     type KeyRef = u64;
 ///     type Value = u64;
-///     fn map(&self, record: &Record<'_>, emit: &mut Emitter<u64, u64>) -> Result<(), RecordError> {
+///     fn map(&self, record: &Record<'_>, emit: &mut Emitter<'_, u64, u64>) -> Result<(), RecordError> {
 ///         emit.emit(record.bytes.len() as u64, 1);
 ///         Ok(())
 ///     }
@@ -92,16 +131,20 @@ impl Output {
 /// ```
 pub trait Job: Sync {
     /// The intermediate key: grouped on, sorted on (its `Ord`), partitioned on.
-    type Key: Ord + Hash + Clone + Codec + Send + Sync;
+    type Key: Ord + Hash + Clone + Codec + Send + Sync + Borrow<Self::KeyRef>;
+    /// The key's borrowed form, which [`Emitter::emit_ref`] takes (`[u8]` for a `Vec<u8>` key,
+    /// `str` for a `String`); a job that only emits owned keys names `Key` again.
+    type KeyRef: ?Sized + Hash + Eq + ToOwned<Owned = Self::Key>;
     /// The intermediate value.
     type Value: Clone + Codec + Send + Sync;
 
-    /// Emits the pairs of one record. [`RecordError::Bad`] skips the record (counted, up to the
-    /// engine's cap); [`RecordError::Fail`] fails the task attempt (retried).
-    fn map(
+    /// Emits the pairs of one record, with keys owned or borrowed from `record`.
+    /// [`RecordError::Bad`] skips the record (counted, up to the engine's cap);
+    /// [`RecordError::Fail`] fails the task attempt (retried).
+    fn map<'r>(
         &self,
-        record: &Record<'_>,
-        emit: &mut Emitter<Self::Key, Self::Value>,
+        record: &Record<'r>,
+        emit: &mut Emitter<'r, Self::Key, Self::Value, Self::KeyRef>,
     ) -> Result<(), RecordError>;
 
     /// The map-side combiner: replaces some of a key's values by fewer, with the same reduce result.
@@ -196,16 +239,17 @@ pub fn range_partition(key: &[u8], reducers: usize) -> usize {
 /// Run it as a [`Job`] through [`AggregateJob`].
 ///
 /// ```
-/// use mapreduce::{Aggregate, AggregateJob, Engine, Input, Record};
+/// use mapreduce::{Aggregate, AggregateJob, Emitter, Engine, Input, Record};
 ///
 /// /// The longest line of each file.
 /// struct Longest;
 ///
 /// impl Aggregate for Longest {
 ///     type Key = u64;
+///     type KeyRef = u64;
 ///     type Acc = u64;
-///     fn map(&self, record: &Record<'_>, emit: &mut dyn FnMut(u64, u64)) {
-///         emit(record.file as u64, record.bytes.len() as u64);
+///     fn map(&self, record: &Record<'_>, emit: &mut Emitter<'_, u64, u64>) {
+///         emit.emit(record.file as u64, record.bytes.len() as u64);
 ///     }
 ///     fn merge(&self, acc: &mut u64, other: u64) {
 ///         *acc = (*acc).max(other);
@@ -227,11 +271,18 @@ pub fn range_partition(key: &[u8], reducers: usize) -> usize {
 /// ```
 pub trait Aggregate: Sync {
     /// The grouping key.
-    type Key: Ord + Hash + Clone + Codec + Send + Sync;
+    type Key: Ord + Hash + Clone + Codec + Send + Sync + Borrow<Self::KeyRef>;
+    /// The key's borrowed form ([`Job::KeyRef`]).
+    type KeyRef: ?Sized + Hash + Eq + ToOwned<Owned = Self::Key>;
     /// The accumulator: one record's contribution, or the fold of many.
     type Acc: Clone + Codec + Send + Sync;
-    /// Emits the `(key, accumulator)` contributions of one record.
-    fn map(&self, record: &Record<'_>, emit: &mut dyn FnMut(Self::Key, Self::Acc));
+    /// Emits the `(key, accumulator)` contributions of one record, keys owned or borrowed from
+    /// `record`.
+    fn map<'r>(
+        &self,
+        record: &Record<'r>,
+        emit: &mut Emitter<'r, Self::Key, Self::Acc, Self::KeyRef>,
+    );
     /// Folds `other` into `acc`.
     fn merge(&self, acc: &mut Self::Acc, other: Self::Acc);
     /// Appends the output record of one key's total to `out`.
@@ -255,14 +306,15 @@ impl<A: Aggregate> AggregateJob<A> {
 
 impl<A: Aggregate> Job for AggregateJob<A> {
     type Key = A::Key;
+    type KeyRef = A::KeyRef;
     type Value = A::Acc;
 
-    fn map(
+    fn map<'r>(
         &self,
-        record: &Record<'_>,
-        emit: &mut Emitter<A::Key, A::Acc>,
+        record: &Record<'r>,
+        emit: &mut Emitter<'r, A::Key, A::Acc, A::KeyRef>,
     ) -> Result<(), RecordError> {
-        self.0.map(record, &mut |key, acc| emit.emit(key, acc));
+        self.0.map(record, emit);
         Ok(())
     }
 

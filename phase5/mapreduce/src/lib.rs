@@ -32,7 +32,38 @@
 //! ## Your own job
 //! Implement [`Job`] (`map`, optionally `combine` and `partition`, `reduce`), or [`Aggregate`] for
 //! a monoid (`map`, `merge`, `write`) and run it as [`AggregateJob`]. Keys and values are [`Codec`]
-//! (bytes for spilled runs and for a partition hash that is the same on every machine).
+//! (bytes for spilled runs and for a partition hash that is the same on every machine). `map`
+//! emits a key owned ([`Emitter::emit`]) or borrowed from the record ([`Emitter::emit_ref`], in
+//! the job's [`Job::KeyRef`] form, `[u8]` for a `Vec<u8>` key): a borrowed key is made owned only
+//! the first time a map task sees it.
+//! ```
+//! use mapreduce::{Emitter, Job, Output, Record, RecordError};
+//!
+//! /// The first word of each line, and how many lines start with it.
+//! struct FirstWords;
+//! impl Job for FirstWords {
+//!     type Key = Vec<u8>;
+//!     type KeyRef = [u8];
+//!     type Value = u64;
+//!     fn map<'r>(
+//!         &self,
+//!         r: &Record<'r>,
+//!         emit: &mut Emitter<'r, Vec<u8>, u64, [u8]>,
+//!     ) -> Result<(), RecordError> {
+//!         if let Some(word) = r.bytes.split(|b| *b == b' ').next() {
+//!             emit.emit_ref(word, 1); // borrowed from the record: no allocation for a known key
+//!         }
+//!         Ok(())
+//!     }
+//!     fn combine(&self, _: &Vec<u8>, v: Vec<u64>) -> Vec<u64> {
+//!         vec![v.iter().sum()]
+//!     }
+//!     fn reduce(&self, key: &Vec<u8>, v: Vec<u64>, out: &mut Output) -> Result<(), RecordError> {
+//!         out.write(&[key.as_slice(), format!("\t{}\n", v.iter().sum::<u64>()).as_bytes()].concat());
+//!         Ok(())
+//!     }
+//! }
+//! ```
 //!
 //! ## Faults and limits
 //! ```
@@ -42,8 +73,9 @@
 //! struct Sum;
 //! impl Job for Sum {
 //!     type Key = ();
+//!     type KeyRef = ();
 //!     type Value = i64;
-//!     fn map(&self, r: &Record<'_>, emit: &mut Emitter<(), i64>) -> Result<(), RecordError> {
+//!     fn map(&self, r: &Record<'_>, emit: &mut Emitter<'_, (), i64>) -> Result<(), RecordError> {
 //!         let n = std::str::from_utf8(r.bytes).ok().and_then(|s| s.trim().parse().ok());
 //!         emit.emit((), n.ok_or_else(|| RecordError::Bad("not a number".into()))?);
 //!         Ok(())

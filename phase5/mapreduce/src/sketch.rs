@@ -2,6 +2,7 @@
 //! 2005), mergeable as in Agarwal et al., "Mergeable Summaries" (PODS 2012). Each map task counts
 //! the keys it emits in a sketch of `capacity` counters; the job merges the committed tasks'
 //! sketches into one that names the keys that dominate the intermediate data.
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -51,11 +52,22 @@ impl<K: Hash + Eq + Clone + Ord> SpaceSaving<K> {
     /// Counts `weight` occurrences of `key`. A key not monitored in a full sketch takes the place
     /// of the smallest counter, inheriting its count as its error.
     pub fn insert(&mut self, key: K, weight: u64) {
+        self.insert_ref(&key, weight);
+    }
+
+    /// [`insert`](Self::insert) for a key in a borrowed form (`&[u8]` for a `Vec<u8>` key): it is
+    /// made owned only if it takes a counter.
+    pub(crate) fn insert_ref<Q>(&mut self, key: &Q, weight: u64)
+    where
+        K: Borrow<Q>,
+        Q: ?Sized + Hash + Eq + ToOwned<Owned = K>,
+    {
         self.total += weight;
-        if let Some((count, _)) = self.counters.get_mut(&key) {
+        if let Some((count, _)) = self.counters.get_mut(key) {
             *count += weight;
             return;
         }
+        let key = key.to_owned();
         if self.counters.len() < self.capacity {
             let floor = self.unmonitored;
             self.counters.insert(key, (floor + weight, floor));
@@ -63,7 +75,7 @@ impl<K: Hash + Eq + Clone + Ord> SpaceSaving<K> {
         }
         let (min_key, min) = self.min_entry();
         let floor = min.max(self.unmonitored);
-        self.counters.remove(&min_key);
+        self.counters.remove::<K>(&min_key);
         self.counters.insert(key, (floor + weight, floor));
     }
 

@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use mapreduce::jobs::{Grep, InvertedIndex, Sort, WordCount};
-use mapreduce::{Engine, Input};
+use mapreduce::{Emitter, Engine, Input, Job, Output, Record, RecordError};
 use proptest::prelude::*;
 
 fn engine(threads: usize, splits: usize, reducers: usize) -> Engine {
@@ -36,6 +36,59 @@ fn wordcount_equals_the_reference_on_a_larger_corpus() {
         let words: u64 = wordcount_reference(&files).values().sum();
         assert_eq!(report.map_output_pairs, words);
         assert_eq!(report.spilled_runs, 0);
+    });
+}
+
+/// Word count that emits every other word of a line owned and the rest borrowed, with a combine
+/// but no fold (so a key's values grow into a vector and are combined, not folded).
+struct MixedKeys;
+
+impl Job for MixedKeys {
+    type Key = Vec<u8>;
+    type KeyRef = [u8];
+    type Value = u64;
+    fn map<'r>(
+        &self,
+        r: &Record<'r>,
+        emit: &mut Emitter<'r, Vec<u8>, u64, [u8]>,
+    ) -> Result<(), RecordError> {
+        let words = r
+            .bytes
+            .split(u8::is_ascii_whitespace)
+            .filter(|w| !w.is_empty());
+        for (i, word) in words.enumerate() {
+            match i % 2 {
+                0 => emit.emit(word.to_vec(), 1),
+                _ => emit.emit_ref(word, 1),
+            }
+        }
+        Ok(())
+    }
+    fn combine(&self, _key: &Vec<u8>, values: Vec<u64>) -> Vec<u64> {
+        vec![values.iter().sum()]
+    }
+    fn reduce(&self, key: &Vec<u8>, v: Vec<u64>, out: &mut Output) -> Result<(), RecordError> {
+        let count = v.iter().sum::<u64>().to_string();
+        out.write(&[key.as_slice(), b"\t", count.as_bytes(), b"\n"].concat());
+        Ok(())
+    }
+}
+
+#[test]
+fn keys_emitted_owned_and_borrowed_group_together() {
+    guarded(|| {
+        let files = text_files(13, 3, 40_000, 500);
+        let (dir, paths) = setup("mr-mixed", &files);
+        let input = Input::lines(&paths);
+        for (name, budget) in [("memory", None), ("spill", Some(8 * 1024))] {
+            let report = engine(2, 5, 3)
+                .memory_budget(budget)
+                .run(&MixedKeys, &input, dir.path().join(name))
+                .unwrap();
+            assert_eq!(parse_counts(&parts(&report)), wordcount_reference(&files));
+            let words: u64 = wordcount_reference(&files).values().sum();
+            assert_eq!(report.map_output_pairs, words);
+        }
     });
 }
 

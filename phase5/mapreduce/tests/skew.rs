@@ -14,8 +14,13 @@ struct Uncombined;
 
 impl Job for Uncombined {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Value = u64;
-    fn map(&self, r: &Record<'_>, emit: &mut Emitter<Vec<u8>, u64>) -> Result<(), RecordError> {
+    fn map(
+        &self,
+        r: &Record<'_>,
+        emit: &mut Emitter<'_, Vec<u8>, u64, [u8]>,
+    ) -> Result<(), RecordError> {
         for word in r
             .bytes
             .split(u8::is_ascii_whitespace)

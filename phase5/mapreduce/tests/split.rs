@@ -156,8 +156,13 @@ struct Undeclared;
 
 impl Job for Undeclared {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Value = u64;
-    fn map(&self, r: &Record<'_>, emit: &mut Emitter<Vec<u8>, u64>) -> Result<(), RecordError> {
+    fn map<'r>(
+        &self,
+        r: &Record<'r>,
+        emit: &mut Emitter<'r, Vec<u8>, u64, [u8]>,
+    ) -> Result<(), RecordError> {
         WordCount::job().map(r, emit)
     }
     fn reduce(&self, key: &Vec<u8>, v: Vec<u64>, out: &mut Output) -> Result<(), RecordError> {
@@ -200,12 +205,14 @@ struct PanickyParts {
 
 impl Job for PanickyParts {
     type Key = Vec<u8>;
+    /// Keys are emitted owned (the owned path of the map buffer, beside the borrowed built-ins).
+    type KeyRef = Vec<u8>;
     /// (first map task, count)
     type Value = (u64, u64);
     fn map(
         &self,
         r: &Record<'_>,
-        emit: &mut Emitter<Vec<u8>, (u64, u64)>,
+        emit: &mut Emitter<'_, Vec<u8>, (u64, u64)>,
     ) -> Result<(), RecordError> {
         for word in r
             .bytes

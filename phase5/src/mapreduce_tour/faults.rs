@@ -61,12 +61,13 @@ fn take(left: &AtomicU32) -> bool {
 
 impl Job for Faulty {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Value = u64;
 
-    fn map(
+    fn map<'r>(
         &self,
-        record: &Record<'_>,
-        emit: &mut Emitter<Vec<u8>, u64>,
+        record: &Record<'r>,
+        emit: &mut Emitter<'r, Vec<u8>, u64, [u8]>,
     ) -> Result<(), RecordError> {
         if self.bad_records && record.bytes.starts_with(BAD) {
             return Err(RecordError::Bad("a line starting with !!".into()));

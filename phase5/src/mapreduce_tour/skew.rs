@@ -22,15 +22,20 @@ struct Uncombined;
 
 impl Job for Uncombined {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Value = u64;
 
-    fn map(&self, r: &Record<'_>, emit: &mut Emitter<Vec<u8>, u64>) -> Result<(), RecordError> {
+    fn map<'r>(
+        &self,
+        r: &Record<'r>,
+        emit: &mut Emitter<'r, Vec<u8>, u64, [u8]>,
+    ) -> Result<(), RecordError> {
         for word in r
             .bytes
             .split(u8::is_ascii_whitespace)
             .filter(|w| !w.is_empty())
         {
-            emit.emit(word.to_vec(), 1);
+            emit.emit_ref(word, 1);
         }
         Ok(())
     }

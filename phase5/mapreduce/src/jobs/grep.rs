@@ -20,12 +20,13 @@ impl Grep {
 
 impl Job for Grep {
     type Key = (u64, u64);
+    type KeyRef = (u64, u64);
     type Value = Vec<u8>;
 
     fn map(
         &self,
         record: &Record<'_>,
-        emit: &mut Emitter<(u64, u64), Vec<u8>>,
+        emit: &mut Emitter<'_, (u64, u64), Vec<u8>>,
     ) -> Result<(), RecordError> {
         let found = self.pattern.is_empty()
             || record

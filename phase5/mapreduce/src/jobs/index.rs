@@ -15,15 +15,16 @@ fn sorted_distinct(mut files: Vec<u64>) -> Vec<u64> {
 
 impl Job for InvertedIndex {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Value = u64;
 
-    fn map(
+    fn map<'r>(
         &self,
-        record: &Record<'_>,
-        emit: &mut Emitter<Vec<u8>, u64>,
+        record: &Record<'r>,
+        emit: &mut Emitter<'r, Vec<u8>, u64, [u8]>,
     ) -> Result<(), RecordError> {
         for word in super::words(record.bytes) {
-            emit.emit(word.to_vec(), record.file as u64);
+            emit.emit_ref(word, record.file as u64);
         }
         Ok(())
     }

@@ -24,12 +24,13 @@ impl Sort {
 
 impl Job for Sort {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Value = Vec<u8>;
 
-    fn map(
+    fn map<'r>(
         &self,
-        record: &Record<'_>,
-        emit: &mut Emitter<Vec<u8>, Vec<u8>>,
+        record: &Record<'r>,
+        emit: &mut Emitter<'r, Vec<u8>, Vec<u8>, [u8]>,
     ) -> Result<(), RecordError> {
         if record.bytes.len() < self.key_len {
             return Err(RecordError::Bad(format!(
@@ -39,7 +40,7 @@ impl Job for Sort {
             )));
         }
         let (key, rest) = record.bytes.split_at(self.key_len);
-        emit.emit(key.to_vec(), rest.to_vec());
+        emit.emit_ref(key, rest.to_vec());
         Ok(())
     }
 

@@ -18,19 +18,20 @@ fn sorted_distinct(mut words: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 
 impl Job for Successors {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Value = Vec<u8>;
 
-    fn map(
+    fn map<'r>(
         &self,
-        record: &Record<'_>,
-        emit: &mut Emitter<Vec<u8>, Vec<u8>>,
+        record: &Record<'r>,
+        emit: &mut Emitter<'r, Vec<u8>, Vec<u8>, [u8]>,
     ) -> Result<(), RecordError> {
         let mut words = super::words(record.bytes);
         let Some(mut previous) = words.next() else {
             return Ok(());
         };
         for word in words {
-            emit.emit(previous.to_vec(), word.to_vec());
+            emit.emit_ref(previous, word.to_vec());
             previous = word;
         }
         Ok(())

@@ -1,5 +1,5 @@
 //! Word count, the map-reduce hello world, as an [`Aggregate`]: each word emits 1, sums merge.
-use crate::job::{Aggregate, AggregateJob, Record};
+use crate::job::{Aggregate, AggregateJob, Emitter, Record};
 
 /// Counts the words (runs of non-whitespace bytes) of line records. Output lines: `word\tcount\n`,
 /// in byte order of the words within each partition.
@@ -15,11 +15,13 @@ impl WordCount {
 
 impl Aggregate for WordCount {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Acc = u64;
 
-    fn map(&self, record: &Record<'_>, emit: &mut dyn FnMut(Vec<u8>, u64)) {
+    /// Each word borrowed from the line: a map task allocates a key once per distinct word.
+    fn map<'r>(&self, record: &Record<'r>, emit: &mut Emitter<'r, Vec<u8>, u64, [u8]>) {
         for word in super::words(record.bytes) {
-            emit(word.to_vec(), 1);
+            emit.emit_ref(word, 1);
         }
     }
 

@@ -264,12 +264,13 @@ pub struct Hooked<H>(pub H);
 
 impl<H: Hooks> mapreduce::Job for Hooked<H> {
     type Key = Vec<u8>;
+    type KeyRef = [u8];
     type Value = u64;
 
-    fn map(
+    fn map<'r>(
         &self,
-        record: &mapreduce::Record<'_>,
-        emit: &mut mapreduce::Emitter<Vec<u8>, u64>,
+        record: &mapreduce::Record<'r>,
+        emit: &mut mapreduce::Emitter<'r, Vec<u8>, u64, [u8]>,
     ) -> Result<(), mapreduce::RecordError> {
         mapreduce::jobs::WordCount::job().map(record, emit)?;
         self.0.after_map(record)
