@@ -71,6 +71,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod ack;
+mod codec;
 mod config;
 mod edge;
 mod error;
@@ -78,9 +79,11 @@ mod file_source;
 mod pipeline;
 mod retry;
 pub mod spill;
+mod spill_queue;
 mod stats;
 mod workers;
 
+pub use codec::{Spill, SpillCodec};
 pub use config::{Mode, Overflow, Stage};
 pub use error::PipelineError;
 pub use file_source::{Checkpoint, FileSource};
@@ -95,6 +98,7 @@ const fn assert_send<T: Send>() {}
 const _: () = {
     assert_send_sync::<Report>();
     assert_send_sync::<Stage>();
+    assert_send_sync::<Spill>();
     assert_send_sync::<PipelineError>();
     assert_send::<Runnable>();
     assert_send::<Pipeline<u8>>();
