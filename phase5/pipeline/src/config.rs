@@ -1,6 +1,8 @@
 //! How a stage is declared: its name, its parallelism, its mode, and the bounded edge in front of it.
 use std::fmt;
 
+use crate::codec::Spill;
+
 /// Whether a parallel stage keeps its input order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -13,7 +15,7 @@ pub enum Mode {
 }
 
 /// What the edge in front of a stage does when it is full and one more item arrives.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum Overflow {
     /// The sender waits for room: backpressure, all the way to the source.
     #[default]
@@ -25,6 +27,15 @@ pub enum Overflow {
     /// The arriving item is refused and reported back to the source: its sequence number is in
     /// [`Report::nacks`](crate::Report::nacks), so the source may send it again.
     Reject,
+    /// The arriving item is written to a spill segment on disk (Vector's `disk` buffer), and read
+    /// back once the items before it have been taken: the edge stays first in, first out (its
+    /// memory first, then the spill in append order; while anything is spilled, new items go to
+    /// the spill too). The sender does not wait until the segments on disk would exceed
+    /// [`Spill::max_bytes`]; from there on the edge blocks, as [`Overflow::Block`] does. An item
+    /// the disk refuses (an I/O error, counted in the stage's `spill_errors`) waits for room in
+    /// memory instead. A spilled item keeps its place in its source's acks: it is acked only once
+    /// its sink has finished it, so a crash loses nothing a source that acks cannot read again.
+    SpillToDisk(Spill),
 }
 
 impl fmt::Display for Overflow {
@@ -34,6 +45,7 @@ impl fmt::Display for Overflow {
             Overflow::DropNewest => "drop-newest",
             Overflow::DropOldest => "drop-oldest",
             Overflow::Reject => "reject",
+            Overflow::SpillToDisk(_) => "spill-to-disk",
         })
     }
 }
@@ -128,7 +140,7 @@ impl Stage {
     }
 
     /// The edge's overflow policy.
-    pub fn overflow_policy(&self) -> Overflow {
-        self.overflow
+    pub fn overflow_policy(&self) -> &Overflow {
+        &self.overflow
     }
 }

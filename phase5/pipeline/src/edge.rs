@@ -5,6 +5,11 @@
 //! (not empty, not full), so every policy is one branch of one `push`, the depth is read under the
 //! same lock that changes it, and a stage's input backlog is a number in its report.
 //!
+//! Under `SpillToDisk` the edge has a second part behind the same lock: spilled items, on disk in
+//! spill segments (`spill_queue.rs`). The queue in memory holds the oldest items and the spill the
+//! newer ones, and a push goes to the spill while anything is spilled, so a pop that takes from
+//! memory first and then from the spill keeps the edge first in, first out.
+//!
 //! Wake-ups are never lost: a waiter registers its `Notified` (`enable`) *before* it checks the queue
 //! under the lock, and every change that could satisfy it calls `notify_waiters` after unlocking, so a
 //! change either happens before the check (seen under the lock) or after the registration (wakes it).
@@ -19,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::ack::Ack;
 use crate::config::Overflow;
+use crate::spill_queue::{NotSpilled, Spilled, Unspilled};
 use crate::stats::{Nack, NackLog, StageStats};
 
 /// An item on its way, with the sequence number of the source item it came from and its claims on
@@ -31,7 +37,10 @@ pub(crate) struct Item<T> {
 }
 
 struct State<T> {
+    /// The oldest items: everything in `spill` arrived after them.
     queue: VecDeque<Item<T>>,
+    /// `SpillToDisk`: the items spilled, in arrival order.
+    spill: Option<Spilled<T>>,
     /// Live [`Sender`]s; 0 with an empty queue is the end of the stream.
     senders: usize,
 }
@@ -66,10 +75,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+impl<T> State<T> {
+    fn spilled(&self) -> usize {
+        self.spill.as_ref().map_or(0, Spilled::len)
+    }
+
+    /// Items in the edge: in memory and spilled.
+    fn depth(&self) -> usize {
+        self.queue.len() + self.spilled()
+    }
+}
+
 impl<T: Send> Edge<T> {
+    /// An edge; `spill` is the disk part of a `SpillToDisk` edge (`None` for another policy, or
+    /// for a spill that could not be opened: the pipeline then refuses to run).
     pub(crate) fn new(
         capacity: usize,
         overflow: Overflow,
+        spill: Option<Spilled<T>>,
         stats: Arc<StageStats>,
         stage: String,
         nacks: Arc<NackLog>,
@@ -77,6 +100,7 @@ impl<T: Send> Edge<T> {
         Edge {
             state: Mutex::new(State {
                 queue: VecDeque::with_capacity(capacity),
+                spill,
                 senders: 0,
             }),
             not_empty: Notify::new(),
@@ -112,12 +136,32 @@ impl<T: Send> Edge<T> {
             notified.as_mut().enable();
             {
                 let mut st = lock(&self.state);
-                if let Some(item) = st.queue.pop_front() {
-                    self.set_depth(st.queue.len());
+                // Memory first: everything spilled arrived after what is in memory.
+                let mut took = st.queue.pop_front();
+                let mut lost = 0;
+                if took.is_none() {
+                    match st.spill.as_mut().and_then(Spilled::pop) {
+                        Some(Unspilled::Item(item)) => took = Some(item),
+                        Some(Unspilled::Lost(n, e)) => {
+                            lost = n;
+                            self.stats.spill_error(&e);
+                        }
+                        None => {}
+                    }
+                }
+                if took.is_some() || lost > 0 {
+                    self.set_depth(st.depth());
                     drop(st);
-                    StageStats::add(&self.stats.items_in, 1);
+                    if lost > 0 {
+                        // Read back wrong (their claims were dropped unfinished: abandoned).
+                        StageStats::add(&self.stats.failed, lost);
+                    }
                     self.not_full.notify_waiters();
-                    return Some(item);
+                    if let Some(item) = took {
+                        StageStats::add(&self.stats.items_in, 1);
+                        return Some(item);
+                    }
+                    continue;
                 }
                 if st.senders == 0 {
                     return None;
@@ -133,9 +177,13 @@ impl<T: Send> Edge<T> {
 
     /// Counts whatever is still queued as cancelled, once no stage will read it again.
     pub(crate) fn cancel_rest(&self) {
-        let rest = std::mem::take(&mut lock(&self.state).queue);
+        let (rest, spilled) = {
+            let mut st = lock(&self.state);
+            let spilled = st.spill.as_mut().map_or(0, Spilled::clear);
+            (std::mem::take(&mut st.queue), spilled)
+        };
         self.set_depth(0);
-        StageStats::add(&self.stats.cancelled, rest.len() as u64);
+        StageStats::add(&self.stats.cancelled, rest.len() as u64 + spilled);
         drop(rest); // outside the lock: an item's destructor is user code
     }
 }
@@ -182,13 +230,37 @@ impl<T: Send> Sender<T> {
             notified.as_mut().enable();
             {
                 let mut st = lock(&edge.state);
-                if st.queue.len() < edge.capacity {
+                // While anything is spilled, memory is not the back of the edge: no new item
+                // goes there, or it would overtake the spilled ones.
+                if st.queue.len() < edge.capacity && st.spilled() == 0 {
                     st.queue.extend(item.take());
-                    edge.set_depth(st.queue.len());
+                    edge.set_depth(st.depth());
                     break Pushed::Accepted;
                 }
-                match edge.overflow {
+                match &edge.overflow {
                     Overflow::Block => {}
+                    Overflow::SpillToDisk(_) => {
+                        if let (Some(spill), Some(it)) = (st.spill.as_mut(), item.take()) {
+                            match spill.push(it) {
+                                Ok(bytes) => {
+                                    let on_disk = spill.on_disk();
+                                    edge.set_depth(st.depth());
+                                    drop(st);
+                                    StageStats::add(&edge.stats.spilled, 1);
+                                    StageStats::add(&edge.stats.spilled_bytes, bytes);
+                                    edge.stats.max_spill_bytes.fetch_max(on_disk, Relaxed);
+                                    break Pushed::Accepted;
+                                }
+                                Err((it, why)) => {
+                                    // Full (the disk cap) or refused: wait, as under Block.
+                                    item = Some(it);
+                                    if let NotSpilled::Failed(e) = why {
+                                        edge.stats.spill_error(&e);
+                                    }
+                                }
+                            }
+                        }
+                    }
                     Overflow::DropNewest => {
                         drop(st);
                         StageStats::add(&edge.stats.dropped, 1);

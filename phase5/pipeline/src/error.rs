@@ -38,6 +38,23 @@ pub enum PipelineError {
         /// What is wrong with it.
         message: String,
     },
+    /// A [`SpillToDisk`](crate::Overflow::SpillToDisk) edge whose [`Spill`](crate::Spill) was made
+    /// for another item type than the one the edge carries.
+    SpillType {
+        /// The stage the edge leads into.
+        stage: String,
+        /// The type named in [`Spill::new`](crate::Spill::new).
+        spill_for: &'static str,
+        /// The type the edge carries.
+        edge_carries: &'static str,
+    },
+    /// A spill directory that could not be opened, or that holds an earlier run's segments.
+    Spill {
+        /// The stage the edge leads into.
+        stage: String,
+        /// What is wrong (it names the directory).
+        message: String,
+    },
     /// A stage's function panicked; the pipeline was cancelled.
     StagePanicked {
         /// The stage.
@@ -68,6 +85,16 @@ impl fmt::Display for PipelineError {
             PipelineError::BadCheckpoint { path, message } => {
                 write!(f, "{}: not a usable checkpoint: {message}", path.display())
             }
+            PipelineError::SpillType {
+                stage,
+                spill_for,
+                edge_carries,
+            } => write!(
+                f,
+                "stage `{stage}`: its spill was made for `{spill_for}`, its edge carries \
+                 `{edge_carries}` (use Spill::new::<{edge_carries}>)"
+            ),
+            PipelineError::Spill { stage, message } => write!(f, "stage `{stage}`: {message}"),
             PipelineError::StagePanicked { stage, message } => {
                 write!(f, "stage `{stage}` panicked: {message}")
             }

@@ -42,9 +42,34 @@
 //! ## Overflow, and the accounting
 //! The edge in front of a stage holds [`Stage::capacity`] items. When it is full,
 //! [`Overflow::Block`] makes the sender wait (backpressure, up to the source), `DropNewest` and
-//! `DropOldest` drop an item, and `Reject` refuses it and reports its source sequence number in
-//! [`Report::nacks`]. Every stage's row satisfies
-//! `offered = dropped + rejected + completed + failed + cancelled`.
+//! `DropOldest` drop an item, `Reject` refuses it and reports its source sequence number in
+//! [`Report::nacks`], and `SpillToDisk` writes it to checksummed segments on disk (in order, read
+//! back after the items before it), blocking only once its disk cap is reached. Every stage's row
+//! satisfies `offered = dropped + rejected + completed + failed + cancelled`.
+//!
+//! ```
+//! use pipeline::{Overflow, Pipeline, Spill, Stage};
+//! use std::time::Duration;
+//!
+//! # let dir = std::env::temp_dir().join(format!("pipeline-doc-spill-{}", std::process::id()));
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! // The sink's edge holds 8 items in memory, then up to 1 MiB of them on disk.
+//! let spill = Spill::new::<u64>(dir.join("sink"), 1 << 20);
+//! let report = Pipeline::from_iter(0..1000u64)
+//!     .for_each(Stage::new("sink").capacity(8).overflow(Overflow::SpillToDisk(spill)), |_| {
+//!         tokio::time::sleep(Duration::from_micros(50))
+//!     })
+//!     .run()
+//!     .await?;
+//! let sink = report.stage("sink").unwrap();
+//! assert_eq!(sink.completed, 1000);
+//! assert!(sink.spilled > 0 && sink.dropped == 0); // the source never waited for the slow sink
+//! assert!(!dir.join("sink").exists()); // the segments are gone after the run
+//! # Ok::<(), pipeline::PipelineError>(())
+//! # }).unwrap();
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! ## Cancellation and drain
 //! [`Runnable::run_until`] takes a `CancellationToken` and a drain deadline: cancelling stops the
@@ -71,6 +96,7 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod ack;
+mod codec;
 mod config;
 mod edge;
 mod error;
@@ -78,9 +104,11 @@ mod file_source;
 mod pipeline;
 mod retry;
 pub mod spill;
+mod spill_queue;
 mod stats;
 mod workers;
 
+pub use codec::{Spill, SpillCodec};
 pub use config::{Mode, Overflow, Stage};
 pub use error::PipelineError;
 pub use file_source::{Checkpoint, FileSource};
@@ -95,6 +123,7 @@ const fn assert_send<T: Send>() {}
 const _: () = {
     assert_send_sync::<Report>();
     assert_send_sync::<Stage>();
+    assert_send_sync::<Spill>();
     assert_send_sync::<PipelineError>();
     assert_send::<Runnable>();
     assert_send::<Pipeline<u8>>();

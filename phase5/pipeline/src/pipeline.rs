@@ -16,6 +16,7 @@ use crate::edge::{Edge, Leftovers, Sender};
 use crate::error::PipelineError;
 use crate::file_source::{self, FileSource};
 use crate::retry::{DeadLetter, Retry};
+use crate::spill_queue::Spilled;
 use crate::stats::{Nack, NackLog, Report, StageReport, StageStats};
 use crate::workers::{self, BoxFuture, Out, Step, Tokens};
 
@@ -281,10 +282,21 @@ impl<T: Send + 'static> Pipeline<T> {
         if parts.error.is_none() {
             parts.error = err;
         }
+        let spill = match cfg.overflow_policy() {
+            Overflow::SpillToDisk(spill) => match Spilled::open(spill, &name) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    parts.error.get_or_insert(e);
+                    None
+                }
+            },
+            _ => None,
+        };
         let stats = Arc::new(StageStats::new());
         let edge = Arc::new(Edge::new(
             cfg.edge_capacity().max(1),
-            cfg.overflow_policy(),
+            cfg.overflow_policy().clone(),
+            spill,
             Arc::clone(&stats),
             name.clone(),
             Arc::clone(&parts.nacks),
@@ -495,6 +507,7 @@ impl<T: Send + 'static> Pipeline<T> {
         let nowhere = Arc::new(Edge::new(
             1,
             Overflow::DropNewest,
+            None,
             Arc::new(StageStats::new()),
             String::new(),
             Arc::clone(&parts.nacks),

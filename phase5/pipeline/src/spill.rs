@@ -9,14 +9,15 @@
 //! a *torn tail*: ignored, and reported. A bad record with data after it, or in an earlier segment,
 //! is *corruption*: an error, and nothing after it is read.
 //!
-//! This is the storage under a spilling edge; the edge policy itself is not built yet.
+//! This is the storage under an [`Overflow::SpillToDisk`](crate::Overflow::SpillToDisk) edge,
+//! which appends with the same framing and reads its records back one by one (`spill_queue.rs`).
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8; 8] = b"PLSPILL1";
-const HEADER: usize = 8;
+pub(crate) const MAGIC: &[u8; 8] = b"PLSPILL1";
+pub(crate) const HEADER: usize = 8;
 
 /// CRC-32 (IEEE 802.3, reflected, the one zlib and Ethernet use), table-driven.
 fn crc32(chunks: &[&[u8]]) -> u32 {
@@ -75,6 +76,19 @@ pub enum SpillError {
         /// Its length.
         len: usize,
     },
+    /// A record read back from a spilling edge that its item type's codec did not accept.
+    Undecodable {
+        /// The spill directory.
+        dir: PathBuf,
+    },
+    /// A spill directory that still holds segments (of a run that was killed): a new run does not
+    /// mix its records with them. List them with `pipeline-inspect DIR`, then remove them.
+    Leftovers {
+        /// The directory.
+        dir: PathBuf,
+        /// How many segments it holds.
+        segments: usize,
+    },
 }
 
 impl fmt::Display for SpillError {
@@ -94,6 +108,18 @@ impl fmt::Display for SpillError {
                 path.display()
             ),
             SpillError::TooLarge { len } => write!(f, "a record of {len} bytes exceeds 4 GiB"),
+            SpillError::Undecodable { dir } => write!(
+                f,
+                "{}: a spilled record was not accepted by its item type's decode",
+                dir.display()
+            ),
+            SpillError::Leftovers { dir, segments } => write!(
+                f,
+                "{}: holds {segments} spill segment(s) of an earlier run; list them with \
+                 `pipeline-inspect {}`, then remove them",
+                dir.display(),
+                dir.display()
+            ),
         }
     }
 }
@@ -107,19 +133,19 @@ impl std::error::Error for SpillError {
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SpillError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(io::Error) -> SpillError + '_ {
     move |source| SpillError::Io {
         path: path.to_path_buf(),
         source,
     }
 }
 
-fn segment_name(index: u64) -> String {
+pub(crate) fn segment_name(index: u64) -> String {
     format!("seg-{index:08}.spill")
 }
 
 /// The segments of `dir`, in order: `(index, path)`.
-fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, SpillError> {
+pub(crate) fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, SpillError> {
     let mut found = Vec::new();
     for entry in fs::read_dir(dir).map_err(io_err(dir))? {
         let entry = entry.map_err(io_err(dir))?;
@@ -135,6 +161,50 @@ fn segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, SpillError> {
     }
     found.sort();
     Ok(found)
+}
+
+/// The length field of a record holding `payload`, or [`SpillError::TooLarge`].
+pub(crate) fn record_len(payload: &[u8]) -> Result<u32, SpillError> {
+    u32::try_from(payload.len()).map_err(|_| SpillError::TooLarge { len: payload.len() })
+}
+
+/// One record's frame: `len | crc32(len ‖ payload) | payload`, written with one `write` call.
+pub(crate) fn frame(len: u32, payload: &[u8]) -> Vec<u8> {
+    let len_bytes = len.to_le_bytes();
+    let crc = crc32(&[&len_bytes, payload]);
+    let mut frame = Vec::with_capacity(8 + payload.len());
+    frame.extend_from_slice(&len_bytes);
+    frame.extend_from_slice(&crc.to_le_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// Reads the next record's frame from `r` (positioned at a record), verifying its checksum; the
+/// payload goes to `payload`. `Ok(false)` at a clean end of the data.
+pub(crate) fn read_record(
+    r: &mut impl Read,
+    payload: &mut Vec<u8>,
+    path: &Path,
+    offset: u64,
+) -> Result<bool, SpillError> {
+    let mut head = [0u8; 8];
+    match r.read_exact(&mut head) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(io_err(path)(e)),
+    }
+    let len_bytes: [u8; 4] = head[..4].try_into().expect("4 bytes");
+    let crc = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
+    payload.clear();
+    payload.resize(u32::from_le_bytes(len_bytes) as usize, 0);
+    r.read_exact(payload).map_err(io_err(path))?;
+    if crc32(&[&len_bytes, payload]) != crc {
+        return Err(SpillError::Corrupt {
+            path: path.to_path_buf(),
+            offset,
+        });
+    }
+    Ok(true)
 }
 
 /// Appends records to the segments of a directory, starting a new segment past `segment_bytes`.
@@ -163,8 +233,7 @@ impl SpillWriter {
 
     /// Appends one record (one `write` call for its frame).
     pub fn append(&mut self, payload: &[u8]) -> Result<(), SpillError> {
-        let len = u32::try_from(payload.len())
-            .map_err(|_| SpillError::TooLarge { len: payload.len() })?;
+        let len = record_len(payload)?;
         if self
             .current
             .as_ref()
@@ -181,12 +250,7 @@ impl SpillWriter {
             self.current = Some((f, HEADER as u64));
         }
         let (file, size) = self.current.as_mut().expect("a segment is open");
-        let len_bytes = len.to_le_bytes();
-        let crc = crc32(&[&len_bytes, payload]);
-        let mut frame = Vec::with_capacity(8 + payload.len());
-        frame.extend_from_slice(&len_bytes);
-        frame.extend_from_slice(&crc.to_le_bytes());
-        frame.extend_from_slice(payload);
+        let frame = frame(len, payload);
         file.write_all(&frame)
             .map_err(io_err(&self.dir.join(segment_name(self.next_index - 1))))?;
         *size += frame.len() as u64;

@@ -40,6 +40,14 @@ pub(crate) struct StageStats {
     /// Items in the edge right now (kept under the edge's lock, mirrored here for reading).
     pub(crate) depth: AtomicUsize,
     pub(crate) max_depth: AtomicUsize,
+    /// Items its edge wrote to disk (`SpillToDisk`), and their bytes (frames included).
+    pub(crate) spilled: AtomicU64,
+    pub(crate) spilled_bytes: AtomicU64,
+    /// The most bytes of spill segments on disk at once.
+    pub(crate) max_spill_bytes: AtomicU64,
+    /// Spill writes or reads that failed, and the first one's message.
+    pub(crate) spill_errors: AtomicU64,
+    pub(crate) first_spill_error: std::sync::OnceLock<String>,
     /// Summed over the stage's workers: time in the stage's function.
     pub(crate) busy: Timing,
     /// Summed over the stage's senders (weighted, see `Sender::weighted`): time waiting for room
@@ -68,10 +76,21 @@ impl StageStats {
             cancelled: AtomicU64::new(0),
             depth: AtomicUsize::new(0),
             max_depth: AtomicUsize::new(0),
+            spilled: AtomicU64::new(0),
+            spilled_bytes: AtomicU64::new(0),
+            max_spill_bytes: AtomicU64::new(0),
+            spill_errors: AtomicU64::new(0),
+            first_spill_error: std::sync::OnceLock::new(),
             busy: Timing::default(),
             backpressured: Timing::default(),
             wall_ns: AtomicU64::new(0),
         }
+    }
+
+    /// Counts a failed spill write or read, keeping the first one's message.
+    pub(crate) fn spill_error(&self, e: &crate::spill::SpillError) {
+        Self::add(&self.spill_errors, 1);
+        let _ = self.first_spill_error.set(e.to_string());
     }
 
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
@@ -124,16 +143,28 @@ pub struct StageReport {
     pub items_out: u64,
     /// Items it finished with (sent on, or filtered out).
     pub completed: u64,
-    /// Items whose `try_map` returned an error (after every retry: the dead-lettered ones).
+    /// Items whose `try_map` returned an error (after every retry: the dead-lettered ones), and
+    /// items its spilling edge could not read back.
     pub failed: u64,
     /// Retries made (a retried item counts once per retry; it ends in `completed` or `failed`).
     pub retried: u64,
     /// Items abandoned when the drain deadline passed: in its edge, in flight, or in a partial batch.
     pub cancelled: u64,
-    /// Items in its edge now (0 once the pipeline has ended: leftovers are counted as cancelled).
+    /// Items in its edge now, in memory or spilled (0 once the pipeline has ended: leftovers are
+    /// counted as cancelled).
     pub depth: usize,
-    /// The most items its edge held at once.
+    /// The most items its edge held at once (in memory and spilled).
     pub max_depth: usize,
+    /// Items its [`SpillToDisk`](crate::Overflow::SpillToDisk) edge wrote to disk.
+    pub spilled: u64,
+    /// The bytes it wrote (record frames included).
+    pub spilled_bytes: u64,
+    /// The most bytes of spill segments it had on disk at once.
+    pub max_spill_bytes: u64,
+    /// Spill writes or reads that failed.
+    pub spill_errors: u64,
+    /// The first of them.
+    pub first_spill_error: Option<String>,
     /// Share of its workers' time spent in its function (0 to 1). In a snapshot of a running
     /// pipeline, only the items already finished count.
     pub busy: f64,
@@ -180,6 +211,11 @@ impl StageReport {
             cancelled: s.cancelled.load(Relaxed),
             depth: s.depth.load(Relaxed),
             max_depth: s.max_depth.load(Relaxed),
+            spilled: s.spilled.load(Relaxed),
+            spilled_bytes: s.spilled_bytes.load(Relaxed),
+            max_spill_bytes: s.max_spill_bytes.load(Relaxed),
+            spill_errors: s.spill_errors.load(Relaxed),
+            first_spill_error: s.first_spill_error.get().cloned(),
             busy,
             backpressured,
             idle: (1.0 - busy - backpressured).max(0.0),
@@ -295,6 +331,7 @@ impl Report {
     /// # fn stage(name: &str, busy: f64, backpressured: f64) -> StageReport {
     /// #     StageReport { name: name.into(), parallelism: 1, offered: 0, dropped: 0, rejected: 0,
     /// #         items_in: 0, items_out: 0, completed: 0, failed: 0, retried: 0, cancelled: 0, depth: 0, max_depth: 0,
+    /// #         spilled: 0, spilled_bytes: 0, max_spill_bytes: 0, spill_errors: 0, first_spill_error: None,
     /// #         busy, backpressured, idle: 1.0 - busy - backpressured }
     /// # }
     /// let report = Report {
@@ -364,6 +401,24 @@ impl fmt::Display for Report {
                 s.busy * 100.0,
                 s.backpressured * 100.0,
                 s.idle * 100.0
+            )?;
+        }
+        for s in self
+            .stages
+            .iter()
+            .filter(|s| s.spilled > 0 || s.spill_errors > 0)
+        {
+            writeln!(
+                f,
+                "{} spilled {} items ({} bytes, at most {} on disk at once){}",
+                s.name,
+                s.spilled,
+                s.spilled_bytes,
+                s.max_spill_bytes,
+                match (s.spill_errors, &s.first_spill_error) {
+                    (0, _) | (_, None) => String::new(),
+                    (n, Some(first)) => format!(", {n} spill errors, the first: {first}"),
+                }
             )?;
         }
         write!(f, "{}", self.verdict())

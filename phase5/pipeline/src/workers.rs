@@ -264,20 +264,7 @@ pub(crate) async fn iter_source<T: Send + 'static>(
         if stop.is_cancelled() {
             break;
         }
-        source_tally(&stats);
-        // An item already taken drains like any other: only the deadline stops its push.
-        if out
-            .push(
-                Item {
-                    seq,
-                    value,
-                    ack: Ack::none(),
-                },
-                &tokens.hard,
-            )
-            .await
-            == Pushed::Stopped
-        {
+        if !push_plain(&out, seq, value, &stats, &tokens.hard).await {
             break;
         }
     }
@@ -300,25 +287,30 @@ pub(crate) async fn channel_source<T: Send + 'static>(
             _ = stop.cancelled() => break,
             v = rx.recv() => match v { Some(v) => v, None => break },
         };
-        source_tally(&stats);
-        // An item already taken drains like any other: only the deadline stops its push.
-        if out
-            .push(
-                Item {
-                    seq,
-                    value,
-                    ack: Ack::none(),
-                },
-                &tokens.hard,
-            )
-            .await
-            == Pushed::Stopped
-        {
+        if !push_plain(&out, seq, value, &stats, &tokens.hard).await {
             break;
         }
         seq += 1;
     }
     record_end(&stats, start);
+}
+
+/// A source without acks sends item `seq` on, counted in its own row; `false` once the pipeline is
+/// stopping hard. An item already taken drains like any other: only the deadline stops its push.
+async fn push_plain<T: Send>(
+    out: &Sender<T>,
+    seq: u64,
+    value: T,
+    stats: &StageStats,
+    hard: &CancellationToken,
+) -> bool {
+    source_tally(stats);
+    let item = Item {
+        seq,
+        value,
+        ack: Ack::none(),
+    };
+    out.push(item, hard).await != Pushed::Stopped
 }
 
 /// The source's own row: every item it produced is offered and completed there.

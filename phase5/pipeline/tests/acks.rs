@@ -1,7 +1,8 @@
 //! End-to-end acknowledgements: a file → slow stage → file sink pipeline in a child process is
 //! killed with SIGKILL mid-run and restarted; the two runs' outputs together hold every input line,
 //! and what the second run delivers again is exactly what the first wrote past its last checkpoint,
-//! at most the source's unacked window. Plus the in-process rules: what counts as finished.
+//! at most the source's unacked window; the same with the slow stage's edge spilling to disk (the
+//! killed run's spill directory listed by `pipeline-inspect`). Plus the in-process rules: what counts as finished.
 mod common;
 
 use std::collections::HashMap;
@@ -13,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use harness::tempdir::TempDir;
-use pipeline::{Checkpoint, FileSource, Overflow, Pipeline, Stage};
+use pipeline::{Checkpoint, FileSource, Overflow, Pipeline, Spill, Stage};
 
-/// The child's instructions: `input|checkpoint|output|delay in ms`.
+/// The child's instructions: `input|checkpoint|output|delay in ms|spill dir or -`.
 const CHILD_ENV: &str = "PIPELINE_ACKS_CHILD";
 const LINES: usize = 1000;
 /// The source's cap on lines read past its durable checkpoint.
@@ -30,8 +31,16 @@ fn child_pipeline_process() {
         return;
     };
     let parts: Vec<&str> = spec.split('|').collect();
-    let [input, checkpoint, output, delay] = parts[..] else {
-        panic!("{CHILD_ENV}: expected input|checkpoint|output|delay, got {spec}");
+    let [input, checkpoint, output, delay, spill] = parts[..] else {
+        panic!("{CHILD_ENV}: expected input|checkpoint|output|delay|spill, got {spec}");
+    };
+    // Behind a spilling edge of 1 the slow stage's backlog goes to disk: most of the window's
+    // lines wait there.
+    let slow = match spill {
+        "-" => Stage::new("slow"),
+        dir => Stage::new("slow")
+            .capacity(1)
+            .overflow(Overflow::SpillToDisk(Spill::new::<Vec<u8>>(dir, 1 << 20))),
     };
     let delay = Duration::from_millis(delay.parse().expect("delay in ms"));
     let out = fs::OpenOptions::new()
@@ -47,7 +56,7 @@ fn child_pipeline_process() {
             .checkpoint_every(Duration::from_millis(5));
         Pipeline::from_file(source)
             .map(
-                Stage::new("slow").with_parallelism(4).unordered(),
+                slow.with_parallelism(4).unordered(),
                 move |line| async move {
                     // 1 to 3 times the delay, by line: the four slots finish out of step, so a
                     // kill finds lines at every point of their way.
@@ -80,12 +89,13 @@ impl Drop for Reaper {
     }
 }
 
-fn spawn_child(dir: &Path, delay_ms: u64) -> Reaper {
+fn spawn_child(dir: &Path, delay_ms: u64, spill: Option<&Path>) -> Reaper {
     let spec = format!(
-        "{}|{}|{}|{delay_ms}",
+        "{}|{}|{}|{delay_ms}|{}",
         dir.join("in.txt").display(),
         dir.join("in.checkpoint").display(),
         dir.join("out.txt").display(),
+        spill.map_or("-".to_string(), |p| p.display().to_string()),
     );
     let child = Command::new(std::env::current_exe().expect("test binary"))
         .args(["child_pipeline_process", "--exact", "--test-threads=1"])
@@ -111,13 +121,24 @@ fn line_number(line: &str) -> usize {
 
 #[test]
 fn kill_9_mid_run_then_restart_loses_nothing_and_duplicates_at_most_the_window() {
+    kill_and_restart(false);
+}
+
+#[test]
+fn kill_9_with_a_spilling_edge_loses_nothing_and_leaves_an_inspectable_spill() {
+    kill_and_restart(true);
+}
+
+fn kill_and_restart(spilling: bool) {
     let dir = TempDir::new("pipeline-acks").expect("tempdir");
+    let spill_dir = spilling.then(|| dir.path().join("spill"));
+    let spill = spill_dir.as_deref();
     let input: Vec<String> = (0..LINES).map(|i| format!("line-{i:05}")).collect();
     fs::write(dir.path().join("in.txt"), input.join("\n") + "\n").expect("input");
     let out = dir.path().join("out.txt");
 
     // Run 1: 4 lines at a time, 10 to 30 ms each; killed once 60 lines are out.
-    let mut first = spawn_child(dir.path(), 10);
+    let mut first = spawn_child(dir.path(), 10, spill);
     let reached =
         harness::wait::poll_until(Duration::from_secs(60), || output_lines(&out).len() >= 60);
     // Not at the instant a line was written: a few ms later, with lines in every place.
@@ -135,9 +156,12 @@ fn kill_9_mid_run_then_restart_loses_nothing_and_duplicates_at_most_the_window()
         run1.len()
     );
     fs::rename(&out, dir.path().join("out1.txt")).expect("keep run 1's output");
+    if let Some(spill) = spill {
+        inspect_killed_spill(spill);
+    }
 
     // Run 2: from the checkpoint, at full speed, to the end.
-    let mut second = spawn_child(dir.path(), 0);
+    let mut second = spawn_child(dir.path(), 0, spill);
     let status = harness::wait::poll_value(
         Duration::from_secs(60),
         || second.0.try_wait().expect("try_wait"),
@@ -196,6 +220,51 @@ fn kill_9_mid_run_then_restart_loses_nothing_and_duplicates_at_most_the_window()
             line: LINES as u64
         }
     );
+}
+
+/// The spill directory a killed run left: `pipeline-inspect` lists and verifies it; with its last
+/// segment cut short, as a crash mid-write would, it reports the torn tail and one record fewer,
+/// never a bad one. Then it is removed, as its user would once they had looked (a new run refuses
+/// a directory with segments in it).
+fn inspect_killed_spill(spill: &Path) {
+    let inspect = |dir: &Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_pipeline-inspect"))
+            .arg(dir)
+            .output()
+            .expect("run pipeline-inspect");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let (code, listing) = inspect(spill);
+    assert_eq!(code, Some(0), "{listing}");
+    let records = |listing: &str| -> u64 {
+        let tail = listing.lines().last().unwrap_or_default();
+        tail.split(", ")
+            .find_map(|p| p.strip_suffix(" valid records"))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no record count in {listing:?}"))
+    };
+    let before = records(&listing);
+    assert!(
+        before > 0,
+        "the killed run had lines waiting on disk: {listing}"
+    );
+    let mut segs: Vec<_> = fs::read_dir(spill)
+        .expect("spill dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    segs.sort();
+    let last = segs.last().expect("a segment");
+    let bytes = fs::read(last).expect("segment");
+    if bytes.len() > 8 + 8 {
+        fs::write(last, &bytes[..bytes.len() - 3]).expect("cut");
+        let (code, listing) = inspect(spill);
+        assert_eq!(code, Some(0), "a torn tail is no corruption: {listing}");
+        assert!(listing.contains("torn tail"), "{listing}");
+        assert_eq!(records(&listing), before - 1, "{listing}");
+    }
+    fs::remove_dir_all(spill).expect("remove the inspected spill");
 }
 
 /// Runs `build` over a file source of `n` lines `0..n` (one number a line) and returns the report's

@@ -58,7 +58,7 @@ async fn gated(policy: Overflow, middle: bool) -> (Vec<u64>, Report) {
 }
 
 fn check(policy: Overflow, middle: bool) {
-    let (seen, report) = common::paused(gated(policy, middle));
+    let (seen, report) = common::paused(gated(policy.clone(), middle));
     common::assert_accounted(&report);
     let sink = report.stage("sink").unwrap();
     let c = CAPACITY as u64;
@@ -105,6 +105,9 @@ fn check(policy: Overflow, middle: bool) {
                 "the source hears of each refusal"
             );
             assert!(report.nacks.iter().all(|n| n.stage == "sink"));
+        }
+        Overflow::SpillToDisk(_) => {
+            panic!("the spilling edge has tests of its own (spill_edge.rs)")
         }
     }
 }

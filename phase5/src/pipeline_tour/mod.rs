@@ -7,6 +7,7 @@
 //! fast this machine is.
 mod acks;
 mod overflow;
+mod spill;
 mod stages;
 mod stall;
 mod telemetry;
@@ -45,6 +46,11 @@ static SECTIONS: &[Section] = &[
         name: "overflow",
         summary: "a producer 2× faster than its sink under block / drop-newest / drop-oldest / reject: drops, refusals, max depth, every item accounted for",
         run: overflow::run,
+    },
+    Section {
+        name: "spill",
+        summary: "the same producer and slow sink under spill-to-disk: the backlog goes to checksummed segments and comes back in order; at a disk cap the source waits",
+        run: spill::run,
     },
     Section {
         name: "acks",

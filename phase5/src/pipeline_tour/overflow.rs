@@ -8,13 +8,13 @@ use harness::Ctx;
 use pipeline::{Overflow, Pipeline, Report, Stage};
 use tokio::sync::mpsc;
 
-const CAPACITY: usize = 8;
-const PRODUCE: Duration = Duration::from_millis(5);
-const CONSUME: Duration = Duration::from_millis(10);
+pub(super) const CAPACITY: usize = 8;
+pub(super) const PRODUCE: Duration = Duration::from_millis(5);
+pub(super) const CONSUME: Duration = Duration::from_millis(10);
 
 /// Runs `0..n` from the paced producer into the slow sink under `policy`; returns what the sink
 /// received, in order, and the report.
-async fn paced(n: u64, policy: Overflow) -> Option<(Vec<u64>, Report)> {
+pub(super) async fn paced(n: u64, policy: Overflow) -> Option<(Vec<u64>, Report)> {
     let (tx, rx) = mpsc::channel(1);
     let producer = tokio::spawn(async move {
         for i in 0..n {
@@ -67,7 +67,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
         Overflow::DropOldest,
         Overflow::Reject,
     ] {
-        let Some((seen, report)) = super::paused(paced(n, policy)).flatten() else {
+        let Some((seen, report)) = super::paused(paced(n, policy.clone())).flatten() else {
             ctx.check_with(
                 format!("{policy}: the pipeline runs to its end"),
                 false,
@@ -149,6 +149,7 @@ pub(crate) fn run(ctx: &mut Ctx) {
                         && union == all,
                 )
             }
+            Overflow::SpillToDisk(_) => ("spill-to-disk has its own section, `spill`", false),
         };
         ctx.check_with(label, base && ok, detail);
     }
