@@ -1,5 +1,6 @@
 //! fastchan step by step, against the channels it should catch up with. Groups `fastchan/spsc`
-//! (1 → 1), `fastchan/mpsc` (2 → 1), `fastchan/mpmc` (2 → 2); parameters `cap=1` and `cap=1024`.
+//! (1 → 1), `fastchan/mpsc` (2 → 1), `fastchan/mpmc` (2 → 2); parameters `cap=1`, `cap=1024`,
+//! `cap=0` (the rendezvous) and `unbounded` (the list of blocks).
 //!
 //! The steps, each a function id:
 //! - `ours-teaching` — phase 1's channel (one Mutex, two Condvars): the starting point;
@@ -33,8 +34,13 @@ fn step<F: ChannelFlavor>(
     });
 }
 
-/// The capacities measured.
-const CAPS: [ChannelCap; 2] = [ChannelCap::Bounded(1), ChannelCap::Bounded(1024)];
+/// The capacities measured: the ring's two, then the rendezvous and the list of blocks.
+const CAPS: [ChannelCap; 4] = [
+    ChannelCap::Bounded(1),
+    ChannelCap::Bounded(1024),
+    ChannelCap::Bounded(0),
+    ChannelCap::Unbounded,
+];
 
 fn scenario(c: &mut Criterion, group: &str, producers: usize, consumers: usize) {
     let mut g = c.benchmark_group(group);
