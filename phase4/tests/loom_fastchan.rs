@@ -147,10 +147,9 @@ fn rendezvous_a_timed_out_receiver_gets_the_value_or_leaves_it_exactly_once() {
 }
 
 /// The broken twin: withdrawal by a load and a store ([`RacyWithdraw`]). A receiver's claim lands
-/// between the two, both sides believe they own the value, and the sender finds its packet empty
-/// (or loom sees the two accesses to the value race).
+/// between the two, both sides believe they own the value, and the sender finds its packet empty.
 #[test]
-#[should_panic]
+#[should_panic(expected = "a withdrawn sender's packet still holds its value")]
 fn rendezvous_withdrawing_without_a_cas_is_caught() {
     phase1::shim::model(|| {
         // Dropped by hand, never while unwinding (as in the `NoRecheck` model above).
@@ -170,5 +169,19 @@ fn rendezvous_withdrawing_without_a_cas_is_caught() {
             got.is_ok(),
             "delivered and handed back, or neither"
         );
+    });
+}
+
+/// The unbounded list of blocks (2 slots per block under loom): a sender pushes three values,
+/// crossing into a second block it allocates and links, while a receiver takes them and frees the
+/// first block. FIFO, each value once, in every interleaving.
+#[test]
+fn unbounded_a_block_is_handed_over_while_both_sides_run() {
+    phase1::shim::model(|| {
+        let (tx, rx) = fastchan::unbounded_with::<ParkAtOnce, u32>();
+        let sender = thread::spawn(move || (0..3).for_each(|v| tx.send(v).unwrap()));
+        let got: Vec<u32> = (0..3).map(|_| rx.recv().unwrap()).collect();
+        sender.join().unwrap();
+        assert_eq!(got, [0, 1, 2]);
     });
 }
