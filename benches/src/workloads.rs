@@ -5,6 +5,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use harness::affinity::{Pinned, allowed_cpus};
+use harness::contracts::channel::{ChannelFlavor, ChannelReceiver, ChannelSender};
 use harness::contracts::queue::ConcurrentQueue;
 
 /// One step of xorshift64: a cheap, well-mixed pseudo-random stream per thread (no shared RNG state to
@@ -208,4 +209,73 @@ pub fn transfer<Q: ConcurrentQueue<u64> + ?Sized>(
         push_failures,
         pop_failures,
     }
+}
+
+/// A channel's capacity in a channel bench; its `Display` is the bench parameter (`cap=0`,
+/// `unbounded`), the same in every phase's channel benches so their figures line up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelCap {
+    /// `bounded(n)`; 0 is a rendezvous.
+    Bounded(usize),
+    /// `unbounded()`.
+    Unbounded,
+}
+
+impl std::fmt::Display for ChannelCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChannelCap::Bounded(n) => write!(f, "cap={n}"),
+            ChannelCap::Unbounded => f.write_str("unbounded"),
+        }
+    }
+}
+
+impl ChannelCap {
+    /// Messages one [`channel_transfer`] moves: hand-offs at capacity 0 and 1 cost a cross-core
+    /// wake-up each (~25 µs on a 2-core VM), so they move fewer, to keep one iteration in the
+    /// milliseconds.
+    pub fn messages(self) -> usize {
+        match self {
+            ChannelCap::Bounded(0) | ChannelCap::Bounded(1) => 2_000,
+            _ => 20_000,
+        }
+    }
+}
+
+/// Moves `msgs` `u64`s from `producers` threads to `consumers` threads through a channel of flavor
+/// `F` and capacity `cap`; returns the wall time from before the first spawn to the last join. The
+/// threads are spawned per call, for every flavor alike. More than one consumer needs a flavor whose
+/// receiver clones (std's does not: that cell is left out by the caller). Made for criterion's
+/// `iter_custom`.
+pub fn channel_transfer<F: ChannelFlavor>(
+    cap: ChannelCap,
+    producers: usize,
+    consumers: usize,
+    msgs: usize,
+) -> Duration {
+    let (tx, rx) = match cap {
+        ChannelCap::Bounded(n) => F::bounded::<u64>(n),
+        ChannelCap::Unbounded => F::unbounded::<u64>(),
+    };
+    let mut receivers: Vec<_> = (1..consumers)
+        .map(|_| rx.try_clone().expect("an MPMC flavor"))
+        .collect();
+    receivers.push(rx);
+    let per_producer = (msgs / producers) as u64;
+    let start = Instant::now();
+    thread::scope(|s| {
+        for _ in 0..producers {
+            let tx = tx.clone();
+            s.spawn(move || (0..per_producer).for_each(|i| tx.send(i).expect("consumers alive")));
+        }
+        drop(tx);
+        for rx in receivers {
+            s.spawn(move || {
+                while let Some(v) = rx.recv() {
+                    std::hint::black_box(v);
+                }
+            });
+        }
+    });
+    start.elapsed()
 }

@@ -1,5 +1,6 @@
 //! Channels: ours (Mutex + two Condvars) vs std mpsc, crossbeam-channel and tokio mpsc, on one
-//! workload written once against `harness::contracts::channel` (tokio, which has no blocking
+//! workload written once against `harness::contracts::channel` (`benchkit::workloads::channel_transfer`,
+//! which phase 4's fastchan bench runs too; tokio, which has no blocking
 //! `ChannelFlavor` adapter, gets the same workload by hand with `blocking_send` / `blocking_recv`).
 //!
 //! Groups `channels/spsc` (1 → 1), `channels/mpsc` (2 → 1), `channels/mpmc` (2 → 2); parameters
@@ -11,75 +12,12 @@ use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use benchkit::workloads::{ChannelCap as Cap, channel_transfer};
 use criterion::{
     BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main, measurement::WallTime,
 };
-use harness::contracts::channel::{
-    ChannelFlavor, ChannelReceiver, ChannelSender, Crossbeam, StdMpsc,
-};
+use harness::contracts::channel::{ChannelFlavor, Crossbeam, StdMpsc};
 use phase1::channels::contract::Ours;
-
-#[derive(Clone, Copy)]
-enum Cap {
-    Bounded(usize),
-    Unbounded,
-}
-
-impl std::fmt::Display for Cap {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Cap::Bounded(n) => write!(f, "cap={n}"),
-            Cap::Unbounded => f.write_str("unbounded"),
-        }
-    }
-}
-
-/// Messages per iteration: hand-offs at capacity 0 and 1 cost a cross-core wake each (~25 µs on the
-/// 2-core VM), so they move fewer messages to keep one iteration in the milliseconds.
-fn messages(cap: Cap) -> usize {
-    match cap {
-        Cap::Bounded(0) | Cap::Bounded(1) => 2_000,
-        _ => 20_000,
-    }
-}
-
-/// Moves `msgs` values from `producers` threads to `consumers` threads; returns the elapsed time.
-fn flavor_run<F: ChannelFlavor>(
-    cap: Cap,
-    producers: usize,
-    consumers: usize,
-    msgs: usize,
-) -> Duration {
-    let (tx, rx) = match cap {
-        Cap::Bounded(n) => F::bounded::<u64>(n),
-        Cap::Unbounded => F::unbounded::<u64>(),
-    };
-    let mut receivers = Vec::with_capacity(consumers);
-    for _ in 1..consumers {
-        receivers.push(rx.try_clone().expect("an MPMC flavor"));
-    }
-    receivers.push(rx);
-    let start = Instant::now();
-    thread::scope(|s| {
-        for _ in 0..producers {
-            let tx = tx.clone();
-            s.spawn(move || {
-                for i in 0..(msgs / producers) as u64 {
-                    tx.send(i).expect("consumers alive");
-                }
-            });
-        }
-        drop(tx);
-        for rx in receivers {
-            s.spawn(move || {
-                while let Some(v) = rx.recv() {
-                    black_box(v);
-                }
-            });
-        }
-    });
-    start.elapsed()
-}
 
 /// The same workload on tokio's mpsc from plain threads (single consumer only).
 fn tokio_run(cap: Cap, producers: usize, msgs: usize) -> Duration {
@@ -133,11 +71,11 @@ fn bench_flavor<F: ChannelFlavor>(
     producers: usize,
     consumers: usize,
 ) {
-    let msgs = messages(cap);
+    let msgs = cap.messages();
     g.bench_function(benchkit::id(F::NAME, cap), |b| {
         b.iter_custom(|iters| {
             (0..iters)
-                .map(|_| flavor_run::<F>(cap, producers, consumers, msgs))
+                .map(|_| channel_transfer::<F>(cap, producers, consumers, msgs))
                 .sum()
         })
     });
@@ -154,13 +92,13 @@ fn scenario(c: &mut Criterion, name: &str, producers: usize, consumers: usize) {
     let mut g = c.benchmark_group(name);
     g.sample_size(10);
     for cap in CAPS {
-        g.throughput(Throughput::Elements(messages(cap) as u64));
+        g.throughput(Throughput::Elements(cap.messages() as u64));
         bench_flavor::<Ours>(&mut g, cap, producers, consumers);
         bench_flavor::<Crossbeam>(&mut g, cap, producers, consumers);
         if consumers == 1 {
             bench_flavor::<StdMpsc>(&mut g, cap, producers, consumers);
             if !matches!(cap, Cap::Bounded(0)) {
-                let msgs = messages(cap);
+                let msgs = cap.messages();
                 g.bench_function(benchkit::id("tokio", cap), |b| {
                     b.iter_custom(|iters| (0..iters).map(|_| tokio_run(cap, producers, msgs)).sum())
                 });

@@ -1,5 +1,6 @@
 //! fastchan step by step, against the channels it should catch up with. Groups `fastchan/spsc`
-//! (1 → 1), `fastchan/mpsc` (2 → 1), `fastchan/mpmc` (2 → 2); parameters `cap=1` and `cap=1024`.
+//! (1 → 1), `fastchan/mpsc` (2 → 1), `fastchan/mpmc` (2 → 2); parameters `cap=1`, `cap=1024`,
+//! `cap=0` (the rendezvous) and `unbounded` (the list of blocks).
 //!
 //! The steps, each a function id:
 //! - `ours-teaching` — phase 1's channel (one Mutex, two Condvars): the starting point;
@@ -8,76 +9,44 @@
 //!
 //! and the peers `crossbeam` and `std` (std has no MPMC: its receiver does not clone, so that cell
 //! is absent). Targets (`targets.toml`): fastchan ≤ 1.5× each of crossbeam and std, i.e. ≤ 1.5× the
-//! best of them. One iteration moves a fixed number of `u64`s; threads are spawned per iteration for
-//! every implementation alike; throughput is per message.
-use std::hint::black_box;
-use std::thread;
-use std::time::{Duration, Instant};
-
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use harness::contracts::channel::{
-    ChannelFlavor, ChannelReceiver, ChannelSender, Crossbeam, StdMpsc,
-};
+//! best of them. One iteration is `benchkit::workloads::channel_transfer`, the driver phase 1's channels
+//! bench runs: a fixed number of `u64`s, threads spawned per iteration for every implementation
+//! alike; throughput is per message.
+use benchkit::workloads::{ChannelCap, channel_transfer};
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use harness::contracts::channel::{ChannelFlavor, Crossbeam, StdMpsc};
 use phase1::channels::contract::Ours as Teaching;
 use phase4::fastchan::contract::{FastChan, FastChanParkAtOnce};
 
-/// Messages per iteration: at capacity 1 every message is a hand-off that may cost a wake-up.
-fn messages(cap: usize) -> usize {
-    if cap == 1 { 2_000 } else { 20_000 }
-}
-
-/// Moves `msgs` values from `producers` threads to `consumers` threads through `F::bounded(cap)`.
-fn transfer<F: ChannelFlavor>(
-    cap: usize,
-    producers: usize,
-    consumers: usize,
-    msgs: usize,
-) -> Duration {
-    let (tx, rx) = F::bounded::<u64>(cap);
-    let mut receivers: Vec<_> = (1..consumers)
-        .map(|_| rx.try_clone().expect("an MPMC flavor"))
-        .collect();
-    receivers.push(rx);
-    let per_producer = (msgs / producers) as u64;
-    let start = Instant::now();
-    thread::scope(|s| {
-        for _ in 0..producers {
-            let tx = tx.clone();
-            s.spawn(move || (0..per_producer).for_each(|i| tx.send(i).expect("consumers alive")));
-        }
-        drop(tx);
-        for rx in receivers {
-            s.spawn(move || {
-                while let Some(v) = rx.recv() {
-                    black_box(v);
-                }
-            });
-        }
-    });
-    start.elapsed()
-}
-
 fn step<F: ChannelFlavor>(
-    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
-    cap: usize,
+    cap: ChannelCap,
     producers: usize,
     consumers: usize,
 ) {
-    g.bench_function(benchkit::id(name, format!("cap={cap}")), |b| {
+    g.bench_function(benchkit::id(name, cap), |b| {
         b.iter_custom(|iters| {
             (0..iters)
-                .map(|_| transfer::<F>(cap, producers, consumers, messages(cap)))
+                .map(|_| channel_transfer::<F>(cap, producers, consumers, cap.messages()))
                 .sum()
         })
     });
 }
 
+/// The capacities measured: the ring's two, then the rendezvous and the list of blocks.
+const CAPS: [ChannelCap; 4] = [
+    ChannelCap::Bounded(1),
+    ChannelCap::Bounded(1024),
+    ChannelCap::Bounded(0),
+    ChannelCap::Unbounded,
+];
+
 fn scenario(c: &mut Criterion, group: &str, producers: usize, consumers: usize) {
     let mut g = c.benchmark_group(group);
     g.sample_size(10);
-    for cap in [1, 1024] {
-        g.throughput(Throughput::Elements(messages(cap) as u64));
+    for cap in CAPS {
+        g.throughput(Throughput::Elements(cap.messages() as u64));
         step::<Teaching>(&mut g, "ours-teaching", cap, producers, consumers);
         step::<FastChanParkAtOnce>(&mut g, "ours-park-at-once", cap, producers, consumers);
         step::<FastChan>(&mut g, "ours-fastchan", cap, producers, consumers);

@@ -1,6 +1,7 @@
 //! The channel conformance suite (`harness::conformance::channel`) on fastchan, under both blocking
-//! policies. The same suite runs on phase 1's channel, std's mpsc and crossbeam-channel
-//! (`phase1/tests/channel_conformance.rs`); fastchan declares no rendezvous, so capacity 0 is skipped.
+//! policies and every flavor: the ring (capacity ≥ 1), the rendezvous (capacity 0) and the unbounded
+//! one. The same suite runs on phase 1's channel, std's mpsc and crossbeam-channel
+//! (`phase1/tests/channel_conformance.rs`).
 #![cfg(not(loom))]
 harness::channel_conformance!(
     fastchan_spin_then_park,
@@ -10,9 +11,3 @@ harness::channel_conformance!(
     fastchan_park_at_once,
     phase4::fastchan::contract::FastChanParkAtOnce
 );
-
-#[test]
-fn capacity_zero_is_a_clear_error() {
-    let err = phase4::fastchan::bounded::<u8>(0).unwrap_err();
-    assert!(err.to_string().contains("rendezvous"), "{err}");
-}

@@ -16,15 +16,33 @@ use phase4::fastchan::{self, Blocking, ParkAtOnce, RecvTimeoutError, SpinThenPar
 /// Generous: only a deadlock (a lost wake-up) reaches it. Miri's clock runs ahead of its progress.
 const DEADLINE: Duration = Duration::from_secs(if cfg!(miri) { 600 } else { 120 });
 const PER_PRODUCER: usize = if cfg!(miri) { 12 } else { 2_000 };
-const CAPS: [usize; 3] = if cfg!(miri) { [1, 2, 4] } else { [1, 2, 64] };
+/// 0 is the rendezvous, the rest the ring.
+const CAPS: [usize; 4] = if cfg!(miri) {
+    [0, 1, 2, 4]
+} else {
+    [0, 1, 2, 64]
+};
 
 /// `producers` × `PER_PRODUCER` tracked values through a channel of `cap`, `consumers` receivers
 /// (blocking `recv`, or `recv_timeout` with a short timeout when `timed`): the ids delivered are
 /// exactly 0..n, each once, and every value is dropped exactly once after the handles are gone.
 fn exact_multiset<B: Blocking>(cap: usize, producers: usize, consumers: usize, timed: bool) {
+    exact_multiset_on::<B>(Some(cap), producers, consumers, timed)
+}
+
+/// [`exact_multiset`] on `bounded(cap)`, or on `unbounded()` for `None`.
+fn exact_multiset_on<B: Blocking>(
+    cap: Option<usize>,
+    producers: usize,
+    consumers: usize,
+    timed: bool,
+) {
     let n = producers * PER_PRODUCER;
     let ledger = DropLedger::new(n);
-    let (tx, rx) = fastchan::bounded_with::<B, Tracked>(cap).unwrap();
+    let (tx, rx) = match cap {
+        Some(cap) => fastchan::bounded_with::<B, Tracked>(cap),
+        None => fastchan::unbounded_with::<B, Tracked>(),
+    };
     let senders: Vec<_> = (0..producers)
         .map(|p| {
             let (tx, ledger) = (tx.clone(), ledger.clone());
@@ -79,12 +97,49 @@ fn exact_multiset<B: Blocking>(cap: usize, producers: usize, consumers: usize, t
         .flat_map(|r| r.join().unwrap())
         .collect();
     ids.sort_unstable();
-    assert_eq!(ids.len(), n, "cap {cap}: {} delivered of {n}", ids.len());
+    assert_eq!(ids.len(), n, "cap {cap:?}: {} delivered of {n}", ids.len());
     assert!(
         ids.iter().copied().eq(0..n),
-        "cap {cap}: not each id exactly once"
+        "cap {cap:?}: not each id exactly once"
     );
-    assert_eq!(ledger.wrong(), vec![], "cap {cap}: dropped other than once");
+    assert_eq!(
+        ledger.wrong(),
+        vec![],
+        "cap {cap:?}: dropped other than once"
+    );
+}
+
+/// The unbounded list under 3 × 3 threads: thousands of values cross hundreds of blocks, every
+/// block allocated by a pusher and freed by a popper while others still work in the next ones.
+#[test]
+fn unbounded_mpmc_exact_multiset() {
+    within(DEADLINE, || {
+        exact_multiset_on::<SpinThenPark>(None, 3, 3, false);
+        exact_multiset_on::<ParkAtOnce>(None, 3, 3, false);
+        exact_multiset_on::<SpinThenPark>(None, 2, 3, true);
+    })
+}
+
+/// Values left in the unbounded list when the last handle goes, spread over several blocks (some
+/// already freed by the receives before): each is dropped exactly once, and no block leaks (Miri).
+#[test]
+fn unbounded_values_left_behind_are_dropped_once() {
+    for (sent, received) in [(0, 0), (1, 0), (31, 31), (100, 40), (93, 62)] {
+        let ledger = DropLedger::new(sent);
+        let (tx, rx) = fastchan::unbounded::<Tracked>();
+        for id in 0..sent {
+            tx.send(ledger.element(id)).unwrap();
+        }
+        for id in 0..received {
+            assert_eq!(rx.try_recv().map(|v| v.id), Ok(id), "FIFO");
+        }
+        drop((tx, rx));
+        assert_eq!(
+            ledger.wrong(),
+            vec![],
+            "{sent} sent, {received} received: dropped other than once"
+        );
+    }
 }
 
 #[test]
@@ -115,7 +170,7 @@ fn mpmc_timed_exact_multiset() {
     })
 }
 
-/// Ping-pong through two capacity-1 channels: each side blocks on every round trip, so a lost
+/// Ping-pong through two capacity-1 (then capacity-0) channels: each side blocks on every round trip, so a lost
 /// wake-up stalls the exchange. The main thread waits for each reply with a timeout far beyond any
 /// scheduling delay, so a stall fails with the round it happened in (and a slow, loaded machine only
 /// makes the test slower, never wrong).
@@ -123,9 +178,9 @@ fn mpmc_timed_exact_multiset() {
 fn ping_pong_never_loses_a_wakeup() {
     const ROUNDS: usize = if cfg!(miri) { 30 } else { 2_000 };
     const STALL: Duration = Duration::from_secs(if cfg!(miri) { 300 } else { 10 });
-    fn run<B: Blocking>() {
-        let (ping_tx, ping_rx) = fastchan::bounded_with::<B, usize>(1).unwrap();
-        let (pong_tx, pong_rx) = fastchan::bounded_with::<B, usize>(1).unwrap();
+    fn run<B: Blocking>(cap: usize) {
+        let (ping_tx, ping_rx) = fastchan::bounded_with::<B, usize>(cap);
+        let (pong_tx, pong_rx) = fastchan::bounded_with::<B, usize>(cap);
         let echo = thread::spawn(move || {
             while let Ok(v) = ping_rx.recv() {
                 if pong_tx.send(v + 1).is_err() {
@@ -138,7 +193,7 @@ fn ping_pong_never_loses_a_wakeup() {
             assert_eq!(
                 pong_rx.recv_timeout(STALL),
                 Ok(i + 1),
-                "{}: round {i}: no reply within {STALL:?}: a lost wake-up",
+                "{} cap {cap}: round {i}: no reply within {STALL:?}: a lost wake-up",
                 B::NAME
             );
         }
@@ -148,8 +203,10 @@ fn ping_pong_never_loses_a_wakeup() {
     within(
         Duration::from_secs(if cfg!(miri) { 600 } else { 120 }),
         || {
-            run::<SpinThenPark>();
-            run::<ParkAtOnce>();
+            for cap in [1, 0] {
+                run::<SpinThenPark>(cap);
+                run::<ParkAtOnce>(cap);
+            }
         },
     )
 }
@@ -163,7 +220,7 @@ fn disconnection_mid_stream_drops_everything_once() {
         for cap in CAPS {
             let n = 4 * PER_PRODUCER;
             let ledger = DropLedger::new(n);
-            let (tx, rx) = fastchan::bounded::<Tracked>(cap).unwrap();
+            let (tx, rx) = fastchan::bounded::<Tracked>(cap);
             let producers: Vec<_> = (0..4)
                 .map(|p| {
                     let (tx, ledger) = (tx.clone(), ledger.clone());

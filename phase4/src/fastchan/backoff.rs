@@ -12,6 +12,9 @@ pub trait Blocking: Send + Sync + 'static {
     /// Whether a thread that has just registered in the waiter list tries its operation once more
     /// before it parks. Always `true` except in [`NoRecheck`], the broken twin.
     const RECHECK: bool = true;
+    /// Whether a rendezvous waiter withdraws its packet with a compare-and-swap (`zero.rs`). Always
+    /// `true` except in [`RacyWithdraw`], the broken twin.
+    const ATOMIC_WITHDRAW: bool = true;
     /// Short name for reports and benches.
     const NAME: &'static str;
 }
@@ -50,6 +53,20 @@ impl Blocking for NoRecheck {
     const YIELD_ROUNDS: u32 = 0;
     const RECHECK: bool = false;
     const NAME: &'static str = "no-recheck (broken)";
+}
+
+/// Deliberately broken: a rendezvous waiter that times out withdraws its packet with a load and a
+/// store instead of a compare-and-swap, so a receiver claiming it between the two also wins, and
+/// the value is both delivered and handed back. Kept for its loom model (`tests/loom_fastchan.rs`),
+/// which must find it; never use it.
+#[derive(Debug, Clone, Copy)]
+pub struct RacyWithdraw;
+
+impl Blocking for RacyWithdraw {
+    const SPIN_ROUNDS: u32 = 0;
+    const YIELD_ROUNDS: u32 = 0;
+    const ATOMIC_WITHDRAW: bool = false;
+    const NAME: &'static str = "racy-withdraw (broken)";
 }
 
 /// One blocked operation's progress through the policy `B`.

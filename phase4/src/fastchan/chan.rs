@@ -4,7 +4,6 @@ use std::marker::PhantomData;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::time::{Duration, Instant};
 
-use crossbeam_queue::SegQueue;
 use phase1::channels::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };
@@ -12,15 +11,22 @@ use phase1::shim::sync::Arc;
 use phase1::shim::sync::atomic::AtomicUsize;
 
 use super::backoff::{Backoff, Blocking, SpinThenPark};
+use super::list::BlockList;
 use super::waiters::WaitList;
+use super::zero::{Rendezvous, Withdrawn};
 use crate::lockfree::BoundedQueue;
 
 /// Where the values wait.
+// One per channel, inside its `Arc`: the ring's cache-padded indices make its variant the largest,
+// and boxing it would add a pointer chase to every send and receive for a few bytes saved once.
+#[allow(clippy::large_enum_variant)]
 enum Buffer<T> {
     /// `bounded(cap)`: the Vyukov ring of stamped slots (`crate::lockfree::BoundedQueue`).
     Ring(BoundedQueue<T>),
-    /// `unbounded()`: crossbeam-queue's `SegQueue` stands in until the block list is built.
-    List(SegQueue<T>),
+    /// `unbounded()`: a linked list of blocks of slots (`list.rs`).
+    List(BlockList<T>),
+    /// `bounded(0)`: no buffer, a hand-off between a waiting sender and receiver (`zero.rs`).
+    Zero(Rendezvous<T>),
 }
 
 impl<T> Buffer<T> {
@@ -31,24 +37,35 @@ impl<T> Buffer<T> {
                 q.push(value);
                 Ok(())
             }
+            Buffer::Zero(z) => z.try_send(value),
         }
     }
     fn try_pop(&self) -> Option<T> {
         match self {
             Buffer::Ring(q) => q.try_pop(),
             Buffer::List(q) => q.pop(),
+            Buffer::Zero(z) => z.try_recv(),
         }
     }
     fn capacity(&self) -> Option<usize> {
         match self {
             Buffer::Ring(q) => Some(q.capacity()),
             Buffer::List(_) => None,
+            Buffer::Zero(_) => Some(0),
+        }
+    }
+
+    /// Wakes every thread waiting inside the buffer (only the rendezvous has any) to look at the
+    /// handle counts again.
+    fn wake_all(&self) {
+        if let Buffer::Zero(z) = self {
+            z.wake_all();
         }
     }
 }
 
 /// What the handles share. Freed with the last handle, and the values still buffered with it
-/// (each exactly once: `BoundedQueue`'s and `SegQueue`'s `Drop`).
+/// (each exactly once: `BoundedQueue`'s and `BlockList`'s `Drop`).
 struct Chan<T> {
     buffer: Buffer<T>,
     /// Live `Sender`s; 0 means disconnected for the receivers.
@@ -61,51 +78,50 @@ struct Chan<T> {
     recv_waiters: WaitList,
 }
 
-/// `bounded(0)` was asked for: a rendezvous channel is not built yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ZeroCapacity;
-
-impl fmt::Display for ZeroCapacity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("capacity 0 (a rendezvous channel) is not supported by fastchan yet")
-    }
-}
-
-impl std::error::Error for ZeroCapacity {}
-
-/// A channel holding at most `cap` values, blocking by [`SpinThenPark`].
+/// A channel holding at most `cap` values, blocking by [`SpinThenPark`]. `cap == 0` is a
+/// rendezvous: a send completes only when a receiver takes the value from its hand (Go's
+/// unbuffered `chan`).
 ///
 /// ```
-/// let (tx, rx) = phase4::fastchan::bounded(2).unwrap();
+/// let (tx, rx) = phase4::fastchan::bounded(2);
 /// tx.send(1).unwrap();
 /// assert_eq!(rx.recv(), Ok(1));
-/// assert!(phase4::fastchan::bounded::<u8>(0).is_err()); // no rendezvous yet
+///
+/// let (tx, rx) = phase4::fastchan::bounded(0);
+/// assert!(tx.try_send(1).is_err()); // nobody is receiving
+/// let receiver = std::thread::spawn(move || rx.recv());
+/// tx.send(2).unwrap(); // returns once the receiver has the value
+/// assert_eq!(receiver.join().unwrap(), Ok(2));
 /// ```
-#[allow(clippy::type_complexity)]
-pub fn bounded<T>(cap: usize) -> Result<(Sender<T>, Receiver<T>), ZeroCapacity> {
+pub fn bounded<T>(cap: usize) -> (Sender<T>, Receiver<T>) {
     bounded_with::<SpinThenPark, T>(cap)
 }
 
-/// [`bounded`] with the blocking policy `B` (the bench's steps; [`super::NoRecheck`] for loom).
-#[allow(clippy::type_complexity)]
-pub fn bounded_with<B: Blocking, T>(
-    cap: usize,
-) -> Result<(Sender<T, B>, Receiver<T, B>), ZeroCapacity> {
+/// [`bounded`] with the blocking policy `B` (the bench's steps; the broken twins for loom).
+pub fn bounded_with<B: Blocking, T>(cap: usize) -> (Sender<T, B>, Receiver<T, B>) {
     if cap == 0 {
-        return Err(ZeroCapacity);
+        pair(Buffer::Zero(Rendezvous::new()))
+    } else {
+        pair(Buffer::Ring(BoundedQueue::new(cap)))
     }
-    Ok(pair(Buffer::Ring(BoundedQueue::new(cap))))
 }
 
-/// A channel whose `send` never blocks. Its buffer is, for now, crossbeam-queue's `SegQueue` (the
-/// from-scratch list of blocks is not built yet); the handles, disconnection and waiting are ours.
+/// A channel whose `send` never blocks: its buffer is a linked list of blocks of 31 slots, one
+/// allocated as the last fills and freed once the receivers have left it.
+///
+/// ```
+/// let (tx, rx) = phase4::fastchan::unbounded();
+/// (0..100).for_each(|i| tx.send(i).unwrap()); // no receiver needed
+/// drop(tx);
+/// assert_eq!(rx.iter().sum::<u32>(), 4950);
+/// ```
 pub fn unbounded<T>() -> (Sender<T>, Receiver<T>) {
     unbounded_with::<SpinThenPark, T>()
 }
 
 /// [`unbounded`] with the blocking policy `B`.
 pub fn unbounded_with<B: Blocking, T>() -> (Sender<T, B>, Receiver<T, B>) {
-    pair(Buffer::List(SegQueue::new()))
+    pair(Buffer::List(BlockList::new()))
 }
 
 fn pair<B: Blocking, T>(buffer: Buffer<T>) -> (Sender<T, B>, Receiver<T, B>) {
@@ -191,6 +207,14 @@ impl<T, B: Blocking> Sender<T, B> {
         deadline: Option<Instant>,
     ) -> Result<(), SendTimeoutError<T>> {
         let chan = &*self.chan;
+        if let Buffer::Zero(z) = &chan.buffer {
+            return z
+                .send::<B>(value, deadline, &chan.receivers)
+                .map_err(|(v, why)| match why {
+                    Withdrawn::Timeout => SendTimeoutError::Timeout(v),
+                    Withdrawn::Disconnected => SendTimeoutError::Disconnected(v),
+                });
+        }
         let mut backoff = Backoff::new::<B>();
         // A wake-up we were given and have not used yet (`waiters` module docs).
         let mut holding_wakeup = false;
@@ -300,6 +324,14 @@ impl<T, B: Blocking> Receiver<T, B> {
 
     fn recv_until(&self, deadline: Option<Instant>) -> Result<T, RecvTimeoutError> {
         let chan = &*self.chan;
+        if let Buffer::Zero(z) = &chan.buffer {
+            return z
+                .recv::<B>(deadline, &chan.senders)
+                .map_err(|why| match why {
+                    Withdrawn::Timeout => RecvTimeoutError::Timeout,
+                    Withdrawn::Disconnected => RecvTimeoutError::Disconnected,
+                });
+        }
         let mut backoff = Backoff::new::<B>();
         let mut holding_wakeup = false;
         loop {
@@ -373,6 +405,7 @@ impl<T, B: Blocking> Drop for Sender<T, B> {
         // a receiver's Acquire load of 0 then sees (a release sequence through every decrement).
         if self.chan.senders.fetch_sub(1, AcqRel) == 1 {
             self.chan.recv_waiters.notify_all();
+            self.chan.buffer.wake_all();
         }
     }
 }
@@ -382,6 +415,7 @@ impl<T, B: Blocking> Drop for Receiver<T, B> {
         // AcqRel: as in `Sender::drop`.
         if self.chan.receivers.fetch_sub(1, AcqRel) == 1 {
             self.chan.send_waiters.notify_all();
+            self.chan.buffer.wake_all();
         }
     }
 }

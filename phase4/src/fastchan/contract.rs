@@ -42,17 +42,12 @@ impl<T: Send + 'static, B: Blocking> ChannelReceiver<T> for Receiver<T, B> {
     }
 }
 
-/// Rendezvous is not built: `Features::rendezvous` is false, so the suite never asks for capacity 0.
+/// Every case of the suite applies, capacity 0 included.
 const FEATURES: Features = Features {
-    rendezvous: false,
+    rendezvous: true,
     receiver_clones: true,
     send_timeout: true,
 };
-
-fn bounded_or_explain<T, B: Blocking>(cap: usize) -> (Sender<T, B>, Receiver<T, B>) {
-    super::bounded_with::<B, T>(cap)
-        .unwrap_or_else(|e| unreachable!("{e}; the flavor declares rendezvous: false"))
-}
 
 impl ChannelFlavor for FastChan {
     const NAME: &'static str = "fastchan";
@@ -60,7 +55,7 @@ impl ChannelFlavor for FastChan {
     type Sender<T: Send + 'static> = Sender<T, SpinThenPark>;
     type Receiver<T: Send + 'static> = Receiver<T, SpinThenPark>;
     fn bounded<T: Send + 'static>(cap: usize) -> (Self::Sender<T>, Self::Receiver<T>) {
-        bounded_or_explain(cap)
+        super::bounded_with(cap)
     }
     fn unbounded<T: Send + 'static>() -> (Self::Sender<T>, Self::Receiver<T>) {
         super::unbounded_with::<SpinThenPark, T>()
@@ -73,7 +68,7 @@ impl ChannelFlavor for FastChanParkAtOnce {
     type Sender<T: Send + 'static> = Sender<T, ParkAtOnce>;
     type Receiver<T: Send + 'static> = Receiver<T, ParkAtOnce>;
     fn bounded<T: Send + 'static>(cap: usize) -> (Self::Sender<T>, Self::Receiver<T>) {
-        bounded_or_explain(cap)
+        super::bounded_with(cap)
     }
     fn unbounded<T: Send + 'static>() -> (Self::Sender<T>, Self::Receiver<T>) {
         super::unbounded_with::<ParkAtOnce, T>()

@@ -14,14 +14,16 @@
 //!    which is what makes skipping the lock safe (`waiters.rs`; the loom model in
 //!    `tests/loom_fastchan.rs` finds the lost wake-up of the twin without the re-check, [`NoRecheck`]).
 //!
-//! Built: [`bounded`] (capacity ≥ 1), MPMC, cloneable handles, disconnection, `try_`, `_timeout`,
-//! `_deadline`. The error types are phase 1's. [`unbounded`] keeps a stand-in buffer
-//! (crossbeam-queue's `SegQueue`) so the conformance suite runs whole. Not built yet: rendezvous
-//! (capacity 0), a from-scratch unbounded list of blocks, `Select`, async.
+//! Three flavors, as crossbeam-channel has: [`bounded`] with `cap ≥ 1` on the ring; `bounded(0)`, a
+//! rendezvous where a waiting sender and receiver hand the value over directly (`zero.rs`: each
+//! side's waiters queue a packet, and a partner's claim races the waiter's withdrawal on one CAS);
+//! and [`unbounded`], a linked list of blocks of slots (`list.rs`). MPMC, cloneable handles,
+//! disconnection, `try_`, `_timeout`, `_deadline`. The error types are phase 1's. Not built yet:
+//! `Select`, async.
 //!
 //! ```
 //! use phase4::fastchan;
-//! let (tx, rx) = fastchan::bounded(16).unwrap();
+//! let (tx, rx) = fastchan::bounded(16);
 //! let producers: Vec<_> = (0..4)
 //!     .map(|p| {
 //!         let tx = tx.clone();
@@ -41,10 +43,12 @@ mod backoff;
 mod chan;
 #[cfg(not(loom))]
 pub mod contract;
+mod list;
 mod waiters;
+mod zero;
 
-pub use backoff::{Blocking, NoRecheck, ParkAtOnce, SpinThenPark};
-pub use chan::{Receiver, Sender, ZeroCapacity, bounded, bounded_with, unbounded, unbounded_with};
+pub use backoff::{Blocking, NoRecheck, ParkAtOnce, RacyWithdraw, SpinThenPark};
+pub use chan::{Receiver, Sender, bounded, bounded_with, unbounded, unbounded_with};
 pub use phase1::channels::{
     RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError,
 };

@@ -67,13 +67,13 @@ impl Waiter {
 }
 
 #[cfg(not(loom))]
-fn park_timeout(d: std::time::Duration) {
+pub(crate) fn park_timeout(d: std::time::Duration) {
     thread::park_timeout(d);
 }
 
 /// Loom has no time: a timed park is a plain park (the loom models use no deadline).
 #[cfg(loom)]
-fn park_timeout(_: std::time::Duration) {
+pub(crate) fn park_timeout(_: std::time::Duration) {
     thread::park();
 }
 
