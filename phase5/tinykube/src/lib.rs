@@ -74,6 +74,8 @@ mod manifest;
 mod objects;
 mod quantity;
 pub mod scheduler;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod store;
 
 pub use manifest::{ManifestError, load_manifests, parse_manifests};
