@@ -64,8 +64,13 @@
 //! [`agent::Supervisor`] runs one pod as a real process group: captured output, restarts with
 //! CrashLoopBackOff, liveness probes, SIGTERM / grace / SIGKILL, events and a status snapshot.
 //!
-//! What is not built yet: the API server, `tkctl`, the node agent's loop that ties supervisors to
-//! the store and the control loops (see the README).
+//! ## The API server (feature `server`)
+//! [`server::ApiServer`] serves a store as JSON over HTTP (CAS as 409, watch streams with a 410
+//! relist); [`server::Client`] is its blocking client, and feature `cli` adds the `tkctl` and
+//! `tinykube serve` binaries.
+//!
+//! What is not built yet: the node agent's loop that ties supervisors to the store and the control
+//! loops (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod agent;
