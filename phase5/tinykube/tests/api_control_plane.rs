@@ -14,8 +14,21 @@ use tinykube::store::Expect;
 
 const WAIT: Duration = Duration::from_secs(30);
 
+/// A running `tinykube serve`, killed (SIGKILL) and reaped if the test fails before `stop`: a
+/// leaked control plane would hold the test's output pipe open.
+struct Serve(Option<Child>);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// Starts `tinykube serve` on `store`; the child and a client of the address it printed.
-fn start(store: &Path) -> (Child, Client) {
+fn start(store: &Path) -> (Serve, Client) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tinykube"))
         .args(["serve", "--listen", "127.0.0.1:0", "--store"])
         .arg(store)
@@ -23,8 +36,7 @@ fn start(store: &Path) -> (Child, Client) {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    // The first line says where it listens; the child is killed by `stop` if this test fails
-    // before (a kill on drop is not std's behaviour, so a guard does it).
+    // The first line says where it listens.
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -45,11 +57,12 @@ fn start(store: &Path) -> (Child, Client) {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
-    (child, Client::new(&url).unwrap())
+    (Serve(Some(child)), Client::new(&url).unwrap())
 }
 
 /// SIGTERM, then the exit within 10 s; its status.
-fn stop(mut child: Child) -> std::process::ExitStatus {
+fn stop(mut serve: Serve) -> std::process::ExitStatus {
+    let mut child = serve.0.take().expect("running");
     let pid = libc::pid_t::try_from(child.id()).unwrap();
     // SAFETY: kill(2) on our own child's pid, which is not reaped yet (we wait below).
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
