@@ -86,7 +86,7 @@ PACKAGES := $(LIBRARIES) harness benchkit $(PHASES) review
 # so each such library is tested once more with all of them: its lib, bins, tests and doc tests (the
 # Redis tests start a redis-server; without one they are skipped loudly, a failure under
 # REQUIRE_REDIS=1 as in .ci/run).
-FEATURED_LIBRARIES := ratelimit
+FEATURED_LIBRARIES := ratelimit tinykube
 test:
 	@for p in $(PACKAGES); do \
 	  echo "== cargo test -p $$p"; \

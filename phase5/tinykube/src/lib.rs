@@ -66,7 +66,13 @@
 //! [`agent::NodeAgent`] is the loop around them: it renews the node's lease, watches the store for
 //! the pods bound to its node, and writes their status back.
 //!
-//! What is not built yet: the API server, `tkctl` (see the README).
+//! ## The API server (feature `server`)
+//! [`server::ApiServer`] serves a store as JSON over HTTP (CAS as 409, watch streams with a 410
+//! relist); [`server::Client`] is its blocking client, and feature `cli` adds the `tkctl` and
+//! `tinykube serve` binaries.
+//!
+//! What is not built yet: a scheduler that keeps a crash-looped pod's replacement off its node,
+//! and `phase5/exercise5` (see the README).
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 pub mod agent;
@@ -75,6 +81,8 @@ mod manifest;
 mod objects;
 mod quantity;
 pub mod scheduler;
+#[cfg(feature = "server")]
+pub mod server;
 pub mod store;
 
 pub use manifest::{ManifestError, load_manifests, parse_manifests};
