@@ -19,7 +19,7 @@
 #   make deps-check                      a library's normal dependencies hold no harness, CLI or lesson crate
 #   make features-check                  make run, make test and every phase build shared crates with the same features
 #   make workspace-hack                  regenerate workspace-hack/ after a dependency change (needs cargo-hakari)
-#   make attempt KIND=channel NAME=mine  your own channel (or lock, queue) in attempts/mine, from a naive one that works
+#   make attempt KIND=channel NAME=mine  your own channel (or lock, queue, pool) in attempts/mine, from a naive one that works
 #   make review NAME=mine [ARGS=--json]  review it: its flaws named, what passed, ratios vs ours and crossbeam
 #   make ci                              what .ci/run calls: lint, deps-check, features-check, doc, test, loom, smoke, miri, sanitize
 

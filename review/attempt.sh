@@ -7,7 +7,7 @@ KIND=${1:-}
 NAME=${2:-}
 kinds=$(cd review/templates && ls -d */ | tr -d / | tr '\n' ' ')
 if [ -z "$KIND" ] || [ ! -d "review/templates/$KIND" ]; then
-  echo "make attempt: unknown KIND '$KIND'; valid: $kinds(deque, timer queue, rate limiter, pool and commit tracker are planned)" >&2
+  echo "make attempt: unknown KIND '$KIND'; valid: $kinds(deque, timer queue, rate limiter and commit tracker are planned)" >&2
   echo "usage: make attempt KIND=channel NAME=mine" >&2
   exit 2
 fi

@@ -13,7 +13,7 @@ for d in attempts/*/; do
 done
 if [ -z "$NAME" ] || [ ! -f "attempts/$NAME/Cargo.toml" ] || [ ! -f "attempts/$NAME/.review-kind" ]; then
   echo "make review: no attempt named '$NAME'; attempts: ${existing:-none yet}" >&2
-  echo "  create one with: make attempt KIND=channel NAME=mine (or KIND=lock, KIND=queue)" >&2
+  echo "  create one with: make attempt KIND=channel NAME=mine (or KIND=lock, KIND=queue, KIND=pool)" >&2
   exit 2
 fi
 kind=$(cat "attempts/$NAME/.review-kind")

@@ -1,4 +1,4 @@
-//! Reviews the channels, locks and queues this repository ships, for the diagnosis tests and for a look at
+//! Reviews the channels, locks, queues and pools this repository ships, for the diagnosis tests and for a look at
 //! what a review says: `cargo run -p review --bin review-subjects -- channel:flawed:lost-wakeup`.
 //!
 //! Subjects are named `<kind>:<subject>`:
@@ -9,19 +9,22 @@
 //!   (phase 1's `SpinLock`), `lock:std`, `lock:parking_lot`, and `lock:flawed:<flaw>` (`lock:flawed:none`
 //!   has no mistake);
 //! - `queue:naive` (the attempt template), `queue:ours` (phase 4's Vyukov queue), `queue:crossbeam`
-//!   (`crossbeam_queue::ArrayQueue`), and `queue:flawed:<flaw>` (`queue:flawed:none` has no mistake).
+//!   (`crossbeam_queue::ArrayQueue`), and `queue:flawed:<flaw>` (`queue:flawed:none` has no mistake);
+//! - `pool:naive` (the attempt template), `pool:ours` (`workpool`), `pool:threadpool`, and
+//!   `pool:flawed:<flaw>` (`pool:flawed:none` has no mistake).
 use std::process::ExitCode;
 
 use clap::Parser;
 use harness::contracts::channel::{ChannelFlavor, Crossbeam, StdMpsc};
 use harness::contracts::lock::Lock;
+use harness::contracts::pool::{PoolFlavor, ThreadpoolFlavor};
 use harness::contracts::queue::{CrossbeamArrayQueue, QueueFlavor};
 use phase1::channels::contract::Ours;
 use review::driver::ReviewArgs;
-use review::kinds::{channel, lock, queue};
+use review::kinds::{channel, lock, pool, queue};
 
 #[derive(Debug, Parser)]
-#[command(about = "Review one of the channels, locks or queues this repository ships")]
+#[command(about = "Review one of the channels, locks, queues or pools this repository ships")]
 struct Cli {
     /// <kind>:<subject>, e.g. channel:ours, lock:parking_lot, queue:flawed:spurious-empty.
     subject: String,
@@ -59,6 +62,16 @@ fn valid() -> Vec<String> {
             .iter()
             .map(|(_, id)| format!("queue:flawed:{}", id.unwrap_or("none"))),
     );
+    all.extend(
+        ["naive", "ours", "threadpool"]
+            .iter()
+            .map(|s| format!("pool:{s}")),
+    );
+    all.extend(
+        pool::flawed::SWITCHES
+            .iter()
+            .map(|(_, id)| format!("pool:flawed:{}", id.unwrap_or("none"))),
+    );
     all
 }
 
@@ -74,8 +87,12 @@ fn main() -> ExitCode {
     fn qu<F: QueueFlavor>(a: &ReviewArgs) -> ExitCode {
         queue::review::<F>(a)
     }
+    fn pl<F: PoolFlavor>(a: &ReviewArgs) -> ExitCode {
+        pool::review::<F>(a)
+    }
     use channel::flawed::{self as cf, Flawed as ChannelFlawed};
     use lock::flawed::{self as lf, Flawed as LockFlawed};
+    use pool::flawed::{self as pf, Flawed as PoolFlawed};
     use queue::flawed::{self as qf, Flawed as QueueFlawed};
     match cli.subject.as_str() {
         "channel:naive" => ch::<channel::naive::Attempt>(a),
@@ -126,6 +143,21 @@ fn main() -> ExitCode {
         "queue:flawed:spurious-empty" => qu::<QueueFlawed<{ qf::SPURIOUS_EMPTY }>>(a),
         "queue:flawed:values-leak-on-drop" => qu::<QueueFlawed<{ qf::VALUES_LEAK_ON_DROP }>>(a),
         "queue:flawed:try-push-blocks" => qu::<QueueFlawed<{ qf::TRY_PUSH_BLOCKS }>>(a),
+        "pool:naive" => pl::<pool::naive::Attempt>(a),
+        "pool:ours" => pl::<pool::ours::Workpool>(a),
+        "pool:threadpool" => pl::<ThreadpoolFlavor>(a),
+        "pool:flawed:none" => pl::<PoolFlawed<{ pf::CORRECT }>>(a),
+        "pool:flawed:panic-kills-worker" => pl::<PoolFlawed<{ pf::PANIC_KILLS_WORKER }>>(a),
+        "pool:flawed:shutdown-drops-queued" => pl::<PoolFlawed<{ pf::SHUTDOWN_DROPS_QUEUED }>>(a),
+        "pool:flawed:shutdown-hangs" => pl::<PoolFlawed<{ pf::SHUTDOWN_HANGS }>>(a),
+        "pool:flawed:tasks-run-after-shutdown" => {
+            pl::<PoolFlawed<{ pf::TASKS_RUN_AFTER_SHUTDOWN }>>(a)
+        }
+        "pool:flawed:submit-after-shutdown-accepted" => {
+            pl::<PoolFlawed<{ pf::SUBMIT_AFTER_SHUTDOWN_ACCEPTED }>>(a)
+        }
+        "pool:flawed:bounded-over-admits" => pl::<PoolFlawed<{ pf::BOUNDED_OVER_ADMITS }>>(a),
+        "pool:flawed:results-mixed-up" => pl::<PoolFlawed<{ pf::RESULTS_MIXED_UP }>>(a),
         other => {
             eprintln!(
                 "review-subjects: unknown subject '{other}'; valid: {}",
