@@ -67,8 +67,8 @@
 //! the pods bound to its node, and writes their status back.
 //!
 //! ## The API server (feature `server`)
-//! [`server::ApiServer`] serves a store as JSON over HTTP (CAS as 409, watch streams with a 410
-//! relist); [`server::Client`] is its blocking client, and feature `cli` adds the `tkctl` and
+//! `server::ApiServer` serves a store as JSON over HTTP (CAS as 409, watch streams with a 410
+//! relist); `server::Client` is its blocking client, and feature `cli` adds the `tkctl` and
 //! `tinykube serve` binaries.
 //!
 //! What is not built yet: a scheduler that keeps a crash-looped pod's replacement off its node,
