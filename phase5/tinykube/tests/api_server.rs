@@ -301,29 +301,8 @@ fn bad_requests_get_json_errors_with_their_status() {
 
 type Case<'a> = (&'a str, &'a str, Option<&'a [u8]>, u16, &'a str);
 
-const CLUSTER: &str = "
-kind: Node
-metadata: {name: small}
-spec: {capacity: {cpu: 500m, memory: 1Gi}}
----
-kind: Node
-metadata: {name: big}
-spec: {capacity: {cpu: 4, memory: 8Gi}}
----
-kind: Node
-metadata: {name: gpu}
-spec:
-  capacity: {cpu: 8, memory: 8Gi}
-  taints: [{key: gpu, value: 'yes', effect: NoSchedule}]
----
-kind: Pod
-metadata: {name: web}
-spec: {command: [sleep, '60'], requests: {cpu: 1, memory: 64Mi}}
----
-kind: Pod
-metadata: {name: huge}
-spec: {command: [sleep, '60'], requests: {cpu: 6, memory: 64Mi}}
-";
+/// Three nodes and two pods (`fixtures/three_nodes_two_pods.yaml`), shared with the other API test.
+const CLUSTER: &str = include_str!("fixtures/three_nodes_two_pods.yaml");
 
 #[test]
 fn describe_shows_which_filter_removed_each_node_the_scores_and_why_pending() {

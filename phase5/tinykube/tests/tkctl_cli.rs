@@ -58,29 +58,8 @@ fn assert_one_line_error(ran: &Ran, code: i32, needle: &str) {
     assert!(!ran.stderr.contains("panicked"), "{ran:?}");
 }
 
-const CLUSTER: &str = "
-kind: Node
-metadata: {name: small}
-spec: {capacity: {cpu: 500m, memory: 1Gi}}
----
-kind: Node
-metadata: {name: big}
-spec: {capacity: {cpu: 4, memory: 8Gi}}
----
-kind: Node
-metadata: {name: gpu}
-spec:
-  capacity: {cpu: 8, memory: 8Gi}
-  taints: [{key: gpu, value: 'yes', effect: NoSchedule}]
----
-kind: Pod
-metadata: {name: web}
-spec: {command: [sleep, '60'], requests: {cpu: 1, memory: 64Mi}}
----
-kind: Pod
-metadata: {name: huge}
-spec: {command: [sleep, '60'], requests: {cpu: 6, memory: 64Mi}}
-";
+/// Three nodes and two pods (`fixtures/three_nodes_two_pods.yaml`), shared with the other API test.
+const CLUSTER: &str = include_str!("fixtures/three_nodes_two_pods.yaml");
 
 #[test]
 fn apply_creates_then_leaves_unchanged_then_configures() {
